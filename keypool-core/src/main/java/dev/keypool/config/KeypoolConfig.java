@@ -1,0 +1,370 @@
+package dev.keypool.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Everything keypool is configured with, immutable. Build it in code with {@link #builder()}, or
+ * from the environment and a {@code .env} file with {@link #fromEnvironment()} (the seed's format,
+ * see {@link EnvConfigLoader}). Every builder setter validates its value and names the field when
+ * it refuses one.
+ */
+public final class KeypoolConfig {
+
+    public static final List<Provider> DEFAULT_PRIORITY =
+            List.of(Provider.OLLAMA, Provider.GEMINI, Provider.OPENAI);
+
+    private final Map<Provider, List<KeyConfig>> keys;
+    private final String openAiOrgId;
+    private final Map<Provider, String> baseUrls;
+    private final String ollamaModel;
+    private final List<Provider> providerPriority;
+    private final Map<String, String> fallbacks;
+    private final SelectionStrategy selectionStrategy;
+    private final ZoneId dayZone;
+    private final Duration rateLimitCooldown;
+    private final Duration serverErrorCooldown;
+    private final Duration reservationTimeout;
+    private final String host;
+    private final int port;
+    private final String adminToken;
+    private final List<String> clientTokens;
+    private final Path dataDir;
+    private final String redisUrl;
+    private final Map<String, String> settings;
+
+    private KeypoolConfig(Builder builder) {
+        Map<Provider, List<KeyConfig>> byProvider = new EnumMap<>(Provider.class);
+        builder.keys.forEach((provider, list) -> byProvider.put(provider, List.copyOf(list)));
+        this.keys = Collections.unmodifiableMap(byProvider);
+        this.openAiOrgId = builder.openAiOrgId;
+        this.baseUrls = Collections.unmodifiableMap(new EnumMap<>(builder.baseUrls));
+        this.ollamaModel = builder.ollamaModel;
+        this.providerPriority = List.copyOf(builder.providerPriority);
+        this.fallbacks = Collections.unmodifiableMap(new LinkedHashMap<>(builder.fallbacks));
+        this.selectionStrategy = builder.selectionStrategy;
+        this.dayZone = builder.dayZone;
+        this.rateLimitCooldown = builder.rateLimitCooldown;
+        this.serverErrorCooldown = builder.serverErrorCooldown;
+        this.reservationTimeout = builder.reservationTimeout;
+        this.host = builder.host;
+        this.port = builder.port;
+        this.adminToken = builder.adminToken;
+        this.clientTokens = List.copyOf(builder.clientTokens);
+        this.dataDir = builder.dataDir;
+        this.redisUrl = builder.redisUrl;
+        this.settings = Map.copyOf(builder.settings);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Reads the process environment and {@code ./.env}; a real environment variable wins. */
+    public static KeypoolConfig fromEnvironment() {
+        return EnvConfigLoader.load(System.getenv(), Path.of(".env"));
+    }
+
+    /** The keys of one provider in index order; empty when none are configured. */
+    public List<KeyConfig> keys(Provider provider) {
+        return keys.getOrDefault(provider, List.of());
+    }
+
+    /** Every configured key, by provider then index. */
+    public List<KeyConfig> allKeys() {
+        List<KeyConfig> all = new ArrayList<>();
+        keys.values().forEach(all::addAll);
+        return all;
+    }
+
+    public String openAiOrgId() {
+        return openAiOrgId;
+    }
+
+    /** The upstream base URL of a provider ({@code OPENAI_BASE_URL}, …, {@code OLLAMA_HOST}). */
+    public String baseUrl(Provider provider) {
+        return baseUrls.get(provider);
+    }
+
+    public String ollamaModel() {
+        return ollamaModel;
+    }
+
+    public List<Provider> providerPriority() {
+        return providerPriority;
+    }
+
+    /** Model fallbacks ({@code KEYPOOL_FALLBACKS}): requested model to the model that stands in. */
+    public Map<String, String> fallbacks() {
+        return fallbacks;
+    }
+
+    public SelectionStrategy selectionStrategy() {
+        return selectionStrategy;
+    }
+
+    /** The zone whose midnight starts a new day window. */
+    public ZoneId dayZone() {
+        return dayZone;
+    }
+
+    /** How long a rate-limited key rests when the provider does not say. */
+    public Duration rateLimitCooldown() {
+        return rateLimitCooldown;
+    }
+
+    /** How long a key rests after a server error, timeout or refused connection. */
+    public Duration serverErrorCooldown() {
+        return serverErrorCooldown;
+    }
+
+    /** After this long an unsettled reservation is released, so a crashed caller leaks nothing. */
+    public Duration reservationTimeout() {
+        return reservationTimeout;
+    }
+
+    public String host() {
+        return host;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    /** {@code KEYPOOL_ADMIN_TOKEN}, or {@code null} when the server should generate one. */
+    public String adminToken() {
+        return adminToken;
+    }
+
+    public List<String> clientTokens() {
+        return clientTokens;
+    }
+
+    /** {@code KEYPOOL_DATA_DIR}, or {@code null} for the default beside the {@code .env}. */
+    public Path dataDir() {
+        return dataDir;
+    }
+
+    public String redisUrl() {
+        return redisUrl;
+    }
+
+    /**
+     * Any {@code KEYPOOL_*} variable as it was given, for modules with settings of their own.
+     * Secrets among them (tokens) are the caller's to keep out of logs.
+     */
+    public String setting(String name) {
+        return settings.get(name);
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder text = new StringBuilder("KeypoolConfig[");
+        for (Provider provider : Provider.values()) {
+            text.append(provider.id()).append('=').append(keys(provider).size()).append(" keys, ");
+        }
+        return text.append("priority=").append(providerPriority)
+                .append(", strategy=").append(selectionStrategy)
+                .append(", zone=").append(dayZone)
+                .append(", listen=").append(host).append(':').append(port)
+                .append(", redis=").append(redisUrl == null ? "off" : "on")
+                .append(']').toString();
+    }
+
+    /** Validating builder; each setter names its field when it refuses a value. */
+    public static final class Builder {
+
+        private final Map<Provider, List<KeyConfig>> keys = new EnumMap<>(Provider.class);
+        private final Set<String> secrets = new HashSet<>();
+        private String openAiOrgId;
+        private final Map<Provider, String> baseUrls = new EnumMap<>(Map.of(
+                Provider.OPENAI, "https://api.openai.com/v1",
+                Provider.GEMINI, "https://generativelanguage.googleapis.com",
+                Provider.SERP, "https://serpapi.com",
+                Provider.OLLAMA, "http://localhost:11434"));
+        private String ollamaModel;
+        private List<Provider> providerPriority = DEFAULT_PRIORITY;
+        private final Map<String, String> fallbacks = new LinkedHashMap<>();
+        private SelectionStrategy selectionStrategy = SelectionStrategy.LEAST_USED;
+        private ZoneId dayZone = ZoneOffset.UTC;
+        private Duration rateLimitCooldown = Duration.ofSeconds(60);
+        private Duration serverErrorCooldown = Duration.ofSeconds(5);
+        private Duration reservationTimeout = Duration.ofMinutes(10);
+        private String host = "127.0.0.1";
+        private int port = 8080;
+        private String adminToken;
+        private List<String> clientTokens = List.of();
+        private Path dataDir;
+        private String redisUrl;
+        private final Map<String, String> settings = new LinkedHashMap<>();
+
+        private Builder() {
+        }
+
+        /** Adds the next key of a provider, unlimited in both windows and with no model. */
+        public Builder addKey(Provider provider, String secret) {
+            return addKey(provider, secret, null, WindowLimits.NONE);
+        }
+
+        /** Adds the next key of a provider; its index is the number of keys added before it. */
+        public Builder addKey(Provider provider, String secret, String model, WindowLimits limits) {
+            Objects.requireNonNull(provider, "provider");
+            String field = provider.envPrefix() + "_API_KEYS";
+            if (!provider.usesKeys()) {
+                throw new ConfigException(field, provider.id() + " is keyless; it takes no API keys");
+            }
+            List<KeyConfig> list = keys.computeIfAbsent(provider, p -> new ArrayList<>());
+            if (secret == null || secret.isBlank()) {
+                throw new ConfigException(field, "key " + list.size() + " is empty");
+            }
+            String trimmed = secret.trim();
+            if (!secrets.add(provider.id() + '\n' + trimmed)) {
+                throw new ConfigException(field, "key " + list.size() + " ("
+                        + KeyMask.mask(trimmed) + ") is configured twice");
+            }
+            list.add(new KeyConfig(KeyId.of(provider, list.size()), trimmed, model,
+                    Objects.requireNonNull(limits, "limits")));
+            return this;
+        }
+
+        public Builder openAiOrgId(String orgId) {
+            this.openAiOrgId = blankToNull(orgId);
+            return this;
+        }
+
+        public Builder baseUrl(Provider provider, String url) {
+            String field = provider == Provider.OLLAMA ? "OLLAMA_HOST" : provider.envPrefix() + "_BASE_URL";
+            if (url == null || !(url.startsWith("http://") || url.startsWith("https://"))) {
+                throw new ConfigException(field, "must be an http:// or https:// URL, was '" + url + "'");
+            }
+            baseUrls.put(provider, stripTrailingSlash(url.trim()));
+            return this;
+        }
+
+        public Builder ollamaModel(String model) {
+            this.ollamaModel = blankToNull(model);
+            return this;
+        }
+
+        public Builder providerPriority(List<Provider> priority) {
+            if (priority == null || priority.isEmpty()) {
+                throw new ConfigException("KEYPOOL_PROVIDER_PRIORITY", "must name at least one provider");
+            }
+            if (new HashSet<>(priority).size() != priority.size()) {
+                throw new ConfigException("KEYPOOL_PROVIDER_PRIORITY", "names a provider twice: " + priority);
+            }
+            this.providerPriority = List.copyOf(priority);
+            return this;
+        }
+
+        public Builder fallback(String model, String standIn) {
+            if (model == null || model.isBlank() || standIn == null || standIn.isBlank()) {
+                throw new ConfigException("KEYPOOL_FALLBACKS", "expected model=fallback, got '"
+                        + model + "=" + standIn + "'");
+            }
+            fallbacks.put(model.trim(), standIn.trim());
+            return this;
+        }
+
+        public Builder selectionStrategy(SelectionStrategy strategy) {
+            this.selectionStrategy = Objects.requireNonNull(strategy, "selectionStrategy");
+            return this;
+        }
+
+        public Builder dayZone(ZoneId zone) {
+            this.dayZone = Objects.requireNonNull(zone, "dayZone");
+            return this;
+        }
+
+        public Builder rateLimitCooldown(Duration cooldown) {
+            this.rateLimitCooldown = positive("KEYPOOL_RATE_LIMIT_COOLDOWN_SECONDS", cooldown);
+            return this;
+        }
+
+        public Builder serverErrorCooldown(Duration cooldown) {
+            this.serverErrorCooldown = positive("KEYPOOL_SERVER_ERROR_COOLDOWN_SECONDS", cooldown);
+            return this;
+        }
+
+        public Builder reservationTimeout(Duration timeout) {
+            this.reservationTimeout = positive("KEYPOOL_RESERVATION_TIMEOUT_SECONDS", timeout);
+            return this;
+        }
+
+        public Builder host(String host) {
+            if (host == null || host.isBlank()) {
+                throw new ConfigException("KEYPOOL_HOST", "must not be empty");
+            }
+            this.host = host.trim();
+            return this;
+        }
+
+        public Builder port(int port) {
+            if (port < 0 || port > 65535) {
+                throw new ConfigException("KEYPOOL_PORT", "must be between 0 and 65535, was " + port);
+            }
+            this.port = port;
+            return this;
+        }
+
+        public Builder adminToken(String token) {
+            this.adminToken = blankToNull(token);
+            return this;
+        }
+
+        public Builder clientTokens(List<String> tokens) {
+            this.clientTokens = List.copyOf(tokens);
+            return this;
+        }
+
+        public Builder dataDir(Path dir) {
+            this.dataDir = dir;
+            return this;
+        }
+
+        public Builder redisUrl(String url) {
+            String value = blankToNull(url);
+            if (value != null && !(value.startsWith("redis://") || value.startsWith("rediss://"))) {
+                throw new ConfigException("KEYPOOL_REDIS_URL", "must start with redis:// or rediss://");
+            }
+            this.redisUrl = value;
+            return this;
+        }
+
+        /** Keeps a raw {@code KEYPOOL_*} setting for modules that read their own. */
+        public Builder setting(String name, String value) {
+            settings.put(Objects.requireNonNull(name, "name"), Objects.requireNonNull(value, "value"));
+            return this;
+        }
+
+        public KeypoolConfig build() {
+            return new KeypoolConfig(this);
+        }
+
+        private static Duration positive(String field, Duration value) {
+            if (value == null || value.isNegative() || value.isZero()) {
+                throw new ConfigException(field, "must be a positive duration, was " + value);
+            }
+            return value;
+        }
+
+        private static String blankToNull(String value) {
+            return value == null || value.isBlank() ? null : value.trim();
+        }
+
+        private static String stripTrailingSlash(String url) {
+            return url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+        }
+    }
+}

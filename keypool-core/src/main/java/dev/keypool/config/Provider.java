@@ -1,0 +1,63 @@
+package dev.keypool.config;
+
+import java.util.Locale;
+
+/**
+ * The upstreams keypool pools keys for. {@link #OLLAMA} is keyless: it has availability, not keys.
+ */
+public enum Provider {
+    OPENAI("openai", "OPENAI"),
+    GEMINI("gemini", "GEMINI"),
+    /** SerpApi. Its limits count searches: one search is one "token". */
+    SERP("serp", "SERP"),
+    OLLAMA("ollama", "OLLAMA");
+
+    private final String id;
+    private final String envPrefix;
+
+    Provider(String id, String envPrefix) {
+        this.id = id;
+        this.envPrefix = envPrefix;
+    }
+
+    /** The lower-case name used in JSON, URLs, metrics and the seed's API ({@code "openai"}). */
+    public String id() {
+        return id;
+    }
+
+    /** The prefix of this provider's variables in the environment ({@code OPENAI_API_KEYS}). */
+    public String envPrefix() {
+        return envPrefix;
+    }
+
+    /** Whether this provider is called with pooled API keys. */
+    public boolean usesKeys() {
+        return this != OLLAMA;
+    }
+
+    /**
+     * Parses a provider name as users write it: {@code "openai"}, {@code "OpenAI"}, {@code "serpapi"}.
+     *
+     * @throws IllegalArgumentException naming the accepted values
+     */
+    public static Provider of(String name) {
+        if (name != null) {
+            String normalised = name.trim().toLowerCase(Locale.ROOT);
+            if (normalised.equals("serpapi")) {
+                return SERP;
+            }
+            for (Provider provider : values()) {
+                if (provider.id.equals(normalised)) {
+                    return provider;
+                }
+            }
+        }
+        throw new IllegalArgumentException(
+                "Unknown provider '" + name + "': expected one of openai, gemini, serp, ollama");
+    }
+
+    @Override
+    public String toString() {
+        return id;
+    }
+}

@@ -1,0 +1,120 @@
+package dev.keypool.failure;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.http.HttpTimeoutException;
+import java.nio.channels.UnresolvedAddressException;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.TimeoutException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Turns what a user's own operation threw into a {@link Failure}, the way the seed describes:
+ * "429", "503", "rate limit", "quota exceeded" and the like in the message. An
+ * {@link UpstreamException} is taken at its word. The order of the checks matters: a quota message
+ * often also says 429, and a quota is not a rate limit (waiting a minute does not bring it back).
+ */
+public final class FailureClassifier {
+
+    private static final Pattern RETRY_AFTER = Pattern.compile(
+            "(?:retry|try again)[^0-9]{0,20}(\\d+(?:\\.\\d+)?)\\s*(ms|milliseconds?|s|sec|seconds?)\\b",
+            Pattern.CASE_INSENSITIVE);
+
+    private FailureClassifier() {
+    }
+
+    public static Failure classify(Throwable error) {
+        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+            if (cause instanceof UpstreamException upstream) {
+                return upstream.failure();
+            }
+        }
+        String text = describe(error).toLowerCase(Locale.ROOT);
+        String summary = summary(error);
+        Duration retryAfter = retryAfter(text);
+
+        if (containsAny(text, "insufficient_quota", "quota exceeded", "exceeded your current quota",
+                "run out of searches", "quota_exceeded", "billing", "per day", "perday", "daily limit")) {
+            return new Failure(FailureKind.QUOTA_EXHAUSTED, retryAfter, summary);
+        }
+        if (containsAny(text, "invalid_api_key", "api_key_invalid", "invalid api key", "incorrect api key",
+                "api key not valid", "unauthorized", "permission denied", "permission_denied")
+                || hasStatus(text, "401") || hasStatus(text, "403")) {
+            return new Failure(FailureKind.INVALID_KEY, null, summary);
+        }
+        if (containsAny(text, "rate limit", "rate_limit", "ratelimit", "too many requests", "resource_exhausted",
+                "resource exhausted", "quota") || hasStatus(text, "429")) {
+            return new Failure(FailureKind.RATE_LIMITED, retryAfter, summary);
+        }
+        if (isUnreachable(error)) {
+            return new Failure(FailureKind.UNREACHABLE, null, summary);
+        }
+        if (containsAny(text, "overloaded", "unavailable", "internal server error", "bad gateway",
+                "gateway timeout", "timed out", "timeout")
+                || hasStatus(text, "500") || hasStatus(text, "502") || hasStatus(text, "503") || hasStatus(text, "504")) {
+            return new Failure(FailureKind.SERVER_ERROR, retryAfter, summary);
+        }
+        return new Failure(FailureKind.CLIENT_ERROR, null, summary);
+    }
+
+    private static boolean isUnreachable(Throwable error) {
+        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+            if (cause instanceof ConnectException || cause instanceof UnresolvedAddressException
+                    || cause instanceof java.net.UnknownHostException
+                    || cause instanceof java.net.NoRouteToHostException) {
+                return true;
+            }
+            if (cause instanceof HttpTimeoutException || cause instanceof TimeoutException
+                    || cause instanceof java.net.SocketTimeoutException) {
+                return false;
+            }
+            if (cause instanceof IOException io && io.getMessage() != null
+                    && io.getMessage().toLowerCase(Locale.ROOT).contains("connection refused")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String describe(Throwable error) {
+        StringBuilder text = new StringBuilder();
+        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+            text.append(cause.getClass().getSimpleName()).append(": ").append(cause.getMessage()).append(' ');
+            if (cause.getCause() == cause) {
+                break;
+            }
+        }
+        return text.toString();
+    }
+
+    private static String summary(Throwable error) {
+        String message = error.getMessage();
+        String text = error.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+        return text.length() > 300 ? text.substring(0, 300) + "…" : text;
+    }
+
+    private static Duration retryAfter(String text) {
+        Matcher matcher = RETRY_AFTER.matcher(text);
+        if (!matcher.find()) {
+            return null;
+        }
+        double amount = Double.parseDouble(matcher.group(1));
+        boolean millis = matcher.group(2).startsWith("m");
+        return Duration.ofMillis((long) Math.ceil(millis ? amount : amount * 1000));
+    }
+
+    private static boolean hasStatus(String text, String status) {
+        return Pattern.compile("(?<![0-9])" + status + "(?![0-9])").matcher(text).find();
+    }
+
+    private static boolean containsAny(String text, String... needles) {
+        for (String needle : needles) {
+            if (text.contains(needle)) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

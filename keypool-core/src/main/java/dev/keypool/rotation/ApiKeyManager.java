@@ -1,0 +1,383 @@
+package dev.keypool.rotation;
+
+import dev.keypool.config.KeyConfig;
+import dev.keypool.config.KeyId;
+import dev.keypool.config.KeyMask;
+import dev.keypool.config.KeypoolConfig;
+import dev.keypool.config.Provider;
+import dev.keypool.config.WindowLimits;
+import dev.keypool.event.KeyEvent;
+import dev.keypool.event.KeyEvents;
+import dev.keypool.failure.Failure;
+import dev.keypool.failure.FailureKind;
+import dev.keypool.usage.DayWindow;
+import dev.keypool.usage.InMemoryUsageStore;
+import dev.keypool.usage.KeyState;
+import dev.keypool.usage.KeyStatus;
+import dev.keypool.usage.KeyUsage;
+import dev.keypool.usage.ReserveResult;
+import dev.keypool.usage.Ticket;
+import dev.keypool.usage.UsageStore;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The seed's {@code api_key_manager}: holds the configured keys, tracks their usage in the
+ * {@link UsageStore}, says which are available, and activates and deactivates them. The
+ * {@link ApiKeyRotator} chooses among the keys; this class owns what happens to one key.
+ *
+ * <p>Time comes from the injected {@link Clock}; {@link #maintain()} releases reservations nobody
+ * settled and brings back keys whose rest is over. {@link #startMaintenance(Duration)} runs it in
+ * the background; tests call it after moving their clock.
+ */
+public final class ApiKeyManager implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ApiKeyManager.class);
+
+    private final KeypoolConfig config;
+    private final UsageStore store;
+    private final Clock clock;
+    private final KeyEvents events = new KeyEvents();
+    private final Map<KeyId, KeyConfig> keys;
+    private final Map<Provider, List<KeyConfig>> keysByProvider;
+    private final Map<KeyId, ProviderBudget> budgets = new ConcurrentHashMap<>();
+    private volatile ScheduledExecutorService maintenance;
+    /** The day of the last call: computing a zoned date costs more than the rest of a reserve. */
+    private volatile DayWindow currentDay;
+
+    /** A manager on the in-memory store and the system clock. */
+    public ApiKeyManager(KeypoolConfig config) {
+        this(config, new InMemoryUsageStore(), Clock.systemUTC());
+    }
+
+    public ApiKeyManager(KeypoolConfig config, UsageStore store, Clock clock) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.store = Objects.requireNonNull(store, "store");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        Map<KeyId, KeyConfig> byId = new LinkedHashMap<>();
+        Map<Provider, List<KeyConfig>> byProvider = new EnumMap<>(Provider.class);
+        for (Provider provider : Provider.values()) {
+            List<KeyConfig> list = config.keys(provider);
+            byProvider.put(provider, list);
+            list.forEach(key -> byId.put(key.id(), key));
+        }
+        this.keys = Collections.unmodifiableMap(byId);
+        this.keysByProvider = Collections.unmodifiableMap(byProvider);
+    }
+
+    /** A manager on the process environment and {@code ./.env}. */
+    public static ApiKeyManager fromEnvironment() {
+        return new ApiKeyManager(KeypoolConfig.fromEnvironment());
+    }
+
+    public KeypoolConfig config() {
+        return config;
+    }
+
+    public UsageStore store() {
+        return store;
+    }
+
+    public Clock clock() {
+        return clock;
+    }
+
+    /** Where listeners register for key events. */
+    public KeyEvents events() {
+        return events;
+    }
+
+    /** The keys of a provider, in index order. */
+    public List<KeyConfig> keys(Provider provider) {
+        return keysByProvider.get(provider);
+    }
+
+    public List<KeyConfig> allKeys() {
+        return List.copyOf(keys.values());
+    }
+
+    /** @throws IllegalArgumentException when no such key is configured */
+    public KeyConfig key(KeyId id) {
+        KeyConfig key = keys.get(id);
+        if (key == null) {
+            throw new IllegalArgumentException("No key " + id + " is configured ("
+                    + keys(id.provider()).size() + " " + id.provider() + " keys)");
+        }
+        return key;
+    }
+
+    /** Whether the key is up and has room for {@code tokens} in both windows right now. */
+    public boolean isAvailable(KeyId id, long tokens) {
+        KeyConfig key = key(id);
+        long now = clock.millis();
+        KeyUsage usage = store.usage(id, now, day(now));
+        return usage.state().availableAt(now)
+                && tokens <= key.limits().perMinute() - usage.minuteTokens()
+                && tokens <= key.limits().perDay() - usage.dayTokens()
+                && budgetBlockedUntil(id, tokens, now) == 0;
+    }
+
+    /** The key as the admin API shows it. */
+    public KeyStatusSnapshot status(KeyId id) {
+        KeyConfig key = key(id);
+        long now = clock.millis();
+        return snapshot(key, store.usage(id, now, day(now)), now);
+    }
+
+    /** Every key of a provider as the admin API shows it. */
+    public ProviderStatus providerStatus(Provider provider) {
+        List<KeyConfig> list = keys(provider);
+        long now = clock.millis();
+        List<KeyUsage> usages = store.usages(list.stream().map(KeyConfig::id).toList(), now, day(now));
+        List<KeyStatusSnapshot> snapshots = new ArrayList<>(list.size());
+        for (int i = 0; i < list.size(); i++) {
+            snapshots.add(snapshot(list.get(i), usages.get(i), now));
+        }
+        return new ProviderStatus(provider, List.copyOf(snapshots));
+    }
+
+    /**
+     * Puts a key out of service until an admin reset.
+     *
+     * @param reason shown in the status and the dashboard
+     */
+    public void deactivate(KeyId id, String reason) {
+        KeyConfig key = key(id);
+        String text = reason == null || reason.isBlank() ? "deactivated by an admin" : reason;
+        store.setState(id, KeyState.deactivated(null, text, KeyState.NEVER));
+        long now = clock.millis();
+        events.publish(() -> new KeyEvent.KeyDeactivated(now, id, key.maskedKey(), null, text, KeyState.NEVER));
+    }
+
+    /**
+     * Brings a key back into service, whatever its state (the seed's reset).
+     *
+     * @return whether it was cooling down or deactivated
+     */
+    public boolean activate(KeyId id) {
+        KeyConfig key = key(id);
+        long now = clock.millis();
+        KeyState before = store.state(id);
+        store.setState(id, KeyState.ACTIVE);
+        budgets.remove(id);
+        boolean changed = before.statusAt(now) != KeyStatus.ACTIVE;
+        if (changed) {
+            events.publish(() -> new KeyEvent.KeyReactivated(now, id, key.maskedKey(), true));
+        }
+        return changed;
+    }
+
+    /** Reactivates every cooling or deactivated key of a provider; returns the keys it reset. */
+    public List<KeyId> reset(Provider provider) {
+        List<KeyId> reset = new ArrayList<>();
+        for (KeyConfig key : keys(provider)) {
+            if (store.state(key.id()).statusAt(clock.millis()) != KeyStatus.ACTIVE && activate(key.id())) {
+                reset.add(key.id());
+            }
+        }
+        return reset;
+    }
+
+    /** Reactivates every cooling or deactivated key; returns the keys it reset. */
+    public List<KeyId> resetAll() {
+        List<KeyId> reset = new ArrayList<>();
+        for (Provider provider : Provider.values()) {
+            reset.addAll(reset(provider));
+        }
+        return reset;
+    }
+
+    /**
+     * Applies the reaction to a failure of a call made with {@code key}: cool down, deactivate, or
+     * nothing for a client error. A weaker state never replaces a stronger or longer one (a late
+     * rate limit does not shorten an invalid key's deactivation).
+     */
+    public void recordFailure(KeyConfig key, Failure failure, boolean failover) {
+        long now = clock.millis();
+        String message = KeyMask.scrub(failure.message(), key.secret());
+        events.publish(() -> new KeyEvent.KeyFailed(now, key.id(), key.maskedKey(), failure.kind(), message, failover));
+        KeyState next = reaction(failure, message, now);
+        if (next == null) {
+            return;
+        }
+        while (true) {
+            KeyState current = store.state(key.id());
+            if (!current.availableAt(now) && outranks(current, next)) {
+                return;
+            }
+            if (store.compareAndSetState(key.id(), current, next)) {
+                break;
+            }
+        }
+        if (next.status() == KeyStatus.COOLING_DOWN) {
+            events.publish(() -> new KeyEvent.KeyCooledDown(now, key.id(), key.maskedKey(), failure.kind(),
+                    next.untilMillis()));
+        } else {
+            events.publish(() -> new KeyEvent.KeyDeactivated(now, key.id(), key.maskedKey(), failure.kind(),
+                    next.reason(), next.untilMillis()));
+        }
+    }
+
+    /**
+     * Records what the provider last said a key has left; the rotator skips the key while that
+     * cannot cover a request.
+     */
+    public void observeBudget(KeyId id, ProviderBudget budget) {
+        key(id);
+        budgets.put(id, Objects.requireNonNull(budget, "budget"));
+    }
+
+    /**
+     * Releases reservations nobody settled in time and reactivates keys whose rest is over, each
+     * with its event. Safe to call from any thread, as often as wanted.
+     */
+    public void maintain() {
+        long now = clock.millis();
+        for (Ticket ticket : store.releaseExpired(now)) {
+            KeyConfig key = keys.get(ticket.key());
+            if (key != null) {
+                events.publish(() -> new KeyEvent.ReservationReleased(now, key.id(), key.maskedKey(),
+                        ticket.tokens(), true));
+            }
+        }
+        for (KeyConfig key : keys.values()) {
+            KeyState state = store.state(key.id());
+            if (state.status() != KeyStatus.ACTIVE && state.untilMillis() != KeyState.NEVER
+                    && state.availableAt(now) && store.compareAndSetState(key.id(), state, KeyState.ACTIVE)) {
+                events.publish(() -> new KeyEvent.KeyReactivated(now, key.id(), key.maskedKey(), false));
+            }
+        }
+        budgets.values().removeIf(budget -> budget.tokensResetAtMillis() <= now && budget.requestsResetAtMillis() <= now);
+    }
+
+    /** Runs {@link #maintain()} every {@code period} on a daemon thread until {@link #close()}. */
+    public synchronized void startMaintenance(Duration period) {
+        if (maintenance != null) {
+            return;
+        }
+        ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(runnable -> {
+            Thread thread = new Thread(runnable, "keypool-maintenance");
+            thread.setDaemon(true);
+            return thread;
+        });
+        long millis = Math.max(1, period.toMillis());
+        executor.scheduleWithFixedDelay(() -> {
+            try {
+                maintain();
+            } catch (RuntimeException e) {
+                LOG.warn("Key maintenance failed; retrying in {} ms", millis, e);
+            }
+        }, millis, millis, TimeUnit.MILLISECONDS);
+        maintenance = executor;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (maintenance != null) {
+            maintenance.shutdownNow();
+            maintenance = null;
+        }
+    }
+
+    // ---- used by the rotator and reservations ---------------------------------------------------
+
+    DayWindow day(long nowMillis) {
+        DayWindow day = currentDay;
+        if (day == null || !day.contains(nowMillis)) {
+            day = DayWindow.at(nowMillis, config.dayZone());
+            currentDay = day;
+        }
+        return day;
+    }
+
+    long budgetBlockedUntil(KeyId id, long tokens, long nowMillis) {
+        ProviderBudget budget = budgets.get(id);
+        return budget == null ? 0 : budget.blockedUntil(tokens, nowMillis);
+    }
+
+    ReserveResult reserve(KeyConfig key, long tokens, long nowMillis) {
+        long expires = nowMillis + config.reservationTimeout().toMillis();
+        return store.reserve(key.id(), key.limits(), tokens, nowMillis, day(nowMillis), expires);
+    }
+
+    Reservation granted(KeyConfig key, Ticket ticket, String model, long nowMillis) {
+        events.publish(() -> new KeyEvent.KeyAcquired(nowMillis, key.id(), key.maskedKey(), model, ticket.tokens()));
+        return new Reservation(this, key, ticket, model);
+    }
+
+    void commit(Reservation reservation, Ticket ticket, TokenUsage usage) {
+        long now = clock.millis();
+        store.settle(ticket, usage.totalTokens(), now, day(now));
+        events.publish(() -> new KeyEvent.UsageCommitted(now, reservation.keyId(), reservation.maskedKey(),
+                ticket.tokens(), usage.promptTokens(), usage.completionTokens()));
+    }
+
+    void release(Reservation reservation, Ticket ticket) {
+        long now = clock.millis();
+        store.settle(ticket, 0, now, day(now));
+        events.publish(() -> new KeyEvent.ReservationReleased(now, reservation.keyId(), reservation.maskedKey(),
+                ticket.tokens(), false));
+    }
+
+    // ---- internals --------------------------------------------------------------------------------
+
+    private KeyState reaction(Failure failure, String message, long now) {
+        FailureKind kind = failure.kind();
+        return switch (kind) {
+            case RATE_LIMITED -> KeyState.coolingDown(kind, message,
+                    now + orDefault(failure.retryAfter(), config.rateLimitCooldown()));
+            case SERVER_ERROR, UNREACHABLE -> KeyState.coolingDown(kind, message,
+                    now + orDefault(failure.retryAfter(), config.serverErrorCooldown()));
+            case QUOTA_EXHAUSTED -> KeyState.deactivated(kind, "quota exhausted: " + message,
+                    day(now).nextStartMillis());
+            case INVALID_KEY -> KeyState.deactivated(kind, "invalid key: " + message, KeyState.NEVER);
+            case CLIENT_ERROR -> null;
+        };
+    }
+
+    private static long orDefault(Duration given, Duration fallback) {
+        return (given != null ? given : fallback).toMillis();
+    }
+
+    /** Whether {@code current} should stay rather than be replaced by {@code next}. */
+    private static boolean outranks(KeyState current, KeyState next) {
+        int currentRank = current.status() == KeyStatus.DEACTIVATED ? 2 : 1;
+        int nextRank = next.status() == KeyStatus.DEACTIVATED ? 2 : 1;
+        return currentRank > nextRank || (currentRank == nextRank && current.untilMillis() >= next.untilMillis());
+    }
+
+    private KeyStatusSnapshot snapshot(KeyConfig key, KeyUsage usage, long now) {
+        WindowLimits limits = key.limits();
+        KeyState state = usage.state();
+        KeyStatus status = state.statusAt(now);
+        boolean resting = status != KeyStatus.ACTIVE;
+        Long availableAt = resting && state.untilMillis() != KeyState.NEVER ? state.untilMillis() : null;
+        return new KeyStatusSnapshot(
+                key.id(), key.maskedKey(), key.model(), status,
+                resting ? state.kind() : null, resting ? state.reason() : null, availableAt,
+                usage.minuteTokens(), limits.minuteLimited() ? limits.perMinute() : null,
+                percent(usage.minuteTokens(), limits.perMinute(), limits.minuteLimited()),
+                usage.dayTokens(), limits.dayLimited() ? limits.perDay() : null,
+                percent(usage.dayTokens(), limits.perDay(), limits.dayLimited()));
+    }
+
+    private static Double percent(long used, long limit, boolean limited) {
+        if (!limited) {
+            return null;
+        }
+        return Math.round(used * 10_000.0 / limit) / 100.0;
+    }
+}

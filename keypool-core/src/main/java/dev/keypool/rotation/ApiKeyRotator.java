@@ -1,0 +1,416 @@
+package dev.keypool.rotation;
+
+import dev.keypool.config.KeyConfig;
+import dev.keypool.config.KeyId;
+import dev.keypool.config.Provider;
+import dev.keypool.config.SelectionStrategy;
+import dev.keypool.config.WindowLimits;
+import dev.keypool.event.KeyEvent;
+import dev.keypool.event.LoggingKeyEventListener;
+import dev.keypool.failure.Failure;
+import dev.keypool.failure.FailureClassifier;
+import dev.keypool.usage.DenialReason;
+import dev.keypool.usage.KeyState;
+import dev.keypool.usage.KeyUsage;
+import dev.keypool.usage.ReserveResult;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.EnumMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+
+/**
+ * The seed's {@code api_key_rotation}: picks a key with room for a request, and fails over to the
+ * next key when one is rate-limited, out of quota, invalid or its provider errs.
+ *
+ * <h2>Choosing a key</h2>
+ * Candidates are the provider's keys for the requested model: when some key is configured for it,
+ * those keys first, then keys with no model configured; when none is, every key. Within that
+ * order the {@link SelectionStrategy} ranks them; the first whose store reservation succeeds wins.
+ * A key whose provider-reported budget ({@link ProviderBudget}) cannot cover the request is
+ * skipped. When none can take it, {@link NoAvailableKeyException} says why and when the soonest
+ * key frees up.
+ *
+ * <h2>Failover</h2>
+ * {@link #executeWithFallback} is the inner retry of keypool: it tries each key of one provider at
+ * most once, on failures that another key may not share ({@link Failure#kind()} that
+ * {@linkplain dev.keypool.failure.FailureKind#failsOver() fails over}); a client error goes back to
+ * the caller at once. Provider failover (the outer fallback) is the LLM service's, around this.
+ */
+public final class ApiKeyRotator {
+
+    private static volatile ApiKeyRotator global;
+
+    private final ApiKeyManager manager;
+    private final Map<Provider, AtomicLong> roundRobin = new EnumMap<>(Provider.class);
+    private final Map<Provider, Map<String, List<List<KeyConfig>>>> tiersByModel = new EnumMap<>(Provider.class);
+    private final Map<Provider, List<KeyId>> idsByProvider = new EnumMap<>(Provider.class);
+
+    public ApiKeyRotator(ApiKeyManager manager) {
+        this.manager = Objects.requireNonNull(manager, "manager");
+        for (Provider provider : Provider.values()) {
+            roundRobin.put(provider, new AtomicLong());
+            tiersByModel.put(provider, new ConcurrentHashMap<>());
+            idsByProvider.put(provider, manager.keys(provider).stream().map(KeyConfig::id).toList());
+        }
+    }
+
+    /**
+     * The process-wide rotator, like the seed's {@code get_api_key_rotator()}: built on first use
+     * from the environment and {@code ./.env}, on the in-memory store, logging its events and
+     * maintaining its keys every second.
+     */
+    public static ApiKeyRotator getApiKeyRotator() {
+        ApiKeyRotator rotator = global;
+        if (rotator == null) {
+            synchronized (ApiKeyRotator.class) {
+                rotator = global;
+                if (rotator == null) {
+                    ApiKeyManager manager = ApiKeyManager.fromEnvironment();
+                    manager.events().addListener(new LoggingKeyEventListener());
+                    manager.startMaintenance(Duration.ofSeconds(1));
+                    rotator = new ApiKeyRotator(manager);
+                    global = rotator;
+                }
+            }
+        }
+        return rotator;
+    }
+
+    /** Replaces the process-wide rotator (a server wires its own; tests install theirs). */
+    public static void setApiKeyRotator(ApiKeyRotator rotator) {
+        global = rotator;
+    }
+
+    public ApiKeyManager manager() {
+        return manager;
+    }
+
+    /** The seed's {@code get_key_for_provider}: a key reserved for {@code tokensNeeded} tokens. */
+    public Reservation getKeyForProvider(String provider, long tokensNeeded) {
+        return acquire(Provider.of(provider), null, tokensNeeded);
+    }
+
+    /** Reserves {@code tokens} on the best key of {@code provider} for {@code model} (may be null). */
+    public Reservation acquire(Provider provider, String model, long tokens) {
+        return acquire(provider, model, tokens, Set.of());
+    }
+
+    /** Like {@link #acquire(Provider, String, long)}, never choosing a key in {@code exclude}. */
+    public Reservation acquire(Provider provider, String model, long tokens, Set<KeyId> exclude) {
+        if (tokens < 0) {
+            throw new IllegalArgumentException("tokens must be >= 0, was " + tokens);
+        }
+        long now = manager.clock().millis();
+        Denials denials = new Denials();
+        for (List<KeyConfig> tier : tiers(provider, model)) {
+            Reservation reservation = switch (manager.config().selectionStrategy()) {
+                case FILL_FIRST -> inOrder(tier, 0, model, tokens, exclude, now, denials);
+                case ROUND_ROBIN -> inOrder(tier, (int) Math.floorMod(roundRobin.get(provider).getAndIncrement(),
+                        (long) Math.max(1, tier.size())), model, tokens, exclude, now, denials);
+                case LEAST_USED -> leastUsed(tier, model, tokens, exclude, now, denials);
+            };
+            if (reservation != null) {
+                return reservation;
+            }
+        }
+        throw exhausted(provider, model, tokens, denials, now, denials.total == 0 && !exclude.isEmpty(), null);
+    }
+
+    /**
+     * The seed's {@code execute_with_fallback}: runs {@code operation} with a key of
+     * {@code provider} reserved for {@code tokensNeeded}, and on a failure that another key may not
+     * share, cools or deactivates that key and runs it again with the next, each key at most once.
+     * The reservation is committed with the usage the operation reported
+     * ({@link Reservation#reportUsage}), else with the reserved tokens.
+     *
+     * @throws NoAvailableKeyException when no key is left to try; its cause is the last failure
+     */
+    public <T> T executeWithFallback(String provider, KeyOperation<T> operation, long tokensNeeded, String model) {
+        return executeWithFallback(Provider.of(provider), operation, tokensNeeded, model);
+    }
+
+    /** {@link #executeWithFallback(String, KeyOperation, long, String)} with a typed provider. */
+    public <T> T executeWithFallback(Provider provider, KeyOperation<T> operation, long tokensNeeded, String model) {
+        Set<KeyId> tried = new HashSet<>();
+        Throwable lastError = null;
+        while (true) {
+            Reservation reservation;
+            try {
+                reservation = acquire(provider, model, tokensNeeded, tried);
+            } catch (NoAvailableKeyException e) {
+                if (lastError == null) {
+                    throw e;
+                }
+                throw new NoAvailableKeyException(provider, tried.size() >= manager.keys(provider).size()
+                        ? NoAvailableKeyException.Reason.ALL_KEYS_FAILED : e.reason(), e.retryAtMillis(),
+                        e.getMessage() + "; last failure: " + scrub(lastError.getMessage(), provider), lastError);
+            }
+            tried.add(reservation.keyId());
+            try {
+                T result = operation.apply(reservation);
+                reservation.commitReportedOrReserved();
+                return result;
+            } catch (Exception e) {
+                Failure failure = FailureClassifier.classify(e);
+                reservation.fail(failure, failure.kind().failsOver());
+                if (!failure.kind().failsOver()) {
+                    throw e instanceof RuntimeException runtime ? runtime
+                            : new KeyOperationException(failure.message(), e);
+                }
+                lastError = e;
+            }
+        }
+    }
+
+    /**
+     * The seed's {@code @with_api_key_rotation}: wraps a function that takes the API key first
+     * into one that takes only its argument and runs with failover.
+     */
+    public <A, R> Function<A, R> withApiKeyRotation(String provider, long tokensNeeded, KeyedFunction<A, R> function) {
+        Provider parsed = Provider.of(provider);
+        Objects.requireNonNull(function, "function");
+        return argument -> executeWithFallback(parsed,
+                reservation -> function.apply(reservation.apiKey(), argument), tokensNeeded, null);
+    }
+
+    /** The seed's {@code get_provider_status}: every key-using provider's keys. */
+    public Map<Provider, ProviderStatus> getProviderStatus() {
+        Map<Provider, ProviderStatus> status = new LinkedHashMap<>();
+        for (Provider provider : Provider.values()) {
+            if (provider.usesKeys()) {
+                status.put(provider, manager.providerStatus(provider));
+            }
+        }
+        return status;
+    }
+
+    // ---- selection --------------------------------------------------------------------------------
+
+    /**
+     * The keys to try for a model, in tiers: when some key is configured for the model, those keys,
+     * then the keys with no model; otherwise every key. Models match ignoring case. Cached per
+     * configured model, so the hot path allocates nothing here; an unconfigured model shares the
+     * one "every key" tier.
+     */
+    private List<List<KeyConfig>> tiers(Provider provider, String model) {
+        List<KeyConfig> all = manager.keys(provider);
+        if (model == null) {
+            return List.of(all);
+        }
+        List<List<KeyConfig>> cached = tiersByModel.get(provider).get(model);
+        if (cached != null) {
+            return cached;
+        }
+        List<KeyConfig> matching = new ArrayList<>();
+        List<KeyConfig> modelless = new ArrayList<>();
+        for (KeyConfig key : all) {
+            if (model.equalsIgnoreCase(key.model())) {
+                matching.add(key);
+            } else if (key.model() == null) {
+                modelless.add(key);
+            }
+        }
+        if (matching.isEmpty()) {
+            return List.of(all);
+        }
+        List<List<KeyConfig>> tiers = modelless.isEmpty() ? List.of(List.copyOf(matching))
+                : List.of(List.copyOf(matching), List.copyOf(modelless));
+        // Keyed by the model as written: only spellings of configured models are ever cached.
+        tiersByModel.get(provider).put(model, tiers);
+        return tiers;
+    }
+
+    /** Tries the tier's keys in order from {@code start}, wrapping around (fill-first and round-robin). */
+    private Reservation inOrder(List<KeyConfig> tier, int start, String model, long tokens, Set<KeyId> exclude,
+            long now, Denials denials) {
+        int size = tier.size();
+        for (int i = 0; i < size; i++) {
+            KeyConfig key = tier.get((start + i) % size);
+            if (!exclude.contains(key.id())) {
+                Reservation reservation = tryKey(key, model, tokens, now, denials);
+                if (reservation != null) {
+                    return reservation;
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Tries the key with the most headroom first; only when it refuses (a race, or a provider
+     * budget) ranks the rest, so the common case is one scan and one reserve.
+     */
+    private Reservation leastUsed(List<KeyConfig> tier, String model, long tokens, Set<KeyId> exclude, long now,
+            Denials denials) {
+        List<KeyConfig> open = exclude.isEmpty() ? tier : tier.stream().filter(k -> !exclude.contains(k.id())).toList();
+        if (open.isEmpty()) {
+            return null;
+        }
+        List<KeyUsage> usages = manager.store().usages(ids(open), now, manager.day(now));
+        int best = -1;
+        double bestHeadroom = -1;
+        long bestMinute = Long.MAX_VALUE;
+        for (int i = 0; i < open.size(); i++) {
+            KeyUsage usage = usages.get(i);
+            if (!usage.state().availableAt(now)) {
+                continue;
+            }
+            double headroom = headroom(open.get(i).limits(), usage);
+            if (headroom > bestHeadroom || (headroom == bestHeadroom && usage.minuteTokens() < bestMinute)) {
+                best = i;
+                bestHeadroom = headroom;
+                bestMinute = usage.minuteTokens();
+            }
+        }
+        if (best >= 0) {
+            Reservation reservation = tryKey(open.get(best), model, tokens, now, denials);
+            if (reservation != null) {
+                return reservation;
+            }
+        }
+        Ranked[] ranked = new Ranked[open.size()];
+        for (int i = 0; i < ranked.length; i++) {
+            KeyUsage usage = usages.get(i);
+            ranked[i] = new Ranked(open.get(i), usage.state().availableAt(now) ? headroom(open.get(i).limits(), usage)
+                    : -1, usage.minuteTokens());
+        }
+        Arrays.sort(ranked, BY_HEADROOM);
+        for (Ranked candidate : ranked) {
+            if (best >= 0 && candidate.key == open.get(best)) {
+                continue;
+            }
+            Reservation reservation = tryKey(candidate.key, model, tokens, now, denials);
+            if (reservation != null) {
+                return reservation;
+            }
+        }
+        return null;
+    }
+
+    private Reservation tryKey(KeyConfig key, String model, long tokens, long now, Denials denials) {
+        long blockedUntil = manager.budgetBlockedUntil(key.id(), tokens, now);
+        if (blockedUntil > 0) {
+            denials.add(DenialReason.MINUTE_LIMIT, blockedUntil);
+            return null;
+        }
+        ReserveResult result = manager.reserve(key, tokens, now);
+        if (result instanceof ReserveResult.Granted granted) {
+            return manager.granted(key, granted.ticket(), model != null ? model : key.model(), now);
+        }
+        ReserveResult.Denied denied = (ReserveResult.Denied) result;
+        denials.add(denied.reason(), denied.retryAtMillis());
+        return null;
+    }
+
+    private List<KeyId> ids(List<KeyConfig> keys) {
+        if (keys.size() == manager.keys(keys.get(0).provider()).size()) {
+            return idsByProvider.get(keys.get(0).provider());
+        }
+        List<KeyId> ids = new ArrayList<>(keys.size());
+        for (KeyConfig key : keys) {
+            ids.add(key.id());
+        }
+        return ids;
+    }
+
+    private static final Comparator<Ranked> BY_HEADROOM = Comparator.comparingDouble(Ranked::headroom).reversed()
+            .thenComparingLong(Ranked::minuteTokens);
+
+    private record Ranked(KeyConfig key, double headroom, long minuteTokens) {
+    }
+
+    private static double headroom(WindowLimits limits, KeyUsage usage) {
+        double minute = limits.minuteLimited() ? 1.0 - (double) usage.minuteTokens() / limits.perMinute() : 1.0;
+        double day = limits.dayLimited() ? 1.0 - (double) usage.dayTokens() / limits.perDay() : 1.0;
+        return Math.min(minute, day);
+    }
+
+    // ---- exhaustion -------------------------------------------------------------------------------
+
+    /** What the keys said when none could take a request. */
+    private static final class Denials {
+        final Map<DenialReason, Integer> counts = new EnumMap<>(DenialReason.class);
+        long soonest = KeyState.NEVER;
+        int total;
+
+        void add(DenialReason reason, long retryAt) {
+            counts.merge(reason, 1, Integer::sum);
+            total++;
+            soonest = Math.min(soonest, retryAt);
+        }
+
+        boolean all(DenialReason reason) {
+            return total > 0 && counts.getOrDefault(reason, 0) == total;
+        }
+    }
+
+    private NoAvailableKeyException exhausted(Provider provider, String model, long tokens, Denials denials,
+            long now, boolean allTried, Throwable cause) {
+        NoAvailableKeyException.Reason reason;
+        DenialReason dominant;
+        if (denials.total == 0) {
+            reason = allTried ? NoAvailableKeyException.Reason.ALL_KEYS_FAILED : NoAvailableKeyException.Reason.NO_KEYS;
+            dominant = null;
+        } else if (denials.all(DenialReason.COOLING_DOWN)) {
+            reason = NoAvailableKeyException.Reason.ALL_COOLING_DOWN;
+            dominant = DenialReason.COOLING_DOWN;
+        } else if (denials.all(DenialReason.DEACTIVATED)) {
+            reason = NoAvailableKeyException.Reason.ALL_DEACTIVATED;
+            dominant = DenialReason.DEACTIVATED;
+        } else if (denials.all(DenialReason.EXCEEDS_LIMIT)) {
+            reason = NoAvailableKeyException.Reason.REQUEST_TOO_LARGE;
+            dominant = DenialReason.EXCEEDS_LIMIT;
+        } else {
+            reason = NoAvailableKeyException.Reason.NO_HEADROOM;
+            dominant = denials.counts.containsKey(DenialReason.MINUTE_LIMIT)
+                    ? DenialReason.MINUTE_LIMIT : DenialReason.DAY_LIMIT;
+        }
+        long retryAt = denials.soonest;
+        manager.events().publish(() -> new KeyEvent.PoolExhausted(now, provider, model, tokens, dominant, retryAt));
+        return new NoAvailableKeyException(provider, reason, retryAt,
+                describe(provider, model, tokens, reason, denials, retryAt, now), cause);
+    }
+
+    private String describe(Provider provider, String model, long tokens, NoAvailableKeyException.Reason reason,
+            Denials denials, long retryAt, long now) {
+        String what = "No " + provider.id() + " key can take " + tokens + " tokens"
+                + (model == null ? "" : " for " + model) + ": ";
+        String why = switch (reason) {
+            case NO_KEYS -> "no " + provider.id() + " keys are configured (set "
+                    + provider.envPrefix() + "_API_KEYS)";
+            case ALL_COOLING_DOWN -> "all " + denials.total + " keys are cooling down";
+            case ALL_DEACTIVATED -> "all " + denials.total + " keys are deactivated";
+            case REQUEST_TOO_LARGE -> "the request is larger than every key's limit";
+            case ALL_KEYS_FAILED -> "every key was tried and failed";
+            case NO_HEADROOM -> "no key has room left (" + summary(denials) + ")";
+        };
+        String when = retryAt == KeyState.NEVER ? "; none frees up without a reset"
+                : "; the soonest frees up in " + Math.max(1, (retryAt - now + 999) / 1000) + " s";
+        return what + why + when;
+    }
+
+    private static String summary(Denials denials) {
+        List<String> parts = new ArrayList<>();
+        denials.counts.forEach((reason, count) -> parts.add(count + " " + reason.name().toLowerCase(java.util.Locale.ROOT)
+                .replace('_', ' ')));
+        return String.join(", ", parts);
+    }
+
+    private String scrub(String message, Provider provider) {
+        String text = message;
+        for (KeyConfig key : manager.keys(provider)) {
+            text = dev.keypool.config.KeyMask.scrub(text, key.secret());
+        }
+        return text;
+    }
+}

@@ -1,0 +1,33 @@
+package dev.keypool.rotation;
+
+import dev.keypool.config.KeyId;
+import dev.keypool.failure.FailureKind;
+import dev.keypool.usage.KeyStatus;
+
+/**
+ * One key as the admin API and the dashboard show it; no secret in it.
+ *
+ * @param availableAtMillis when a resting key comes back by itself; {@code null} when active or
+ *                          when only an admin reset brings it back
+ * @param minuteLimit       {@code null} when the minute window is unlimited (and so its percent)
+ * @param dayLimit          {@code null} when the day window is unlimited (and so its percent)
+ */
+public record KeyStatusSnapshot(
+        KeyId id,
+        String maskedKey,
+        String model,
+        KeyStatus status,
+        FailureKind failureKind,
+        String reason,
+        Long availableAtMillis,
+        long minuteTokens,
+        Long minuteLimit,
+        Double minuteUsagePercent,
+        long dayTokens,
+        Long dayLimit,
+        Double dayUsagePercent) {
+
+    public int index() {
+        return id.index();
+    }
+}

@@ -1,0 +1,149 @@
+package dev.keypool.rotation;
+
+import dev.keypool.config.KeyConfig;
+import dev.keypool.config.KeyId;
+import dev.keypool.config.Provider;
+import dev.keypool.failure.Failure;
+import dev.keypool.failure.FailureClassifier;
+import dev.keypool.usage.Ticket;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A key handed out for one request, with its tokens reserved in both windows. The holder settles
+ * it exactly once: {@link #commit(TokenUsage)} with what the provider reported (the difference is
+ * refunded or charged), {@link #release()} when nothing was used, or {@link #fail(Throwable)} when
+ * the call failed (the key then cools down or is deactivated as the failure demands). Closing an
+ * unsettled reservation releases it; one never settled is released by the pool after
+ * {@code KEYPOOL_RESERVATION_TIMEOUT_SECONDS}.
+ *
+ * <p>{@link #toString()} shows the masked key only.
+ */
+public final class Reservation implements AutoCloseable {
+
+    private final ApiKeyManager manager;
+    private final KeyConfig key;
+    private final Ticket ticket;
+    private final String model;
+    private final AtomicBoolean settled = new AtomicBoolean();
+    private volatile TokenUsage reported;
+
+    Reservation(ApiKeyManager manager, KeyConfig key, Ticket ticket, String model) {
+        this.manager = manager;
+        this.key = key;
+        this.ticket = ticket;
+        this.model = model;
+    }
+
+    /** The full API key, for the one line that puts it on the wire. Never log it. */
+    public String apiKey() {
+        return key.secret();
+    }
+
+    public KeyConfig key() {
+        return key;
+    }
+
+    public KeyId keyId() {
+        return key.id();
+    }
+
+    public Provider provider() {
+        return key.provider();
+    }
+
+    public int index() {
+        return key.index();
+    }
+
+    public String maskedKey() {
+        return key.maskedKey();
+    }
+
+    /** The model to call: the one requested, else the key's configured model (may be {@code null}). */
+    public String model() {
+        return model;
+    }
+
+    /** The tokens reserved. */
+    public long tokens() {
+        return ticket.tokens();
+    }
+
+    public boolean isSettled() {
+        return settled.get();
+    }
+
+    /** Records the usage the provider reported, to be committed when the operation returns. */
+    public void reportUsage(TokenUsage usage) {
+        this.reported = usage;
+    }
+
+    /** The usage reported so far, or {@code null}. */
+    public TokenUsage reportedUsage() {
+        return reported;
+    }
+
+    /** Settles with the usage the provider reported. */
+    public void commit(TokenUsage usage) {
+        if (settle()) {
+            manager.commit(this, ticket, usage);
+        }
+    }
+
+    /** Settles with a total token count. */
+    public void commit(long totalTokens) {
+        commit(TokenUsage.total(totalTokens));
+    }
+
+    /** Settles with the reported usage if any, else with the reserved tokens (the safe side). */
+    void commitReportedOrReserved() {
+        TokenUsage usage = reported;
+        commit(usage != null ? usage : TokenUsage.total(ticket.tokens()));
+    }
+
+    /** Gives the reserved tokens back unused. */
+    public void release() {
+        if (settle()) {
+            manager.release(this, ticket);
+        }
+    }
+
+    /**
+     * The call failed: classifies the error, applies the key's reaction (cool down, deactivate or
+     * nothing) and releases the tokens.
+     *
+     * @return the classified failure
+     */
+    public Failure fail(Throwable error) {
+        return fail(FailureClassifier.classify(error));
+    }
+
+    /** Like {@link #fail(Throwable)} with a failure already classified. */
+    public Failure fail(Failure failure) {
+        return fail(failure, failure.kind().failsOver());
+    }
+
+    Failure fail(Failure failure, boolean failover) {
+        if (settle()) {
+            manager.release(this, ticket);
+        }
+        manager.recordFailure(key, failure, failover);
+        return failure;
+    }
+
+    /** Releases the reservation if it was not settled. */
+    @Override
+    public void close() {
+        release();
+    }
+
+    private boolean settle() {
+        return settled.compareAndSet(false, true);
+    }
+
+    @Override
+    public String toString() {
+        return "Reservation[" + key.id() + " " + key.maskedKey() + ", " + ticket.tokens() + " tokens, model="
+                + model + (settled.get() ? ", settled" : "") + "]";
+    }
+}

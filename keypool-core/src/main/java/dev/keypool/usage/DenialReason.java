@@ -1,0 +1,15 @@
+package dev.keypool.usage;
+
+/** Why a store refused a reservation on one key. */
+public enum DenialReason {
+    /** The key is resting after a rate limit or server error. */
+    COOLING_DOWN,
+    /** The key is deactivated (out of quota, invalid, or by an admin). */
+    DEACTIVATED,
+    /** The sliding minute has no room for the tokens yet. */
+    MINUTE_LIMIT,
+    /** The day has no room for the tokens. */
+    DAY_LIMIT,
+    /** The request is larger than the key's limit itself; it will never fit. */
+    EXCEEDS_LIMIT
+}

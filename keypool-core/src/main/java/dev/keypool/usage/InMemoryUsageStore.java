@@ -1,0 +1,283 @@
+package dev.keypool.usage;
+
+import dev.keypool.config.KeyId;
+import dev.keypool.config.WindowLimits;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The {@link UsageStore} of one process: lock-free, exact to one bucket, no I/O.
+ *
+ * <h2>Design</h2>
+ * Each key has one {@link AtomicReference} to an immutable {@link Window}: a ring of minute
+ * buckets, the bucket number at its head, the day's number and total, and the key's state. Every
+ * write (reserve, settle, state change) reads the current window, builds the next one and
+ * compare-and-sets it, retrying on a lost race, so the check "is there room in both windows" and
+ * the update happen as one step without a lock. A reserve never blocks another key; on one hot
+ * key concurrent reserves retry, which costs a copy of the ring (61 longs by default) per attempt.
+ *
+ * <h2>The sliding minute</h2>
+ * Time is cut into buckets of {@code bucketMillis}; the ring holds {@code 60 s / bucketMillis + 1}
+ * of them. Tokens admitted in bucket {@code x} count until bucket {@code x + ring length} begins,
+ * which is at least 60 seconds after any moment in bucket {@code x}: the store may refuse up to
+ * one bucket early, never admit late. Stale slots are not swept eagerly; a slot counts only while
+ * its bucket number is within a ring length of the newest bucket, and is zeroed when reused.
+ *
+ * <h2>Pending tickets</h2>
+ * Granted tickets are kept in a concurrent map until settled, so that {@link #releaseExpired(long)}
+ * can refund the ones nobody settled. Removal from the map decides who settles a ticket: the
+ * caller or the sweeper, never both.
+ */
+public final class InMemoryUsageStore implements UsageStore {
+
+    /** The default bucket width: refusals come at most this much before a token expires. */
+    public static final long DEFAULT_BUCKET_MILLIS = 1_000;
+
+    private final long bucketMillis;
+    private final int ringLength;
+    private final Window empty;
+    private final Map<KeyId, AtomicReference<Window>> windows = new ConcurrentHashMap<>();
+    private final Map<Long, Ticket> pending = new ConcurrentHashMap<>();
+    private final AtomicLong ticketIds = new AtomicLong();
+
+    public InMemoryUsageStore() {
+        this(DEFAULT_BUCKET_MILLIS);
+    }
+
+    /**
+     * @param bucketMillis the width of a minute bucket; must divide 60 000
+     */
+    public InMemoryUsageStore(long bucketMillis) {
+        if (bucketMillis <= 0 || MINUTE_MILLIS % bucketMillis != 0) {
+            throw new IllegalArgumentException("bucketMillis must divide 60000, was " + bucketMillis);
+        }
+        this.bucketMillis = bucketMillis;
+        this.ringLength = (int) (MINUTE_MILLIS / bucketMillis) + 1;
+        this.empty = new Window(new long[ringLength], Long.MIN_VALUE / 2, 0, Long.MIN_VALUE, 0, KeyState.ACTIVE);
+    }
+
+    /**
+     * One key's windows and state, never changed after it is published.
+     *
+     * @param minuteSum the tokens of the live buckets as seen from {@code head}, kept so that a
+     *                  read costs O(buckets passed since the last write), not O(ring)
+     */
+    private record Window(long[] ring, long head, long minuteSum, long epochDay, long dayTokens, KeyState state) {
+
+        Window withState(KeyState next) {
+            return new Window(ring, head, minuteSum, epochDay, dayTokens, next);
+        }
+    }
+
+    @Override
+    public ReserveResult reserve(KeyId key, WindowLimits limits, long tokens, long nowMillis, DayWindow day,
+            long expiresMillis) {
+        Objects.requireNonNull(limits, "limits");
+        if (tokens < 0) {
+            throw new IllegalArgumentException("tokens must be >= 0, was " + tokens);
+        }
+        AtomicReference<Window> ref = windowOf(key);
+        long bucket = Math.floorDiv(nowMillis, bucketMillis);
+        while (true) {
+            Window current = ref.get();
+            if (!current.state.availableAt(nowMillis)) {
+                DenialReason reason = current.state.status() == KeyStatus.COOLING_DOWN
+                        ? DenialReason.COOLING_DOWN : DenialReason.DEACTIVATED;
+                return new ReserveResult.Denied(reason, current.state.untilMillis());
+            }
+            if (tokens > limits.perMinute() || tokens > limits.perDay()) {
+                return new ReserveResult.Denied(DenialReason.EXCEEDS_LIMIT, KeyState.NEVER);
+            }
+            long dayTokens = dayTokens(current, day);
+            if (tokens > limits.perDay() - dayTokens) {
+                return new ReserveResult.Denied(DenialReason.DAY_LIMIT, day.nextStartMillis());
+            }
+            long head = Math.max(current.head, bucket);
+            long minuteTokens = minuteTokens(current, head);
+            if (tokens > limits.perMinute() - minuteTokens) {
+                return new ReserveResult.Denied(DenialReason.MINUTE_LIMIT,
+                        minuteRetryAt(current, head, minuteTokens, tokens, limits.perMinute()));
+            }
+            // Into the newest bucket: if another writer's clock ran ahead, the tokens count longer, not shorter.
+            long[] ring = advancedCopy(current, head);
+            ring[slot(head)] += tokens;
+            Window next = new Window(ring, head, minuteTokens + tokens, Math.max(current.epochDay, day.epochDay()),
+                    dayTokens + tokens, current.state);
+            if (ref.compareAndSet(current, next)) {
+                Ticket ticket = new Ticket(ticketIds.incrementAndGet(), key, tokens,
+                        Math.max(nowMillis, head * bucketMillis), next.epochDay, expiresMillis);
+                pending.put(ticket.id(), ticket);
+                return new ReserveResult.Granted(ticket);
+            }
+        }
+    }
+
+    @Override
+    public boolean settle(Ticket ticket, long actualTokens, long nowMillis, DayWindow day) {
+        if (actualTokens < 0) {
+            throw new IllegalArgumentException("actualTokens must be >= 0, was " + actualTokens);
+        }
+        boolean wasPending = pending.remove(ticket.id()) != null;
+        long delta = wasPending ? actualTokens - ticket.tokens() : actualTokens;
+        if (delta != 0) {
+            adjust(ticket, delta, nowMillis);
+        }
+        return wasPending;
+    }
+
+    @Override
+    public KeyUsage usage(KeyId key, long nowMillis, DayWindow day) {
+        AtomicReference<Window> ref = windows.get(key);
+        Window current = ref == null ? empty : ref.get();
+        long head = Math.max(current.head, Math.floorDiv(nowMillis, bucketMillis));
+        return new KeyUsage(minuteTokens(current, head), dayTokens(current, day), current.state);
+    }
+
+    @Override
+    public List<KeyUsage> usages(List<KeyId> keys, long nowMillis, DayWindow day) {
+        List<KeyUsage> usages = new ArrayList<>(keys.size());
+        for (KeyId key : keys) {
+            usages.add(usage(key, nowMillis, day));
+        }
+        return usages;
+    }
+
+    @Override
+    public KeyState state(KeyId key) {
+        AtomicReference<Window> ref = windows.get(key);
+        return ref == null ? KeyState.ACTIVE : ref.get().state;
+    }
+
+    @Override
+    public void setState(KeyId key, KeyState state) {
+        Objects.requireNonNull(state, "state");
+        AtomicReference<Window> ref = windowOf(key);
+        ref.updateAndGet(w -> w.withState(state));
+    }
+
+    @Override
+    public boolean compareAndSetState(KeyId key, KeyState expected, KeyState next) {
+        Objects.requireNonNull(next, "next");
+        AtomicReference<Window> ref = windowOf(key);
+        while (true) {
+            Window current = ref.get();
+            if (!current.state.equals(expected)) {
+                return false;
+            }
+            if (ref.compareAndSet(current, current.withState(next))) {
+                return true;
+            }
+        }
+    }
+
+    @Override
+    public List<Ticket> releaseExpired(long nowMillis) {
+        List<Ticket> released = new ArrayList<>();
+        for (Ticket ticket : pending.values()) {
+            if (ticket.expiresMillis() <= nowMillis && pending.remove(ticket.id(), ticket)) {
+                adjust(ticket, -ticket.tokens(), nowMillis);
+                released.add(ticket);
+            }
+        }
+        return released;
+    }
+
+    @Override
+    public int pendingCount() {
+        return pending.size();
+    }
+
+    /** Adds {@code delta} to the windows the ticket was put in, where they are still current. */
+    private void adjust(Ticket ticket, long delta, long nowMillis) {
+        AtomicReference<Window> ref = windowOf(ticket.key());
+        long ticketBucket = Math.floorDiv(ticket.admittedMillis(), bucketMillis);
+        while (true) {
+            Window current = ref.get();
+            long head = Math.max(current.head, Math.floorDiv(nowMillis, bucketMillis));
+            boolean minuteCurrent = ticketBucket > head - ringLength && ticketBucket <= head;
+            boolean dayCurrent = current.epochDay == ticket.epochDay();
+            if (!minuteCurrent && !dayCurrent) {
+                return;
+            }
+            Window next;
+            long dayTokens = dayCurrent ? Math.max(0, current.dayTokens + delta) : current.dayTokens;
+            if (minuteCurrent) {
+                long[] ring = advancedCopy(current, head);
+                int slot = slot(ticketBucket);
+                long before = ring[slot];
+                ring[slot] = Math.max(0, before + delta);
+                long minuteSum = minuteTokens(current, head) - before + ring[slot];
+                next = new Window(ring, head, minuteSum, current.epochDay, dayTokens, current.state);
+            } else {
+                next = new Window(current.ring, current.head, current.minuteSum, current.epochDay, dayTokens,
+                        current.state);
+            }
+            if (ref.compareAndSet(current, next)) {
+                return;
+            }
+        }
+    }
+
+    private AtomicReference<Window> windowOf(KeyId key) {
+        AtomicReference<Window> ref = windows.get(key);
+        return ref != null ? ref : windows.computeIfAbsent(key, k -> new AtomicReference<>(empty));
+    }
+
+    private int slot(long bucket) {
+        return (int) Math.floorMod(bucket, ringLength);
+    }
+
+    private static long dayTokens(Window window, DayWindow day) {
+        return window.epochDay >= day.epochDay() ? window.dayTokens : 0;
+    }
+
+    /**
+     * The tokens of the buckets still inside the minute when the newest bucket is {@code head}:
+     * the window's sum less the buckets that have fallen out since its own head.
+     */
+    private long minuteTokens(Window window, long head) {
+        long advance = head - window.head;
+        if (advance <= 0) {
+            return window.minuteSum;
+        }
+        if (advance >= ringLength) {
+            return 0;
+        }
+        long sum = window.minuteSum;
+        for (long bucket = window.head - ringLength + 1; bucket <= head - ringLength; bucket++) {
+            sum -= window.ring[slot(bucket)];
+        }
+        return sum;
+    }
+
+    /** The first moment at which the minute has room for {@code tokens}, as its oldest buckets expire. */
+    private long minuteRetryAt(Window window, long head, long used, long tokens, long limit) {
+        long freed = 0;
+        for (long bucket = oldestLive(window, head); bucket <= window.head; bucket++) {
+            freed += window.ring[slot(bucket)];
+            if (used - freed + tokens <= limit) {
+                return (bucket + ringLength) * bucketMillis;
+            }
+        }
+        return (head + ringLength) * bucketMillis;
+    }
+
+    private long oldestLive(Window window, long head) {
+        return Math.max(window.head - ringLength + 1, head - ringLength + 1);
+    }
+
+    /** A copy of the ring whose slots for buckets newer than the window's head are zeroed. */
+    private long[] advancedCopy(Window window, long head) {
+        long[] ring = window.ring.clone();
+        long stale = Math.min(head - window.head, ringLength);
+        for (long i = 1; i <= stale; i++) {
+            ring[slot(window.head + i)] = 0;
+        }
+        return ring;
+    }
+}

@@ -1,0 +1,73 @@
+package dev.keypool.usage;
+
+import dev.keypool.config.KeyId;
+import dev.keypool.config.WindowLimits;
+import java.util.List;
+
+/**
+ * Where the usage windows and the states of keys live. Every method is one atomic step, so that a
+ * shared implementation (Redis) can do each in one script round trip and many gateway instances
+ * never admit more than a key's limit between them.
+ *
+ * <h2>The windows</h2>
+ * The minute window slides: tokens admitted at moment {@code t} count until at least
+ * {@code t + 60 s}, so the tokens admitted in <em>any</em> 60-second span never exceed the limit.
+ * A store may keep time in buckets of {@link #MINUTE_MILLIS}/{@code n}, counting each bucket for
+ * one bucket longer than a minute; it then refuses slightly early, never late. The day window
+ * holds everything admitted since the {@link DayWindow} began.
+ *
+ * <h2>Settling</h2>
+ * A ticket is settled once with the tokens actually used: the difference to what was reserved is
+ * refunded (or charged) in the windows the ticket was put in, where they are still current. A
+ * ticket nobody settles is released by {@link #releaseExpired(long)} after its expiry.
+ *
+ * <p>Implementations must pass {@code UsageStoreContract} in this module's test jar.
+ */
+public interface UsageStore extends AutoCloseable {
+
+    /** The span of the sliding minute window. */
+    long MINUTE_MILLIS = 60_000;
+
+    /**
+     * Atomically: checks the key's state, then reserves {@code tokens} in the minute and the day
+     * window if both have room, or in neither.
+     *
+     * @param expiresMillis when to release the tokens if the ticket is never settled
+     */
+    ReserveResult reserve(KeyId key, WindowLimits limits, long tokens, long nowMillis, DayWindow day,
+            long expiresMillis);
+
+    /**
+     * Settles a ticket with the tokens actually used. Returns {@code false} when the ticket was no
+     * longer pending (it expired and was released): the tokens actually used are then charged in
+     * full, since the release refunded them.
+     */
+    boolean settle(Ticket ticket, long actualTokens, long nowMillis, DayWindow day);
+
+    /** The key's usage and state at {@code nowMillis}, reservations included. */
+    KeyUsage usage(KeyId key, long nowMillis, DayWindow day);
+
+    /** The usage of several keys at once; a shared store answers in one round trip. */
+    default List<KeyUsage> usages(List<KeyId> keys, long nowMillis, DayWindow day) {
+        return keys.stream().map(key -> usage(key, nowMillis, day)).toList();
+    }
+
+    /** The key's stored state ({@link KeyState#ACTIVE} for a key never seen). */
+    KeyState state(KeyId key);
+
+    /** Replaces the key's state. */
+    void setState(KeyId key, KeyState state);
+
+    /** Replaces the key's state only if it is still {@code expected}; true if it was replaced. */
+    boolean compareAndSetState(KeyId key, KeyState expected, KeyState next);
+
+    /** Releases every pending ticket whose expiry is at or before {@code nowMillis}, and returns them. */
+    List<Ticket> releaseExpired(long nowMillis);
+
+    /** The number of tickets reserved and not yet settled or released. */
+    int pendingCount();
+
+    @Override
+    default void close() {
+    }
+}
