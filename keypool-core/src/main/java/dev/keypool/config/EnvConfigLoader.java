@@ -3,6 +3,8 @@ package dev.keypool.config;
 import io.github.cdimascio.dotenv.Dotenv;
 import io.github.cdimascio.dotenv.DotenvEntry;
 import io.github.cdimascio.dotenv.DotenvException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.DateTimeException;
@@ -142,17 +144,30 @@ public final class EnvConfigLoader {
             }
             return values;
         } catch (DotenvException e) {
-            throw new ConfigException(envFile.toString(), "cannot be read as a .env file: " + redact(e.getMessage()));
+            throw new ConfigException(envFile.toString(), "cannot be read as a .env file: " + redact(e.getMessage(), envFile));
         }
     }
 
-    /** A malformed line may hold a key: say where, never what. */
-    private static String redact(String message) {
-        if (message == null) {
-            return "malformed";
+    /**
+     * A malformed line may hold a key: say where, never what. dotenv-java's message is
+     * {@code "Malformed entry "} followed by the line itself, so the line is found by its content.
+     */
+    private static String redact(String message, Path envFile) {
+        String prefix = "Malformed entry ";
+        if (message != null && message.startsWith(prefix)) {
+            String entry = message.substring(prefix.length()).strip();
+            try {
+                List<String> lines = Files.readAllLines(envFile);
+                for (int i = 0; i < lines.size(); i++) {
+                    if (lines.get(i).strip().equals(entry)) {
+                        return "malformed entry on line " + (i + 1);
+                    }
+                }
+            } catch (IOException | UncheckedIOException e) {
+                // Unreadable now though dotenv just read it: fall through to the bare answer.
+            }
         }
-        Matcher line = Pattern.compile("line (\\d+)").matcher(message);
-        return line.find() ? "malformed entry on line " + line.group(1) : "malformed entry";
+        return "malformed entry";
     }
 
     private static void addKeys(KeypoolConfig.Builder builder, Provider provider, Map<String, String> variables) {

@@ -245,6 +245,10 @@ public final class KeypoolConfig {
 
         public Builder baseUrl(Provider provider, String url) {
             String field = provider == Provider.OLLAMA ? "OLLAMA_HOST" : provider.envPrefix() + "_BASE_URL";
+            if (provider == Provider.OLLAMA && url != null && !url.isBlank() && !url.contains("://")) {
+                // Ollama's own CLI takes OLLAMA_HOST=0.0.0.0:11434 without a scheme; so do we.
+                url = "http://" + url.trim();
+            }
             if (url == null || !(url.startsWith("http://") || url.startsWith("https://"))) {
                 throw new ConfigException(field, "must be an http:// or https:// URL, was '" + url + "'");
             }

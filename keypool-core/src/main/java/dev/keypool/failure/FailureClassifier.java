@@ -1,11 +1,15 @@
 package dev.keypool.failure;
 
-import java.io.IOException;
 import java.net.ConnectException;
 import java.net.http.HttpTimeoutException;
 import java.nio.channels.UnresolvedAddressException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.TimeoutException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -22,16 +26,20 @@ public final class FailureClassifier {
             "(?:retry|try again)[^0-9]{0,20}(\\d+(?:\\.\\d+)?)\\s*(ms|milliseconds?|s|sec|seconds?)\\b",
             Pattern.CASE_INSENSITIVE);
 
+    /** How many links of a cause chain are read. */
+    private static final int MAX_CAUSES = 16;
+
     private FailureClassifier() {
     }
 
     public static Failure classify(Throwable error) {
-        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+        List<Throwable> causes = causes(error);
+        for (Throwable cause : causes) {
             if (cause instanceof UpstreamException upstream) {
                 return upstream.failure();
             }
         }
-        String text = describe(error).toLowerCase(Locale.ROOT);
+        String text = describe(causes).toLowerCase(Locale.ROOT);
         String summary = summary(error);
         Duration retryAfter = retryAfter(text);
 
@@ -48,7 +56,7 @@ public final class FailureClassifier {
                 "resource exhausted", "quota") || hasStatus(text, "429")) {
             return new Failure(FailureKind.RATE_LIMITED, retryAfter, summary);
         }
-        if (isUnreachable(error)) {
+        if (isUnreachable(causes)) {
             return new Failure(FailureKind.UNREACHABLE, null, summary);
         }
         if (containsAny(text, "overloaded", "unavailable", "internal server error", "bad gateway",
@@ -59,8 +67,22 @@ public final class FailureClassifier {
         return new Failure(FailureKind.CLIENT_ERROR, null, summary);
     }
 
-    private static boolean isUnreachable(Throwable error) {
-        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+    /**
+     * The error and its causes, each once: a chain may loop (A caused by B caused by A), and one
+     * with a thousand links says nothing the first {@link #MAX_CAUSES} do not.
+     */
+    private static List<Throwable> causes(Throwable error) {
+        List<Throwable> chain = new ArrayList<>();
+        Set<Throwable> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Throwable cause = error; cause != null && chain.size() < MAX_CAUSES && seen.add(cause);
+                cause = cause.getCause()) {
+            chain.add(cause);
+        }
+        return chain;
+    }
+
+    private static boolean isUnreachable(List<Throwable> causes) {
+        for (Throwable cause : causes) {
             if (cause instanceof ConnectException || cause instanceof UnresolvedAddressException
                     || cause instanceof java.net.UnknownHostException
                     || cause instanceof java.net.NoRouteToHostException) {
@@ -70,21 +92,19 @@ public final class FailureClassifier {
                     || cause instanceof java.net.SocketTimeoutException) {
                 return false;
             }
-            if (cause instanceof IOException io && io.getMessage() != null
-                    && io.getMessage().toLowerCase(Locale.ROOT).contains("connection refused")) {
+            // A user's own operation may say it only in words, in any exception type.
+            if (cause.getMessage() != null
+                    && cause.getMessage().toLowerCase(Locale.ROOT).contains("connection refused")) {
                 return true;
             }
         }
         return false;
     }
 
-    private static String describe(Throwable error) {
+    private static String describe(List<Throwable> causes) {
         StringBuilder text = new StringBuilder();
-        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+        for (Throwable cause : causes) {
             text.append(cause.getClass().getSimpleName()).append(": ").append(cause.getMessage()).append(' ');
-            if (cause.getCause() == cause) {
-                break;
-            }
         }
         return text.toString();
     }

@@ -11,6 +11,7 @@ import dev.keypool.failure.Failure;
 import dev.keypool.failure.FailureClassifier;
 import dev.keypool.usage.DenialReason;
 import dev.keypool.usage.KeyState;
+import dev.keypool.usage.KeyStatus;
 import dev.keypool.usage.KeyUsage;
 import dev.keypool.usage.ReserveResult;
 import java.time.Duration;
@@ -112,7 +113,8 @@ public final class ApiKeyRotator {
         }
         long now = manager.clock().millis();
         Denials denials = new Denials();
-        for (List<KeyConfig> tier : tiers(provider, model)) {
+        List<List<KeyConfig>> tiers = tiers(provider, model);
+        for (List<KeyConfig> tier : tiers) {
             Reservation reservation = switch (manager.config().selectionStrategy()) {
                 case FILL_FIRST -> inOrder(tier, 0, model, tokens, exclude, now, denials);
                 case ROUND_ROBIN -> inOrder(tier, (int) Math.floorMod(roundRobin.get(provider).getAndIncrement(),
@@ -123,7 +125,29 @@ public final class ApiKeyRotator {
                 return reservation;
             }
         }
+        if (!exclude.isEmpty()) {
+            noteExcludedRestingKeys(tiers, exclude, now, denials);
+        }
         throw exhausted(provider, model, tokens, denials, now, denials.total == 0 && !exclude.isEmpty(), null);
+    }
+
+    /**
+     * Keys left out of this request (tried and failed) still say when the pool frees up: a
+     * gateway's {@code Retry-After} must see when their rest ends, not that they vanished. They do
+     * not change the reason, so every key tried still reads as {@code ALL_KEYS_FAILED}.
+     */
+    private void noteExcludedRestingKeys(List<List<KeyConfig>> tiers, Set<KeyId> exclude, long now,
+            Denials denials) {
+        for (List<KeyConfig> tier : tiers) {
+            for (KeyConfig key : tier) {
+                if (exclude.contains(key.id())) {
+                    KeyState state = manager.store().state(key.id());
+                    if (!state.availableAt(now)) {
+                        denials.addExcluded(state);
+                    }
+                }
+            }
+        }
     }
 
     /**
@@ -160,12 +184,17 @@ public final class ApiKeyRotator {
                 T result = operation.apply(reservation);
                 reservation.commitReportedOrReserved();
                 return result;
+            } catch (InterruptedException e) {
+                // The caller is being stopped: not the key's fault, and no next key.
+                reservation.release();
+                Thread.currentThread().interrupt();
+                throw new KeyOperationException("interrupted while calling " + provider.id(), e);
             } catch (Exception e) {
                 Failure failure = FailureClassifier.classify(e);
                 reservation.fail(failure, failure.kind().failsOver());
                 if (!failure.kind().failsOver()) {
                     throw e instanceof RuntimeException runtime ? runtime
-                            : new KeyOperationException(failure.message(), e);
+                            : new KeyOperationException(scrub(failure.message(), provider), e);
                 }
                 lastError = e;
             }
@@ -342,6 +371,8 @@ public final class ApiKeyRotator {
         final Map<DenialReason, Integer> counts = new EnumMap<>(DenialReason.class);
         long soonest = KeyState.NEVER;
         int total;
+        /** How the excluded keys rest, when they do: cooling if any is, so back by itself. */
+        DenialReason excludedResting;
 
         void add(DenialReason reason, long retryAt) {
             counts.merge(reason, 1, Integer::sum);
@@ -349,8 +380,28 @@ public final class ApiKeyRotator {
             soonest = Math.min(soonest, retryAt);
         }
 
+        void addExcluded(KeyState state) {
+            soonest = Math.min(soonest, state.untilMillis());
+            if (state.status() == KeyStatus.COOLING_DOWN) {
+                excludedResting = DenialReason.COOLING_DOWN;
+            } else if (excludedResting == null) {
+                excludedResting = DenialReason.DEACTIVATED;
+            }
+        }
+
         boolean all(DenialReason reason) {
             return total > 0 && counts.getOrDefault(reason, 0) == total;
+        }
+
+        /** For refusals of mixed kinds: a full window if any key had one, else the commonest reason. */
+        DenialReason mixed() {
+            if (counts.containsKey(DenialReason.MINUTE_LIMIT)) {
+                return DenialReason.MINUTE_LIMIT;
+            }
+            if (counts.containsKey(DenialReason.DAY_LIMIT)) {
+                return DenialReason.DAY_LIMIT;
+            }
+            return counts.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElseThrow();
         }
     }
 
@@ -360,7 +411,7 @@ public final class ApiKeyRotator {
         DenialReason dominant;
         if (denials.total == 0) {
             reason = allTried ? NoAvailableKeyException.Reason.ALL_KEYS_FAILED : NoAvailableKeyException.Reason.NO_KEYS;
-            dominant = null;
+            dominant = allTried ? denials.excludedResting : null;
         } else if (denials.all(DenialReason.COOLING_DOWN)) {
             reason = NoAvailableKeyException.Reason.ALL_COOLING_DOWN;
             dominant = DenialReason.COOLING_DOWN;
@@ -372,8 +423,7 @@ public final class ApiKeyRotator {
             dominant = DenialReason.EXCEEDS_LIMIT;
         } else {
             reason = NoAvailableKeyException.Reason.NO_HEADROOM;
-            dominant = denials.counts.containsKey(DenialReason.MINUTE_LIMIT)
-                    ? DenialReason.MINUTE_LIMIT : DenialReason.DAY_LIMIT;
+            dominant = denials.mixed();
         }
         long retryAt = denials.soonest;
         manager.events().publish(() -> new KeyEvent.PoolExhausted(now, provider, model, tokens, dominant, retryAt));

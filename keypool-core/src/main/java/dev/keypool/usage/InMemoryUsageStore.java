@@ -229,7 +229,7 @@ public final class InMemoryUsageStore implements UsageStore {
     }
 
     private int slot(long bucket) {
-        return (int) Math.floorMod(bucket, ringLength);
+        return Math.floorMod(bucket, ringLength);
     }
 
     private static long dayTokens(Window window, DayWindow day) {

@@ -1,0 +1,9 @@
+package dev.keypool.usage;
+
+class InMemoryUsageStoreConcurrencyTest extends UsageStoreConcurrencyContract {
+
+    @Override
+    protected UsageStore createStore() {
+        return new InMemoryUsageStore();
+    }
+}

@@ -1,0 +1,219 @@
+package dev.keypool.usage;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.keypool.config.KeyId;
+import dev.keypool.config.Provider;
+import dev.keypool.config.WindowLimits;
+import dev.keypool.testing.AdmissionLedger;
+import dev.keypool.testing.ManualClock;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Many threads reserve and settle against a few keys with small limits while a driver moves a
+ * shared {@link ManualClock} across minutes and a midnight. Afterwards {@link AdmissionLedger}
+ * checks that no 60-second span and no day kept more than a key's limits, and that the store holds
+ * exactly the committed usage still in its windows, with nothing pending.
+ *
+ * <p>The run is bounded by a number of operations, never by time, and asserts nothing about
+ * timing. A store's test extends this class like {@link UsageStoreContract}.
+ */
+public abstract class UsageStoreConcurrencyContract {
+
+    private static final ZoneId UTC = ZoneOffset.UTC;
+    private static final int THREADS = 8;
+    /** Operations between two clock steps, over all threads. */
+    private static final int OPERATIONS_PER_STEP = 5;
+    private static final long STEP_MILLIS = 200;
+    private static final long MAX_REQUEST = 250;
+    private static final long ABANDONED_TICKET_LIFETIME = 2_000;
+    private static final List<KeyId> KEYS = List.of(
+            KeyId.of(Provider.OPENAI, 0), KeyId.of(Provider.OPENAI, 1), KeyId.of(Provider.OPENAI, 2));
+    /** Small limits, so that both windows refuse often: the day fills well before midnight. */
+    private static final Map<KeyId, WindowLimits> LIMITS = Map.of(
+            KEYS.get(0), WindowLimits.of(1_000, 3_000),
+            KEYS.get(1), WindowLimits.of(700, 2_000),
+            KEYS.get(2), WindowLimits.of(1_500, 4_500));
+
+    private UsageStore store;
+    private ManualClock clock;
+    private AdmissionLedger ledger;
+
+    protected abstract UsageStore createStore();
+
+    /** The width of the store's minute buckets (see {@link UsageStoreContract#bucketMillis()}). */
+    protected long bucketMillis() {
+        return 1_000;
+    }
+
+    /** Operations per worker thread; a store with a network round trip may want fewer. */
+    protected int operationsPerThread() {
+        return 4_000;
+    }
+
+    @BeforeEach
+    void setUp() {
+        store = createStore();
+        // ten minutes before midnight: the run crosses into the next day
+        clock = new ManualClock(Instant.parse("2026-01-15T23:50:00Z"));
+        ledger = new AdmissionLedger();
+    }
+
+    @AfterEach
+    void tearDown() {
+        store.close();
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void concurrentReserveAndSettle_neverOverAdmit_andLeaveExactlyTheCommittedUsage() throws Exception {
+        run(false);
+
+        assertRunCrossedMidnightAndRefusedOnBothWindows();
+        ledger.assertNoOverAdmission(LIMITS, UTC);
+        assertStoreHoldsExactlyTheLedger();
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void interleavedCommitsReleasesAndAbandonedTickets_neverOverAdmit_andLeakNothing() throws Exception {
+        run(true);
+
+        assertThat(expiredTickets.get()).as("tickets released by expiry").isPositive();
+        ledger.assertNoOverAdmission(LIMITS, UTC);
+        assertStoreHoldsExactlyTheLedger();
+    }
+
+    private final AtomicLong minuteDenials = new AtomicLong();
+    private final AtomicLong dayDenials = new AtomicLong();
+    private final AtomicLong expiredTickets = new AtomicLong();
+
+    /**
+     * @param interleave also release tickets, abandon some to expiry, and sweep expired ones
+     *                   concurrently with the reserves
+     */
+    private void run(boolean interleave) throws Exception {
+        int totalOperations = THREADS * operationsPerThread();
+        Semaphore steps = new Semaphore(0);
+        AtomicLong operations = new AtomicLong();
+        ExecutorService pool = Executors.newFixedThreadPool(THREADS + 1);
+        try {
+            Future<?> driver = pool.submit(() -> {
+                for (int step = 0; step < totalOperations / OPERATIONS_PER_STEP; step++) {
+                    steps.acquire();
+                    clock.advanceMillis(STEP_MILLIS);
+                    if (interleave && step % 10 == 0) {
+                        for (Ticket released : store.releaseExpired(clock.millis())) {
+                            expiredTickets.incrementAndGet();
+                            ledger.record(released, 0);
+                        }
+                    }
+                }
+                return null;
+            });
+            List<Future<?>> workers = new ArrayList<>();
+            for (int thread = 0; thread < THREADS; thread++) {
+                long seed = 0x5EED_0000L + thread;
+                workers.add(pool.submit(worker(seed, interleave, operations, steps)));
+            }
+            for (Future<?> worker : workers) {
+                worker.get();
+            }
+            driver.get();
+        } finally {
+            pool.shutdownNow();
+        }
+        // past the expiry of every abandoned ticket
+        clock.advanceMillis(ABANDONED_TICKET_LIFETIME + 1);
+        for (Ticket released : store.releaseExpired(clock.millis())) {
+            ledger.record(released, 0);
+        }
+    }
+
+    private Callable<Void> worker(long seed, boolean interleave, AtomicLong operations, Semaphore steps) {
+        return () -> {
+            SplittableRandom random = new SplittableRandom(seed);
+            Deque<Ticket> open = new ArrayDeque<>();
+            for (int i = 0; i < operationsPerThread(); i++) {
+                KeyId key = KEYS.get(random.nextInt(KEYS.size()));
+                long tokens = 1 + random.nextLong(MAX_REQUEST);
+                long now = clock.millis();
+                boolean abandon = interleave && random.nextInt(20) == 0;
+                // abandoned tickets expire quickly; the others long after the run, so none is settled late
+                long expires = now + (abandon ? ABANDONED_TICKET_LIFETIME : 3_600_000);
+                ReserveResult result = store.reserve(key, LIMITS.get(key), tokens, now, DayWindow.at(now, UTC), expires);
+                switch (result) {
+                    case ReserveResult.Granted granted -> {
+                        if (!abandon) {
+                            open.addLast(granted.ticket());
+                        }
+                    }
+                    case ReserveResult.Denied denied -> {
+                        if (denied.reason() == DenialReason.MINUTE_LIMIT) {
+                            minuteDenials.incrementAndGet();
+                        } else if (denied.reason() == DenialReason.DAY_LIMIT) {
+                            dayDenials.incrementAndGet();
+                        }
+                    }
+                }
+                // hold a few tickets open while time moves, then settle the oldest
+                while (open.size() > random.nextInt(4)) {
+                    settle(open.removeFirst(), random, interleave);
+                }
+                if (operations.incrementAndGet() % OPERATIONS_PER_STEP == 0) {
+                    steps.release();
+                }
+            }
+            while (!open.isEmpty()) {
+                settle(open.removeFirst(), random, interleave);
+            }
+            return null;
+        };
+    }
+
+    private void settle(Ticket ticket, SplittableRandom random, boolean interleave) {
+        long actual = interleave && random.nextInt(4) == 0 ? 0 : random.nextLong(ticket.tokens() + 1);
+        long now = clock.millis();
+        boolean wasPending = store.settle(ticket, actual, now, DayWindow.at(now, UTC));
+        assertThat(wasPending).as("a ticket settled before its expiry").isTrue();
+        ledger.record(ticket, actual);
+    }
+
+    private void assertRunCrossedMidnightAndRefusedOnBothWindows() {
+        assertThat(clock.instant()).as("the clock crossed midnight").isAfter(Instant.parse("2026-01-16T00:05:00Z"));
+        assertThat(minuteDenials.get()).as("minute refusals").isPositive();
+        assertThat(dayDenials.get()).as("day refusals").isPositive();
+    }
+
+    private void assertStoreHoldsExactlyTheLedger() {
+        assertThat(store.pendingCount()).as("tickets pending").isZero();
+        long now = clock.millis();
+        DayWindow day = DayWindow.at(now, UTC);
+        for (KeyId key : KEYS) {
+            KeyUsage usage = store.usage(key, now, day);
+            assertThat(usage.minuteTokens()).as("minute tokens of %s", key)
+                    .isEqualTo(ledger.expectedMinuteTokens(key, now, bucketMillis()));
+            assertThat(usage.dayTokens()).as("day tokens of %s", key)
+                    .isEqualTo(ledger.expectedDayTokens(key, day));
+        }
+    }
+}
