@@ -1,0 +1,489 @@
+package dev.keypool.redis;
+
+import dev.keypool.config.KeyId;
+import dev.keypool.config.WindowLimits;
+import dev.keypool.usage.DayWindow;
+import dev.keypool.usage.DenialReason;
+import dev.keypool.usage.KeyState;
+import dev.keypool.usage.KeyUsage;
+import dev.keypool.usage.ReserveResult;
+import dev.keypool.usage.Ticket;
+import dev.keypool.usage.UsageStore;
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.RedisFuture;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.Delay;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The {@link UsageStore} that many gateway instances share through one Redis: each instance
+ * admits only what the limits leave after every other instance's admissions, and sees every key
+ * state the others set, at once.
+ *
+ * <h2>One script per operation</h2>
+ * Reserve, settle, release and each state change is one Lua script, sent as {@code EVALSHA}
+ * (scripts are loaded at start; a {@code NOSCRIPT} answer is retried once as {@code EVAL}). Redis
+ * runs a script to its end before anything else, so "is the key up, has it room in the minute and
+ * the day, then take the tokens" is one atomic step across all instances, in one round trip, with
+ * no retry loop. A compare-and-swap design (read, compute, write-if-unchanged) collapses into
+ * retries exactly where a key pool is busiest, on one hot key (bucket4j issues #404, #407); here
+ * concurrent reserves on one key queue inside Redis and each costs one script run, a few
+ * microseconds.
+ *
+ * <h2>Layout and expiry</h2>
+ * Each pool key's data sits under one hash tag, {@code keypool:{openai:0}:...} (see
+ * {@link KeySpace}), so every script touches one Redis Cluster slot. The sliding minute is the
+ * in-memory store's ring of buckets as a hash of bucket number to tokens, with the same rule:
+ * tokens of bucket {@code b} count until bucket {@code b + 60 s / bucket + 1} begins (refuse early
+ * by at most a bucket, never admit late). Reserve deletes the buckets that have left the window,
+ * and everything expires by itself: the minute hash {@link #MINUTE_SLACK_MILLIS} after its newest
+ * bucket leaves the window, the day counter and the pending tickets {@link #DAY_TTL_MILLIS} after
+ * the key's last reservation, a resting key's state {@link #STATE_GRACE_MILLIS} after its rest
+ * ends, and a deactivation that only an admin reset ends, never.
+ *
+ * <h2>Pending tickets and crashed instances</h2>
+ * A granted reservation is a member of the key's pending sorted set, scored by its expiry, so that
+ * {@link #releaseExpired(long)} on <em>any</em> instance refunds the reservations of an instance
+ * that died before settling them. Settling and releasing both begin by removing the member; Redis
+ * answers exactly one of them that it was there, so a ticket is refunded once. Every key that has
+ * had a reservation is named in {@code keypool:keys} (added once per key per instance), which is
+ * where the sweeper finds the pending sets.
+ *
+ * <h2>Whose clock</h2>
+ * Scripts use the caller's {@code nowMillis}, from the injected clock, never Redis's {@code TIME}:
+ * the SPI has one time line, which tests drive by hand across minutes and midnights, and the
+ * tickets, retry-at times and usage the store answers with are on it. Across instances the windows
+ * are then as exact as the hosts' clocks agree. The minute's newest bucket only moves forward, so a
+ * caller whose clock lags puts its tokens where they count longer, and in the store's own time
+ * line ({@link Ticket#admittedMillis()}) no 60-second span ever holds more than the limit. In real
+ * time, once a host whose clock runs {@code s} ms ahead has moved the newest bucket, buckets leave
+ * the window up to {@code s} ms early: the limit holds over any {@code 60 s - s} span. With
+ * NTP-synchronised hosts ({@code s} of a few ms, against buckets of a second) that is immaterial;
+ * hosts without synchronised clocks should not share a Redis. The day follows the newest day any
+ * instance has reached, so all instances reset together at the first one's midnight. Redis expiry
+ * (in Redis's time) only removes data the callers' clocks have left behind, with slack for their
+ * clocks running at slightly different rates.
+ *
+ * <h2>Round trips</h2>
+ * Reserve, settle, {@link #usage}, {@link #state} and a state change: one each (plus one
+ * {@code SADD} the first time an instance reserves on a key). {@link #usages}: one, its scripts
+ * pipelined. {@link #releaseExpired} and {@link #pendingCount()}: two, the key registry then
+ * pipelined per-key calls. Calls from many threads share one connection, which Lettuce pipelines.
+ *
+ * <h2>When Redis is not there</h2>
+ * Every method throws {@link RedisUnavailableException} when Redis cannot answer within
+ * {@link RedisStoreConfig#commandTimeout()}. A connection the store opens itself rejects commands
+ * at once while it is reconnecting, instead of queueing them, and retries at least every
+ * {@link #RECONNECT_DELAY_CAP}; scripts a restarted Redis has forgotten are sent again in full.
+ * Nothing is decided locally here: a wrapper that falls back to local accounting with a
+ * per-instance share of each limit catches that exception, and the data a Redis without
+ * persistence lost on a restart is lost (the registry of keys is rebuilt from the instances). A
+ * script Redis ran and refused is a bug and throws {@link IllegalStateException}.
+ */
+public final class RedisUsageStore implements UsageStore {
+
+    /** How long a key's minute hash outlives its newest bucket: covers clock-rate drift over a minute. */
+    public static final long MINUTE_SLACK_MILLIS = 5_000;
+
+    /**
+     * How long a key's day counter and pending tickets outlive its last reservation: the day they
+     * count, and the next one for instances whose clock lags.
+     */
+    public static final long DAY_TTL_MILLIS = Duration.ofDays(2).toMillis();
+
+    /**
+     * How long a resting key's state outlives the end of its rest, so that maintenance on some
+     * instance turns it back to active (with its event) before Redis drops it.
+     */
+    public static final long STATE_GRACE_MILLIS = Duration.ofHours(1).toMillis();
+
+    /**
+     * The longest wait between reconnection attempts of a connection the store opens, so that it
+     * is back on Redis within about this long of Redis's return.
+     */
+    public static final Duration RECONNECT_DELAY_CAP = Duration.ofSeconds(1);
+
+    /** The most tickets of one key that one release script refunds, to keep each script short. */
+    static final int RELEASE_BATCH = 1_000;
+
+    /** Ticket ids are provider (4 bits), key index (19 bits), the key's ticket counter (40 bits). */
+    private static final int SEQ_BITS = 40;
+    private static final int INDEX_BITS = 19;
+    private static final long SEQ_MASK = (1L << SEQ_BITS) - 1;
+
+    private final RedisStoreConfig config;
+    private final ClientResources ownedResources;
+    private final RedisClient ownedClient;
+    private final StatefulRedisConnection<String, String> connection;
+    private final boolean ownsConnection;
+    private final RedisCalls calls;
+    private final KeySpace keys;
+    private final Set<KeyId> registered = ConcurrentHashMap.newKeySet();
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private final String bucketArg;
+    /** The ring length as the scripts take it: tokens of bucket b count until bucket b + ring length begins. */
+    private final String ringArg;
+    private final long bucketMillis;
+
+    /** Connects to {@code redisUrl} ({@code KEYPOOL_REDIS_URL}) with the default settings. */
+    public RedisUsageStore(String redisUrl) {
+        this(redisUrl, RedisStoreConfig.ofDefaults());
+    }
+
+    /**
+     * Connects to {@code redisUrl}: {@code redis://[[user]:password@]host[:port][/database]}, or
+     * {@code rediss://} for TLS. The store owns the client and closes it.
+     *
+     * @throws RedisUnavailableException when Redis cannot be reached now
+     */
+    public RedisUsageStore(String redisUrl, RedisStoreConfig config) {
+        this(Link.open(redisUrl, config), config);
+    }
+
+    /** Opens its own connection on {@code client}, and closes that connection (not the client). */
+    public RedisUsageStore(RedisClient client, RedisStoreConfig config) {
+        this(Link.on(client), config);
+    }
+
+    /**
+     * Uses {@code connection}, which the caller keeps and closes. Commands go to its database; how
+     * it behaves while disconnected is the caller's choice of client options.
+     */
+    public RedisUsageStore(StatefulRedisConnection<String, String> connection, RedisStoreConfig config) {
+        this(new Link(null, null, Objects.requireNonNull(connection, "connection"), false), config);
+    }
+
+    private RedisUsageStore(Link link, RedisStoreConfig config) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.ownedResources = link.resources();
+        this.ownedClient = link.client();
+        this.connection = link.connection();
+        this.ownsConnection = link.owned();
+        this.calls = new RedisCalls(connection.async(), config.commandTimeout());
+        this.keys = new KeySpace(config.prefix());
+        this.bucketMillis = config.bucketMillis();
+        this.bucketArg = Long.toString(bucketMillis);
+        this.ringArg = Long.toString(MINUTE_MILLIS / bucketMillis + 1);
+        calls.loadScripts();
+    }
+
+    /** The connection the store talks on, and what the store opened (and so closes). */
+    private record Link(ClientResources resources, RedisClient client, StatefulRedisConnection<String, String> connection,
+            boolean owned) {
+
+        static Link open(String redisUrl, RedisStoreConfig config) {
+            Objects.requireNonNull(config, "config");
+            RedisURI uri = parse(redisUrl);
+            uri.setTimeout(config.commandTimeout());
+            ClientResources resources = ClientResources.builder()
+                    .reconnectDelay(Delay.exponential(Duration.ofMillis(10), RECONNECT_DELAY_CAP, 2, TimeUnit.MILLISECONDS))
+                    .build();
+            RedisClient client = RedisClient.create(resources, uri);
+            client.setOptions(ClientOptions.builder()
+                    .autoReconnect(true)
+                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                    .build());
+            try {
+                return new Link(resources, client, client.connect(), true);
+            } catch (RedisException e) {
+                client.shutdown();
+                resources.shutdown();
+                throw new RedisUnavailableException("Cannot connect to Redis at " + uri.getHost() + ":" + uri.getPort()
+                        + ": " + e.getMessage(), e);
+            }
+        }
+
+        static Link on(RedisClient client) {
+            Objects.requireNonNull(client, "client");
+            try {
+                return new Link(null, null, client.connect(), true);
+            } catch (RedisException e) {
+                throw new RedisUnavailableException("Cannot connect to Redis: " + e.getMessage(), e);
+            }
+        }
+
+        /** Never echoes the URL: it may hold a password. */
+        private static RedisURI parse(String redisUrl) {
+            if (redisUrl == null || redisUrl.isBlank()) {
+                throw new IllegalArgumentException("redisUrl must not be blank");
+            }
+            try {
+                return RedisURI.create(redisUrl.trim());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(
+                        "redisUrl is not a Redis URL (redis://[[user]:password@]host[:port][/database])");
+            }
+        }
+    }
+
+    public RedisStoreConfig config() {
+        return config;
+    }
+
+    /** Whether the connection to Redis is up now (for health checks; calls may still time out). */
+    public boolean isConnected() {
+        return connection.isOpen();
+    }
+
+    @Override
+    public ReserveResult reserve(KeyId key, WindowLimits limits, long tokens, long nowMillis, DayWindow day,
+            long expiresMillis) {
+        Objects.requireNonNull(limits, "limits");
+        Objects.requireNonNull(day, "day");
+        if (tokens < 0) {
+            throw new IllegalArgumentException("tokens must be >= 0, was " + tokens);
+        }
+        register(key);
+        List<Object> answer = calls.run(Script.RESERVE, keys.of(key).forReserve(),
+                Long.toString(tokens), Long.toString(nowMillis), bucketArg, ringArg,
+                limitArg(limits.perMinute()), limitArg(limits.perDay()), Long.toString(day.epochDay()),
+                Long.toString(expiresMillis), Long.toString(MINUTE_SLACK_MILLIS), Long.toString(DAY_TTL_MILLIS));
+        if (number(answer.get(0)) == 1) {
+            return new ReserveResult.Granted(new Ticket(ticketId(key, number(answer.get(1))), key, tokens,
+                    number(answer.get(2)), number(answer.get(3)), expiresMillis));
+        }
+        DenialReason reason = DenialReason.valueOf((String) answer.get(1));
+        long retryAt = switch (reason) {
+            case COOLING_DOWN, DEACTIVATED, MINUTE_LIMIT -> number(answer.get(2));
+            case DAY_LIMIT -> day.nextStartMillis();
+            case EXCEEDS_LIMIT -> KeyState.NEVER;
+        };
+        return new ReserveResult.Denied(reason, retryAt);
+    }
+
+    @Override
+    public boolean settle(Ticket ticket, long actualTokens, long nowMillis, DayWindow day) {
+        Objects.requireNonNull(ticket, "ticket");
+        if (actualTokens < 0) {
+            throw new IllegalArgumentException("actualTokens must be >= 0, was " + actualTokens);
+        }
+        Long wasPending = calls.run(Script.SETTLE, keys.of(ticket.key()).forSettle(), pendingMember(ticket),
+                Long.toString(ticket.tokens()), Long.toString(actualTokens), Long.toString(nowMillis), bucketArg,
+                ringArg, Long.toString(Math.floorDiv(ticket.admittedMillis(), bucketMillis)),
+                Long.toString(ticket.epochDay()), Long.toString(MINUTE_SLACK_MILLIS));
+        return wasPending == 1;
+    }
+
+    @Override
+    public KeyUsage usage(KeyId key, long nowMillis, DayWindow day) {
+        return toUsage(startUsage(key, nowMillis, day).await());
+    }
+
+    /** Answers in one round trip: one read-only script per key, pipelined. */
+    @Override
+    public List<KeyUsage> usages(List<KeyId> keyIds, long nowMillis, DayWindow day) {
+        List<RedisCalls.ScriptCall<List<Object>>> started = new ArrayList<>(keyIds.size());
+        for (KeyId key : keyIds) {
+            started.add(startUsage(key, nowMillis, day));
+        }
+        List<KeyUsage> usages = new ArrayList<>(keyIds.size());
+        for (RedisCalls.ScriptCall<List<Object>> call : started) {
+            usages.add(toUsage(call.await()));
+        }
+        return usages;
+    }
+
+    @Override
+    public KeyState state(KeyId key) {
+        String stateKey = keys.of(key).state();
+        Map<String, String> fields = calls.await(calls.start(() -> calls.redis().hgetall(stateKey), "reading a key state"),
+                "reading a key state");
+        return StateCodec.decode(fields);
+    }
+
+    @Override
+    public void setState(KeyId key, KeyState state) {
+        Objects.requireNonNull(state, "state");
+        List<String> args = new ArrayList<>();
+        args.add(Long.toString(stateTtl(state)));
+        args.addAll(StateCodec.encode(state));
+        calls.run(Script.SET_STATE, keys.of(key).forState(), args.toArray(String[]::new));
+    }
+
+    @Override
+    public boolean compareAndSetState(KeyId key, KeyState expected, KeyState next) {
+        Objects.requireNonNull(next, "next");
+        if (expected == null) {
+            return false;
+        }
+        List<String> expectedPairs = StateCodec.encode(expected);
+        List<String> args = new ArrayList<>();
+        args.add(Integer.toString(expectedPairs.size()));
+        args.addAll(expectedPairs);
+        args.add(Long.toString(stateTtl(next)));
+        args.addAll(StateCodec.encode(next));
+        Long replaced = calls.run(Script.COMPARE_AND_SET_STATE, keys.of(key).forState(), args.toArray(String[]::new));
+        return replaced == 1;
+    }
+
+    /** Releases the expired tickets of every key any instance has reserved on. */
+    @Override
+    public List<Ticket> releaseExpired(long nowMillis) {
+        List<Ticket> released = new ArrayList<>();
+        String[] args = {Long.toString(nowMillis), bucketArg, ringArg, Long.toString(MINUTE_SLACK_MILLIS),
+                Integer.toString(RELEASE_BATCH)};
+        List<KeyId> todo = new ArrayList<>(knownKeys());
+        while (!todo.isEmpty()) {
+            List<RedisCalls.ScriptCall<List<Object>>> started = new ArrayList<>(todo.size());
+            for (KeyId key : todo) {
+                started.add(calls.script(Script.RELEASE, keys.of(key).forSettle(), args));
+            }
+            List<KeyId> more = new ArrayList<>();
+            for (int i = 0; i < todo.size(); i++) {
+                List<Object> members = started.get(i).await();
+                for (Object member : members) {
+                    released.add(parseMember(todo.get(i), (String) member));
+                }
+                if (members.size() == RELEASE_BATCH) {
+                    more.add(todo.get(i));
+                }
+            }
+            todo = more;
+        }
+        return released;
+    }
+
+    /** Counts the pending tickets of every instance, not only this one's. */
+    @Override
+    public int pendingCount() {
+        List<RedisFuture<Long>> started = new ArrayList<>();
+        for (KeyId key : knownKeys()) {
+            String pending = keys.of(key).pending();
+            started.add(calls.start(() -> calls.redis().zcard(pending), "counting pending tickets"));
+        }
+        long count = 0;
+        for (RedisFuture<Long> future : started) {
+            count += calls.await(future, "counting pending tickets");
+        }
+        return (int) Math.min(count, Integer.MAX_VALUE);
+    }
+
+    /** Closes the connection and client the store opened; a connection passed in stays open. */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        if (ownsConnection) {
+            connection.close();
+        }
+        if (ownedClient != null) {
+            ownedClient.shutdown();
+        }
+        if (ownedResources != null) {
+            ownedResources.shutdown();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "RedisUsageStore[prefix=" + config.prefix() + ", bucketMillis=" + bucketMillis + "]";
+    }
+
+    // ---- internals --------------------------------------------------------------------------------
+
+    private RedisCalls.ScriptCall<List<Object>> startUsage(KeyId key, long nowMillis, DayWindow day) {
+        return calls.script(Script.USAGE, keys.of(key).forUsage(), Long.toString(nowMillis), bucketArg, ringArg,
+                Long.toString(day.epochDay()));
+    }
+
+    private static KeyUsage toUsage(List<Object> answer) {
+        return new KeyUsage(number(answer.get(0)), number(answer.get(1)), StateCodec.decode((List<?>) answer.get(2)));
+    }
+
+    /** Names the key in the registry the first time this instance reserves on it. */
+    private void register(KeyId key) {
+        Objects.requireNonNull(key, "key");
+        if (registered.contains(key)) {
+            return;
+        }
+        if (key.provider().ordinal() >= 1 << (Long.SIZE - 1 - INDEX_BITS - SEQ_BITS)
+                || key.index() >= 1 << INDEX_BITS) {
+            throw new IllegalArgumentException("keypool-redis numbers keys below " + (1 << INDEX_BITS) + ", was " + key);
+        }
+        String member = KeySpace.member(key);
+        calls.await(calls.start(() -> calls.redis().sadd(keys.registry(), member), "registering a key"),
+                "registering a key");
+        registered.add(key);
+    }
+
+    /**
+     * Every key in the registry, and those this instance registered; those the registry lacks
+     * (Redis restarted empty) are put back, so that other instances' sweepers find them again.
+     */
+    private Set<KeyId> knownKeys() {
+        Set<String> members = calls.await(calls.start(() -> calls.redis().smembers(keys.registry()), "reading the key registry"),
+                "reading the key registry");
+        Set<KeyId> known = new HashSet<>();
+        for (String member : members) {
+            known.add(KeySpace.parse(member));
+        }
+        String[] lost = registered.stream().filter(key -> !known.contains(key)).map(KeySpace::member)
+                .toArray(String[]::new);
+        if (lost.length > 0) {
+            calls.await(calls.start(() -> calls.redis().sadd(keys.registry(), lost), "registering keys again"),
+                    "registering keys again");
+            known.addAll(registered);
+        }
+        return known;
+    }
+
+    private static long ticketId(KeyId key, long seq) {
+        return ((long) key.provider().ordinal() << (INDEX_BITS + SEQ_BITS))
+                | ((long) key.index() << SEQ_BITS) | (seq & SEQ_MASK);
+    }
+
+    /** The ticket's member in its key's pending set; the reserve script writes the same text. */
+    private static String pendingMember(Ticket ticket) {
+        return (ticket.id() & SEQ_MASK) + ":" + ticket.tokens() + ":" + ticket.admittedMillis() + ":"
+                + ticket.epochDay() + ":" + ticket.expiresMillis();
+    }
+
+    private static Ticket parseMember(KeyId key, String member) {
+        String[] parts = member.split(":");
+        if (parts.length != 5) {
+            throw new IllegalStateException("Malformed pending ticket of " + key + ": '" + member + "'");
+        }
+        return new Ticket(ticketId(key, Long.parseLong(parts[0])), key, Long.parseLong(parts[1]),
+                Long.parseLong(parts[2]), Long.parseLong(parts[3]), Long.parseLong(parts[4]));
+    }
+
+    /**
+     * How long Redis keeps a state: an active key has no hash, a deactivation that only an admin
+     * ends is kept for good, a rest until its end plus {@link #STATE_GRACE_MILLIS}.
+     */
+    private long stateTtl(KeyState state) {
+        if (state.equals(KeyState.ACTIVE) || state.untilMillis() == KeyState.NEVER) {
+            return 0;
+        }
+        long now = config.clock().millis();
+        long until = state.untilMillis();
+        if (until <= now) {
+            return STATE_GRACE_MILLIS;
+        }
+        return until - now > Long.MAX_VALUE - STATE_GRACE_MILLIS ? 0 : until - now + STATE_GRACE_MILLIS;
+    }
+
+    /** A limit as the scripts take it: -1 for a window without a limit. */
+    private static String limitArg(long limit) {
+        return limit == WindowLimits.UNLIMITED ? "-1" : Long.toString(limit);
+    }
+
+    private static long number(Object value) {
+        return value instanceof Long l ? l : Long.parseLong((String) value);
+    }
+}

@@ -1,0 +1,91 @@
+-- keypool reserve: checks the key's state, then reserves tokens in the minute and the day window
+-- if both have room, or in neither.
+-- KEYS: 1 minute hash, 2 day hash, 3 state hash, 4 pending zset
+-- ARGV: 1 tokens, 2 now, 3 bucket millis, 4 ring length, 5 per-minute limit (-1: none),
+--       6 per-day limit (-1: none), 7 epoch day, 8 expires millis, 9 minute slack, 10 day ttl
+-- Returns {1, seq, admitted millis, epoch day} or {0, denial reason[, retry-at millis]}.
+local tokens = tonumber(ARGV[1])
+local now = tonumber(ARGV[2])
+local bucket_millis = tonumber(ARGV[3])
+local ring_length = tonumber(ARGV[4])
+local per_minute = tonumber(ARGV[5])
+local per_day = tonumber(ARGV[6])
+local epoch_day = tonumber(ARGV[7])
+
+local state = redis.call('HMGET', KEYS[3], 'status', 'until')
+if state[1] and state[1] ~= 'ACTIVE' and now < tonumber(state[2]) then
+  if state[1] == 'COOLING_DOWN' then
+    return {0, 'COOLING_DOWN', state[2]}
+  end
+  return {0, 'DEACTIVATED', state[2]}
+end
+if (per_minute >= 0 and tokens > per_minute) or (per_day >= 0 and tokens > per_day) then
+  return {0, 'EXCEEDS_LIMIT'}
+end
+
+local day = redis.call('HMGET', KEYS[2], 'day', 'tokens')
+local stored_day = tonumber(day[1])
+local day_current = stored_day ~= nil and stored_day >= epoch_day
+local day_used = 0
+if day_current then
+  day_used = tonumber(day[2]) or 0
+end
+if per_day >= 0 and tokens > per_day - day_used then
+  return {0, 'DAY_LIMIT'}
+end
+
+local fields = redis.call('HGETALL', KEYS[1])
+local head = math.floor(now / bucket_millis)
+for i = 1, #fields, 2 do
+  if fields[i] == 'head' then
+    head = head_of(fields[i + 1], head)
+  end
+end
+local oldest = head - ring_length + 1
+local live, stale, used = {}, {}, 0
+for i = 1, #fields, 2 do
+  if fields[i] ~= 'head' then
+    local bucket = tonumber(fields[i])
+    if bucket < oldest then
+      stale[#stale + 1] = fields[i]
+    else
+      local bucket_tokens = tonumber(fields[i + 1])
+      used = used + bucket_tokens
+      live[#live + 1] = {bucket, bucket_tokens}
+    end
+  end
+end
+if per_minute >= 0 and tokens > per_minute - used then
+  table.sort(live, function(a, b) return a[1] < b[1] end)
+  local freed = 0
+  for _, entry in ipairs(live) do
+    freed = freed + entry[2]
+    if used - freed + tokens <= per_minute then
+      return {0, 'MINUTE_LIMIT', int((entry[1] + ring_length) * bucket_millis)}
+    end
+  end
+  return {0, 'MINUTE_LIMIT', int((head + ring_length) * bucket_millis)}
+end
+
+if #stale > 0 then
+  redis.call('HDEL', KEYS[1], unpack(stale))
+end
+redis.call('HINCRBY', KEYS[1], int(head), ARGV[1])
+redis.call('HSET', KEYS[1], 'head', int(head))
+expire_minute(KEYS[1], head, now, bucket_millis, ring_length, tonumber(ARGV[9]))
+
+local ticket_day = epoch_day
+if day_current then
+  ticket_day = stored_day
+  redis.call('HINCRBY', KEYS[2], 'tokens', ARGV[1])
+else
+  redis.call('HSET', KEYS[2], 'day', ARGV[7], 'tokens', ARGV[1])
+end
+local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
+redis.call('PEXPIRE', KEYS[2], ARGV[10])
+
+local admitted = math.max(now, head * bucket_millis)
+local member = int(seq) .. ':' .. ARGV[1] .. ':' .. int(admitted) .. ':' .. int(ticket_day) .. ':' .. ARGV[8]
+redis.call('ZADD', KEYS[4], ARGV[8], member)
+redis.call('PEXPIRE', KEYS[4], ARGV[10])
+return {1, seq, int(admitted), int(ticket_day)}

@@ -1,0 +1,24 @@
+-- keypool usage: a key's tokens in the sliding minute and the day, and its state. Writes nothing.
+-- KEYS: 1 minute hash, 2 day hash, 3 state hash
+-- ARGV: 1 now, 2 bucket millis, 3 ring length, 4 epoch day
+-- Returns {minute tokens, day tokens, {state field, value, ...}}.
+local fields = redis.call('HGETALL', KEYS[1])
+local head = math.floor(tonumber(ARGV[1]) / tonumber(ARGV[2]))
+for i = 1, #fields, 2 do
+  if fields[i] == 'head' then
+    head = head_of(fields[i + 1], head)
+  end
+end
+local oldest = head - tonumber(ARGV[3]) + 1
+local minute = 0
+for i = 1, #fields, 2 do
+  if fields[i] ~= 'head' and tonumber(fields[i]) >= oldest then
+    minute = minute + tonumber(fields[i + 1])
+  end
+end
+local day = redis.call('HMGET', KEYS[2], 'day', 'tokens')
+local day_tokens = 0
+if tonumber(day[1]) and tonumber(day[1]) >= tonumber(ARGV[4]) then
+  day_tokens = tonumber(day[2]) or 0
+end
+return {int(minute), int(day_tokens), redis.call('HGETALL', KEYS[3])}

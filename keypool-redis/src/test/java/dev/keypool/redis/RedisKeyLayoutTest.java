@@ -1,0 +1,194 @@
+package dev.keypool.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.keypool.config.KeyId;
+import dev.keypool.config.Provider;
+import dev.keypool.config.WindowLimits;
+import dev.keypool.failure.FailureKind;
+import dev.keypool.redis.testing.RedisServerExtension;
+import dev.keypool.testing.ManualClock;
+import dev.keypool.usage.DayWindow;
+import dev.keypool.usage.KeyState;
+import dev.keypool.usage.KeyStatus;
+import dev.keypool.usage.ReserveResult;
+import dev.keypool.usage.Ticket;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.cluster.SlotHash;
+import java.time.Duration;
+import java.time.ZoneOffset;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** Where the store puts a key's data in Redis, and that all of it goes away by itself. */
+class RedisKeyLayoutTest {
+
+    @RegisterExtension
+    static final RedisServerExtension REDIS = new RedisServerExtension();
+
+    private static final AtomicInteger STORES = new AtomicInteger();
+    private static final KeyId KEY = KeyId.of(Provider.OPENAI, 3);
+    private static final long SECOND = 1_000;
+
+    private static RedisClient client;
+    private static StatefulRedisConnection<String, String> inspection;
+    private static RedisCommands<String, String> redis;
+
+    private final ManualClock clock = ManualClock.atNoonish();
+    private String prefix;
+    private RedisUsageStore store;
+
+    @BeforeAll
+    static void connect() {
+        client = RedisClient.create(REDIS.server().url());
+        inspection = client.connect();
+        redis = inspection.sync();
+    }
+
+    @AfterAll
+    static void disconnect() {
+        inspection.close();
+        client.shutdown();
+    }
+
+    @BeforeEach
+    void createStore() {
+        prefix = "layout-" + STORES.incrementAndGet();
+        store = new RedisUsageStore(client, RedisStoreConfig.custom().prefix(prefix).clock(clock).build());
+    }
+
+    @AfterEach
+    void closeStore() {
+        store.close();
+    }
+
+    private Ticket reserve(long tokens, long expires) {
+        long now = clock.millis();
+        ReserveResult result = store.reserve(KEY, WindowLimits.of(1_000, 10_000), tokens, now,
+                DayWindow.at(now, ZoneOffset.UTC), expires);
+        assertThat(result).isInstanceOf(ReserveResult.Granted.class);
+        return ((ReserveResult.Granted) result).ticket();
+    }
+
+    @Test
+    void reserve_writesTheKeysDataUnderOneHashTag_andNamesTheKeyInTheRegistry() {
+        reserve(100, clock.millis() + 30 * SECOND);
+
+        assertThat(redis.keys(prefix + ":*")).containsExactlyInAnyOrder(
+                prefix + ":{openai:3}:minute", prefix + ":{openai:3}:day", prefix + ":{openai:3}:pending",
+                prefix + ":keys");
+        assertThat(redis.smembers(prefix + ":keys")).containsExactly("openai:3");
+        int slot = SlotHash.getSlot(prefix + ":{openai:3}:minute");
+        assertThat(SlotHash.getSlot(prefix + ":{openai:3}:day")).isEqualTo(slot);
+        assertThat(SlotHash.getSlot(prefix + ":{openai:3}:pending")).isEqualTo(slot);
+        assertThat(SlotHash.getSlot(prefix + ":{openai:3}:state")).isEqualTo(slot);
+    }
+
+    @Test
+    void reserve_storesBucketsTheDayAndThePendingTicket() {
+        clock.advanceMillis(250);
+        long now = clock.millis();
+        Ticket ticket = reserve(100, now + 30 * SECOND);
+
+        long bucket = Math.floorDiv(now, 1_000);
+        assertThat(redis.hgetall(prefix + ":{openai:3}:minute"))
+                .containsEntry("head", Long.toString(bucket))
+                .containsEntry(Long.toString(bucket), "100");
+        assertThat(redis.hgetall(prefix + ":{openai:3}:day"))
+                .containsEntry("day", Long.toString(ticket.epochDay()))
+                .containsEntry("tokens", "100");
+        assertThat(redis.zrangeWithScores(prefix + ":{openai:3}:pending", 0, -1))
+                .singleElement()
+                .satisfies(member -> assertThat(member.getScore()).isEqualTo(now + 30 * SECOND));
+    }
+
+    @Test
+    void minuteData_expiresAFewSecondsAfterItsNewestBucketLeavesTheWindow() {
+        reserve(100, clock.millis() + 30 * SECOND);
+
+        assertThat(redis.pttl(prefix + ":{openai:3}:minute"))
+                .isBetween(60_000L, 61_000L + RedisUsageStore.MINUTE_SLACK_MILLIS);
+    }
+
+    @Test
+    void dayCounterAndPendingTickets_expireTwoDaysAfterTheLastReservation() {
+        reserve(100, clock.millis() + 30 * SECOND);
+
+        assertThat(redis.pttl(prefix + ":{openai:3}:day"))
+                .isBetween(RedisUsageStore.DAY_TTL_MILLIS - 10_000, RedisUsageStore.DAY_TTL_MILLIS);
+        assertThat(redis.pttl(prefix + ":{openai:3}:pending"))
+                .isBetween(RedisUsageStore.DAY_TTL_MILLIS - 10_000, RedisUsageStore.DAY_TTL_MILLIS);
+    }
+
+    @Test
+    void staleBuckets_areDeletedByTheNextReservation() {
+        reserve(100, clock.millis() + 30 * SECOND);
+        clock.advance(Duration.ofMinutes(2));
+
+        reserve(50, clock.millis() + 30 * SECOND);
+
+        assertThat(redis.hgetall(prefix + ":{openai:3}:minute"))
+                .containsOnlyKeys("head", Long.toString(Math.floorDiv(clock.millis(), 1_000)));
+    }
+
+    @Test
+    void coolingState_isAHashThatExpiresAnHourAfterTheRestEnds() {
+        store.setState(KEY, KeyState.coolingDown(FailureKind.RATE_LIMITED, "429 from upstream",
+                clock.millis() + 30 * SECOND));
+
+        assertThat(redis.hgetall(prefix + ":{openai:3}:state")).containsOnly(
+                Map.entry("status", "COOLING_DOWN"), Map.entry("kind", "RATE_LIMITED"),
+                Map.entry("reason", "429 from upstream"),
+                Map.entry("until", Long.toString(clock.millis() + 30 * SECOND)));
+        assertThat(redis.pttl(prefix + ":{openai:3}:state"))
+                .isBetween(RedisUsageStore.STATE_GRACE_MILLIS + 20 * SECOND,
+                        RedisUsageStore.STATE_GRACE_MILLIS + 30 * SECOND);
+    }
+
+    @Test
+    void deactivationUntilAReset_neverExpires() {
+        store.setState(KEY, KeyState.deactivated(FailureKind.INVALID_KEY, "invalid", KeyState.NEVER));
+
+        assertThat(redis.pttl(prefix + ":{openai:3}:state")).isEqualTo(-1);
+    }
+
+    @Test
+    void activeState_isNoHashAtAll() {
+        store.setState(KEY, KeyState.deactivated(null, "by an admin", KeyState.NEVER));
+
+        store.setState(KEY, KeyState.ACTIVE);
+
+        assertThat(redis.exists(prefix + ":{openai:3}:state")).isZero();
+        assertThat(store.state(KEY)).isEqualTo(KeyState.ACTIVE);
+    }
+
+    @Test
+    void stateWithNullFields_roundTripsExactly() {
+        KeyState bare = new KeyState(KeyStatus.DEACTIVATED, null, null, 1234);
+
+        store.setState(KEY, bare);
+
+        assertThat(store.state(KEY)).isEqualTo(bare);
+        assertThat(store.compareAndSetState(KEY, new KeyState(bare.status(), null, "", 1234), KeyState.ACTIVE))
+                .as("an empty reason is not a missing one").isFalse();
+        assertThat(store.compareAndSetState(KEY, bare, KeyState.ACTIVE)).isTrue();
+    }
+
+    @Test
+    void reserve_onAKeyIndexBeyondWhatTicketIdsCanName_isRefused() {
+        KeyId huge = KeyId.of(Provider.GEMINI, 1 << 19);
+        long now = clock.millis();
+
+        assertThatThrownBy(() -> store.reserve(huge, WindowLimits.NONE, 1, now, DayWindow.at(now, ZoneOffset.UTC), now))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("gemini#524288");
+    }
+}
