@@ -253,8 +253,12 @@ public final class ApiKeyManager implements AutoCloseable {
                         ticket.tokens(), true));
             }
         }
-        for (KeyConfig key : keys.values()) {
-            KeyState state = store.state(key.id());
+        // One batched read: a shared store answers every key's state in one round trip.
+        List<KeyConfig> all = allKeys();
+        List<KeyUsage> usages = store.usages(all.stream().map(KeyConfig::id).toList(), now, day(now));
+        for (int i = 0; i < all.size(); i++) {
+            KeyConfig key = all.get(i);
+            KeyState state = usages.get(i).state();
             if (state.status() != KeyStatus.ACTIVE && state.untilMillis() != KeyState.NEVER
                     && state.availableAt(now) && store.compareAndSetState(key.id(), state, KeyState.ACTIVE)) {
                 events.publish(() -> new KeyEvent.KeyReactivated(now, key.id(), key.maskedKey(), false));
