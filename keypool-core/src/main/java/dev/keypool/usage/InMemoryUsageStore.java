@@ -192,6 +192,37 @@ public final class InMemoryUsageStore implements UsageStore {
         return pending.size();
     }
 
+    /** Everything this store holds, consistent per key, for {@link DurableUsageStore} to write. */
+    StoreSnapshot snapshot() {
+        List<StoreSnapshot.KeyWindow> keys = new ArrayList<>(windows.size());
+        windows.forEach((key, ref) -> {
+            Window w = ref.get();
+            keys.add(new StoreSnapshot.KeyWindow(key, w.ring, w.head, w.minuteSum, w.epochDay, w.dayTokens, w.state));
+        });
+        return new StoreSnapshot(bucketMillis, ticketIds.get(), keys, List.copyOf(pending.values()));
+    }
+
+    /** Loads a snapshot into this store, which must be new and have the snapshot's bucket width. */
+    void restore(StoreSnapshot snapshot) {
+        if (snapshot.bucketMillis() != bucketMillis) {
+            throw new IllegalArgumentException("snapshot has " + snapshot.bucketMillis() + " ms buckets, store has "
+                    + bucketMillis);
+        }
+        if (!windows.isEmpty() || !pending.isEmpty()) {
+            throw new IllegalStateException("restore needs an empty store");
+        }
+        for (StoreSnapshot.KeyWindow key : snapshot.windows()) {
+            if (key.ring().length != ringLength) {
+                throw new IllegalArgumentException("snapshot ring of " + key.key() + " has " + key.ring().length
+                        + " buckets, expected " + ringLength);
+            }
+            windows.put(key.key(), new AtomicReference<>(new Window(key.ring().clone(), key.head(), key.minuteSum(),
+                    key.epochDay(), key.dayTokens(), key.state())));
+        }
+        snapshot.pending().forEach(ticket -> pending.put(ticket.id(), ticket));
+        ticketIds.set(snapshot.nextTicketId());
+    }
+
     /** Adds {@code delta} to the windows the ticket was put in, where they are still current. */
     private void adjust(Ticket ticket, long delta, long nowMillis) {
         AtomicReference<Window> ref = windowOf(ticket.key());

@@ -1,0 +1,175 @@
+package dev.keypool.usage;
+
+import dev.keypool.config.KeyId;
+import dev.keypool.config.Provider;
+import dev.keypool.failure.FailureKind;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.CRC32;
+
+/**
+ * The on-disk form of a {@link StoreSnapshot}: a header (magic, version, length), the body, and a
+ * CRC-32 of the body. Written to a temporary file, forced to disk, then moved over the old one
+ * atomically, so a crash leaves either the old snapshot or the new one, never half of one; a torn
+ * or altered file fails the length or checksum check and is reported, never read as zero.
+ */
+final class SnapshotFile {
+
+    private static final int MAGIC = 0x4B505553; // "KPUS"
+    private static final int VERSION = 1;
+    private static final int MAX_REASON = 2_000;
+
+    private SnapshotFile() {
+    }
+
+    static void write(Path file, StoreSnapshot snapshot) throws IOException {
+        byte[] body = encode(snapshot);
+        CRC32 crc = new CRC32();
+        crc.update(body);
+        ByteBuffer header = ByteBuffer.allocate(12).putInt(MAGIC).putInt(VERSION).putInt(body.length).flip();
+        ByteBuffer trailer = ByteBuffer.allocate(8).putLong(crc.getValue()).flip();
+        Path temp = file.resolveSibling(file.getFileName() + ".tmp");
+        try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            channel.write(new ByteBuffer[] {header, ByteBuffer.wrap(body), trailer});
+            channel.force(true);
+        }
+        Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    static StoreSnapshot read(Path file) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new StoreCorruptedException(file, "unreadable: " + e.getMessage(), e);
+        }
+        ByteBuffer buffer = ByteBuffer.wrap(bytes);
+        if (bytes.length < 20 || buffer.getInt() != MAGIC) {
+            throw new StoreCorruptedException(file, "not a keypool usage snapshot", null);
+        }
+        int version = buffer.getInt();
+        if (version != VERSION) {
+            throw new StoreCorruptedException(file, "format version " + version + ", this keypool reads " + VERSION,
+                    null);
+        }
+        int length = buffer.getInt();
+        if (length < 0 || length != bytes.length - 20) {
+            throw new StoreCorruptedException(file, "torn: " + bytes.length + " bytes where the header promises "
+                    + (length + 20L), null);
+        }
+        CRC32 crc = new CRC32();
+        crc.update(bytes, 12, length);
+        if (crc.getValue() != ByteBuffer.wrap(bytes, 12 + length, 8).getLong()) {
+            throw new StoreCorruptedException(file, "checksum mismatch", null);
+        }
+        try {
+            return decode(new DataInputStream(new ByteArrayInputStream(bytes, 12, length)));
+        } catch (IOException | RuntimeException e) {
+            throw new StoreCorruptedException(file, "malformed body: " + e, e);
+        }
+    }
+
+    private static byte[] encode(StoreSnapshot snapshot) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(4_096);
+        DataOutputStream out = new DataOutputStream(bytes);
+        out.writeLong(snapshot.bucketMillis());
+        out.writeLong(snapshot.nextTicketId());
+        out.writeInt(snapshot.windows().size());
+        for (StoreSnapshot.KeyWindow window : snapshot.windows()) {
+            writeKey(out, window.key());
+            out.writeInt(window.ring().length);
+            for (long tokens : window.ring()) {
+                out.writeLong(tokens);
+            }
+            out.writeLong(window.head());
+            out.writeLong(window.minuteSum());
+            out.writeLong(window.epochDay());
+            out.writeLong(window.dayTokens());
+            writeState(out, window.state());
+        }
+        out.writeInt(snapshot.pending().size());
+        for (Ticket ticket : snapshot.pending()) {
+            out.writeLong(ticket.id());
+            writeKey(out, ticket.key());
+            out.writeLong(ticket.tokens());
+            out.writeLong(ticket.admittedMillis());
+            out.writeLong(ticket.epochDay());
+            out.writeLong(ticket.expiresMillis());
+        }
+        out.flush();
+        return bytes.toByteArray();
+    }
+
+    private static StoreSnapshot decode(DataInputStream in) throws IOException {
+        long bucketMillis = in.readLong();
+        long nextTicketId = in.readLong();
+        int keys = count(in.readInt());
+        List<StoreSnapshot.KeyWindow> windows = new ArrayList<>(keys);
+        for (int i = 0; i < keys; i++) {
+            KeyId key = readKey(in);
+            long[] ring = new long[count(in.readInt())];
+            for (int b = 0; b < ring.length; b++) {
+                ring[b] = in.readLong();
+            }
+            windows.add(new StoreSnapshot.KeyWindow(key, ring, in.readLong(), in.readLong(), in.readLong(),
+                    in.readLong(), readState(in)));
+        }
+        int tickets = count(in.readInt());
+        List<Ticket> pending = new ArrayList<>(tickets);
+        for (int i = 0; i < tickets; i++) {
+            long id = in.readLong();
+            pending.add(new Ticket(id, readKey(in), in.readLong(), in.readLong(), in.readLong(), in.readLong()));
+        }
+        if (in.read() != -1) {
+            throw new IOException("trailing bytes after the last ticket");
+        }
+        return new StoreSnapshot(bucketMillis, nextTicketId, windows, pending);
+    }
+
+    private static void writeKey(DataOutputStream out, KeyId key) throws IOException {
+        out.writeUTF(key.provider().id());
+        out.writeInt(key.index());
+    }
+
+    private static KeyId readKey(DataInputStream in) throws IOException {
+        return KeyId.of(Provider.of(in.readUTF()), in.readInt());
+    }
+
+    private static void writeState(DataOutputStream out, KeyState state) throws IOException {
+        out.writeByte(state.status().ordinal());
+        out.writeByte(state.kind() == null ? -1 : state.kind().ordinal());
+        out.writeBoolean(state.reason() != null);
+        if (state.reason() != null) {
+            String reason = state.reason();
+            out.writeUTF(reason.length() > MAX_REASON ? reason.substring(0, MAX_REASON) : reason);
+        }
+        out.writeLong(state.untilMillis());
+    }
+
+    private static KeyState readState(DataInputStream in) throws IOException {
+        KeyStatus status = KeyStatus.values()[in.readByte()];
+        int kind = in.readByte();
+        String reason = in.readBoolean() ? in.readUTF() : null;
+        return new KeyState(status, kind < 0 ? null : FailureKind.values()[kind], reason, in.readLong());
+    }
+
+    private static int count(int value) throws IOException {
+        if (value < 0 || value > 10_000_000) {
+            throw new EOFException("implausible count " + value);
+        }
+        return value;
+    }
+}

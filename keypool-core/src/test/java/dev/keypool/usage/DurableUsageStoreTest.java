@@ -1,0 +1,198 @@
+package dev.keypool.usage;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.keypool.config.WindowLimits;
+import dev.keypool.failure.FailureKind;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DurableUsageStoreTest extends UsageStoreContract {
+
+    private static final WindowLimits LIMITS = WindowLimits.of(10_000, 100_000);
+    /** Long enough that only explicit flushes and closes write in these tests. */
+    private static final Duration MANUAL = Duration.ofHours(1);
+
+    @TempDir
+    Path dataDir;
+
+    private int opened;
+
+    @Override
+    protected UsageStore createStore() {
+        // Each contract test gets its own directory: the contract wants an empty store.
+        return DurableUsageStore.open(dataDir.resolve("contract-" + opened++));
+    }
+
+    private DurableUsageStore open(Path dir) {
+        return DurableUsageStore.open(dir, InMemoryUsageStore.DEFAULT_BUCKET_MILLIS, MANUAL);
+    }
+
+    @Test
+    void reopen_restoresMinuteAndDayWindows_keyStates_andPendingReservations() throws IOException {
+        Path dir = dataDir.resolve("restart");
+        long now = T0;
+        Ticket settled;
+        Ticket pendingTicket;
+        try (DurableUsageStore first = open(dir)) {
+            settled = granted(first, 3_000, now);
+            first.settle(settled, 2_500, now, DayWindow.at(now, UTC));
+            pendingTicket = granted(first, 1_000, now + SECOND);
+            first.setState(OTHER_KEY, KeyState.deactivated(FailureKind.INVALID_KEY, "invalid key", KeyState.NEVER));
+        }
+
+        try (DurableUsageStore second = open(dir)) {
+            KeyUsage usage = second.usage(KEY, now + 2 * SECOND, DayWindow.at(now, UTC));
+            assertThat(usage.minuteTokens()).isEqualTo(3_500);
+            assertThat(usage.dayTokens()).isEqualTo(3_500);
+            assertThat(second.state(OTHER_KEY).status()).isEqualTo(KeyStatus.DEACTIVATED);
+            assertThat(second.state(OTHER_KEY).reason()).isEqualTo("invalid key");
+            assertThat(second.pendingCount()).isEqualTo(1);
+
+            // The restored reservation settles like any other, and new tickets get new ids.
+            assertThat(second.settle(pendingTicket, 400, now + 3 * SECOND, DayWindow.at(now, UTC))).isTrue();
+            assertThat(second.usage(KEY, now + 3 * SECOND, DayWindow.at(now, UTC)).minuteTokens()).isEqualTo(2_900);
+            assertThat(granted(second, 10, now + 4 * SECOND).id()).isGreaterThan(pendingTicket.id());
+        }
+    }
+
+    @Test
+    void reopen_minuteWindowKeepsSliding_afterTheRestart() {
+        Path dir = dataDir.resolve("sliding");
+        try (DurableUsageStore first = open(dir)) {
+            granted(first, 10_000, T0);
+        }
+        try (DurableUsageStore second = open(dir)) {
+            assertThat(denied(second, 1, T0 + 30 * SECOND).reason()).isEqualTo(DenialReason.MINUTE_LIMIT);
+            assertThat(second.usage(KEY, T0 + MINUTE + SECOND, DayWindow.at(T0, UTC)).minuteTokens()).isZero();
+            assertThat(second.usage(KEY, T0 + MINUTE + SECOND, DayWindow.at(T0, UTC)).dayTokens()).isEqualTo(10_000);
+        }
+    }
+
+    @Test
+    void flush_writesOnlyWhenSomethingChanged() throws IOException {
+        Path dir = dataDir.resolve("dirty");
+        try (DurableUsageStore store = open(dir)) {
+            store.flush();
+            assertThat(store.file()).doesNotExist();
+
+            granted(store, 10, T0);
+            store.flush();
+            assertThat(store.file()).exists();
+            long written = Files.getLastModifiedTime(store.file()).toMillis();
+            Files.setLastModifiedTime(store.file(), java.nio.file.attribute.FileTime.fromMillis(written - 60_000));
+
+            store.flush();
+            assertThat(Files.getLastModifiedTime(store.file()).toMillis()).isEqualTo(written - 60_000);
+        }
+    }
+
+    @Test
+    void open_refusesATornSnapshot_insteadOfStartingFromZero() throws IOException {
+        Path file = savedSnapshot("torn");
+        byte[] bytes = Files.readAllBytes(file);
+        Files.write(file, java.util.Arrays.copyOf(bytes, bytes.length - 7));
+
+        assertThatThrownBy(() -> open(file.getParent()))
+                .isInstanceOf(StoreCorruptedException.class)
+                .hasMessageContaining("torn")
+                .hasMessageContaining(file.toString())
+                .hasMessageContaining("move it away");
+    }
+
+    @Test
+    void open_refusesASnapshotWhoseBytesChanged() throws IOException {
+        Path file = savedSnapshot("flipped");
+        byte[] bytes = Files.readAllBytes(file);
+        bytes[bytes.length / 2] ^= 0x10;
+        Files.write(file, bytes);
+
+        assertThatThrownBy(() -> open(file.getParent()))
+                .isInstanceOf(StoreCorruptedException.class)
+                .hasMessageContaining("checksum");
+    }
+
+    @Test
+    void open_refusesAFileThatIsNotASnapshot() throws IOException {
+        Path dir = Files.createDirectories(dataDir.resolve("foreign"));
+        Files.writeString(dir.resolve(DurableUsageStore.FILE_NAME), "OPENAI_API_KEYS=not-a-snapshot\n");
+
+        assertThatThrownBy(() -> open(dir))
+                .isInstanceOf(StoreCorruptedException.class)
+                .hasMessageContaining("not a keypool usage snapshot");
+    }
+
+    @Test
+    void open_refusesASnapshotWrittenWithOtherBucketWidths() throws IOException {
+        Path file = savedSnapshot("buckets");
+
+        assertThatThrownBy(() -> DurableUsageStore.open(file.getParent(), 100, MANUAL))
+                .isInstanceOf(StoreCorruptedException.class)
+                .hasMessageContaining("buckets");
+    }
+
+    @Test
+    void open_refusesADirectoryAnotherStoreHolds() {
+        Path dir = dataDir.resolve("shared");
+        try (DurableUsageStore first = open(dir)) {
+            assertThatThrownBy(() -> open(dir))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("Another keypool process")
+                    .hasMessageContaining("KEYPOOL_DATA_DIR");
+        }
+        open(dir).close();
+    }
+
+    @Test
+    void open_reportsADataDirectoryThatCannotBeCreated() throws IOException {
+        Path file = Files.writeString(dataDir.resolve("a-file"), "x");
+
+        assertThatThrownBy(() -> open(file.resolve("data")))
+                .isInstanceOf(UncheckedIOException.class)
+                .hasMessageContaining("Cannot use the data directory");
+    }
+
+    @Test
+    void backgroundFlush_savesWithoutAClose() throws IOException {
+        Path dir = dataDir.resolve("background");
+        DurableUsageStore store = DurableUsageStore.open(dir, InMemoryUsageStore.DEFAULT_BUCKET_MILLIS,
+                Duration.ofMillis(20));
+        try {
+            granted(store, 777, T0);
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+                    .until(() -> Files.exists(store.file()));
+            StoreSnapshot saved = SnapshotFile.read(store.file());
+            assertThat(saved.windows()).singleElement()
+                    .satisfies(window -> assertThat(window.dayTokens()).isEqualTo(777));
+        } finally {
+            store.close();
+        }
+    }
+
+    private Path savedSnapshot(String name) {
+        Path dir = dataDir.resolve(name);
+        try (DurableUsageStore store = open(dir)) {
+            granted(store, 1_234, T0);
+            store.setState(OTHER_KEY, KeyState.coolingDown(FailureKind.RATE_LIMITED, "429", T0 + MINUTE));
+            return store.file();
+        }
+    }
+
+    private Ticket granted(UsageStore target, long tokens, long now) {
+        ReserveResult result = target.reserve(KEY, LIMITS, tokens, now, DayWindow.at(now, UTC), NO_EXPIRY);
+        assertThat(result).isInstanceOf(ReserveResult.Granted.class);
+        return ((ReserveResult.Granted) result).ticket();
+    }
+
+    private ReserveResult.Denied denied(UsageStore target, long tokens, long now) {
+        ReserveResult result = target.reserve(KEY, LIMITS, tokens, now, DayWindow.at(now, UTC), NO_EXPIRY);
+        assertThat(result).isInstanceOf(ReserveResult.Denied.class);
+        return (ReserveResult.Denied) result;
+    }
+}
