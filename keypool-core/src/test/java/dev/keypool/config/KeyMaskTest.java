@@ -15,7 +15,7 @@ class KeyMaskTest {
 
     @ParameterizedTest(name = "{0} -> {1}")
     @CsvSource({
-            "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789, sk-p\u20266789",
+            "sk-proj-TEST.abcdefghijklmnopqrstuvwxyz0123456789, sk-p\u20266789",
             "AIza-key1, AI\u2026y1",
             "12345678, 12\u202678",
             "short, \u2026",

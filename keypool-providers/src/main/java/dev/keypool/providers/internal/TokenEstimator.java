@@ -1,0 +1,102 @@
+package dev.keypool.providers.internal;
+
+import com.knuddels.jtokkit.Encodings;
+import com.knuddels.jtokkit.api.Encoding;
+import com.knuddels.jtokkit.api.EncodingRegistry;
+import com.knuddels.jtokkit.api.EncodingType;
+import dev.keypool.config.Provider;
+import dev.keypool.providers.ChatMessage;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Counts the tokens of a prompt before it is sent, so that the reservation covers the request
+ * (prompt + {@code max_tokens}) before the provider sees it; the provider's reported usage then
+ * settles it.
+ *
+ * <ul>
+ *   <li><b>OpenAI</b>: the model's own encoding ({@code o200k_base} for gpt-4o, gpt-4.1, gpt-4.5,
+ *       gpt-5 and the o-series; {@code cl100k_base} for gpt-4, gpt-4-turbo and gpt-3.5) and the chat
+ *       framing of OpenAI's cookbook: 3 tokens per message plus its role, 3 to prime the reply. Unknown
+ *       names are taken as current models ({@code o200k_base}).</li>
+ *   <li><b>Gemini and Ollama</b>: an approximation. Their tokenizers (SentencePiece for Gemini, each
+ *       model's own for Ollama) are not available in Java; {@code o200k_base} plus 10 %, and 4 tokens
+ *       per message, errs on the side of reserving a little too much, which the settlement refunds.</li>
+ * </ul>
+ *
+ * <p>Special-token text in a prompt ({@code <|endoftext|>}) is counted as ordinary text, as the
+ * providers do for user content. Thread-safe; the encodings load on first use.
+ */
+public final class TokenEstimator {
+
+    private static final EncodingRegistry REGISTRY = Encodings.newLazyEncodingRegistry();
+
+    /** Framing tokens per message in OpenAI's chat format. */
+    private static final int OPENAI_PER_MESSAGE = 3;
+    /** Tokens that prime the assistant's reply in OpenAI's chat format. */
+    private static final int OPENAI_REPLY_PRIMING = 3;
+    /** Framing tokens per message assumed for Gemini and Ollama. */
+    private static final int APPROXIMATE_PER_MESSAGE = 4;
+    /** Margin on the o200k count for tokenizers we only approximate. */
+    private static final double APPROXIMATION_MARGIN = 1.10;
+
+    /** The prompt tokens of a request to {@code model} on {@code provider} ({@code model} may be null). */
+    public long promptTokens(Provider provider, String model, List<ChatMessage> messages, Map<String, Object> extra) {
+        if (provider == Provider.OPENAI) {
+            Encoding encoding = openAiEncoding(model);
+            long tokens = OPENAI_REPLY_PRIMING;
+            for (ChatMessage message : messages) {
+                tokens += OPENAI_PER_MESSAGE + encoding.countTokensOrdinary(message.role())
+                        + encoding.countTokensOrdinary(message.content());
+            }
+            Object tools = extra.get("tools");
+            if (tools != null) {
+                tokens += encoding.countTokensOrdinary(Json.MAPPER.valueToTree(tools).toString());
+            }
+            return tokens;
+        }
+        long tokens = 0;
+        for (ChatMessage message : messages) {
+            tokens += APPROXIMATE_PER_MESSAGE + approximate(message.content());
+        }
+        return tokens;
+    }
+
+    /** The tokens of generated text (a completion the provider did not count for us). */
+    public long textTokens(Provider provider, String model, String text) {
+        if (text == null || text.isEmpty()) {
+            return 0;
+        }
+        return provider == Provider.OPENAI ? openAiEncoding(model).countTokensOrdinary(text) : approximate(text);
+    }
+
+    private static long approximate(String text) {
+        int tokens = REGISTRY.getEncoding(EncodingType.O200K_BASE).countTokensOrdinary(text);
+        return (long) Math.ceil(tokens * APPROXIMATION_MARGIN);
+    }
+
+    private static Encoding openAiEncoding(String model) {
+        return REGISTRY.getEncoding(openAiEncodingType(model));
+    }
+
+    /** The encoding of an OpenAI model. */
+    static EncodingType openAiEncodingType(String model) {
+        if (model == null) {
+            return EncodingType.O200K_BASE;
+        }
+        String name = model.toLowerCase(Locale.ROOT);
+        if (name.startsWith("ft:")) {
+            name = name.substring(3);
+        }
+        if (name.startsWith("gpt-4o") || name.startsWith("gpt-4.1") || name.startsWith("gpt-4.5")
+                || name.startsWith("chatgpt-4o")) {
+            return EncodingType.O200K_BASE;
+        }
+        if (name.startsWith("gpt-4") || name.startsWith("gpt-3.5") || name.startsWith("gpt-35")
+                || name.startsWith("text-embedding-")) {
+            return EncodingType.CL100K_BASE;
+        }
+        return EncodingType.O200K_BASE;
+    }
+}

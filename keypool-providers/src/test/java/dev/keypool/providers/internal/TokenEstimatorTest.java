@@ -1,0 +1,70 @@
+package dev.keypool.providers.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.knuddels.jtokkit.Encodings;
+import com.knuddels.jtokkit.api.Encoding;
+import com.knuddels.jtokkit.api.EncodingType;
+import dev.keypool.config.Provider;
+import dev.keypool.providers.ChatMessage;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class TokenEstimatorTest {
+
+    private final TokenEstimator estimator = new TokenEstimator();
+
+    @Test
+    void openAiEncoding_followsTheModelFamily() {
+        assertThat(TokenEstimator.openAiEncodingType("gpt-4o")).isEqualTo(EncodingType.O200K_BASE);
+        assertThat(TokenEstimator.openAiEncodingType("gpt-4o-mini-2024-07-18")).isEqualTo(EncodingType.O200K_BASE);
+        assertThat(TokenEstimator.openAiEncodingType("gpt-4.1")).isEqualTo(EncodingType.O200K_BASE);
+        assertThat(TokenEstimator.openAiEncodingType("o3-mini")).isEqualTo(EncodingType.O200K_BASE);
+        assertThat(TokenEstimator.openAiEncodingType("gpt-5")).isEqualTo(EncodingType.O200K_BASE);
+        assertThat(TokenEstimator.openAiEncodingType("gpt-4")).isEqualTo(EncodingType.CL100K_BASE);
+        assertThat(TokenEstimator.openAiEncodingType("gpt-4-turbo")).isEqualTo(EncodingType.CL100K_BASE);
+        assertThat(TokenEstimator.openAiEncodingType("gpt-3.5-turbo")).isEqualTo(EncodingType.CL100K_BASE);
+        assertThat(TokenEstimator.openAiEncodingType("ft:gpt-4o-mini:org::abc")).isEqualTo(EncodingType.O200K_BASE);
+        assertThat(TokenEstimator.openAiEncodingType(null)).isEqualTo(EncodingType.O200K_BASE);
+    }
+
+    @Test
+    void promptTokens_openAi_countsTheCookbookFraming() {
+        // "Say this is a test!" is 6 tokens in o200k; "user" is 1: 3 + (3 + 1 + 6) = 13, OpenAI's own count.
+        long tokens = estimator.promptTokens(Provider.OPENAI, "gpt-4o",
+                List.of(ChatMessage.user("Say this is a test!")), Map.of());
+
+        assertThat(tokens).isEqualTo(13);
+    }
+
+    @Test
+    void promptTokens_openAi_countsTools() {
+        List<ChatMessage> messages = List.of(ChatMessage.user("What is the weather?"));
+        long without = estimator.promptTokens(Provider.OPENAI, "gpt-4o", messages, Map.of());
+        long with = estimator.promptTokens(Provider.OPENAI, "gpt-4o", messages, Map.of("tools",
+                List.of(Map.of("type", "function", "function", Map.of("name", "get_weather")))));
+
+        assertThat(with).isGreaterThan(without);
+    }
+
+    @Test
+    void promptTokens_geminiAndOllama_areO200kPlusTenPercentPlusFraming() {
+        Encoding o200k = Encodings.newLazyEncodingRegistry().getEncoding(EncodingType.O200K_BASE);
+        String system = "You are terse.";
+        String user = "Explain how AI works in a few words, please, and in German if you can.";
+        List<ChatMessage> messages = List.of(ChatMessage.system(system), ChatMessage.user(user));
+        long expected = 4 + (long) Math.ceil(o200k.countTokens(system) * 1.1)
+                + 4 + (long) Math.ceil(o200k.countTokens(user) * 1.1);
+
+        assertThat(estimator.promptTokens(Provider.GEMINI, "gemini-2.5-flash", messages, Map.of())).isEqualTo(expected);
+        assertThat(estimator.promptTokens(Provider.OLLAMA, "llama3.2", messages, Map.of())).isEqualTo(expected);
+        assertThat(expected).isGreaterThan(o200k.countTokens(system) + o200k.countTokens(user));
+    }
+
+    @Test
+    void textTokens_countsSpecialTokenTextAsOrdinaryText() {
+        assertThat(estimator.textTokens(Provider.OPENAI, "gpt-4o", "<|endoftext|>")).isGreaterThan(1);
+        assertThat(estimator.textTokens(Provider.OPENAI, "gpt-4o", "")).isZero();
+    }
+}
