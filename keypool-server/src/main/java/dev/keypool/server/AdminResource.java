@@ -1,0 +1,165 @@
+package dev.keypool.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.keypool.config.KeyId;
+import dev.keypool.config.Provider;
+import dev.keypool.rotation.ApiKeyManager;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The seed's admin API at its exact paths (with and without the trailing slash), and what the
+ * dashboard adds: per-key activate and deactivate, and the server's info. Every route needs the
+ * admin token.
+ */
+final class AdminResource implements HttpService {
+
+    static final String SETUP_HINT = "Add keys to .env: OPENAI_API_KEYS=sk-...,sk-... (see .env.example) and restart";
+
+    private final Gateway gateway;
+    private final ApiKeyManager manager;
+
+    AdminResource(Gateway gateway) {
+        this.gateway = gateway;
+        this.manager = gateway.manager();
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.get("/api/admin/api-key-status", this::status)
+                .get("/api/admin/api-key-status/", this::status)
+                .post("/api/admin/api-key-reset", this::reset)
+                .post("/api/admin/api-key-reset/", this::reset)
+                .get("/api/admin/api-key-usage-report", this::usageReport)
+                .get("/api/admin/api-key-usage-report/", this::usageReport)
+                .post("/api/admin/keys/{provider}/{index}/deactivate", this::deactivate)
+                .post("/api/admin/keys/{provider}/{index}/deactivate/", this::deactivate)
+                .post("/api/admin/keys/{provider}/{index}/activate", this::activate)
+                .post("/api/admin/keys/{provider}/{index}/activate/", this::activate)
+                .get("/api/admin/info", this::info)
+                .get("/api/admin/info/", this::info);
+    }
+
+    private void status(ServerRequest request, ServerResponse response) {
+        gateway.tokens().requireAdmin(request, false);
+        Http.json(response, gateway.statusReporter().report());
+    }
+
+    private void usageReport(ServerRequest request, ServerResponse response) {
+        gateway.tokens().requireAdmin(request, false);
+        Http.json(response, gateway.recorder().report());
+    }
+
+    /** Body {@code {"provider"?, "index"?}}: that key, that provider's resting keys, or every resting key. */
+    private void reset(ServerRequest request, ServerResponse response) {
+        gateway.tokens().requireAdmin(request, false);
+        JsonNode body = Http.jsonBody(request, gateway.settings().maxBodyBytes());
+        if (body != null && !body.isObject()) {
+            throw ApiException.badRequest("invalid_request", "The body must be a JSON object: {\"provider\"?, \"index\"?}");
+        }
+        JsonNode providerField = body == null ? null : body.get("provider");
+        JsonNode indexField = body == null ? null : body.get("index");
+        boolean hasProvider = providerField != null && !providerField.isNull();
+        boolean hasIndex = indexField != null && !indexField.isNull();
+        List<KeyId> reset;
+        if (hasIndex) {
+            if (!hasProvider) {
+                throw ApiException.badRequest("missing_provider", "'index' needs 'provider' to name a key");
+            }
+            if (!indexField.canConvertToInt() || !indexField.isIntegralNumber()) {
+                throw ApiException.badRequest("invalid_index", "'index' must be an integer");
+            }
+            KeyId id = keyId(providerField.asText(), Integer.toString(indexField.asInt()));
+            manager.activate(id);
+            reset = List.of(id);
+        } else if (hasProvider) {
+            reset = manager.reset(provider(providerField.asText()));
+        } else {
+            reset = manager.resetAll();
+        }
+        gateway.feed().statusChanged();
+        List<Map<String, Object>> keys = new ArrayList<>();
+        for (KeyId id : reset) {
+            Map<String, Object> key = new LinkedHashMap<>();
+            key.put("provider", id.provider().id());
+            key.put("index", id.index());
+            key.put("masked_key", manager.key(id).maskedKey());
+            keys.add(key);
+        }
+        Http.json(response, Map.of("reset", keys));
+    }
+
+    private void deactivate(ServerRequest request, ServerResponse response) {
+        gateway.tokens().requireAdmin(request, false);
+        KeyId id = keyId(request);
+        JsonNode body = Http.jsonBody(request, gateway.settings().maxBodyBytes());
+        String reason = body != null && body.hasNonNull("reason") ? body.get("reason").asText() : null;
+        manager.deactivate(id, reason);
+        gateway.feed().statusChanged();
+        keyStatus(response, id);
+    }
+
+    private void activate(ServerRequest request, ServerResponse response) {
+        gateway.tokens().requireAdmin(request, false);
+        KeyId id = keyId(request);
+        manager.activate(id);
+        gateway.feed().statusChanged();
+        keyStatus(response, id);
+    }
+
+    private void info(ServerRequest request, ServerResponse response) {
+        gateway.tokens().requireAdmin(request, false);
+        List<String> configured = new ArrayList<>();
+        for (Provider provider : Provider.values()) {
+            if (!manager.keys(provider).isEmpty()) {
+                configured.add(provider.id());
+            }
+        }
+        Map<String, Object> info = new LinkedHashMap<>();
+        info.put("version", Main.version());
+        info.put("demo", gateway.settings().demo());
+        info.put("providers_configured", configured);
+        info.put("setup_hint", SETUP_HINT);
+        info.put("client_tokens_required", !gateway.settings().clientTokens().isEmpty());
+        Http.json(response, info);
+    }
+
+    private void keyStatus(ServerResponse response, KeyId id) {
+        Http.json(response, gateway.statusReporter().key(id.provider(), manager.status(id), gateway.clock().millis()));
+    }
+
+    private KeyId keyId(ServerRequest request) {
+        var parameters = request.path().pathParameters();
+        return keyId(parameters.get("provider"), parameters.get("index"));
+    }
+
+    private KeyId keyId(String providerName, String indexText) {
+        Provider provider = provider(providerName);
+        int index;
+        try {
+            index = Integer.parseInt(indexText);
+        } catch (NumberFormatException e) {
+            throw ApiException.notFound("unknown_key", "No key '" + indexText + "' of " + provider.id());
+        }
+        int count = manager.keys(provider).size();
+        if (index < 0 || index >= count) {
+            throw ApiException.notFound("unknown_key", "No " + provider.id() + " key " + index + ": "
+                    + count + " " + (count == 1 ? "is" : "are") + " configured");
+        }
+        return KeyId.of(provider, index);
+    }
+
+    private static Provider provider(String name) {
+        try {
+            return Provider.of(name);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.notFound("unknown_provider", e.getMessage());
+        }
+    }
+}

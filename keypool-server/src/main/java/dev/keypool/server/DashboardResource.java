@@ -1,0 +1,64 @@
+package dev.keypool.server;
+
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import io.helidon.webserver.staticcontent.ClasspathHandlerConfig;
+import io.helidon.webserver.staticcontent.StaticContentFeature;
+
+/**
+ * The admin dashboard: static files from the classpath's {@code web/} at {@code /} and under
+ * {@code /dashboard/}, and WebJars under {@code /webjars/}. No token is needed for the files; the
+ * page asks for the admin token and sends it with its API calls. Registered last, so the API
+ * routes match first.
+ */
+final class DashboardResource implements HttpService {
+
+    static final String LOCATION = "web";
+
+    @Override
+    public void routing(HttpRules rules) {
+        if (DashboardResource.class.getClassLoader().getResource(LOCATION + "/index.html") == null) {
+            rules.get("/", this::missing);
+        } else {
+            rules.get("/*", this::headers);
+            rules.register("/dashboard", files());
+            rules.register("/", files());
+        }
+        if (DashboardResource.class.getClassLoader().getResource("META-INF/resources/webjars") != null) {
+            rules.register("/webjars", StaticContentFeature.createService(ClasspathHandlerConfig.builder()
+                    .location("META-INF/resources/webjars")
+                    .build()));
+        }
+    }
+
+    /**
+     * {@code no-cache}: the browser revalidates, so an upgraded gateway never runs a stale app.js;
+     * {@code nosniff}: the files are only what their content types say.
+     */
+    private void headers(ServerRequest request, ServerResponse response) {
+        response.header(HeaderNames.CACHE_CONTROL, "no-cache");
+        response.header("X-Content-Type-Options", "nosniff");
+        response.next();
+    }
+
+    private static HttpService files() {
+        return StaticContentFeature.createService(ClasspathHandlerConfig.builder()
+                .location(LOCATION)
+                .welcome("index.html")
+                .build());
+    }
+
+    /** A build without the dashboard's files still says what it is and where the API lives. */
+    private void missing(ServerRequest request, ServerResponse response) {
+        response.header(HeaderNames.CONTENT_TYPE, "text/html; charset=utf-8");
+        response.send("""
+                <!doctype html><title>keypool</title>
+                <h1>keypool gateway</h1>
+                <p>This build has no dashboard files. The admin API is at
+                <code>/api/admin/api-key-status/</code>, metrics at <code>/metrics</code>.</p>
+                """);
+    }
+}

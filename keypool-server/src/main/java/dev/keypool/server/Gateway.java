@@ -1,0 +1,270 @@
+package dev.keypool.server;
+
+import dev.keypool.config.KeyConfig;
+import dev.keypool.config.KeypoolConfig;
+import dev.keypool.event.LoggingKeyEventListener;
+import dev.keypool.failure.FailureKind;
+import dev.keypool.providers.LlmService;
+import dev.keypool.providers.SearchService;
+import dev.keypool.config.Provider;
+import dev.keypool.rotation.TokenUsage;
+import dev.keypool.rotation.ApiKeyManager;
+import dev.keypool.rotation.ApiKeyRotator;
+import dev.keypool.server.feed.EventFeed;
+import dev.keypool.server.logging.SecretScrubber;
+import dev.keypool.server.metrics.KeypoolMetrics;
+import dev.keypool.server.status.StatusReporter;
+import dev.keypool.server.usage.UsageRecorder;
+import dev.keypool.usage.InMemoryUsageStore;
+import io.helidon.webserver.WebServer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.http.HttpClient;
+import java.nio.file.Files;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Deque;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One running gateway: the key pool and its consumers (log, usage recorder, metrics, event feed),
+ * and the web server in front of them. {@link #start} is what {@link Main} and the integration
+ * tests call; {@link #close()} drains requests in flight before it stops.
+ *
+ * <h2>Shutting down</h2>
+ * Closing first marks the gateway as draining: {@code /health} answers 503 and new gateway
+ * requests are refused with 503, while requests in flight finish and settle their reservations.
+ * The event feed ends its streams, and after the last request (or {@link ServerSettings#drainTimeout()})
+ * the server stops.
+ */
+public final class Gateway implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
+
+    private final KeypoolConfig config;
+    private final ServerSettings settings;
+    private final ApiKeyManager manager;
+    private final ApiKeyRotator rotator;
+    private final UsageRecorder recorder;
+    private final KeypoolMetrics metrics;
+    private final StatusReporter statusReporter;
+    private final EventFeed feed;
+    private final Tokens tokens;
+    private final HttpClient upstreamHttp;
+    private final LlmService llm;
+    private final SearchService search;
+    private final AcquisitionTracker acquisitions = new AcquisitionTracker();
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final AtomicBoolean draining = new AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final Deque<AutoCloseable> companions = new ConcurrentLinkedDeque<>();
+    private volatile WebServer server;
+
+    private Gateway(KeypoolConfig config, ServerSettings settings, Clock clock) {
+        this.config = config;
+        this.settings = settings;
+        SecretScrubber.register(config.allKeys().stream().map(KeyConfig::secret).toList());
+        this.manager = new ApiKeyManager(config, new InMemoryUsageStore(), clock);
+        this.rotator = new ApiKeyRotator(manager);
+        this.upstreamHttp = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+        this.llm = new LlmService(rotator, upstreamHttp);
+        this.search = new SearchService(rotator, upstreamHttp);
+        this.recorder = new UsageRecorder(manager);
+        this.metrics = new KeypoolMetrics(manager);
+        this.statusReporter = new StatusReporter(manager, recorder, llm::ollamaAvailable, settings.demo());
+        this.feed = new EventFeed(() -> Json.write(statusReporter.report()));
+        this.tokens = new Tokens(settings.adminToken(), settings.clientTokens());
+        manager.events().addListener(new LoggingKeyEventListener());
+        manager.events().addListener(recorder);
+        manager.events().addListener(metrics);
+        manager.events().addListener(feed);
+        manager.events().addListener(acquisitions);
+    }
+
+    /** Builds the gateway and starts its web server on {@code settings}' host and port. */
+    public static Gateway start(KeypoolConfig config, ServerSettings settings, Clock clock) {
+        Gateway gateway = new Gateway(config, settings, clock);
+        try {
+            gateway.startServer();
+        } catch (RuntimeException e) {
+            gateway.close();
+            throw e;
+        }
+        return gateway;
+    }
+
+    public static Gateway start(KeypoolConfig config, ServerSettings settings) {
+        return start(config, settings, Clock.systemUTC());
+    }
+
+    private void startServer() {
+        try {
+            Files.createDirectories(settings.dataDir());
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot create the data directory " + settings.dataDir().toAbsolutePath()
+                    + " (KEYPOOL_DATA_DIR)", e);
+        }
+        manager.startMaintenance(Duration.ofSeconds(1));
+        server = WebServer.builder()
+                .host(settings.host())
+                .port(settings.port())
+                // Our own hook drains requests first; Helidon's would stop the listener at once.
+                .shutdownHook(false)
+                .routing(routing -> Main.routing(routing, this))
+                .build()
+                .start();
+        // Helidon logs a failed bind and returns a stopped server rather than throwing.
+        if (!server.isRunning() || server.port() < 0) {
+            throw new IllegalStateException("cannot listen on " + settings.host() + ":" + settings.port()
+                    + " (is the port in use?)");
+        }
+    }
+
+    /** The port the server listens on (the real one when 0 was asked for). */
+    public int port() {
+        return server.port();
+    }
+
+    public String baseUrl() {
+        String host = settings.host().contains(":") ? "[" + settings.host() + "]" : settings.host();
+        return "http://" + host + ":" + port();
+    }
+
+    public KeypoolConfig config() {
+        return config;
+    }
+
+    public ServerSettings settings() {
+        return settings;
+    }
+
+    public ApiKeyManager manager() {
+        return manager;
+    }
+
+    public ApiKeyRotator rotator() {
+        return rotator;
+    }
+
+    public Clock clock() {
+        return manager.clock();
+    }
+
+    UsageRecorder recorder() {
+        return recorder;
+    }
+
+    KeypoolMetrics metrics() {
+        return metrics;
+    }
+
+    StatusReporter statusReporter() {
+        return statusReporter;
+    }
+
+    EventFeed feed() {
+        return feed;
+    }
+
+    AcquisitionTracker acquisitions() {
+        return acquisitions;
+    }
+
+    Tokens tokens() {
+        return tokens;
+    }
+
+    LlmService llm() {
+        return llm;
+    }
+
+    SearchService search() {
+        return search;
+    }
+
+    boolean ollamaAvailable() {
+        return llm.ollamaAvailable();
+    }
+
+    /** Records a call to a keyless provider (Ollama), which publishes no key events. */
+    void recordKeyless(Provider provider, TokenUsage usage, FailureKind failure) {
+        recorder.recordKeyless(provider, usage, failure);
+        metrics.recordKeyless(provider, usage, failure);
+        feed.statusChanged();
+    }
+
+    boolean draining() {
+        return draining.get();
+    }
+
+    int inFlight() {
+        return inFlight.get();
+    }
+
+    /** Counts a request in; false when the gateway is draining and takes no new work. */
+    boolean enter() {
+        inFlight.incrementAndGet();
+        if (draining.get()) {
+            inFlight.decrementAndGet();
+            return false;
+        }
+        return true;
+    }
+
+    void exit() {
+        inFlight.decrementAndGet();
+    }
+
+    /** Closes {@code companion} when the gateway closes, after the server stopped; the last added closes first. */
+    public void closeWith(AutoCloseable companion) {
+        companions.addFirst(companion);
+    }
+
+    /** Drains requests in flight (up to the drain timeout), then stops the server and the pool. */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        draining.set(true);
+        feed.close();
+        long deadline = System.nanoTime() + settings.drainTimeout().toNanos();
+        if (inFlight.get() > 0) {
+            LOG.info("Draining {} request(s) in flight before stopping", inFlight.get());
+        }
+        while (inFlight.get() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (inFlight.get() > 0) {
+            LOG.warn("Stopping with {} request(s) still in flight after {} s", inFlight.get(),
+                    settings.drainTimeout().toSeconds());
+        }
+        if (server != null) {
+            server.stop();
+        }
+        for (AutoCloseable companion : companions) {
+            try {
+                companion.close();
+            } catch (Exception e) {
+                LOG.warn("Could not close {}", companion, e);
+            }
+        }
+        int pending = manager.store().pendingCount();
+        if (pending > 0) {
+            LOG.warn("{} reservation(s) were still unsettled at shutdown", pending);
+        }
+        llm.close();
+        upstreamHttp.close();
+        manager.close();
+        metrics.close();
+    }
+}

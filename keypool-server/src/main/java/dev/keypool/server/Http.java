@@ -1,0 +1,68 @@
+package dev.keypool.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+
+/** Reading request bodies within the size limit, and writing JSON responses. */
+final class Http {
+
+    static final String JSON = "application/json";
+
+    private Http() {
+    }
+
+    static void json(ServerResponse response, int status, Object body) {
+        response.status(status);
+        response.header(HeaderNames.CONTENT_TYPE, JSON);
+        response.send(Json.write(body).getBytes(StandardCharsets.UTF_8));
+    }
+
+    static void json(ServerResponse response, Object body) {
+        json(response, 200, body);
+    }
+
+    /**
+     * The request body, at most {@code maxBytes}; empty when there is none.
+     *
+     * @throws ApiException 413 when it is larger
+     */
+    static byte[] body(ServerRequest request, long maxBytes) {
+        var length = request.headers().contentLength();
+        if (length.isPresent() && length.getAsLong() > maxBytes) {
+            throw tooLarge(maxBytes);
+        }
+        if (!request.content().hasEntity()) {
+            return new byte[0];
+        }
+        try (InputStream in = request.content().inputStream()) {
+            byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
+            if (bytes.length > maxBytes) {
+                throw tooLarge(maxBytes);
+            }
+            return bytes;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The body as JSON; {@code null} when the body is empty. */
+    static JsonNode jsonBody(ServerRequest request, long maxBytes) {
+        byte[] body = body(request, maxBytes);
+        if (body.length == 0 || new String(body, StandardCharsets.UTF_8).isBlank()) {
+            return null;
+        }
+        return Json.parse(body);
+    }
+
+    private static ApiException tooLarge(long maxBytes) {
+        return new ApiException(413, "invalid_request_error", "request_too_large",
+                "The request body is larger than this gateway accepts (" + maxBytes
+                        + " bytes; raise KEYPOOL_MAX_BODY_BYTES to allow more).");
+    }
+}

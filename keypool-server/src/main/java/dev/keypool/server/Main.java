@@ -1,0 +1,180 @@
+package dev.keypool.server;
+
+import dev.keypool.config.ConfigException;
+import dev.keypool.config.EnvConfigLoader;
+import dev.keypool.config.KeypoolConfig;
+import dev.keypool.config.Provider;
+import dev.keypool.rotation.ApiKeyRotator;
+import dev.keypool.server.demo.DemoConfig;
+import dev.keypool.server.demo.DemoTraffic;
+import dev.keypool.server.demo.DemoUpstream;
+import io.helidon.webserver.http.HttpRouting;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code java -jar keypool-server.jar [--env-file PATH] [--host HOST] [--port PORT] [--demo]
+ * [--allow-public]}: loads the configuration, refuses what cannot be right (exit code 2, naming the
+ * variable), starts the gateway, and drains it on SIGTERM.
+ */
+public final class Main {
+
+    /** Exit code for a configuration keypool cannot start with. */
+    static final int EXIT_CONFIG = 2;
+
+    /** Exit code for a start-up failure that is not the configuration's (a port in use). */
+    static final int EXIT_FAILURE = 1;
+
+    private static final Logger LOG = LoggerFactory.getLogger(Main.class);
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        Started started = start(args, System.getenv(), System.out, System.err);
+        if (started.gateway() == null) {
+            System.exit(started.exitCode());
+        }
+        Gateway gateway = started.gateway();
+        Runtime.getRuntime().addShutdownHook(new Thread(gateway::close, "keypool-shutdown"));
+    }
+
+    /** What {@link #start} ended with: a running gateway, or the exit code to leave with. */
+    record Started(Gateway gateway, int exitCode) {
+    }
+
+    /**
+     * Starts the gateway as {@code main} does, without exiting: tests call it with their own
+     * environment and streams.
+     */
+    static Started start(String[] args, Map<String, String> environment, PrintStream out, PrintStream err) {
+        KeypoolConfig config;
+        ServerSettings settings;
+        CommandLine commandLine;
+        try {
+            commandLine = CommandLine.parse(args);
+            if (commandLine.help()) {
+                out.print(CommandLine.USAGE);
+                return new Started(null, 0);
+            }
+            if (commandLine.version()) {
+                out.println("keypool-server " + version());
+                return new Started(null, 0);
+            }
+            config = commandLine.envFile() != null
+                    ? EnvConfigLoader.loadRequired(environment, commandLine.envFile())
+                    : EnvConfigLoader.load(environment, Path.of(".env"));
+            settings = ServerSettings.resolve(config, commandLine);
+            settings.checkExposure();
+        } catch (ConfigException e) {
+            err.println("keypool: configuration error: " + e.getMessage());
+            return new Started(null, EXIT_CONFIG);
+        }
+        DemoUpstream demoUpstream = null;
+        try {
+            if (settings.demo()) {
+                if (!config.allKeys().isEmpty()) {
+                    LOG.info("DEMO: the {} key(s) configured in the environment are not used in demo mode",
+                            config.allKeys().size());
+                }
+                demoUpstream = DemoUpstream.start();
+                config = DemoConfig.of(config, demoUpstream.baseUrl());
+            }
+            Gateway gateway = Gateway.start(config, settings);
+            ApiKeyRotator.setApiKeyRotator(gateway.rotator());
+            if (demoUpstream != null) {
+                gateway.closeWith(demoUpstream);
+                gateway.closeWith(DemoTraffic.start(gateway.baseUrl(), settings.adminToken(),
+                        settings.clientTokens().isEmpty() ? null : settings.clientTokens().getFirst()));
+            }
+            announce(gateway);
+            return new Started(gateway, 0);
+        } catch (ConfigException e) {
+            if (demoUpstream != null) {
+                demoUpstream.close();
+            }
+            err.println("keypool: configuration error: " + e.getMessage());
+            return new Started(null, EXIT_CONFIG);
+        } catch (RuntimeException e) {
+            if (demoUpstream != null) {
+                demoUpstream.close();
+            }
+            err.println("keypool: could not start on " + settings.host() + ":" + settings.port() + ": " + e.getMessage());
+            LOG.debug("Start-up failure", e);
+            return new Started(null, EXIT_FAILURE);
+        }
+    }
+
+    /**
+     * The gateway's routing table: every resource registers its own routes. Tests start the real
+     * server with it.
+     */
+    static void routing(HttpRouting.Builder routing, Gateway gateway) {
+        ApiErrors.register(routing, gateway);
+        routing.addFilter(new RequestFilter(gateway));
+        routing.register(
+                new ChatResource(gateway),
+                new SearchResource(gateway),
+                new AdminResource(gateway),
+                new EventStreamResource(gateway),
+                new HealthResource(gateway),
+                new MetricsResource(gateway));
+        routing.any("/v1/*", (request, response) -> ApiErrors.write(response, ApiException.notFound("not_found",
+                "No such endpoint: " + request.prologue().method().text() + " " + request.path().path())));
+        routing.any("/api/*", (request, response) -> ApiErrors.write(response, ApiException.notFound("not_found",
+                "No such endpoint: " + request.prologue().method().text() + " " + request.path().path())));
+        routing.register(new DashboardResource());
+    }
+
+    static String version() {
+        try (InputStream in = Main.class.getResourceAsStream("/keypool-server.properties")) {
+            if (in == null) {
+                return "unknown";
+            }
+            Properties properties = new Properties();
+            properties.load(in);
+            return properties.getProperty("version", "unknown");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Says once where the gateway and its dashboard are, and the admin token if it made one. */
+    private static void announce(Gateway gateway) {
+        ServerSettings settings = gateway.settings();
+        List<String> keys = new ArrayList<>();
+        for (Provider provider : Provider.values()) {
+            int count = gateway.config().keys(provider).size();
+            if (count > 0) {
+                keys.add(provider.id() + " " + count);
+            }
+        }
+        LOG.info("keypool {} listening on {} (OpenAI-compatible API at {}/v1, SerpApi-compatible search at {}/search)",
+                version(), gateway.baseUrl(), gateway.baseUrl(), gateway.baseUrl());
+        LOG.info("Dashboard: {}/   Data directory: {}", gateway.baseUrl(), settings.dataDir().toAbsolutePath());
+        if (settings.demo()) {
+            LOG.info("DEMO MODE: simulated upstreams and simulated traffic; no real provider is called");
+        }
+        if (keys.isEmpty()) {
+            LOG.info("No API keys configured. {}", AdminResource.SETUP_HINT);
+        } else {
+            LOG.info("Keys: {}", String.join(", ", keys));
+        }
+        if (settings.adminTokenGenerated()) {
+            LOG.info("Admin token (generated for this run; set KEYPOOL_ADMIN_TOKEN to choose one): {}",
+                    settings.adminToken());
+        }
+        if (!settings.clientTokens().isEmpty()) {
+            LOG.info("Gateway callers must present one of the {} KEYPOOL_CLIENT_TOKENS", settings.clientTokens().size());
+        }
+    }
+}

@@ -1,0 +1,50 @@
+package dev.keypool.server.demo;
+
+import dev.keypool.config.KeypoolConfig;
+import dev.keypool.config.Provider;
+import dev.keypool.config.WindowLimits;
+import java.util.List;
+
+/**
+ * DEMO ONLY: the pool {@code --demo} runs: made-up keys with small limits, so that simulated
+ * traffic fills them in a minute, on the {@link DemoUpstream}. Keys configured in the environment
+ * are ignored in demo mode; where to listen, the tokens and the data directory are kept.
+ */
+public final class DemoConfig {
+
+    /** Settings carried over from the real configuration. */
+    private static final List<String> KEPT_SETTINGS = List.of("KEYPOOL_MAX_BODY_BYTES", "KEYPOOL_ALLOW_PUBLIC",
+            "KEYPOOL_DRAIN_SECONDS", "KEYPOOL_DEFAULT_MAX_TOKENS");
+
+    private DemoConfig() {
+    }
+
+    public static KeypoolConfig of(KeypoolConfig real, String upstreamUrl) {
+        KeypoolConfig.Builder demo = KeypoolConfig.builder()
+                .addKey(Provider.OPENAI, "sk-demo-openai-0-7Hq2mVx9Lk3p", "gpt-4o", WindowLimits.of(3_000, 150_000))
+                .addKey(Provider.OPENAI, "sk-demo-openai-1-Zr8sTb4Nw1yc", "gpt-4o", WindowLimits.of(3_000, 150_000))
+                .addKey(Provider.OPENAI, "sk-demo-openai-2-Pd6fGj2Qe5ua", "gpt-4o-mini", WindowLimits.of(5_000, 150_000))
+                .addKey(Provider.GEMINI, "AIza-demo-gemini-0-Uc4vXk8Rm2ht", "gemini-2.5-flash", WindowLimits.of(2_500, 100_000))
+                .addKey(Provider.GEMINI, "AIza-demo-gemini-1-Nb7wYe3Sa9lo", "gemini-2.5-flash", WindowLimits.of(2_500, 100_000))
+                .addKey(Provider.SERP, "serp-demo-0-Fm5kLq1Vz8rd", null, WindowLimits.of(6, 500))
+                .addKey(Provider.SERP, "serp-demo-1-Wt2hJn6Cx4bg", null, WindowLimits.of(6, 500))
+                .baseUrl(Provider.OPENAI, upstreamUrl + "/v1")
+                .baseUrl(Provider.GEMINI, upstreamUrl)
+                .baseUrl(Provider.SERP, upstreamUrl)
+                .baseUrl(Provider.OLLAMA, upstreamUrl)
+                .ollamaModel("llama3.2")
+                .providerPriority(List.of(Provider.GEMINI, Provider.OPENAI, Provider.OLLAMA))
+                .host(real.host())
+                .port(real.port())
+                .adminToken(real.adminToken())
+                .clientTokens(real.clientTokens())
+                .dataDir(real.dataDir());
+        for (String name : KEPT_SETTINGS) {
+            String value = real.setting(name);
+            if (value != null) {
+                demo.setting(name, value);
+            }
+        }
+        return demo.build();
+    }
+}

@@ -1,0 +1,216 @@
+package dev.keypool.server.metrics;
+
+import dev.keypool.config.KeyConfig;
+import dev.keypool.config.KeyId;
+import dev.keypool.config.Provider;
+import dev.keypool.event.KeyEvent;
+import dev.keypool.event.KeyEventListener;
+import dev.keypool.failure.FailureKind;
+import dev.keypool.rotation.ApiKeyManager;
+import dev.keypool.rotation.KeyStatusSnapshot;
+import dev.keypool.rotation.TokenUsage;
+import dev.keypool.usage.KeyStatus;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Prometheus metrics, fed by key events: per provider and key index (never the key) the requests
+ * by outcome, failures by kind, failovers, tokens, reservations, state changes, window usage
+ * gauges, and upstream latency; per gateway endpoint the requests by status and their duration.
+ *
+ * <h2>Upstream latency</h2>
+ * A call runs on one thread from {@code key_acquired} to {@code usage_committed} or
+ * {@code key_failed}, so the time between them on that thread is the upstream call (with its
+ * streaming, for a stream). Calls settled on another thread are not timed.
+ */
+public final class KeypoolMetrics implements KeyEventListener, AutoCloseable {
+
+    /** Histogram buckets for upstream calls and gateway requests, 50 ms to two minutes. */
+    private static final Duration[] LATENCY_BUCKETS = {
+            Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500),
+            Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10),
+            Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(120)};
+
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final ApiKeyManager manager;
+    private final ThreadLocal<Map<KeyId, Long>> callStarts = ThreadLocal.withInitial(HashMap::new);
+    private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
+
+    public KeypoolMetrics(ApiKeyManager manager) {
+        this.manager = manager;
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        gcMetrics.bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+        for (KeyConfig key : manager.allKeys()) {
+            registerGauges(key);
+        }
+        for (Provider provider : Provider.values()) {
+            if (provider.usesKeys()) {
+                Gauge.builder("keypool_keys_active", manager, m -> m.providerStatus(provider).activeKeys())
+                        .description("Keys of the provider that can serve now")
+                        .tag("provider", provider.id()).register(registry);
+                Gauge.builder("keypool_keys_configured", manager, m -> m.keys(provider).size())
+                        .description("Keys configured for the provider")
+                        .tag("provider", provider.id()).register(registry);
+            }
+        }
+    }
+
+    /** The Prometheus text exposition of every metric. */
+    public String scrape() {
+        return registry.scrape();
+    }
+
+    public PrometheusMeterRegistry registry() {
+        return registry;
+    }
+
+    @Override
+    public void onEvent(KeyEvent event) {
+        switch (event) {
+            case KeyEvent.KeyAcquired e -> {
+                counter("keypool_reservations_total", "Reservations by result", e.key(), "result", "acquired").increment();
+                counter("keypool_reserved_tokens_total", "Tokens reserved before calls", e.key()).increment(e.tokens());
+                callStarts.get().put(e.key(), System.nanoTime());
+            }
+            case KeyEvent.UsageCommitted e -> {
+                counter("keypool_reservations_total", "Reservations by result", e.key(), "result", "committed").increment();
+                counter("keypool_key_requests_total", "Calls made with a key, by outcome", e.key(), "outcome", "success")
+                        .increment();
+                counter("keypool_tokens_total", "Tokens used, as the provider reported", e.key(), "type", "prompt")
+                        .increment(e.promptTokens());
+                counter("keypool_tokens_total", "Tokens used, as the provider reported", e.key(), "type", "completion")
+                        .increment(e.completionTokens());
+                timeCall(e.key(), "success");
+            }
+            case KeyEvent.ReservationReleased e -> counter("keypool_reservations_total", "Reservations by result",
+                    e.key(), "result", e.expired() ? "expired" : "released").increment();
+            case KeyEvent.KeyFailed e -> {
+                counter("keypool_key_requests_total", "Calls made with a key, by outcome", e.key(), "outcome", "failure")
+                        .increment();
+                counter("keypool_key_failures_total", "Failed calls by failure kind", e.key(), "kind", e.kind().id())
+                        .increment();
+                if (e.failover()) {
+                    counter("keypool_failovers_total", "Failures after which another key or provider was tried",
+                            e.key(), "kind", e.kind().id()).increment();
+                }
+                timeCall(e.key(), "failure");
+            }
+            case KeyEvent.KeyCooledDown e -> stateChange(e.key(), "cooling_down");
+            case KeyEvent.KeyDeactivated e -> stateChange(e.key(), "deactivated");
+            case KeyEvent.KeyReactivated e -> stateChange(e.key(), "reactivated");
+            case KeyEvent.PoolExhausted e -> Counter.builder("keypool_pool_exhausted_total")
+                    .description("Requests refused because no key of the provider could take them")
+                    .tags("provider", e.provider().id(), "reason",
+                            e.reason() == null ? "no_keys" : e.reason().name().toLowerCase(Locale.ROOT))
+                    .register(registry).increment();
+        }
+    }
+
+    /** Counts a call to a keyless provider (Ollama), which has no key events. */
+    public void recordKeyless(Provider provider, TokenUsage usage, FailureKind failure) {
+        Tags tags = Tags.of("provider", provider.id(), "key_index", "none");
+        Counter.builder("keypool_key_requests_total").tags(tags).tag("outcome", failure == null ? "success" : "failure")
+                .register(registry).increment();
+        if (failure != null) {
+            Counter.builder("keypool_key_failures_total").tags(tags).tag("kind", failure.id()).register(registry)
+                    .increment();
+        } else if (usage != null) {
+            Counter.builder("keypool_tokens_total").tags(tags).tag("type", "prompt").register(registry)
+                    .increment(usage.promptTokens());
+            Counter.builder("keypool_tokens_total").tags(tags).tag("type", "completion").register(registry)
+                    .increment(usage.completionTokens());
+        }
+    }
+
+    /** Counts one gateway request by endpoint and status. */
+    public void recordRequest(String endpoint, int status, Duration duration) {
+        Counter.builder("keypool_http_requests_total").description("Gateway HTTP requests by endpoint and status")
+                .tags("endpoint", endpoint, "status", Integer.toString(status)).register(registry).increment();
+        Timer.builder("keypool_http_request_duration_seconds").description("Gateway HTTP request duration")
+                .tags("endpoint", endpoint).serviceLevelObjectives(LATENCY_BUCKETS).register(registry)
+                .record(duration);
+    }
+
+    @Override
+    public void close() {
+        gcMetrics.close();
+        registry.close();
+    }
+
+    private void timeCall(KeyId key, String outcome) {
+        Long start = callStarts.get().remove(key);
+        if (start != null) {
+            upstreamTimer(key.provider(), outcome).record(Duration.ofNanos(System.nanoTime() - start));
+        }
+    }
+
+    private Timer upstreamTimer(Provider provider, String outcome) {
+        return Timer.builder("keypool_upstream_duration_seconds")
+                .description("Upstream calls from key acquisition to settlement, streaming included")
+                .tags("provider", provider.id(), "outcome", outcome)
+                .serviceLevelObjectives(LATENCY_BUCKETS)
+                .register(registry);
+    }
+
+    private void stateChange(KeyId key, String state) {
+        counter("keypool_key_state_changes_total", "Keys entering a state", key, "state", state).increment();
+    }
+
+    private Counter counter(String name, String description, KeyId key, String... extraTags) {
+        return Counter.builder(name).description(description)
+                .tags("provider", key.provider().id(), "key_index", Integer.toString(key.index()))
+                .tags(extraTags)
+                .register(registry);
+    }
+
+    private void registerGauges(KeyConfig key) {
+        KeyId id = key.id();
+        Tags tags = Tags.of("provider", id.provider().id(), "key_index", Integer.toString(id.index()));
+        Gauge.builder("keypool_key_window_tokens", manager, m -> m.status(id).minuteTokens())
+                .description("Tokens in the key's window, reservations included").tags(tags).tag("window", "minute")
+                .register(registry);
+        Gauge.builder("keypool_key_window_tokens", manager, m -> m.status(id).dayTokens())
+                .description("Tokens in the key's window, reservations included").tags(tags).tag("window", "day")
+                .register(registry);
+        if (key.limits().minuteLimited()) {
+            Gauge.builder("keypool_key_window_usage_ratio", manager, m -> ratio(m.status(id).minuteUsagePercent()))
+                    .description("Share of the key's window limit in use, 0 to 1").tags(tags).tag("window", "minute")
+                    .register(registry);
+        }
+        if (key.limits().dayLimited()) {
+            Gauge.builder("keypool_key_window_usage_ratio", manager, m -> ratio(m.status(id).dayUsagePercent()))
+                    .description("Share of the key's window limit in use, 0 to 1").tags(tags).tag("window", "day")
+                    .register(registry);
+        }
+        Gauge.builder("keypool_key_available", manager, m -> statusValue(m.status(id), KeyStatus.ACTIVE))
+                .description("1 when the key can serve, else 0").tags(tags).register(registry);
+        Gauge.builder("keypool_key_cooling_down", manager, m -> statusValue(m.status(id), KeyStatus.COOLING_DOWN))
+                .description("1 while the key rests after a rate limit or server error").tags(tags).register(registry);
+        Gauge.builder("keypool_key_deactivated", manager, m -> statusValue(m.status(id), KeyStatus.DEACTIVATED))
+                .description("1 while the key is deactivated").tags(tags).register(registry);
+    }
+
+    private static double ratio(Double percent) {
+        return percent == null ? Double.NaN : percent / 100.0;
+    }
+
+    private static double statusValue(KeyStatusSnapshot snapshot, KeyStatus status) {
+        return snapshot.status() == status ? 1 : 0;
+    }
+}

@@ -1,0 +1,38 @@
+package dev.keypool.server.status;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The admin API's key status ({@code GET /api/admin/api-key-status/}), serialised with snake_case
+ * names: ARCHITECTURE.md's status JSON plus what the dashboard needs.
+ *
+ * @param providers per provider id: a {@link KeyedProvider}, or an {@link OllamaProvider}
+ */
+public record StatusReport(Map<String, Object> providers, List<Alert> alerts, boolean demo, String generatedAt,
+        long serverTimeMillis) {
+
+    /** A provider used with pooled keys. {@code errorRate} is failures per request, 0..1. */
+    public record KeyedProvider(int totalKeys, int activeKeys, long requests, long failures, long tokensToday,
+            double errorRate, List<Key> keys) {
+    }
+
+    /** Keyless Ollama: reachable or not. */
+    public record OllamaProvider(boolean available, String host, List<Key> keys, long requests, long failures,
+            long tokensToday, double errorRate) {
+    }
+
+    /**
+     * One key. Limits and percents are {@code null} for an unlimited window; {@code availableAt}
+     * (ISO-8601) and {@code availableInSeconds} are {@code null} unless the key comes back by itself.
+     */
+    public record Key(int index, String maskedKey, String model, String status, String reason, String failureKind,
+            String availableAt, Long availableInSeconds, long tokensUsedMinute, Long maxTokensPerMinute,
+            Double minuteUsagePercent, long tokensUsedDay, Long maxTokensPerDay, Double dayUsagePercent,
+            long requests, long failures) {
+    }
+
+    /** {@code level} is {@code warning} or {@code critical}; {@code index} is null for a provider-wide alert. */
+    public record Alert(String level, String provider, Integer index, String message) {
+    }
+}

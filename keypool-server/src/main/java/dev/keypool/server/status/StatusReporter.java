@@ -1,0 +1,112 @@
+package dev.keypool.server.status;
+
+import dev.keypool.config.Provider;
+import dev.keypool.rotation.ApiKeyManager;
+import dev.keypool.rotation.KeyStatusSnapshot;
+import dev.keypool.rotation.ProviderStatus;
+import dev.keypool.server.usage.UsageRecorder;
+import dev.keypool.usage.KeyStatus;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Builds the key status the admin API and the dashboard show, with its alerts: keys above 80 % of
+ * a window (warning), at 100 % (critical), cooling down (warning), deactivated (critical), and a
+ * provider none of whose keys can serve (critical).
+ */
+public final class StatusReporter {
+
+    /** Usage share of a window above which a key is flagged, as the seed's dashboard did. */
+    public static final double WARNING_PERCENT = 80.0;
+
+    private final ApiKeyManager manager;
+    private final UsageRecorder recorder;
+    private final BooleanSupplier ollamaAvailable;
+    private final boolean demo;
+
+    public StatusReporter(ApiKeyManager manager, UsageRecorder recorder, BooleanSupplier ollamaAvailable,
+            boolean demo) {
+        this.manager = manager;
+        this.recorder = recorder;
+        this.ollamaAvailable = ollamaAvailable;
+        this.demo = demo;
+    }
+
+    public StatusReport report() {
+        long now = manager.clock().millis();
+        Map<String, Object> providers = new LinkedHashMap<>();
+        List<StatusReport.Alert> alerts = new ArrayList<>();
+        for (Provider provider : Provider.values()) {
+            UsageRecorder.Totals totals = recorder.totals(provider);
+            if (!provider.usesKeys()) {
+                long dayStart = Instant.ofEpochMilli(now).atZone(manager.config().dayZone()).toLocalDate()
+                        .atStartOfDay(manager.config().dayZone()).toInstant().toEpochMilli();
+                providers.put(provider.id(), new StatusReport.OllamaProvider(ollamaAvailable.getAsBoolean(),
+                        manager.config().baseUrl(provider), List.of(), totals.requests(), totals.failures(),
+                        recorder.tokensSince(provider, dayStart), totals.errorRate()));
+                continue;
+            }
+            ProviderStatus status = manager.providerStatus(provider);
+            List<StatusReport.Key> keys = new ArrayList<>();
+            long tokensToday = 0;
+            for (KeyStatusSnapshot snapshot : status.keys()) {
+                keys.add(key(provider, snapshot, now));
+                tokensToday += snapshot.dayTokens();
+                alerts.addAll(alerts(provider, snapshot, now));
+            }
+            if (status.totalKeys() > 0 && status.activeKeys() == 0) {
+                alerts.add(new StatusReport.Alert("critical", provider.id(), null, "No usable " + provider.id()
+                        + " key: all " + status.totalKeys() + " are cooling down or deactivated"));
+            }
+            providers.put(provider.id(), new StatusReport.KeyedProvider(status.totalKeys(), status.activeKeys(),
+                    totals.requests(), totals.failures(), tokensToday, totals.errorRate(), keys));
+        }
+        alerts.sort(Comparator.comparing((StatusReport.Alert alert) -> !alert.level().equals("critical")));
+        return new StatusReport(providers, alerts, demo, Instant.ofEpochMilli(now).toString(), now);
+    }
+
+    /** One key's status, as in the report. */
+    public StatusReport.Key key(Provider provider, KeyStatusSnapshot snapshot, long now) {
+        Long availableAt = snapshot.availableAtMillis();
+        UsageRecorder.Totals totals = recorder.keyTotals(provider, snapshot.index());
+        return new StatusReport.Key(snapshot.index(), snapshot.maskedKey(), snapshot.model(), snapshot.status().id(),
+                snapshot.reason(), snapshot.failureKind() == null ? null : snapshot.failureKind().id(),
+                availableAt == null ? null : Instant.ofEpochMilli(availableAt).toString(),
+                availableAt == null ? null : Math.max(0, (availableAt - now + 999) / 1000),
+                snapshot.minuteTokens(), snapshot.minuteLimit(), snapshot.minuteUsagePercent(),
+                snapshot.dayTokens(), snapshot.dayLimit(), snapshot.dayUsagePercent(),
+                totals.requests(), totals.failures());
+    }
+
+    private static List<StatusReport.Alert> alerts(Provider provider, KeyStatusSnapshot key, long now) {
+        List<StatusReport.Alert> alerts = new ArrayList<>();
+        String name = provider.id() + " key " + key.index() + " (" + key.maskedKey() + ")";
+        if (key.status() == KeyStatus.DEACTIVATED) {
+            alerts.add(new StatusReport.Alert("critical", provider.id(), key.index(),
+                    name + " is deactivated: " + key.reason()));
+        } else if (key.status() == KeyStatus.COOLING_DOWN) {
+            String until = key.availableAtMillis() == null ? ""
+                    : " for " + Math.max(1, (key.availableAtMillis() - now + 999) / 1000) + " s";
+            alerts.add(new StatusReport.Alert("warning", provider.id(), key.index(),
+                    name + " is cooling down" + until + (key.failureKind() == null ? "" : " (" + key.failureKind().id() + ")")));
+        }
+        usage(alerts, provider, key, name, "per-minute", key.minuteUsagePercent());
+        usage(alerts, provider, key, name, "per-day", key.dayUsagePercent());
+        return alerts;
+    }
+
+    private static void usage(List<StatusReport.Alert> alerts, Provider provider, KeyStatusSnapshot key, String name,
+            String window, Double percent) {
+        if (percent == null || percent <= WARNING_PERCENT) {
+            return;
+        }
+        boolean full = percent >= 100.0;
+        alerts.add(new StatusReport.Alert(full ? "critical" : "warning", provider.id(), key.index(),
+                name + (full ? " has reached its " : " is at " + percent + "% of its ") + window + " limit"));
+    }
+}

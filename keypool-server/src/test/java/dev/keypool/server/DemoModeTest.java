@@ -1,0 +1,65 @@
+package dev.keypool.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code --demo}: simulated upstreams and traffic, labelled as a demo, moving real pool numbers. */
+class DemoModeTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void demo_servesSimulatedTrafficThroughThePoolAndSaysItIsADemo() throws Exception {
+        Map<String, String> environment = Map.of("KEYPOOL_ADMIN_TOKEN", "demo-test-admin",
+                "KEYPOOL_DATA_DIR", dir.resolve("data").toString(),
+                // A real key in the environment is ignored in demo mode.
+                "OPENAI_API_KEYS", "sk-proj-demo-test-real-key-0000");
+        Main.Started started = Main.start(new String[] {"--demo", "--port", "0", "--env-file",
+                java.nio.file.Files.writeString(dir.resolve("demo.env"), "").toString()},
+                environment, new PrintStream(PrintStream.nullOutputStream()), System.err);
+        Gateway gateway = started.gateway();
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            assertThat(gateway).as("demo start-up, exit code %d", started.exitCode()).isNotNull();
+            JsonNode status = get(http, gateway, "/api/admin/api-key-status/");
+            assertThat(status.get("demo").asBoolean()).isTrue();
+            assertThat(status.at("/providers/openai/total_keys").asInt()).isEqualTo(3);
+            assertThat(status.at("/providers/openai/keys/0/masked_key").asText()).startsWith("sk-d");
+            assertThat(status.at("/providers/serp/total_keys").asInt()).isEqualTo(2);
+            assertThat(get(http, gateway, "/api/admin/info").get("demo").asBoolean()).isTrue();
+
+            await().atMost(30, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(250)).until(() -> {
+                JsonNode report = get(http, gateway, "/api/admin/api-key-usage-report/").get("providers");
+                return report.at("/gemini/successes").asLong() + report.at("/openai/successes").asLong() >= 3
+                        && report.at("/serp/requests").asLong() + report.at("/gemini/total_tokens").asLong() > 0;
+            });
+            assertThat(get(http, gateway, "/api/admin/api-key-status/").at("/providers/ollama/available").asBoolean())
+                    .as("the simulated Ollama answers").isTrue();
+        } finally {
+            if (gateway != null) {
+                gateway.close();
+            }
+        }
+    }
+
+    private static JsonNode get(HttpClient http, Gateway gateway, String path) throws Exception {
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(gateway.baseUrl() + path))
+                .header("Authorization", "Bearer demo-test-admin").timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        return Json.MAPPER.readTree(response.body());
+    }
+}

@@ -1,0 +1,146 @@
+package dev.keypool.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.keypool.config.KeypoolConfig;
+import dev.keypool.config.Provider;
+import dev.keypool.config.WindowLimits;
+import dev.keypool.providers.fake.FakeOpenAi;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The gateway's errors, all in OpenAI's shape: 400, 401, 404, 413, and an upstream client error. */
+class GatewayErrorsTest {
+
+    static final String KEY = "sk-proj-errors-test-key-000000";
+    static final String CLIENT_TOKEN = "client-token-for-errors-test";
+
+    private FakeOpenAi openAi;
+    private TestGateway server;
+
+    @BeforeEach
+    void start() {
+        openAi = FakeOpenAi.start();
+        KeypoolConfig config = KeypoolConfig.builder()
+                .addKey(Provider.OPENAI, KEY, "gpt-4o", WindowLimits.NONE)
+                .baseUrl(Provider.OPENAI, openAi.baseUrl())
+                .baseUrl(Provider.OLLAMA, "http://127.0.0.1:9")
+                .providerPriority(List.of(Provider.OPENAI))
+                .clientTokens(List.of(CLIENT_TOKEN))
+                .build();
+        server = TestGateway.start(config, java.time.Clock.systemUTC(), TestGateway.settings(config).withMaxBodyBytes(2048));
+    }
+
+    @AfterEach
+    void stop() {
+        server.close();
+        openAi.close();
+    }
+
+    private HttpResponse<String> post(String body, String token) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(server.url("/v1/chat/completions")))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body));
+        if (token != null) {
+            request.header("Authorization", "Bearer " + token);
+        }
+        return server.send(request);
+    }
+
+    private static JsonNode error(HttpResponse<String> response) {
+        JsonNode error = TestGateway.json(response).get("error");
+        assertThat(error.has("message") && error.has("type") && error.has("code")).as(response.body()).isTrue();
+        return error;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"{\"model\": \"gpt-4o\", \"messages\": [", "[1, 2]", "not json at all"})
+    void malformedJson_is400(String body) {
+        HttpResponse<String> response = post(body, CLIENT_TOKEN);
+
+        assertThat(response.statusCode()).isEqualTo(400);
+        assertThat(error(response).get("type").asText()).isEqualTo("invalid_request_error");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"{\"model\": \"gpt-4o\"}", "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}",
+            "{\"model\": \"gpt-4o\", \"messages\": []}", "{\"model\": \"gpt-4o\", \"messages\": [{\"role\": \"user\"}]}",
+            "{\"model\": \"gpt-4o\", \"messages\": [{\"role\": \"wizard\", \"content\": \"hi\"}]}",
+            "{\"model\": \"gpt-4o\", \"max_tokens\": -3, \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}"})
+    void missingOrInvalidFields_are400(String body) {
+        HttpResponse<String> response = post(body, CLIENT_TOKEN);
+
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
+        error(response);
+        assertThat(openAi.requests()).isEmpty();
+    }
+
+    @Test
+    void missingField_namesIt() {
+        assertThat(error(post("{\"model\": \"gpt-4o\"}", CLIENT_TOKEN)).get("message").asText()).contains("messages");
+    }
+
+    @Test
+    void oversizedBody_is413() {
+        String body = "{\"model\": \"gpt-4o\", \"messages\": [{\"role\": \"user\", \"content\": \"" + "x".repeat(4000) + "\"}]}";
+
+        HttpResponse<String> response = post(body, CLIENT_TOKEN);
+
+        assertThat(response.statusCode()).isEqualTo(413);
+        assertThat(error(response).get("code").asText()).isEqualTo("request_too_large");
+        assertThat(openAi.requests()).isEmpty();
+    }
+
+    @Test
+    void missingOrWrongClientToken_is401() {
+        String body = "{\"model\": \"gpt-4o\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}";
+
+        HttpResponse<String> none = post(body, null);
+        HttpResponse<String> wrong = post(body, "not-a-client-token");
+
+        assertThat(none.statusCode()).isEqualTo(401);
+        assertThat(wrong.statusCode()).isEqualTo(401);
+        assertThat(error(wrong).get("code").asText()).isEqualTo("invalid_api_key");
+        assertThat(post(body, CLIENT_TOKEN).statusCode()).isEqualTo(200);
+        assertThat(openAi.requests()).hasSize(1);
+    }
+
+    @Test
+    void unknownModel_is404() {
+        HttpResponse<String> response = post("{\"model\": \"no-such-model\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}",
+                CLIENT_TOKEN);
+
+        assertThat(response.statusCode()).isEqualTo(404);
+        assertThat(error(response).get("code").asText()).isEqualTo("model_not_found");
+    }
+
+    @Test
+    void upstreamClientError_isPassedBackWithItsStatusAndNoFailover() {
+        openAi.enqueue(FakeOpenAi.badRequest("Unsupported parameter: 'max_tokens' is not supported with this model.",
+                "max_tokens", "unsupported_parameter"));
+
+        HttpResponse<String> response = post("{\"model\": \"gpt-4o\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}",
+                CLIENT_TOKEN);
+
+        assertThat(response.statusCode()).isEqualTo(400);
+        assertThat(error(response).get("message").asText()).contains("Unsupported parameter");
+        assertThat(server.status().at("/providers/openai/keys/0/status").asText()).isEqualTo("active");
+    }
+
+    @Test
+    void unknownV1Path_is404InOpenAiShape() {
+        HttpResponse<String> response = server.send(HttpRequest.newBuilder(URI.create(server.url("/v1/embeddings")))
+                .header("Authorization", "Bearer " + CLIENT_TOKEN).POST(HttpRequest.BodyPublishers.ofString("{}")));
+
+        assertThat(response.statusCode()).isEqualTo(404);
+        error(response);
+    }
+}

@@ -1,0 +1,90 @@
+package dev.keypool.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.keypool.config.KeypoolConfig;
+import dev.keypool.config.Provider;
+import dev.keypool.config.WindowLimits;
+import dev.keypool.failure.Failure;
+import dev.keypool.failure.FailureKind;
+import dev.keypool.rotation.Reservation;
+import dev.keypool.rotation.TokenUsage;
+import dev.keypool.testing.ManualClock;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class MetricsAndHealthTest {
+
+    static final String KEY0 = "sk-proj-metrics-test-key-0000";
+    static final String KEY1 = "sk-proj-metrics-test-key-1111";
+
+    private TestGateway server;
+
+    @BeforeEach
+    void start() {
+        server = TestGateway.start(KeypoolConfig.builder()
+                .addKey(Provider.OPENAI, KEY0, "gpt-4o", WindowLimits.of(1000, 10_000))
+                .addKey(Provider.OPENAI, KEY1, "gpt-4o-mini", WindowLimits.NONE)
+                .build(), ManualClock.atNoonish());
+    }
+
+    @AfterEach
+    void stop() {
+        server.close();
+    }
+
+    @Test
+    void metrics_countRequestsTokensFailoversAndWindowsPerProviderAndKeyIndex() {
+        try (Reservation reservation = server.gateway.rotator().acquire(Provider.OPENAI, "gpt-4o", 500)) {
+            reservation.commit(TokenUsage.of(200, 50));
+        }
+        server.gateway.rotator().acquire(Provider.OPENAI, "gpt-4o-mini", 10)
+                .fail(new Failure(FailureKind.RATE_LIMITED, Duration.ofSeconds(10), "429"));
+
+        HttpResponse<String> response = server.get("/metrics");
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.headers().firstValue("content-type")).hasValueSatisfying(
+                type -> assertThat(type).startsWith("text/plain"));
+        String metrics = response.body();
+        assertThat(metrics)
+                .contains("keypool_tokens_total{key_index=\"0\",provider=\"openai\",type=\"prompt\"} 200.0")
+                .contains("keypool_tokens_total{key_index=\"0\",provider=\"openai\",type=\"completion\"} 50.0")
+                .contains("keypool_key_requests_total{key_index=\"0\",outcome=\"success\",provider=\"openai\"} 1.0")
+                .contains("keypool_key_failures_total{key_index=\"1\",kind=\"rate_limited\",provider=\"openai\"} 1.0")
+                .contains("keypool_failovers_total{key_index=\"1\",kind=\"rate_limited\",provider=\"openai\"} 1.0")
+                .contains("keypool_reservations_total{key_index=\"0\",provider=\"openai\",result=\"committed\"} 1.0")
+                .contains("keypool_key_window_tokens{key_index=\"0\",provider=\"openai\",window=\"minute\"} 250.0")
+                .contains("keypool_key_window_usage_ratio{key_index=\"0\",provider=\"openai\",window=\"minute\"} 0.25")
+                .contains("keypool_key_cooling_down{key_index=\"1\",provider=\"openai\"} 1.0")
+                .contains("keypool_keys_active{provider=\"openai\"} 1.0")
+                .contains("keypool_upstream_duration_seconds_bucket{outcome=\"success\",provider=\"openai\"")
+                .contains("jvm_memory_used_bytes")
+                .doesNotContain(KEY0, KEY1);
+    }
+
+    @Test
+    void health_isUpWithKeyCountsAndLiveAnswers() {
+        HttpResponse<String> response = server.get("/health");
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        JsonNode health = TestGateway.json(response);
+        assertThat(health.get("status").asText()).isEqualTo("UP");
+        assertThat(health.at("/checks/openai/keys").asInt()).isEqualTo(2);
+        assertThat(health.at("/checks/openai/usable_keys").asInt()).isEqualTo(2);
+        assertThat(server.get("/health/live").statusCode()).isEqualTo(200);
+        assertThat(server.get("/health/ready").statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void gatewayEndpoints_areCountedByEndpointAndStatus() {
+        server.get("/api/admin/api-key-status/");
+
+        assertThat(server.get("/metrics").body())
+                .contains("keypool_http_requests_total{endpoint=\"admin\",status=\"401\"} 1.0");
+    }
+}
