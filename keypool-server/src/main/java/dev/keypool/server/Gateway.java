@@ -15,12 +15,13 @@ import dev.keypool.server.logging.SecretScrubber;
 import dev.keypool.server.metrics.KeypoolMetrics;
 import dev.keypool.server.status.StatusReporter;
 import dev.keypool.server.usage.UsageRecorder;
+import dev.keypool.redis.RedisStoreConfig;
+import dev.keypool.redis.RedisUsageStore;
+import dev.keypool.usage.DurableUsageStore;
 import dev.keypool.usage.InMemoryUsageStore;
+import dev.keypool.usage.UsageStore;
 import io.helidon.webserver.WebServer;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.http.HttpClient;
-import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Deque;
@@ -47,6 +48,7 @@ public final class Gateway implements AutoCloseable {
 
     private final KeypoolConfig config;
     private final ServerSettings settings;
+    private final UsageStore store;
     private final ApiKeyManager manager;
     private final ApiKeyRotator rotator;
     private final UsageRecorder recorder;
@@ -68,7 +70,8 @@ public final class Gateway implements AutoCloseable {
         this.config = config;
         this.settings = settings;
         SecretScrubber.register(config.allKeys().stream().map(KeyConfig::secret).toList());
-        this.manager = new ApiKeyManager(config, new InMemoryUsageStore(), clock);
+        this.store = openStore(config, settings, clock);
+        this.manager = new ApiKeyManager(config, store, clock);
         this.rotator = new ApiKeyRotator(manager);
         this.upstreamHttp = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
         this.llm = new LlmService(rotator, upstreamHttp);
@@ -83,6 +86,34 @@ public final class Gateway implements AutoCloseable {
         manager.events().addListener(metrics);
         manager.events().addListener(feed);
         manager.events().addListener(acquisitions);
+    }
+
+    /**
+     * Redis when {@code KEYPOOL_REDIS_URL} is set (usage and key state shared by every instance);
+     * otherwise the durable embedded store in {@code KEYPOOL_DATA_DIR}, so a restart continues
+     * where it stopped. Demo mode keeps its simulated usage in memory, out of the data directory.
+     */
+    private static UsageStore openStore(KeypoolConfig config, ServerSettings settings, Clock clock) {
+        if (settings.demo()) {
+            return new InMemoryUsageStore();
+        }
+        if (config.redisUrl() != null) {
+            LOG.info("Usage and key state are shared through Redis");
+            return new RedisUsageStore(config.redisUrl(), RedisStoreConfig.custom().clock(clock).build());
+        }
+        DurableUsageStore durable = DurableUsageStore.open(settings.dataDir());
+        LOG.info("Usage and key state are kept in {}", durable.file().toAbsolutePath());
+        return durable;
+    }
+
+    /** Where usage and key state live: {@code redis}, {@code data-dir} or {@code memory}. */
+    String storeKind() {
+        return store instanceof RedisUsageStore ? "redis" : store instanceof DurableUsageStore ? "data-dir" : "memory";
+    }
+
+    /** Whether the store can be reached (always, but for Redis). */
+    boolean storeConnected() {
+        return !(store instanceof RedisUsageStore redis) || redis.isConnected();
     }
 
     /** Builds the gateway and starts its web server on {@code settings}' host and port. */
@@ -102,12 +133,6 @@ public final class Gateway implements AutoCloseable {
     }
 
     private void startServer() {
-        try {
-            Files.createDirectories(settings.dataDir());
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot create the data directory " + settings.dataDir().toAbsolutePath()
-                    + " (KEYPOOL_DATA_DIR)", e);
-        }
         manager.startMaintenance(Duration.ofSeconds(1));
         server = WebServer.builder()
                 .host(settings.host())
@@ -265,6 +290,7 @@ public final class Gateway implements AutoCloseable {
         llm.close();
         upstreamHttp.close();
         manager.close();
+        store.close();
         metrics.close();
     }
 }

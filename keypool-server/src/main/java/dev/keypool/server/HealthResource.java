@@ -31,16 +31,19 @@ final class HealthResource implements HttpService {
     }
 
     private void ready(ServerRequest request, ServerResponse response) {
-        boolean up = !gateway.draining();
+        boolean storeConnected = gateway.storeConnected();
+        boolean up = !gateway.draining() && storeConnected;
         Map<String, Object> checks = new LinkedHashMap<>();
-        checks.put("server", up ? "UP" : "DRAINING");
+        checks.put("server", gateway.draining() ? "DRAINING" : "UP");
         for (Provider provider : Provider.values()) {
-            if (provider.usesKeys()) {
+            // Key status lives in the store: with Redis unreachable there is none to read.
+            if (provider.usesKeys() && storeConnected) {
                 ProviderStatus status = gateway.manager().providerStatus(provider);
                 checks.put(provider.id(), Map.of("keys", status.totalKeys(), "usable_keys", status.activeKeys()));
             }
         }
         checks.put("ollama", Map.of("available", gateway.ollamaAvailable()));
+        checks.put("store", Map.of("kind", gateway.storeKind(), "connected", storeConnected));
         checks.put("demo", gateway.settings().demo());
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("status", up ? "UP" : "DOWN");
