@@ -399,7 +399,8 @@ public final class LlmService implements AutoCloseable {
 
     private Completion streamOnKey(ChatClient client, UpstreamCall call, StreamListener listener,
             Reservation reservation, long prompt) {
-        DeltaTracker tracker = new DeltaTracker(listener);
+        DeltaTracker tracker = new DeltaTracker(listener,
+                new StreamListener.Start(client.provider(), reservation.index(), reservation.maskedKey(), call.model()));
         try {
             return client.stream(call, tracker);
         } catch (UpstreamException e) {
@@ -443,7 +444,8 @@ public final class LlmService implements AutoCloseable {
             if (listener == null) {
                 completion = client.complete(call);
             } else {
-                DeltaTracker tracker = new DeltaTracker(listener);
+                DeltaTracker tracker = new DeltaTracker(listener,
+                        new StreamListener.Start(Provider.OLLAMA, -1, null, model));
                 try {
                     completion = client.stream(call, tracker);
                 } catch (UpstreamException e) {
@@ -506,20 +508,29 @@ public final class LlmService implements AutoCloseable {
                 attempts);
     }
 
-    /** Passes deltas on, remembering what was delivered and telling the listener's failures apart. */
+    /**
+     * Passes deltas on, announcing the serving key before the first, remembering what was delivered
+     * and telling the listener's failures apart.
+     */
     private static final class DeltaTracker implements StreamListener {
 
         private final StreamListener listener;
+        private final StreamListener.Start start;
         private final StringBuilder text = new StringBuilder();
 
-        DeltaTracker(StreamListener listener) {
+        DeltaTracker(StreamListener listener, StreamListener.Start start) {
             this.listener = listener;
+            this.start = start;
         }
 
         @Override
         public void onDelta(String delta) {
+            boolean first = text.isEmpty();
             text.append(delta);
             try {
+                if (first) {
+                    listener.onStart(start);
+                }
                 listener.onDelta(delta);
             } catch (RuntimeException e) {
                 throw new Abandoned(e);

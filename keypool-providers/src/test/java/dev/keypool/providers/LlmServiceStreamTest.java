@@ -79,6 +79,30 @@ class LlmServiceStreamTest {
     }
 
     @Test
+    void onStart_announcesTheKeyThatServes_onceAndBeforeTheFirstDelta_notTheOneThatFailedOver() {
+        openAiPool();
+        openai.enqueue(OPENAI_0, FakeOpenAi.rateLimitedTokens("30s"));
+        openai.enqueue(OPENAI_1, FakeOpenAi.streamed(List.of("This is", " a test!"), 13, 5));
+        List<Object> calls = new ArrayList<>();
+
+        pool.llm.stream(ask("gpt-4o"), new StreamListener() {
+            @Override
+            public void onStart(Start start) {
+                calls.add(start);
+            }
+
+            @Override
+            public void onDelta(String text) {
+                calls.add(text);
+            }
+        });
+
+        assertThat(calls).containsExactly(
+                new StreamListener.Start(Provider.OPENAI, 1, dev.keypool.config.KeyMask.mask(OPENAI_1), "gpt-4o"),
+                "This is", " a test!");
+    }
+
+    @Test
     void gemini_deliversTheDeltas_thenCommitsTheLastCumulativeUsage() {
         pool = TestPool.builder().keys(gemini, GEMINI_0).build();
         gemini.enqueue(FakeGemini.streamed(List.of("As of", " July."), 21, 43, 481));

@@ -7,6 +7,7 @@ import dev.keypool.providers.ChatMessage;
 import dev.keypool.providers.ChatRequest;
 import dev.keypool.providers.ChatResult;
 import dev.keypool.providers.LlmService;
+import dev.keypool.providers.StreamListener;
 import dev.keypool.providers.ModelInfo;
 import dev.keypool.rotation.TokenUsage;
 import io.helidon.http.HeaderNames;
@@ -309,10 +310,19 @@ final class ChatResource implements HttpService {
 
         void run(LlmService llm, ChatRequest request) {
             model = request.model();
-            gateway.acquisitions().clear();
             ChatResult result;
             try {
-                result = llm.stream(request, this::delta);
+                result = llm.stream(request, new StreamListener() {
+                    @Override
+                    public void onStart(Start start) {
+                        begin(start);
+                    }
+
+                    @Override
+                    public void onDelta(String text) {
+                        delta(text);
+                    }
+                });
             } catch (UncheckedIOException clientGone) {
                 return;
             } catch (RuntimeException e) {
@@ -332,7 +342,8 @@ final class ChatResource implements HttpService {
             model = result.model();
             try {
                 if (out == null) {
-                    begin(result);
+                    begin(new StreamListener.Start(result.provider(), result.keyIndex(), result.maskedKey(),
+                            result.model()));
                 }
                 write("data: " + Json.write(chunk(Map.of(), finishReason(result))) + "\n\n");
                 if (includeUsage) {
@@ -349,27 +360,18 @@ final class ChatResource implements HttpService {
         }
 
         private void delta(String text) {
-            if (out == null) {
-                begin(null);
-            }
             write("data: " + Json.write(chunk(Map.of("content", text), null)) + "\n\n");
         }
 
-        /** Sends the headers and the role chunk. Before the result, the served key is the one this thread acquired last. */
-        private void begin(ChatResult result) {
+        /** Sends the headers, naming the provider and key that serve the stream, and the role chunk. */
+        private void begin(StreamListener.Start start) {
             response.header(HeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
             response.header(HeaderNames.CACHE_CONTROL, "no-cache");
             response.header("X-Accel-Buffering", "no");
-            if (result != null) {
-                headers(response, result);
-            } else {
-                gateway.acquisitions().last().ifPresentOrElse(acquired -> {
-                    servedBy(response, acquired.provider(), acquired.key().index(), acquired.maskedKey());
-                    if (acquired.model() != null) {
-                        model = acquired.model();
-                        response.header("x-keypool-model", ascii(model));
-                    }
-                }, () -> response.header("x-keypool-provider", Provider.OLLAMA.id()));
+            servedBy(response, start.provider(), start.keyIndex(), start.maskedKey());
+            if (start.model() != null) {
+                model = start.model();
+                response.header("x-keypool-model", ascii(model));
             }
             out = response.outputStream();
             Map<String, Object> role = new LinkedHashMap<>();

@@ -59,7 +59,6 @@ public final class Gateway implements AutoCloseable {
     private final HttpClient upstreamHttp;
     private final LlmService llm;
     private final SearchService search;
-    private final AcquisitionTracker acquisitions = new AcquisitionTracker();
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicBoolean draining = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -85,7 +84,6 @@ public final class Gateway implements AutoCloseable {
         manager.events().addListener(recorder);
         manager.events().addListener(metrics);
         manager.events().addListener(feed);
-        manager.events().addListener(acquisitions);
     }
 
     /**
@@ -193,10 +191,6 @@ public final class Gateway implements AutoCloseable {
 
     EventFeed feed() {
         return feed;
-    }
-
-    AcquisitionTracker acquisitions() {
-        return acquisitions;
     }
 
     Tokens tokens() {
