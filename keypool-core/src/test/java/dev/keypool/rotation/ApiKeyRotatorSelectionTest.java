@@ -427,6 +427,25 @@ class ApiKeyRotatorSelectionTest {
     }
 
     @Test
+    void acquire_usesAKeyAgainOnceTheProvidersContinuousRefillCoversTheRequest_beforeTheFullReset() {
+        // Given OpenAI said: 100 of 1000 tokens left, full again in 60 s
+        Pool pool = pool(SelectionStrategy.FILL_FIRST, WindowLimits.NONE);
+        long now = pool.now();
+        pool.manager.observeBudget(openAi(0), new ProviderBudget(100, now + 60_000, -1, 0, 1_000, now));
+
+        // Then 550 tokens (450 more) fit once half the refill is done: after 30 s, not before
+        KeyId early = pool.rotator.acquire(Provider.OPENAI, null, 550).keyId();
+        pool.clock.set(Instant.ofEpochMilli(now + 30_000));
+        KeyId refilled = pool.rotator.acquire(Provider.OPENAI, null, 550).keyId();
+        KeyId tooBigStill = pool.rotator.acquire(Provider.OPENAI, null, 1_001).keyId();
+
+        assertThat(early).isEqualTo(openAi(1));
+        assertThat(refilled).isEqualTo(openAi(0));
+        assertThat(tooBigStill).as("more than the provider's whole budget waits for the full reset")
+                .isEqualTo(openAi(1));
+    }
+
+    @Test
     void acquire_skipsAKeyWithNoRequestsLeft_untilTheRequestReset() {
         Pool pool = pool(SelectionStrategy.FILL_FIRST, WindowLimits.NONE);
         long reset = pool.now() + 5_000;

@@ -9,10 +9,9 @@ import java.util.Optional;
  * What OpenAI's {@code x-ratelimit-*} headers said about a key after one response.
  *
  * <p>A value the provider left out, or sent as {@code -1} (as Azure does), is unknown: {@code -1}
- * for counts, {@code null} for resets. The reset is the time until the window is full again, so a
- * key skipped on it may in truth recover sooner (OpenAI refills continuously); the core's
- * {@link ProviderBudget} holds no limit to interpolate with, and waiting for the full reset is the
- * side that never earns a 429.
+ * for counts, {@code null} for resets. The reset is the time until the window is full again; with
+ * the limit, the core's {@link ProviderBudget} interpolates OpenAI's continuous refill to bring a
+ * key back as soon as it covers a request.
  */
 public record RateLimitSnapshot(long limitTokens, long remainingTokens, Duration resetTokens,
         long limitRequests, long remainingRequests, Duration resetRequests) {
@@ -36,7 +35,8 @@ public record RateLimitSnapshot(long limitTokens, long remainingTokens, Duration
     public ProviderBudget toBudget(long nowMillis) {
         return new ProviderBudget(
                 resetTokens == null ? -1 : remainingTokens, at(nowMillis, resetTokens),
-                resetRequests == null ? -1 : remainingRequests, at(nowMillis, resetRequests));
+                resetRequests == null ? -1 : remainingRequests, at(nowMillis, resetRequests),
+                limitTokens, nowMillis);
     }
 
     private static long at(long nowMillis, Duration reset) {
