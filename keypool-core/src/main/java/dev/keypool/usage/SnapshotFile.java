@@ -9,21 +9,14 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.zip.CRC32;
 
 /**
- * The on-disk form of a {@link StoreSnapshot}: a header (magic, version, length), the body, and a
- * CRC-32 of the body. Written to a temporary file, forced to disk, then moved over the old one
- * atomically, so a crash leaves either the old snapshot or the new one, never half of one; a torn
- * or altered file fails the length or checksum check and is reported, never read as zero.
+ * The on-disk form of a {@link StoreSnapshot}, kept as a {@link ChecksummedFile}: a crash leaves
+ * either the old snapshot or the new one, never half of one; a torn or altered file fails the
+ * length or checksum check and is reported, never read as zero.
  */
 final class SnapshotFile {
 
@@ -35,48 +28,13 @@ final class SnapshotFile {
     }
 
     static void write(Path file, StoreSnapshot snapshot) throws IOException {
-        byte[] body = encode(snapshot);
-        CRC32 crc = new CRC32();
-        crc.update(body);
-        ByteBuffer header = ByteBuffer.allocate(12).putInt(MAGIC).putInt(VERSION).putInt(body.length).flip();
-        ByteBuffer trailer = ByteBuffer.allocate(8).putLong(crc.getValue()).flip();
-        Path temp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            channel.write(new ByteBuffer[] {header, ByteBuffer.wrap(body), trailer});
-            channel.force(true);
-        }
-        Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        ChecksummedFile.write(file, MAGIC, VERSION, encode(snapshot));
     }
 
     static StoreSnapshot read(Path file) {
-        byte[] bytes;
+        byte[] body = ChecksummedFile.read(file, MAGIC, VERSION, "keypool usage snapshot");
         try {
-            bytes = Files.readAllBytes(file);
-        } catch (IOException e) {
-            throw new StoreCorruptedException(file, "unreadable: " + e.getMessage(), e);
-        }
-        ByteBuffer buffer = ByteBuffer.wrap(bytes);
-        if (bytes.length < 20 || buffer.getInt() != MAGIC) {
-            throw new StoreCorruptedException(file, "not a keypool usage snapshot", null);
-        }
-        int version = buffer.getInt();
-        if (version != VERSION) {
-            throw new StoreCorruptedException(file, "format version " + version + ", this keypool reads " + VERSION,
-                    null);
-        }
-        int length = buffer.getInt();
-        if (length < 0 || length != bytes.length - 20) {
-            throw new StoreCorruptedException(file, "torn: " + bytes.length + " bytes where the header promises "
-                    + (length + 20L), null);
-        }
-        CRC32 crc = new CRC32();
-        crc.update(bytes, 12, length);
-        if (crc.getValue() != ByteBuffer.wrap(bytes, 12 + length, 8).getLong()) {
-            throw new StoreCorruptedException(file, "checksum mismatch", null);
-        }
-        try {
-            return decode(new DataInputStream(new ByteArrayInputStream(bytes, 12, length)));
+            return decode(new DataInputStream(new ByteArrayInputStream(body)));
         } catch (IOException | RuntimeException e) {
             throw new StoreCorruptedException(file, "malformed body: " + e, e);
         }

@@ -30,6 +30,10 @@ final class KeySpace {
             return new String[] {minute, day, pending};
         }
 
+        String[] forCharge() {
+            return new String[] {minute, day};
+        }
+
         String[] forUsage() {
             return new String[] {minute, day, state};
         }

@@ -181,8 +181,8 @@ public final class RedisUsageStore implements UsageStore {
         calls.loadScripts();
     }
 
-    /** The connection the store talks on, and what the store opened (and so closes). */
-    private record Link(ClientResources resources, RedisClient client, StatefulRedisConnection<String, String> connection,
+    /** A connection, and what was opened for it (and so is closed with it). */
+    record Link(ClientResources resources, RedisClient client, StatefulRedisConnection<String, String> connection,
             boolean owned) {
 
         static Link open(String redisUrl, RedisStoreConfig config) {
@@ -328,6 +328,25 @@ public final class RedisUsageStore implements UsageStore {
         args.addAll(StateCodec.encode(next));
         Long replaced = calls.run(Script.COMPARE_AND_SET_STATE, keys.of(key).forState(), args.toArray(String[]::new));
         return replaced == 1;
+    }
+
+    /**
+     * Adds tokens that {@code key} used while Redis could not count them: {@code minuteTokens} to
+     * its newest minute bucket and {@code dayTokens} to {@code day}, whatever the key's state and
+     * limits (they were spent already). One script round trip.
+     *
+     * @return the key's day tokens after the charge
+     */
+    public long charge(KeyId key, long minuteTokens, long dayTokens, long nowMillis, DayWindow day) {
+        Objects.requireNonNull(day, "day");
+        if (minuteTokens < 0 || dayTokens < 0) {
+            throw new IllegalArgumentException("tokens must be >= 0, was " + minuteTokens + " and " + dayTokens);
+        }
+        register(key);
+        Long tokens = calls.run(Script.CHARGE, keys.of(key).forCharge(), Long.toString(minuteTokens),
+                Long.toString(dayTokens), Long.toString(nowMillis), bucketArg, ringArg, Long.toString(day.epochDay()),
+                Long.toString(MINUTE_SLACK_MILLIS), Long.toString(DAY_TTL_MILLIS));
+        return tokens;
     }
 
     /** Releases the expired tickets of every key any instance has reserved on. */

@@ -20,7 +20,8 @@ enum Script {
     RELEASE("release.lua", ScriptOutputType.MULTI),
     USAGE("usage.lua", ScriptOutputType.MULTI),
     SET_STATE("set_state.lua", ScriptOutputType.INTEGER),
-    COMPARE_AND_SET_STATE("compare_and_set_state.lua", ScriptOutputType.INTEGER);
+    COMPARE_AND_SET_STATE("compare_and_set_state.lua", ScriptOutputType.INTEGER),
+    CHARGE("charge.lua", ScriptOutputType.INTEGER);
 
     private final String fileName;
     private final ScriptOutputType outputType;

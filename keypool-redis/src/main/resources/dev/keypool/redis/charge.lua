@@ -1,0 +1,29 @@
+-- keypool charge: adds tokens a key used while Redis could not count them (an instance's local
+-- accounting during an outage) to its current minute bucket and to its day, whatever its state.
+-- KEYS: 1 minute hash, 2 day hash
+-- ARGV: 1 minute tokens, 2 day tokens, 3 now, 4 bucket millis, 5 ring length, 6 epoch day,
+--       7 minute slack, 8 day ttl
+-- Returns the key's day tokens after the charge.
+local now = tonumber(ARGV[3])
+local bucket_millis = tonumber(ARGV[4])
+local ring_length = tonumber(ARGV[5])
+if tonumber(ARGV[1]) > 0 then
+  local head = head_of(redis.call('HGET', KEYS[1], 'head'), math.floor(now / bucket_millis))
+  redis.call('HINCRBY', KEYS[1], int(head), ARGV[1])
+  redis.call('HSET', KEYS[1], 'head', int(head))
+  expire_minute(KEYS[1], head, now, bucket_millis, ring_length, tonumber(ARGV[7]))
+end
+local epoch_day = tonumber(ARGV[6])
+local stored_day = tonumber(redis.call('HGET', KEYS[2], 'day'))
+if stored_day == nil or stored_day < epoch_day then
+  redis.call('HSET', KEYS[2], 'day', ARGV[6], 'tokens', '0')
+  stored_day = epoch_day
+end
+local tokens = 0
+if stored_day == epoch_day then
+  tokens = redis.call('HINCRBY', KEYS[2], 'tokens', ARGV[2])
+else
+  tokens = tonumber(redis.call('HGET', KEYS[2], 'tokens')) or 0
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[8])
+return tokens
