@@ -13,10 +13,13 @@ import dev.keypool.rotation.ApiKeyRotator;
 import dev.keypool.server.feed.EventFeed;
 import dev.keypool.server.logging.SecretScrubber;
 import dev.keypool.server.metrics.KeypoolMetrics;
+import dev.keypool.server.status.StatusReport;
 import dev.keypool.server.status.StatusReporter;
 import dev.keypool.server.usage.UsageRecorder;
+import dev.keypool.redis.RedisCounters;
 import dev.keypool.redis.RedisStoreConfig;
 import dev.keypool.redis.RedisUsageStore;
+import dev.keypool.redis.ResilientRedisUsageStore;
 import dev.keypool.usage.DurableUsageStore;
 import dev.keypool.usage.InMemoryUsageStore;
 import dev.keypool.usage.UsageStore;
@@ -71,13 +74,20 @@ public final class Gateway implements AutoCloseable {
         SecretScrubber.register(config.allKeys().stream().map(KeyConfig::secret).toList());
         this.store = openStore(config, settings, clock);
         this.manager = new ApiKeyManager(config, store, clock);
+        try {
+            this.recorder = openRecorder(config, settings, manager, store);
+        } catch (RuntimeException e) {
+            manager.close();
+            store.close();
+            throw e;
+        }
         this.rotator = new ApiKeyRotator(manager);
         this.upstreamHttp = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
         this.llm = new LlmService(rotator, upstreamHttp);
         this.search = new SearchService(rotator, upstreamHttp);
-        this.recorder = new UsageRecorder(manager);
         this.metrics = new KeypoolMetrics(manager);
-        this.statusReporter = new StatusReporter(manager, recorder, llm::ollamaAvailable, settings.demo());
+        this.statusReporter = new StatusReporter(manager, recorder, llm::ollamaAvailable, settings.demo(),
+                () -> new StatusReport.Store(storeKind(), storeDegraded()));
         this.feed = new EventFeed(() -> Json.write(statusReporter.report()));
         this.tokens = new Tokens(settings.adminToken(), settings.clientTokens());
         manager.events().addListener(new LoggingKeyEventListener());
@@ -96,22 +106,47 @@ public final class Gateway implements AutoCloseable {
             return new InMemoryUsageStore();
         }
         if (config.redisUrl() != null) {
-            LOG.info("Usage and key state are shared through Redis");
-            return new RedisUsageStore(config.redisUrl(), RedisStoreConfig.custom().clock(clock).build());
+            LOG.info("Usage and key state are shared through Redis by {} instances (KEYPOOL_INSTANCES); while Redis"
+                    + " is unreachable each one accounts locally with 1/{} of every limit", settings.instances(),
+                    settings.instances());
+            return new ResilientRedisUsageStore(
+                    new RedisUsageStore(config.redisUrl(), RedisStoreConfig.custom().clock(clock).build()),
+                    settings.instances());
         }
         DurableUsageStore durable = DurableUsageStore.open(settings.dataDir());
         LOG.info("Usage and key state are kept in {}", durable.file().toAbsolutePath());
         return durable;
     }
 
+    /**
+     * The usage history beside the store: shared through Redis with it, kept in the data directory
+     * beside the durable store, in memory for a demo.
+     */
+    private static UsageRecorder openRecorder(KeypoolConfig config, ServerSettings settings, ApiKeyManager manager,
+            UsageStore store) {
+        if (store instanceof ResilientRedisUsageStore redis) {
+            return UsageRecorder.shared(manager, new RedisCounters(config.redisUrl(), redis.redis().config()));
+        }
+        if (store instanceof DurableUsageStore) {
+            return UsageRecorder.durable(manager, settings.dataDir());
+        }
+        return new UsageRecorder(manager);
+    }
+
     /** Where usage and key state live: {@code redis}, {@code data-dir} or {@code memory}. */
     String storeKind() {
-        return store instanceof RedisUsageStore ? "redis" : store instanceof DurableUsageStore ? "data-dir" : "memory";
+        return store instanceof ResilientRedisUsageStore ? "redis"
+                : store instanceof DurableUsageStore ? "data-dir" : "memory";
     }
 
     /** Whether the store can be reached (always, but for Redis). */
     boolean storeConnected() {
-        return !(store instanceof RedisUsageStore redis) || redis.isConnected();
+        return !(store instanceof ResilientRedisUsageStore redis) || redis.redis().isConnected();
+    }
+
+    /** Whether Redis is unreachable and this instance accounts locally with its share of each limit. */
+    boolean storeDegraded() {
+        return store instanceof ResilientRedisUsageStore redis && redis.degraded();
     }
 
     /** Builds the gateway and starts its web server on {@code settings}' host and port. */
@@ -284,6 +319,7 @@ public final class Gateway implements AutoCloseable {
         llm.close();
         upstreamHttp.close();
         manager.close();
+        recorder.close();
         store.close();
         metrics.close();
     }

@@ -32,18 +32,20 @@ final class HealthResource implements HttpService {
 
     private void ready(ServerRequest request, ServerResponse response) {
         boolean storeConnected = gateway.storeConnected();
-        boolean up = !gateway.draining() && storeConnected;
+        boolean degraded = gateway.storeDegraded();
+        // Degraded is still up: the instance serves on its share of each limit.
+        boolean up = !gateway.draining() && (storeConnected || degraded);
         Map<String, Object> checks = new LinkedHashMap<>();
         checks.put("server", gateway.draining() ? "DRAINING" : "UP");
         for (Provider provider : Provider.values()) {
-            // Key status lives in the store: with Redis unreachable there is none to read.
-            if (provider.usesKeys() && storeConnected) {
+            // Key status lives in the store: with Redis unreachable and no local accounting there is none to read.
+            if (provider.usesKeys() && (storeConnected || degraded)) {
                 ProviderStatus status = gateway.manager().providerStatus(provider);
                 checks.put(provider.id(), Map.of("keys", status.totalKeys(), "usable_keys", status.activeKeys()));
             }
         }
         checks.put("ollama", Map.of("available", gateway.ollamaAvailable()));
-        checks.put("store", Map.of("kind", gateway.storeKind(), "connected", storeConnected));
+        checks.put("store", Map.of("kind", gateway.storeKind(), "connected", storeConnected, "degraded", degraded));
         checks.put("demo", gateway.settings().demo());
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("status", up ? "UP" : "DOWN");

@@ -8,6 +8,7 @@ import dev.keypool.rotation.ApiKeyRotator;
 import dev.keypool.server.demo.DemoConfig;
 import dev.keypool.server.demo.DemoTraffic;
 import dev.keypool.server.demo.DemoUpstream;
+import dev.keypool.usage.StoreCorruptedException;
 import io.helidon.webserver.http.HttpRouting;
 import java.io.IOException;
 import java.io.InputStream;
@@ -104,6 +105,12 @@ public final class Main {
             }
             err.println("keypool: configuration error: " + e.getMessage());
             return new Started(null, EXIT_CONFIG);
+        } catch (StoreCorruptedException e) {
+            if (demoUpstream != null) {
+                demoUpstream.close();
+            }
+            err.println("keypool: cannot start: " + e.getMessage());
+            return new Started(null, EXIT_FAILURE);
         } catch (RuntimeException e) {
             if (demoUpstream != null) {
                 demoUpstream.close();

@@ -24,10 +24,23 @@ import java.util.Locale;
  * @param demo                {@code --demo}
  * @param dataDir             {@code KEYPOOL_DATA_DIR}, default {@code ./data}
  * @param drainTimeout        {@code KEYPOOL_DRAIN_SECONDS}: how long SIGTERM waits for requests in flight
+ * @param instances           {@code KEYPOOL_INSTANCES}: how many gateway instances share the Redis; while
+ *                            Redis is unreachable each accounts locally with 1/instances of every limit
  */
 public record ServerSettings(String host, int port, String adminToken, boolean adminTokenGenerated,
         List<String> clientTokens, long maxBodyBytes, boolean allowPublic, boolean demo, Path dataDir,
-        Duration drainTimeout) {
+        Duration drainTimeout, int instances) {
+
+    /** Two: the smallest cluster, so that a lone instance that loses Redis errs towards too little. */
+    public static final int DEFAULT_INSTANCES = 2;
+
+    /** The settings of {@code drainTimeout} with {@link #DEFAULT_INSTANCES}. */
+    public ServerSettings(String host, int port, String adminToken, boolean adminTokenGenerated,
+            List<String> clientTokens, long maxBodyBytes, boolean allowPublic, boolean demo, Path dataDir,
+            Duration drainTimeout) {
+        this(host, port, adminToken, adminTokenGenerated, clientTokens, maxBodyBytes, allowPublic, demo, dataDir,
+                drainTimeout, DEFAULT_INSTANCES);
+    }
 
     /** 4 MiB: room for long chat histories, small enough to refuse a runaway upload early. */
     public static final long DEFAULT_MAX_BODY_BYTES = 4L * 1024 * 1024;
@@ -50,12 +63,13 @@ public record ServerSettings(String host, int port, String adminToken, boolean a
                 positive(config, "KEYPOOL_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
                 allowPublic, commandLine.demo(),
                 config.dataDir() != null ? config.dataDir() : Path.of("data"),
-                Duration.ofSeconds(positive(config, "KEYPOOL_DRAIN_SECONDS", DEFAULT_DRAIN.toSeconds())));
+                Duration.ofSeconds(positive(config, "KEYPOOL_DRAIN_SECONDS", DEFAULT_DRAIN.toSeconds())),
+                (int) Math.min(Integer.MAX_VALUE, positive(config, "KEYPOOL_INSTANCES", DEFAULT_INSTANCES)));
     }
 
     public ServerSettings withMaxBodyBytes(long maxBodyBytes) {
         return new ServerSettings(host, port, adminToken, adminTokenGenerated, clientTokens, maxBodyBytes, allowPublic,
-                demo, dataDir, drainTimeout);
+                demo, dataDir, drainTimeout, instances);
     }
 
     /**

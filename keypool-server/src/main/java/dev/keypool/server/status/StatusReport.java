@@ -8,9 +8,17 @@ import java.util.Map;
  * names: ARCHITECTURE.md's status JSON plus what the dashboard needs.
  *
  * @param providers per provider id: a {@link KeyedProvider}, or an {@link OllamaProvider}
+ * @param store     where usage and key state live, and whether that is degraded
  */
 public record StatusReport(Map<String, Object> providers, List<Alert> alerts, boolean demo, String generatedAt,
-        long serverTimeMillis) {
+        long serverTimeMillis, Store store) {
+
+    /**
+     * @param kind     {@code redis}, {@code data-dir} or {@code memory}
+     * @param degraded Redis is unreachable and this instance accounts locally with its share of each limit
+     */
+    public record Store(String kind, boolean degraded) {
+    }
 
     /** A provider used with pooled keys. {@code errorRate} is failures per request, 0..1. */
     public record KeyedProvider(int totalKeys, int activeKeys, long requests, long failures, long tokensToday,

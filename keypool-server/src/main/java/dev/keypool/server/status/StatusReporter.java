@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * Builds the key status the admin API and the dashboard show, with its alerts: keys above 80 % of
@@ -28,13 +29,15 @@ public final class StatusReporter {
     private final UsageRecorder recorder;
     private final BooleanSupplier ollamaAvailable;
     private final boolean demo;
+    private final Supplier<StatusReport.Store> store;
 
     public StatusReporter(ApiKeyManager manager, UsageRecorder recorder, BooleanSupplier ollamaAvailable,
-            boolean demo) {
+            boolean demo, Supplier<StatusReport.Store> store) {
         this.manager = manager;
         this.recorder = recorder;
         this.ollamaAvailable = ollamaAvailable;
         this.demo = demo;
+        this.store = store;
     }
 
     public StatusReport report() {
@@ -44,11 +47,9 @@ public final class StatusReporter {
         for (Provider provider : Provider.values()) {
             UsageRecorder.Totals totals = recorder.totals(provider);
             if (!provider.usesKeys()) {
-                long dayStart = Instant.ofEpochMilli(now).atZone(manager.config().dayZone()).toLocalDate()
-                        .atStartOfDay(manager.config().dayZone()).toInstant().toEpochMilli();
                 providers.put(provider.id(), new StatusReport.OllamaProvider(ollamaAvailable.getAsBoolean(),
                         manager.config().baseUrl(provider), List.of(), totals.requests(), totals.failures(),
-                        recorder.tokensSince(provider, dayStart), totals.errorRate()));
+                        recorder.tokensToday(provider), totals.errorRate()));
                 continue;
             }
             ProviderStatus status = manager.providerStatus(provider);
@@ -67,7 +68,12 @@ public final class StatusReporter {
                     totals.requests(), totals.failures(), tokensToday, totals.errorRate(), keys));
         }
         alerts.sort(Comparator.comparing((StatusReport.Alert alert) -> !alert.level().equals("critical")));
-        return new StatusReport(providers, alerts, demo, Instant.ofEpochMilli(now).toString(), now);
+        StatusReport.Store storeStatus = store.get();
+        if (storeStatus.degraded()) {
+            alerts.add(0, new StatusReport.Alert("critical", null, null, "Redis is unreachable: this instance accounts"
+                    + " locally with its share of each key's limits until it returns"));
+        }
+        return new StatusReport(providers, alerts, demo, Instant.ofEpochMilli(now).toString(), now, storeStatus);
     }
 
     /** One key's status, as in the report. */

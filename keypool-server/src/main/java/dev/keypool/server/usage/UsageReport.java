@@ -8,10 +8,13 @@ import java.util.Map;
  * snake_case names.
  *
  * @param providers   per provider id, its totals and keys
- * @param history     per minute and provider, oldest first
+ * @param history     per minute and provider, oldest first: the last hour
+ * @param days        per day (in the pool's day zone) and provider, oldest first: the last 90 days
+ *                    that had traffic
  * @param generatedAt when the report was made (ISO-8601)
  */
-public record UsageReport(Map<String, ProviderUsage> providers, List<MinuteUsage> history, String generatedAt) {
+public record UsageReport(Map<String, ProviderUsage> providers, List<MinuteUsage> history, List<DayUsage> days,
+        String generatedAt) {
 
     /**
      * @param exhausted requests refused because no key of the provider could take them
@@ -27,6 +30,11 @@ public record UsageReport(Map<String, ProviderUsage> providers, List<MinuteUsage
 
     /** @param minute the minute's start, ISO-8601 UTC */
     public record MinuteUsage(String minute, String provider, long requests, long successes, long failures,
+            long promptTokens, long completionTokens, long totalTokens) {
+    }
+
+    /** @param day the day, ISO-8601 ({@code 2026-11-28}) */
+    public record DayUsage(String day, String provider, long requests, long successes, long failures,
             long promptTokens, long completionTokens, long totalTokens) {
     }
 }

@@ -1,0 +1,161 @@
+package dev.keypool.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.keypool.config.KeypoolConfig;
+import dev.keypool.config.Provider;
+import dev.keypool.config.SelectionStrategy;
+import dev.keypool.config.WindowLimits;
+import dev.keypool.providers.fake.FakeOpenAi;
+import dev.keypool.providers.fake.FakeUpstream;
+import dev.keypool.redis.testing.RedisServerExtension;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Two gateway instances on one Redis in front of one fake OpenAI: between them they admit no more
+ * than each key's limits, a key rate-limited through one is skipped by the other, and each one's
+ * usage report shows the whole cluster.
+ */
+class RedisClusterTest {
+
+    @RegisterExtension
+    static final RedisServerExtension REDIS = new RedisServerExtension();
+
+    /** Each successful fake completion uses this many tokens (13 prompt + 5 completion). */
+    static final int TOKENS_PER_CALL = 18;
+
+    static final String MINUTE_BOUND = "sk-proj-cluster-test-aaaaaaaa-key0";
+    static final String DAY_BOUND = "sk-proj-cluster-test-bbbbbbbb-key1";
+
+    private final AtomicInteger database = new AtomicInteger();
+    private final List<AutoCloseable> open = new ArrayList<>();
+    private FakeOpenAi openAi;
+
+    @AfterEach
+    void stop() throws Exception {
+        for (AutoCloseable closeable : open.reversed()) {
+            closeable.close();
+        }
+    }
+
+    private KeypoolConfig.Builder cluster(int db) {
+        openAi = FakeOpenAi.start();
+        open.add(openAi);
+        return KeypoolConfig.builder()
+                .baseUrl(Provider.OPENAI, openAi.baseUrl())
+                .baseUrl(Provider.OLLAMA, FakeUpstream.unreachableUrl())
+                .providerPriority(List.of(Provider.OPENAI))
+                .selectionStrategy(SelectionStrategy.FILL_FIRST)
+                .redisUrl(REDIS.server().url() + "/" + db);
+    }
+
+    private TestGateway instance(KeypoolConfig config) {
+        TestGateway gateway = TestGateway.start(config);
+        open.add(gateway);
+        return gateway;
+    }
+
+    @Test
+    void concurrentTrafficOnTwoInstances_neverAdmitsMoreThanAKeysLimits() throws Exception {
+        // Key 0 is bound by its minute (20 calls' worth), key 1 by its day (15 calls' worth).
+        long minuteLimit = 20 * TOKENS_PER_CALL;
+        long dayLimit = 15 * TOKENS_PER_CALL;
+        KeypoolConfig config = cluster(1)
+                .addKey(Provider.OPENAI, MINUTE_BOUND, "gpt-4o", WindowLimits.of(minuteLimit, 1_000_000))
+                .addKey(Provider.OPENAI, DAY_BOUND, "gpt-4o", WindowLimits.of(1_000_000, dayLimit))
+                .build();
+        TestGateway a = instance(config);
+        TestGateway b = instance(config);
+
+        // 80 requests, twice what the keys can take, on 8 threads alternating between the instances.
+        Map<Integer, AtomicInteger> statuses = new ConcurrentHashMap<>();
+        try (ExecutorService pool = Executors.newFixedThreadPool(8)) {
+            List<Future<?>> done = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                int thread = t;
+                done.add(pool.submit(() -> {
+                    for (int i = 0; i < 10; i++) {
+                        TestGateway target = (thread + i) % 2 == 0 ? a : b;
+                        int status = chat(target).statusCode();
+                        statuses.computeIfAbsent(status, s -> new AtomicInteger()).incrementAndGet();
+                    }
+                }));
+            }
+            for (Future<?> future : done) {
+                future.get();
+            }
+        }
+
+        assertThat(statuses.keySet()).containsOnly(200, 429);
+        // The whole run lies within one minute and one day, so every 60-second span and the day
+        // hold at most what the run served.
+        long servedOnKey0 = openAi.keys().stream().filter(MINUTE_BOUND::equals).count();
+        long servedOnKey1 = openAi.keys().stream().filter(DAY_BOUND::equals).count();
+        assertThat(servedOnKey0 * TOKENS_PER_CALL).isLessThanOrEqualTo(minuteLimit);
+        assertThat(servedOnKey1 * TOKENS_PER_CALL).isLessThanOrEqualTo(dayLimit);
+        assertThat(servedOnKey0 + servedOnKey1).isEqualTo(statuses.get(200).get()).isPositive();
+        assertThat(statuses.get(429).get()).isPositive();
+
+        // Both instances see the cluster's usage in the status and, once flushed, in the report.
+        for (TestGateway instance : List.of(a, b)) {
+            JsonNode keys = instance.status().path("providers").path("openai").path("keys");
+            assertThat(keys.get(0).path("tokens_used_day").asLong()).isEqualTo(servedOnKey0 * TOKENS_PER_CALL);
+            assertThat(keys.get(1).path("tokens_used_day").asLong()).isEqualTo(servedOnKey1 * TOKENS_PER_CALL);
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+                JsonNode openai = TestGateway.json(instance.adminGet("/api/admin/api-key-usage-report/"))
+                        .path("providers").path("openai");
+                assertThat(openai.path("successes").asLong()).isEqualTo(servedOnKey0 + servedOnKey1);
+                assertThat(openai.path("total_tokens").asLong())
+                        .isEqualTo((servedOnKey0 + servedOnKey1) * TOKENS_PER_CALL);
+                assertThat(openai.path("exhausted").asLong()).isEqualTo(statuses.get(429).get());
+            });
+        }
+    }
+
+    @Test
+    void keyRateLimitedThroughOneInstance_isSkippedByTheOther() {
+        KeypoolConfig config = cluster(2)
+                .addKey(Provider.OPENAI, MINUTE_BOUND, "gpt-4o", WindowLimits.of(100_000, 1_000_000))
+                .addKey(Provider.OPENAI, DAY_BOUND, "gpt-4o", WindowLimits.of(100_000, 1_000_000))
+                .build();
+        TestGateway a = instance(config);
+        TestGateway b = instance(config);
+        openAi.reply(MINUTE_BOUND, FakeOpenAi.rateLimitedTokens("20m0s"));
+
+        HttpResponse<String> throughA = chat(a);
+        assertThat(throughA.statusCode()).isEqualTo(200);
+        assertThat(throughA.headers().firstValue("x-keypool-key-index")).hasValue("1");
+
+        for (int i = 0; i < 3; i++) {
+            HttpResponse<String> throughB = chat(b);
+            assertThat(throughB.statusCode()).isEqualTo(200);
+            assertThat(throughB.headers().firstValue("x-keypool-key-index")).hasValue("1");
+        }
+        assertThat(openAi.keys().stream().filter(MINUTE_BOUND::equals)).hasSize(1);
+        assertThat(b.status().path("providers").path("openai").path("keys").get(0).path("status").asText())
+                .isEqualTo("cooling_down");
+    }
+
+    private static HttpResponse<String> chat(TestGateway gateway) {
+        return gateway.send(HttpRequest.newBuilder(URI.create(gateway.url("/v1/chat/completions")))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"gpt-4o\",\"max_tokens\":8,"
+                        + "\"messages\":[{\"role\":\"user\",\"content\":\"Say this is a test!\"}]}")));
+    }
+}
