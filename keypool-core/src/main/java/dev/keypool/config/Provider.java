@@ -41,19 +41,32 @@ public enum Provider {
      * @throws IllegalArgumentException naming the accepted values
      */
     public static Provider of(String name) {
-        if (name != null) {
-            String normalised = name.trim().toLowerCase(Locale.ROOT);
-            if (normalised.equals("serpapi")) {
-                return SERP;
-            }
-            for (Provider provider : values()) {
-                if (provider.id.equals(normalised)) {
-                    return provider;
-                }
+        Provider provider = find(name);
+        if (provider == null) {
+            throw new IllegalArgumentException(
+                    "Unknown provider '" + name + "': expected one of openai, gemini, serp, ollama");
+        }
+        return provider;
+    }
+
+    /**
+     * Like {@link #of(String)}, but {@code null} for a name that is no provider: for callers that
+     * ask about every model name on the request path, where an exception per miss costs.
+     */
+    public static Provider find(String name) {
+        if (name == null) {
+            return null;
+        }
+        String normalised = name.trim().toLowerCase(Locale.ROOT);
+        if (normalised.equals("serpapi")) {
+            return SERP;
+        }
+        for (Provider provider : values()) {
+            if (provider.id.equals(normalised)) {
+                return provider;
             }
         }
-        throw new IllegalArgumentException(
-                "Unknown provider '" + name + "': expected one of openai, gemini, serp, ollama");
+        return null;
     }
 
     @Override

@@ -96,10 +96,6 @@ final class ModelRouter {
     }
 
     private static Provider providerNamed(String name) {
-        try {
-            return Provider.of(name);
-        } catch (IllegalArgumentException e) {
-            return null;
-        }
+        return Provider.find(name);
     }
 }

@@ -274,7 +274,16 @@ final class ChatResource implements HttpService {
 
     /** Header values are ASCII; the mask's ellipsis becomes three dots. */
     static String ascii(String value) {
-        return value.replace("\u2026", "...").replaceAll("[^\\x20-\\x7e]", "?");
+        StringBuilder ascii = new StringBuilder(value.length() + 2);
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c == '\u2026') {
+                ascii.append("...");
+            } else {
+                ascii.append(c >= 0x20 && c <= 0x7e ? c : '?');
+            }
+        }
+        return ascii.toString();
     }
 
     private static Map<String, Object> model(String id, String ownedBy) {

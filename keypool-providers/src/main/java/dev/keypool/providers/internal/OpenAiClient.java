@@ -158,7 +158,8 @@ public final class OpenAiClient implements ChatClient {
             return "max_tokens";
         }
         String model = call.model() == null ? "" : call.model().toLowerCase(Locale.ROOT);
-        boolean reasoning = model.matches("o\\d.*") || model.startsWith("gpt-5");
+        boolean reasoning = (model.length() > 1 && model.charAt(0) == 'o' && Character.isDigit(model.charAt(1)))
+                || model.startsWith("gpt-5");
         return reasoning ? "max_completion_tokens" : "max_tokens";
     }
 

@@ -4,6 +4,7 @@ import dev.keypool.event.KeyEvent;
 import dev.keypool.event.KeyEventListener;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -43,7 +44,8 @@ public final class EventFeed implements KeyEventListener, AutoCloseable {
 
     private final Supplier<String> statusJson;
     private final Set<Subscription> subscribers = ConcurrentHashMap.newKeySet();
-    private final ArrayDeque<Frame> recent = new ArrayDeque<>();
+    /** Kept as events, not JSON: most events are never replayed, so they are serialised only when they are. */
+    private final ArrayDeque<KeyEvent> recent = new ArrayDeque<>();
     private final AtomicBoolean changed = new AtomicBoolean(true);
     private final ScheduledExecutorService scheduler;
     private volatile long lastStatusMillis;
@@ -66,13 +68,16 @@ public final class EventFeed implements KeyEventListener, AutoCloseable {
         if (closed) {
             return;
         }
-        Frame frame = Frame.event(event.type(), dev.keypool.server.Json.write(EventJson.of(event)));
         synchronized (recent) {
-            recent.addLast(frame);
+            recent.addLast(event);
             if (recent.size() > REPLAYED_EVENTS) {
                 recent.removeFirst();
             }
         }
+        if (subscribers.isEmpty()) {
+            return;
+        }
+        Frame frame = frame(event);
         for (Subscription subscriber : subscribers) {
             subscriber.offer(frame);
         }
@@ -94,11 +99,17 @@ public final class EventFeed implements KeyEventListener, AutoCloseable {
         }
         Subscription subscription = new Subscription();
         subscription.offer(Frame.event("status", statusJson.get()));
+        List<KeyEvent> replayed;
         synchronized (recent) {
-            recent.forEach(subscription::offer);
+            replayed = List.copyOf(recent);
         }
+        replayed.forEach(event -> subscription.offer(frame(event)));
         subscribers.add(subscription);
         return subscription;
+    }
+
+    private static Frame frame(KeyEvent event) {
+        return Frame.event(event.type(), dev.keypool.server.Json.write(EventJson.of(event)));
     }
 
     public int subscriberCount() {

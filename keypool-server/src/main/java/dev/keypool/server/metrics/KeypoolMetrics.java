@@ -12,6 +12,7 @@ import dev.keypool.rotation.TokenUsage;
 import dev.keypool.usage.KeyStatus;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -23,8 +24,11 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 
 /**
  * Prometheus metrics, fed by key events: per provider and key index (never the key) the requests
@@ -46,6 +50,7 @@ public final class KeypoolMetrics implements KeyEventListener, AutoCloseable {
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final ApiKeyManager manager;
+    private final Map<List<Object>, Meter> meters = new ConcurrentHashMap<>();
     private final ThreadLocal<Map<KeyId, Long>> callStarts = ThreadLocal.withInitial(HashMap::new);
     private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
 
@@ -140,11 +145,25 @@ public final class KeypoolMetrics implements KeyEventListener, AutoCloseable {
 
     /** Counts one gateway request by endpoint and status. */
     public void recordRequest(String endpoint, int status, Duration duration) {
-        Counter.builder("keypool_http_requests_total").description("Gateway HTTP requests by endpoint and status")
-                .tags("endpoint", endpoint, "status", Integer.toString(status)).register(registry).increment();
-        Timer.builder("keypool_http_request_duration_seconds").description("Gateway HTTP request duration")
-                .tags("endpoint", endpoint).serviceLevelObjectives(LATENCY_BUCKETS).register(registry)
+        meter(Counter.class, List.of("http_requests", endpoint, status), () -> Counter.builder("keypool_http_requests_total")
+                .description("Gateway HTTP requests by endpoint and status")
+                .tags("endpoint", endpoint, "status", Integer.toString(status)).register(registry)).increment();
+        meter(Timer.class, List.of("http_duration", endpoint), () -> Timer.builder("keypool_http_request_duration_seconds")
+                .description("Gateway HTTP request duration")
+                .tags("endpoint", endpoint).serviceLevelObjectives(LATENCY_BUCKETS).register(registry))
                 .record(duration);
+    }
+
+    /**
+     * A meter from the memo, registered on first use. Building and registering a meter per event
+     * (a builder, a tag list, a registry lookup) cost more than the rest of a request's accounting.
+     */
+    private <M extends Meter> M meter(Class<M> type, List<Object> id, Supplier<M> register) {
+        Meter meter = meters.get(id);
+        if (meter == null) {
+            meter = meters.computeIfAbsent(id, ignored -> register.get());
+        }
+        return type.cast(meter);
     }
 
     @Override
@@ -161,11 +180,12 @@ public final class KeypoolMetrics implements KeyEventListener, AutoCloseable {
     }
 
     private Timer upstreamTimer(Provider provider, String outcome) {
-        return Timer.builder("keypool_upstream_duration_seconds")
+        return meter(Timer.class, List.of("upstream", provider, outcome), () -> Timer.builder(
+                        "keypool_upstream_duration_seconds")
                 .description("Upstream calls from key acquisition to settlement, streaming included")
                 .tags("provider", provider.id(), "outcome", outcome)
                 .serviceLevelObjectives(LATENCY_BUCKETS)
-                .register(registry);
+                .register(registry));
     }
 
     private void stateChange(KeyId key, String state) {
@@ -173,10 +193,11 @@ public final class KeypoolMetrics implements KeyEventListener, AutoCloseable {
     }
 
     private Counter counter(String name, String description, KeyId key, String... extraTags) {
-        return Counter.builder(name).description(description)
+        return meter(Counter.class, List.of(name, key, List.of(extraTags)), () -> Counter.builder(name)
+                .description(description)
                 .tags("provider", key.provider().id(), "key_index", Integer.toString(key.index()))
                 .tags(extraTags)
-                .register(registry);
+                .register(registry));
     }
 
     private void registerGauges(KeyConfig key) {
