@@ -131,7 +131,7 @@ public final class GatewayLoad {
                     connection.exchange(exchange);
                 } catch (IOException e) {
                     errors++;
-                    connection.close();
+                    connection.disconnect();
                     continue;
                 }
                 if (i < warmup) {
@@ -213,7 +213,7 @@ public final class GatewayLoad {
                     try {
                         connection.exchange(exchange);
                     } catch (IOException e) {
-                        connection.close();
+                        connection.disconnect();
                         if (due >= measureFrom) {
                             errors++;
                         }
@@ -377,7 +377,7 @@ public final class GatewayLoad {
             }
             exchange.doneAt = System.nanoTime();
             if (close) {
-                close();
+                disconnect();
             }
         }
 
@@ -422,6 +422,11 @@ public final class GatewayLoad {
 
         @Override
         public void close() {
+            disconnect();
+        }
+
+        /** Drops the connection; the next exchange opens a new one. */
+        void disconnect() {
             if (socket != null) {
                 try {
                     socket.close();
