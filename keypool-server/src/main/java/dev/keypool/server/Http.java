@@ -41,7 +41,10 @@ final class Http {
             return new byte[0];
         }
         try (InputStream in = request.content().inputStream()) {
-            byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
+            // With a Content-Length, read exactly that (plus one byte to catch a lying sender):
+            // readNBytes(max) would allocate its 16 KiB chunks for a 150-byte body.
+            long limit = length.isPresent() ? length.getAsLong() + 1 : maxBytes + 1;
+            byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, Math.min(limit, maxBytes + 1)));
             if (bytes.length > maxBytes) {
                 throw tooLarge(maxBytes);
             }
