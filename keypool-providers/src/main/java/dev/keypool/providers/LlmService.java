@@ -224,7 +224,8 @@ public final class LlmService implements AutoCloseable {
         }
     }
 
-    static HttpClient newHttpClient() {
+    /** The HTTP client for upstream calls, as the process-wide services and the gateway build it. */
+    public static HttpClient newHttpClient() {
         return HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     }
 

@@ -82,7 +82,7 @@ public final class Gateway implements AutoCloseable {
             throw e;
         }
         this.rotator = new ApiKeyRotator(manager);
-        this.upstreamHttp = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+        this.upstreamHttp = LlmService.newHttpClient();
         this.llm = new LlmService(rotator, upstreamHttp);
         this.search = new SearchService(rotator, upstreamHttp);
         this.metrics = new KeypoolMetrics(manager);
