@@ -78,6 +78,7 @@ public final class GatewayReport {
         details();
         profile();
         jmh();
+        redisStore();
         method();
         return out.toString();
     }
@@ -791,6 +792,31 @@ public final class GatewayReport {
             return "JFR recorder";
         }
         return "other (" + name.replaceAll("[-#]?\\d+$", "") + ")";
+    }
+
+    /** The Redis store's figures, measured by their own script and copied in so the report has them all. */
+    private void redisStore() throws IOException {
+        Path redis = Path.of("docs", "BENCHMARKS-redis.md");
+        line("## Redis store");
+        line("");
+        if (!Files.exists(redis)) {
+            line("Not measured in this tree: `bench/run-redis-bench.sh` writes `docs/BENCHMARKS-redis.md`.");
+            line("");
+            return;
+        }
+        line("Reserve+settle through `RedisUsageStore` on one hot key, beside `redis-benchmark` running the same");
+        line("reserve script on the same Redis (the ceiling), with 1, 2 and 16 callers. Measured separately by");
+        line("`bench/run-redis-bench.sh`; its machine, commands and raw output are in `docs/BENCHMARKS-redis.md`.");
+        line("");
+        boolean results = false;
+        for (String text : Files.readAllLines(redis)) {
+            if (text.startsWith("## ")) {
+                results = text.equals("## Results");
+            } else if (results && text.startsWith("|")) {
+                line(text);
+            }
+        }
+        line("");
     }
 
     private void jmh() throws IOException {
