@@ -13,7 +13,6 @@ import dev.keypool.usage.KeyState;
 import dev.keypool.usage.ReserveResult;
 import dev.keypool.usage.Ticket;
 import dev.keypool.usage.UsageStore;
-import io.lettuce.core.RedisClient;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.util.ArrayList;
@@ -23,8 +22,6 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -51,17 +48,6 @@ class RedisMatchesInMemoryTest {
             KEYS.get(2), WindowLimits.of(300, WindowLimits.UNLIMITED));
     private static final int STEPS = 1_500;
 
-    private static RedisClient client;
-
-    @BeforeAll
-    static void connect() {
-        client = RedisClient.create(REDIS.server().url());
-    }
-
-    @AfterAll
-    static void disconnect() {
-        client.shutdown();
-    }
 
     static Stream<Arguments> runs() {
         return Stream.of(Arguments.of(1L, 1_000L), Arguments.of(2L, 1_000L), Arguments.of(3L, 250L),
@@ -72,7 +58,7 @@ class RedisMatchesInMemoryTest {
     @MethodSource("runs")
     void randomOperations_answerExactlyAsTheInMemoryStoreDoes(long seed, long bucketMillis) {
         try (UsageStore memory = new InMemoryUsageStore(bucketMillis);
-                UsageStore redis = new RedisUsageStore(client, RedisStoreConfig.custom()
+                UsageStore redis = new RedisUsageStore(REDIS.client(), RedisStoreConfig.custom()
                         .prefix("same-" + STORES.incrementAndGet()).bucketMillis(bucketMillis).build())) {
             new Run(new SplittableRandom(seed), memory, redis).go();
         }

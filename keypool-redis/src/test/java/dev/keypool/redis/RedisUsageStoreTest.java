@@ -3,10 +3,7 @@ package dev.keypool.redis;
 import dev.keypool.redis.testing.RedisServerExtension;
 import dev.keypool.usage.UsageStore;
 import dev.keypool.usage.UsageStoreContract;
-import io.lettuce.core.RedisClient;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -17,20 +14,9 @@ class RedisUsageStoreTest extends UsageStoreContract {
     static final RedisServerExtension REDIS = new RedisServerExtension();
 
     private static final AtomicInteger STORES = new AtomicInteger();
-    private static RedisClient client;
-
-    @BeforeAll
-    static void connect() {
-        client = RedisClient.create(REDIS.server().url());
-    }
-
-    @AfterAll
-    static void disconnect() {
-        client.shutdown();
-    }
 
     static RedisUsageStore newStore(long bucketMillis) {
-        return new RedisUsageStore(client, RedisStoreConfig.custom()
+        return new RedisUsageStore(REDIS.client(), RedisStoreConfig.custom()
                 .prefix("contract-" + STORES.incrementAndGet()).bucketMillis(bucketMillis).build());
     }
 

@@ -1,5 +1,7 @@
 package dev.keypool.redis.testing;
 
+import io.lettuce.core.RedisClient;
+import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
@@ -12,18 +14,37 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * static final RedisServerExtension REDIS = new RedisServerExtension();
  * </pre>
  *
- * Tests keep apart by giving each store its own key prefix, not by flushing.
+ * Tests keep apart by giving each store its own key prefix, not by flushing. {@link #client()} is
+ * a Lettuce client for the test class, shut down after it.
  */
-public final class RedisServerExtension implements BeforeAllCallback {
+public final class RedisServerExtension implements BeforeAllCallback, AfterAllCallback {
 
     private static final ExtensionContext.Namespace NAMESPACE = ExtensionContext.Namespace.create(RedisServerExtension.class);
 
     private volatile RedisServer server;
+    private volatile RedisClient client;
 
     @Override
     public void beforeAll(ExtensionContext context) {
         server = context.getRoot().getStore(NAMESPACE)
                 .getOrComputeIfAbsent(RedisServer.class, type -> RedisServer.start(), RedisServer.class);
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) {
+        RedisClient open = client;
+        client = null;
+        if (open != null) {
+            open.shutdown();
+        }
+    }
+
+    /** A client of the shared server for this test class, created on first use. */
+    public synchronized RedisClient client() {
+        if (client == null) {
+            client = RedisClient.create(server().url());
+        }
+        return client;
     }
 
     public RedisServer server() {
