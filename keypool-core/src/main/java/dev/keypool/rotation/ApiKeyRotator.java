@@ -55,6 +55,8 @@ public final class ApiKeyRotator {
     private final Map<Provider, AtomicLong> roundRobin = new EnumMap<>(Provider.class);
     private final Map<Provider, Map<String, List<List<KeyConfig>>>> tiersByModel = new EnumMap<>(Provider.class);
     private final Map<Provider, List<KeyId>> idsByProvider = new EnumMap<>(Provider.class);
+    /** The one tier of every key, per provider: built once, not per request. */
+    private final Map<Provider, List<List<KeyConfig>>> allKeysTier = new EnumMap<>(Provider.class);
 
     public ApiKeyRotator(ApiKeyManager manager) {
         this.manager = Objects.requireNonNull(manager, "manager");
@@ -62,6 +64,7 @@ public final class ApiKeyRotator {
             roundRobin.put(provider, new AtomicLong());
             tiersByModel.put(provider, new ConcurrentHashMap<>());
             idsByProvider.put(provider, manager.keys(provider).stream().map(KeyConfig::id).toList());
+            allKeysTier.put(provider, List.of(manager.keys(provider)));
         }
     }
 
@@ -234,7 +237,7 @@ public final class ApiKeyRotator {
     private List<List<KeyConfig>> tiers(Provider provider, String model) {
         List<KeyConfig> all = manager.keys(provider);
         if (model == null) {
-            return List.of(all);
+            return allKeysTier.get(provider);
         }
         List<List<KeyConfig>> cached = tiersByModel.get(provider).get(model);
         if (cached != null) {
@@ -250,7 +253,7 @@ public final class ApiKeyRotator {
             }
         }
         if (matching.isEmpty()) {
-            return List.of(all);
+            return allKeysTier.get(provider);
         }
         List<List<KeyConfig>> tiers = modelless.isEmpty() ? List.of(List.copyOf(matching))
                 : List.of(List.copyOf(matching), List.copyOf(modelless));
