@@ -21,7 +21,6 @@ import dev.keypool.rotation.NoAvailableKeyException;
 import dev.keypool.rotation.Reservation;
 import dev.keypool.rotation.TokenUsage;
 import dev.keypool.usage.KeyState;
-import java.net.http.HttpClient;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -91,8 +90,6 @@ public final class LlmService implements AutoCloseable {
     private final KeypoolConfig config;
     private final Clock clock;
     private final ProviderSettings settings;
-    private final HttpClient http;
-    private final boolean ownsHttp;
     private final Upstream upstream;
     private final Map<Provider, ChatClient> clients = new EnumMap<>(Provider.class);
     private final OllamaAvailability ollama;
@@ -101,24 +98,18 @@ public final class LlmService implements AutoCloseable {
     private final TokenEstimator estimator = new TokenEstimator();
 
     /**
-     * A service on {@code rotator}'s pool, configured from {@code rotator.manager().config()}.
+     * A service on {@code rotator}'s pool, configured from {@code rotator.manager().config()}, with
+     * its own kept-alive connections to the providers ({@link #close()} closes them).
      *
-     * @param http the client for every upstream call; the caller keeps it (and closes it)
      * @throws dev.keypool.config.ConfigException when one of this module's settings is invalid
      */
-    public LlmService(ApiKeyRotator rotator, HttpClient http) {
-        this(rotator, http, false);
-    }
-
-    private LlmService(ApiKeyRotator rotator, HttpClient http, boolean ownsHttp) {
+    public LlmService(ApiKeyRotator rotator) {
         Objects.requireNonNull(rotator, "rotator");
-        this.http = Objects.requireNonNull(http, "http");
-        this.ownsHttp = ownsHttp;
         this.manager = rotator.manager();
         this.config = manager.config();
         this.clock = manager.clock();
         this.settings = ProviderSettings.from(config);
-        this.upstream = new Upstream(http, settings.upstreamTimeout(), settings.streamIdleTimeout());
+        this.upstream = new Upstream(settings.upstreamTimeout(), settings.streamIdleTimeout());
         OllamaClient ollamaClient = new OllamaClient(upstream, config.baseUrl(Provider.OLLAMA));
         clients.put(Provider.OPENAI, new OpenAiClient(upstream, config.baseUrl(Provider.OPENAI), config.openAiOrgId(), clock));
         clients.put(Provider.GEMINI, new GeminiClient(upstream, config.baseUrl(Provider.GEMINI), clock));
@@ -138,7 +129,7 @@ public final class LlmService implements AutoCloseable {
             synchronized (LlmService.class) {
                 service = global;
                 if (service == null) {
-                    service = new LlmService(ApiKeyRotator.getApiKeyRotator(), newHttpClient(), true);
+                    service = new LlmService(ApiKeyRotator.getApiKeyRotator());
                     global = service;
                 }
             }
@@ -215,18 +206,10 @@ public final class LlmService implements AutoCloseable {
         return ollama.available();
     }
 
-    /** Stops the stream watchdog, and closes the HTTP client if this service created it. */
+    /** Closes the connections to the providers. */
     @Override
     public void close() {
         upstream.close();
-        if (ownsHttp) {
-            http.close();
-        }
-    }
-
-    /** The HTTP client for upstream calls, as the process-wide services and the gateway build it. */
-    public static HttpClient newHttpClient() {
-        return HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     }
 
     // ---- the plan ---------------------------------------------------------------------------------

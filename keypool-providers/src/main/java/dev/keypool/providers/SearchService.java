@@ -6,7 +6,6 @@ import dev.keypool.providers.internal.SerpApiClient;
 import dev.keypool.providers.internal.Upstream;
 import dev.keypool.rotation.ApiKeyRotator;
 import dev.keypool.rotation.TokenUsage;
-import java.net.http.HttpClient;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,19 +19,19 @@ import java.util.Objects;
  *
  * <p>Thread-safe; one instance serves a whole process.
  */
-public final class SearchService {
+public final class SearchService implements AutoCloseable {
 
     private static volatile SearchService global;
 
+    private final Upstream upstream;
     private final SerpApiClient client;
     private final KeyRotation rotation;
 
-    /** A service on {@code rotator}'s pool; the caller keeps {@code http}. */
-    public SearchService(ApiKeyRotator rotator, HttpClient http) {
+    /** A service on {@code rotator}'s pool, with its own kept-alive connections to SerpApi. */
+    public SearchService(ApiKeyRotator rotator) {
         Objects.requireNonNull(rotator, "rotator");
-        Objects.requireNonNull(http, "http");
         ProviderSettings settings = ProviderSettings.from(rotator.manager().config());
-        Upstream upstream = new Upstream(http, settings.upstreamTimeout(), settings.streamIdleTimeout());
+        this.upstream = new Upstream(settings.upstreamTimeout(), settings.streamIdleTimeout());
         this.client = new SerpApiClient(upstream, rotator.manager().config().baseUrl(Provider.SERP),
                 rotator.manager().clock());
         this.rotation = new KeyRotation(rotator);
@@ -45,7 +44,7 @@ public final class SearchService {
             synchronized (SearchService.class) {
                 service = global;
                 if (service == null) {
-                    service = new SearchService(ApiKeyRotator.getApiKeyRotator(), LlmService.newHttpClient());
+                    service = new SearchService(ApiKeyRotator.getApiKeyRotator());
                     global = service;
                 }
             }
@@ -70,5 +69,11 @@ public final class SearchService {
             reservation.commit(TokenUsage.total(1));
             return new SearchResult(response.status(), response.body(), reservation.index(), reservation.maskedKey());
         });
+    }
+
+    /** Closes the connections to SerpApi. */
+    @Override
+    public void close() {
+        upstream.close();
     }
 }

@@ -11,7 +11,6 @@ import dev.keypool.rotation.ApiKeyRotator;
 import dev.keypool.rotation.KeyStatusSnapshot;
 import dev.keypool.testing.ManualClock;
 import dev.keypool.usage.InMemoryUsageStore;
-import java.net.http.HttpClient;
 import java.util.List;
 
 /**
@@ -25,7 +24,6 @@ final class TestPool implements AutoCloseable {
     final KeypoolConfig config;
     final ApiKeyManager manager;
     final ApiKeyRotator rotator;
-    final HttpClient http = HttpClient.newHttpClient();
     final LlmService llm;
     final SearchService search;
 
@@ -33,8 +31,8 @@ final class TestPool implements AutoCloseable {
         this.config = config;
         this.manager = new ApiKeyManager(config, new InMemoryUsageStore(), clock);
         this.rotator = new ApiKeyRotator(manager);
-        this.llm = new LlmService(rotator, http);
-        this.search = new SearchService(rotator, http);
+        this.llm = new LlmService(rotator);
+        this.search = new SearchService(rotator);
     }
 
     static Builder builder() {
@@ -49,7 +47,7 @@ final class TestPool implements AutoCloseable {
     public void close() {
         llm.close();
         manager.close();
-        http.close();
+        search.close();
     }
 
     static final class Builder {

@@ -24,7 +24,7 @@ import dev.keypool.usage.DurableUsageStore;
 import dev.keypool.usage.InMemoryUsageStore;
 import dev.keypool.usage.UsageStore;
 import io.helidon.webserver.WebServer;
-import java.net.http.HttpClient;
+import io.helidon.webserver.http1.Http1Config;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Deque;
@@ -59,7 +59,6 @@ public final class Gateway implements AutoCloseable {
     private final StatusReporter statusReporter;
     private final EventFeed feed;
     private final Tokens tokens;
-    private final HttpClient upstreamHttp;
     private final LlmService llm;
     private final SearchService search;
     private final AtomicInteger inFlight = new AtomicInteger();
@@ -82,9 +81,8 @@ public final class Gateway implements AutoCloseable {
             throw e;
         }
         this.rotator = new ApiKeyRotator(manager);
-        this.upstreamHttp = LlmService.newHttpClient();
-        this.llm = new LlmService(rotator, upstreamHttp);
-        this.search = new SearchService(rotator, upstreamHttp);
+        this.llm = new LlmService(rotator);
+        this.search = new SearchService(rotator);
         this.metrics = new KeypoolMetrics(manager);
         this.statusReporter = new StatusReporter(manager, recorder, llm::ollamaAvailable, settings.demo(),
                 () -> new StatusReport.Store(storeKind(), storeDegraded()));
@@ -173,6 +171,11 @@ public final class Gateway implements AutoCloseable {
                 // Without it Nagle's algorithm holds a streamed chunk back until the last one is
                 // acknowledged: the first token reached clients ~40 ms late (docs/BENCHMARKS.md).
                 .connectionOptions(options -> options.tcpNoDelay(true))
+                // No wire log (its level checks ran several times per request) and no second check
+                // of response headers: ours are constants, numbers and values made ASCII-printable
+                // (ChatResource.ascii). Request headers are still validated.
+                .addProtocol(Http1Config.builder().receiveLog(false).sendLog(false)
+                        .validateResponseHeaders(false).build())
                 // Our own hook drains requests first; Helidon's would stop the listener at once.
                 .shutdownHook(false)
                 .routing(routing -> Main.routing(routing, this))
@@ -320,7 +323,7 @@ public final class Gateway implements AutoCloseable {
             LOG.warn("{} reservation(s) were still unsettled at shutdown", pending);
         }
         llm.close();
-        upstreamHttp.close();
+        search.close();
         manager.close();
         recorder.close();
         store.close();

@@ -9,10 +9,11 @@ import dev.keypool.failure.UpstreamException;
 import dev.keypool.providers.ChatMessage;
 import dev.keypool.providers.StreamListener;
 import dev.keypool.rotation.TokenUsage;
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpHeaders;
-import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -38,6 +39,8 @@ import java.util.Locale;
  * an invalid key; 5xx and 499 are server errors; other 4xx go back to the caller.
  */
 public final class GeminiClient implements ChatClient {
+
+    private static final HeaderName API_KEY = HeaderNames.create("x-goog-api-key");
 
     private final Upstream upstream;
     private final String baseUrl;
@@ -110,14 +113,12 @@ public final class GeminiClient implements ChatClient {
         }
     }
 
-    private HttpRequest.Builder request(UpstreamCall call, boolean stream) {
+    private UpstreamRequest request(UpstreamCall call, boolean stream) {
         String model = call.model().startsWith("models/") ? call.model().substring("models/".length()) : call.model();
         String path = baseUrl + "/v1beta/models/" + URLEncoder.encode(model, StandardCharsets.UTF_8)
                 + (stream ? ":streamGenerateContent?alt=sse" : ":generateContent");
-        return HttpRequest.newBuilder(URI.create(path))
-                .header("x-goog-api-key", call.apiKey())
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(Json.write(body(call))));
+        return UpstreamRequest.postJson(URI.create(path), Json.writeBytes(body(call)))
+                .secretHeader(API_KEY, call.apiKey());
     }
 
     private static ObjectNode body(UpstreamCall call) {

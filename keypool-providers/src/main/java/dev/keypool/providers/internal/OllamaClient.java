@@ -10,7 +10,6 @@ import dev.keypool.providers.ChatMessage;
 import dev.keypool.providers.StreamListener;
 import dev.keypool.rotation.TokenUsage;
 import java.net.URI;
-import java.net.http.HttpRequest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,7 +55,7 @@ public final class OllamaClient implements ChatClient {
      * @throws UpstreamException when Ollama cannot be reached within {@code limit} or answers badly
      */
     public List<String> tags(Duration limit) {
-        Upstream.Response response = upstream.send(HttpRequest.newBuilder(URI.create(baseUrl + "/api/tags")).GET(),
+        Upstream.Response response = upstream.send(UpstreamRequest.get(URI.create(baseUrl + "/api/tags")),
                 null, limit);
         if (response.status() != 200) {
             throw failure(response.status(), response.body());
@@ -125,7 +124,7 @@ public final class OllamaClient implements ChatClient {
         }
     }
 
-    private HttpRequest.Builder request(UpstreamCall call, boolean stream) {
+    private UpstreamRequest request(UpstreamCall call, boolean stream) {
         ObjectNode body = Json.object();
         body.put("model", call.model());
         ArrayNode messages = body.putArray("messages");
@@ -146,9 +145,7 @@ public final class OllamaClient implements ChatClient {
                         ? List.of(single) : value));
             }
         }
-        return HttpRequest.newBuilder(URI.create(baseUrl + "/api/chat"))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(Json.write(body)));
+        return UpstreamRequest.postJson(URI.create(baseUrl + "/api/chat"), Json.writeBytes(body));
     }
 
     private static String finishReason(JsonNode root) {

@@ -9,9 +9,11 @@ import dev.keypool.failure.UpstreamException;
 import dev.keypool.providers.ChatMessage;
 import dev.keypool.providers.StreamListener;
 import dev.keypool.rotation.TokenUsage;
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
 import java.net.URI;
 import java.net.http.HttpHeaders;
-import java.net.http.HttpRequest;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Locale;
@@ -38,6 +40,8 @@ public final class OpenAiClient implements ChatClient {
 
     private static final Set<String> CONTROLLED = Set.of("model", "messages", "stream", "stream_options",
             "max_tokens", "max_completion_tokens", "temperature");
+
+    private static final HeaderName ORGANIZATION = HeaderNames.create("OpenAI-Organization");
 
     private final Upstream upstream;
     private final URI endpoint;
@@ -115,7 +119,7 @@ public final class OpenAiClient implements ChatClient {
         }
     }
 
-    private HttpRequest.Builder request(UpstreamCall call, boolean stream) {
+    private UpstreamRequest request(UpstreamCall call, boolean stream) {
         ObjectNode body = Json.object();
         body.put("model", call.model());
         ArrayNode messages = body.putArray("messages");
@@ -139,13 +143,11 @@ public final class OpenAiClient implements ChatClient {
             }
             options.put("include_usage", true);
         }
-        HttpRequest.Builder request = HttpRequest.newBuilder(endpoint)
-                .header("Authorization", "Bearer " + call.apiKey())
-                .header("Content-Type", "application/json")
-                .header("Accept", stream ? "text/event-stream" : "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(Json.write(body)));
+        UpstreamRequest request = UpstreamRequest.postJson(endpoint, Json.writeBytes(body))
+                .secretHeader(HeaderNames.AUTHORIZATION, "Bearer " + call.apiKey())
+                .header(stream ? HeaderValues.ACCEPT_EVENT_STREAM : HeaderValues.ACCEPT_JSON);
         if (organization != null) {
-            request.header("OpenAI-Organization", organization);
+            request.header(ORGANIZATION, organization);
         }
         return request;
     }

@@ -5,8 +5,8 @@ import dev.keypool.failure.FailureKind;
 import dev.keypool.failure.UpstreamException;
 import java.net.URI;
 import java.net.URLEncoder;
+import io.helidon.http.HeaderValues;
 import java.net.http.HttpHeaders;
-import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -53,9 +53,8 @@ public final class SerpApiClient {
             }
         });
         query.add("api_key=" + encode(apiKey));
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + "/search.json?" + query))
-                .header("Accept", "application/json")
-                .GET();
+        UpstreamRequest request = UpstreamRequest.get(URI.create(baseUrl + "/search.json?" + query))
+                .header(HeaderValues.ACCEPT_JSON);
         Upstream.Response response = upstream.send(request, apiKey);
         if (response.status() != 200) {
             throw failure(response.status(), response.headers(), response.body(), apiKey, clock);

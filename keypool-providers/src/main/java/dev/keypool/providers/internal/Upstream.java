@@ -4,58 +4,100 @@ import dev.keypool.config.KeyMask;
 import dev.keypool.failure.Failure;
 import dev.keypool.failure.FailureKind;
 import dev.keypool.failure.UpstreamException;
+import io.helidon.http.Header;
+import io.helidon.http.HttpLogConfig;
+import io.helidon.webclient.api.ClientConnection;
+import io.helidon.webclient.api.HttpClientResponse;
+import io.helidon.webclient.api.RuntimeUnknownHostException;
+import io.helidon.webclient.api.WebClientServiceResponse;
+import io.helidon.webclient.http1.Http1Client;
+import io.helidon.webclient.http1.Http1ClientRequest;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
+import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
-import java.net.http.HttpClient;
-import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpHeaders;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 
 /**
- * Sends requests to providers over the JDK {@link HttpClient} with keypool's timeouts, and turns
- * transport trouble into classified failures.
+ * Sends requests to providers over Helidon's blocking HTTP/1.1 client ({@link Http1Client}, kept-alive
+ * connections) with keypool's timeouts, and turns transport trouble into classified failures.
+ *
+ * <p>The I/O runs on the calling thread. On the gateway's virtual threads a call is a blocking read
+ * that parks the virtual thread, with no hand-off to another thread and back; that is why this is not
+ * the JDK's {@code HttpClient}, whose selector and worker threads took half the gateway's CPU and most
+ * of its added latency in the load harness (docs/DECISIONS.md).
  *
  * <h2>Timeouts</h2>
- * A buffered call ({@link #send}) is bounded as a whole by the upstream timeout: headers and body.
- * {@link HttpRequest#timeout} alone would stop at the headers, and a provider that trickles a body
- * would hold the caller, its reservation and a connection for ever. A stream ({@link #open}) waits
- * for its headers up to the same timeout, then each read up to the idle timeout: a watchdog closes
- * a stream that has been silent that long, which wakes the blocked reader.
+ * A buffered call ({@link #send}) is bounded as a whole by the upstream timeout: the answer's headers
+ * must arrive within it, and every read of the body may wait only for what is left of it, so a
+ * provider that trickles a body cannot hold the caller, its reservation and a connection for ever.
+ * A stream ({@link #open}) waits for its headers up to the same timeout, then each read up to the
+ * idle timeout. Both are the socket's read timeout, set on the connection before each wait; no
+ * watchdog thread is involved.
  *
  * <h2>Failures</h2>
  * A refused connection, unknown host or connect timeout is {@link FailureKind#UNREACHABLE}; a
  * response timeout or a connection dropped mid-answer is {@link FailureKind#SERVER_ERROR}. An
  * interrupted caller is not the provider's fault: it gets a {@link CancellationException}, with its
- * interrupt status kept, and no key is blamed.
+ * interrupt status kept, and no key is blamed. A virtual thread's blocking read ends at once when it
+ * is interrupted; a platform thread's ends at its next timeout.
  */
 public final class Upstream implements AutoCloseable {
 
     private static final int MAX_ERROR_BODY_BYTES = 64 * 1024;
+    /** Bodies up to this size are read into a buffer of their declared length. */
+    private static final int MAX_PRESIZED_BODY = 1 << 20;
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+    /** Idle connections kept per provider address; the JDK client kept any number. */
+    private static final int CONNECTIONS_KEPT = 1024;
 
-    private final HttpClient http;
+    /**
+     * The connection a response arrived on, handed from the client service below to the thread that
+     * made the call, which is the thread the service runs on (the chain is synchronous).
+     */
+    private static final ThreadLocal<ClientConnection[]> CONNECTION = ThreadLocal.withInitial(() -> new ClientConnection[1]);
+
+    private final Http1Client client;
     private final Duration timeout;
     private final Duration idleTimeout;
-    private volatile ScheduledThreadPoolExecutor watchdog;
 
-    public Upstream(HttpClient http, Duration timeout, Duration idleTimeout) {
-        this.http = http;
+    public Upstream(Duration timeout, Duration idleTimeout) {
         this.timeout = timeout;
         this.idleTimeout = idleTimeout;
+        this.client = Http1Client.builder()
+                .connectTimeout(CONNECT_TIMEOUT)
+                .readTimeout(timeout)
+                .followRedirects(false)
+                .shareConnectionCache(false)
+                .connectionCacheSize(CONNECTIONS_KEPT)
+                // Our headers are constants, keys checked when the configuration loaded, and ids;
+                // the wire log's level checks cost more per call than the rest of the header writing.
+                .protocolConfig(protocol -> protocol.validateRequestHeaders(false)
+                        .log(HttpLogConfig.builder().receiveLog(false).sendLog(false).build()))
+                .addService((chain, request) -> {
+                    WebClientServiceResponse response = chain.proceed(request);
+                    if (response.connection() instanceof ClientConnection connection) {
+                        CONNECTION.get()[0] = connection;
+                    }
+                    return response;
+                })
+                .build();
     }
 
     public Duration timeout() {
@@ -73,164 +115,274 @@ public final class Upstream implements AutoCloseable {
      * @throws UpstreamException    when there was no complete answer
      * @throws CancellationException when the calling thread was interrupted
      */
-    public Response send(HttpRequest.Builder request, String secret, Duration limit) {
-        CompletableFuture<HttpResponse<String>> future =
-                http.sendAsync(request.timeout(limit).build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
-        try {
-            HttpResponse<String> response = future.get(limit.toMillis(), TimeUnit.MILLISECONDS);
-            return new Response(response.statusCode(), response.headers(), response.body());
-        } catch (InterruptedException e) {
-            future.cancel(true);
-            Thread.currentThread().interrupt();
-            throw new CancellationException("interrupted while waiting for the provider");
-        } catch (TimeoutException e) {
-            future.cancel(true);
-            throw transportFailure(new HttpTimeoutException("no complete answer within " + describe(limit)), secret);
-        } catch (ExecutionException e) {
-            throw transportFailure(e.getCause() == null ? e : e.getCause(), secret);
+    public Response send(UpstreamRequest request, String secret, Duration limit) {
+        return interruptibly(() -> sendNow(request, secret, limit));
+    }
+
+    private Response sendNow(UpstreamRequest request, String secret, Duration limit) {
+        long deadline = System.nanoTime() + limit.toNanos();
+        Exchange exchange = exchange(request, limit, secret);
+        try (HttpClientResponse response = exchange.response) {
+            String body = readBody(response, exchange.connection, deadline, limit, secret);
+            return new Response(response.status().code(), headersOf(response), body);
         }
     }
 
-    /** {@link #send(HttpRequest.Builder, String, Duration)} within the upstream timeout. */
-    public Response send(HttpRequest.Builder request, String secret) {
+    /** {@link #send(UpstreamRequest, String, Duration)} within the upstream timeout. */
+    public Response send(UpstreamRequest request, String secret) {
         return send(request, secret, timeout);
     }
 
     /**
-     * Opens a streamed answer. The caller must close it; closing before the end cancels the
-     * upstream request.
+     * Opens a streamed answer. The caller must close it; closing before the end closes the connection,
+     * which cancels the upstream request.
      */
-    public StreamingResponse open(HttpRequest.Builder request, String secret) {
-        HttpResponse<InputStream> response;
-        try {
-            response = http.send(request.timeout(timeout).build(), HttpResponse.BodyHandlers.ofInputStream());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new CancellationException("interrupted while waiting for the provider");
-        } catch (IOException e) {
-            throw transportFailure(e, secret);
+    public StreamingResponse open(UpstreamRequest request, String secret) {
+        Exchange exchange = interruptibly(() -> exchange(request, timeout, secret));
+        if (exchange.connection != null) {
+            exchange.connection.readTimeout(idleTimeout);
         }
-        return new StreamingResponse(response, secret, this);
+        return new StreamingResponse(exchange.response, headersOf(exchange.response), secret, this);
+    }
+
+    private record Exchange(HttpClientResponse response, ClientConnection connection) {
+    }
+
+    /** Sends the request and waits for the answer's status and headers, up to {@code limit}. */
+    private Exchange exchange(UpstreamRequest request, Duration limit, String secret) {
+        Http1ClientRequest call = client.method(request.method()).uri(request.uri()).readTimeout(limit);
+        for (Header header : request.headers()) {
+            call.header(header);
+        }
+        ClientConnection[] captured = CONNECTION.get();
+        captured[0] = null;
+        try {
+            HttpClientResponse response = request.body() == null ? call.request() : call.submit(request.body());
+            ClientConnection connection = captured[0];
+            return new Exchange(response, connection);
+        } catch (RuntimeException e) {
+            throw failure(e, secret, limit, true);
+        } finally {
+            captured[0] = null;
+        }
+    }
+
+    private String readBody(HttpClientResponse response, ClientConnection connection, long deadline, Duration limit,
+            String secret) {
+        InputStream in = response.inputStream();
+        long declared = response.headers().contentLength().orElse(-1);
+        // sized by Content-Length when there is one, plus the byte that lets the last read see the end
+        byte[] buffer = new byte[declared >= 0 && declared < MAX_PRESIZED_BODY ? (int) declared + 1 : 8192];
+        int size = 0;
+        try {
+            while (true) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw timedOut(limit, secret);
+                }
+                if (connection != null) {
+                    connection.readTimeout(Duration.ofMillis(Math.max(1, left / 1_000_000)));
+                }
+                if (size == buffer.length) {
+                    buffer = Arrays.copyOf(buffer, buffer.length * 2);
+                }
+                int read = in.read(buffer, size, buffer.length - size);
+                if (read < 0) {
+                    return new String(buffer, 0, size, StandardCharsets.UTF_8);
+                }
+                size += read;
+            }
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof UpstreamException failure) {
+                throw failure;
+            }
+            throw failure(e, secret, limit, false);
+        }
     }
 
     /** The answer of a stream: its status and headers now, its body line by line. */
     public static final class StreamingResponse implements AutoCloseable {
 
-        private final HttpResponse<InputStream> response;
+        private final HttpClientResponse response;
+        private final HttpHeaders headers;
         private final String secret;
         private final Upstream upstream;
         private LineSource lines;
 
-        private StreamingResponse(HttpResponse<InputStream> response, String secret, Upstream upstream) {
+        private StreamingResponse(HttpClientResponse response, HttpHeaders headers, String secret, Upstream upstream) {
             this.response = response;
+            this.headers = headers;
             this.secret = secret;
             this.upstream = upstream;
         }
 
         public int status() {
-            return response.statusCode();
+            return response.status().code();
         }
 
         public HttpHeaders headers() {
-            return response.headers();
+            return headers;
         }
 
         /** The body of an error answer, read whole (up to 64 KiB). */
         public String errorBody() {
-            try (InputStream in = response.body()) {
-                return new String(in.readNBytes(MAX_ERROR_BODY_BYTES), StandardCharsets.UTF_8);
-            } catch (IOException e) {
-                throw upstream.failureWhileReading(e, secret, false);
-            }
+            return interruptibly(() -> {
+                try {
+                    // not closed: closing a chunked body reads on; close() drops the connection if it was not read whole
+                    return new String(response.inputStream().readNBytes(MAX_ERROR_BODY_BYTES), StandardCharsets.UTF_8);
+                } catch (IOException | RuntimeException e) {
+                    throw upstream.failureWhileReading(e, secret);
+                }
+            });
         }
 
-        /** The body line by line, guarded by the idle timeout. */
+        /** The body line by line; each read waits up to the idle timeout. */
         public LineSource lines() {
             if (lines == null) {
-                lines = new LineSource(response.body(), upstream, secret);
+                lines = new LineSource(response.inputStream(), upstream, secret);
             }
             return lines;
         }
 
         @Override
         public void close() {
-            if (lines != null) {
-                lines.close();
-            } else {
-                try {
-                    response.body().close();
-                } catch (IOException ignored) {
-                    // closing is how we cancel; a failure to close has nothing left to tell
-                }
+            try {
+                response.close();
+            } catch (RuntimeException ignored) {
+                // closing is how we cancel; a failure to close has nothing left to tell
             }
         }
     }
 
-    Duration idleTimeout() {
-        return idleTimeout;
-    }
-
-    ScheduledExecutorService watchdog() {
-        ScheduledThreadPoolExecutor executor = watchdog;
-        if (executor == null) {
-            synchronized (this) {
-                executor = watchdog;
-                if (executor == null) {
-                    executor = new ScheduledThreadPoolExecutor(1, runnable -> {
-                        Thread thread = new Thread(runnable, "keypool-stream-watchdog");
-                        thread.setDaemon(true);
-                        return thread;
-                    });
-                    executor.setRemoveOnCancelPolicy(true);
-                    watchdog = executor;
-                }
-            }
+    /**
+     * Runs blocking I/O so that interrupting the caller ends it. A virtual thread's socket read ends
+     * when the thread is interrupted, so on one (the gateway's) the work runs right here; a platform
+     * thread's would not, so its work runs on a virtual thread that the caller's interrupt interrupts.
+     */
+    static <T> T interruptibly(Supplier<T> work) {
+        if (Thread.currentThread().isVirtual()) {
+            return work.get();
         }
-        return executor;
+        CompletableFuture<T> result = new CompletableFuture<>();
+        Thread worker = Thread.ofVirtual().name("keypool-upstream").start(() -> {
+            try {
+                result.complete(work.get());
+            } catch (Throwable e) {
+                result.completeExceptionally(e);
+            }
+        });
+        try {
+            return result.get();
+        } catch (InterruptedException e) {
+            worker.interrupt();
+            try {
+                worker.join();
+            } catch (InterruptedException again) {
+                // interrupted twice: stop waiting for the worker, which is ending anyway
+            }
+            Thread.currentThread().interrupt();
+            throw new CancellationException("interrupted while waiting for the provider");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException failure) {
+                throw failure;
+            }
+            if (e.getCause() instanceof Error error) {
+                throw error;
+            }
+            throw new IllegalStateException(e.getCause());
+        }
     }
 
-    /** Maps an I/O failure while reading a body; {@code idle} when our watchdog closed it. */
-    RuntimeException failureWhileReading(IOException error, String secret, boolean idle) {
+    /** Maps a failure while reading a stream's body; a read timeout there is the idle timeout. */
+    RuntimeException failureWhileReading(Exception error, String secret) {
         if (Thread.currentThread().isInterrupted()) {
             return new CancellationException("interrupted while reading from the provider");
         }
-        if (idle) {
-            return transportFailure(new HttpTimeoutException("the stream was silent for " + describe(idleTimeout)),
-                    secret);
+        if (readTimedOut(error)) {
+            return classified(FailureKind.SERVER_ERROR, "timed out: the stream was silent for " + describe(idleTimeout),
+                    error, secret);
         }
         return transportFailure(error, secret);
     }
 
+    private RuntimeException failure(Exception error, String secret, Duration limit, boolean connecting) {
+        if (Thread.currentThread().isInterrupted()) {
+            return new CancellationException("interrupted while waiting for the provider");
+        }
+        if (connecting && connectTimedOut(error)) {
+            return classified(FailureKind.UNREACHABLE, "connect timed out", error, secret);
+        }
+        if (readTimedOut(error)) {
+            return timedOut(limit, secret);
+        }
+        return transportFailure(error, secret);
+    }
+
+    private static UpstreamException timedOut(Duration limit, String secret) {
+        return classified(FailureKind.SERVER_ERROR, "timed out: no complete answer within " + describe(limit), null, secret);
+    }
+
     /** Classifies a transport failure; the message never holds {@code secret}. */
     public static UpstreamException transportFailure(Throwable error, String secret) {
-        FailureKind kind;
-        String what;
-        if (error instanceof HttpConnectTimeoutException) {
-            kind = FailureKind.UNREACHABLE;
-            what = "connect timed out";
-        } else if (error instanceof HttpTimeoutException) {
-            kind = FailureKind.SERVER_ERROR;
-            what = "timed out: " + error.getMessage();
-        } else if (unreachable(error)) {
-            kind = FailureKind.UNREACHABLE;
-            what = "unreachable (" + error.getClass().getSimpleName()
-                    + (error.getMessage() == null ? "" : ": " + error.getMessage()) + ")";
-        } else {
-            kind = FailureKind.SERVER_ERROR;
-            what = "connection failed (" + error.getClass().getSimpleName()
-                    + (error.getMessage() == null ? "" : ": " + error.getMessage()) + ")";
+        if (unreachable(error)) {
+            Throwable cause = rootCause(error);
+            return classified(FailureKind.UNREACHABLE, "unreachable (" + cause.getClass().getSimpleName()
+                    + (cause.getMessage() == null ? "" : ": " + cause.getMessage()) + ")", error, secret);
         }
+        Throwable cause = error instanceof UncheckedIOException && error.getCause() != null ? error.getCause() : error;
+        return classified(FailureKind.SERVER_ERROR, "connection failed (" + cause.getClass().getSimpleName()
+                + (cause.getMessage() == null ? "" : ": " + cause.getMessage()) + ")", error, secret);
+    }
+
+    private static UpstreamException classified(FailureKind kind, String what, Throwable error, String secret) {
         return new UpstreamException(Failure.of(kind, KeyMask.scrub(what, secret)), 0, error);
     }
 
     private static boolean unreachable(Throwable error) {
         for (Throwable cause = error; cause != null; cause = cause.getCause()) {
             if (cause instanceof ConnectException || cause instanceof UnresolvedAddressException
-                    || cause instanceof UnknownHostException || cause instanceof NoRouteToHostException) {
+                    || cause instanceof UnknownHostException || cause instanceof NoRouteToHostException
+                    || cause instanceof RuntimeUnknownHostException) {
                 return true;
             }
         }
         return false;
+    }
+
+    private static boolean connectTimedOut(Throwable error) {
+        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+            if (cause instanceof SocketTimeoutException timeout && timeout.getMessage() != null
+                    && timeout.getMessage().toLowerCase(Locale.ROOT).contains("connect")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean readTimedOut(Throwable error) {
+        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+            if (cause instanceof SocketTimeoutException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static Throwable rootCause(Throwable error) {
+        Throwable cause = error;
+        while (cause.getCause() != null && cause.getCause() != cause) {
+            cause = cause.getCause();
+        }
+        return cause;
+    }
+
+    /** The answer's headers as the classifiers read them, names case-insensitive. */
+    private static HttpHeaders headersOf(HttpClientResponse response) {
+        Map<String, List<String>> map = new HashMap<>();
+        for (Header header : response.headers()) {
+            map.computeIfAbsent(header.name(), name -> new ArrayList<>(1)).addAll(header.allValues());
+        }
+        return HttpHeaders.of(map, (name, value) -> true);
     }
 
     static String describe(Duration duration) {
@@ -238,11 +390,9 @@ public final class Upstream implements AutoCloseable {
         return millis % 1000 == 0 ? millis / 1000 + " s" : millis + " ms";
     }
 
+    /** Closes the kept-alive connections. */
     @Override
     public void close() {
-        ScheduledThreadPoolExecutor executor = watchdog;
-        if (executor != null) {
-            executor.shutdownNow();
-        }
+        client.closeResource();
     }
 }

@@ -162,10 +162,11 @@ public abstract class FakeUpstream implements AutoCloseable {
             Map<String, List<String>> headers = new LinkedHashMap<>();
             http.getRequestHeaders().forEach((name, values) -> headers.put(name.toLowerCase(Locale.ROOT), List.copyOf(values)));
             RecordedRequest unkeyed = new RecordedRequest(http.getRequestMethod(), http.getRequestURI().getPath(),
-                    http.getRequestURI().getRawQuery(), Map.copyOf(headers), body, null);
+                    http.getRequestURI().getRawQuery(), Map.copyOf(headers), body, null,
+                    http.getRemoteAddress().getPort());
             String key = keyOf(http, unkeyed);
             RecordedRequest request = new RecordedRequest(unkeyed.method(), unkeyed.path(), unkeyed.query(),
-                    unkeyed.headers(), body, key);
+                    unkeyed.headers(), body, key, unkeyed.clientPort());
             requests.add(request);
             Reply reply = check(request);
             if (reply == null) {

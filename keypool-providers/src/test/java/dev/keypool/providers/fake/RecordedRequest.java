@@ -16,9 +16,10 @@ import java.util.Map;
  * @param query   the raw query, or {@code null}
  * @param headers lower-cased names
  * @param key     the API key it carried where the provider expects it, or {@code null}
+ * @param clientPort the caller's port: requests on one kept-alive connection share it
  */
 public record RecordedRequest(String method, String path, String query, Map<String, List<String>> headers,
-        String body, String key) {
+        String body, String key, int clientPort) {
 
     /** The first value of a header, or {@code null}. */
     public String header(String name) {

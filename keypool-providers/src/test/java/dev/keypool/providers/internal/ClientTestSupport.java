@@ -1,7 +1,6 @@
 package dev.keypool.providers.internal;
 
 import dev.keypool.providers.ChatMessage;
-import java.net.http.HttpClient;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -13,10 +12,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
  */
 final class ClientTestSupport implements AutoCloseable {
 
-    final HttpClient http = HttpClient.newHttpClient();
-    final Upstream upstream = new Upstream(http, Duration.ofSeconds(10), Duration.ofSeconds(10));
+    final Upstream upstream = new Upstream(Duration.ofSeconds(10), Duration.ofSeconds(10));
     /** Gives up after 300 ms without an answer, or 300 ms of silence in a stream. */
-    final Upstream impatient = new Upstream(http, Duration.ofMillis(300), Duration.ofMillis(300));
+    final Upstream impatient = new Upstream(Duration.ofMillis(300), Duration.ofMillis(300));
     final List<RateLimitSnapshot> observed = new CopyOnWriteArrayList<>();
 
     UpstreamCall call(String key, String model, int maxTokens, Map<String, Object> extra) {
@@ -28,6 +26,5 @@ final class ClientTestSupport implements AutoCloseable {
     public void close() {
         upstream.close();
         impatient.close();
-        http.close();
     }
 }

@@ -204,6 +204,45 @@ class OpenAiClientTest {
     }
 
     @Test
+    void bodyTricklingPastTheTimeout_timesOut_thoughEveryReadIsQuick() {
+        OpenAiClient impatient = new OpenAiClient(support.impatient, fake.baseUrl(), null, ManualClock.atNoonish());
+        String completion = "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"model\":\"gpt-4o\","
+                + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"late\"},"
+                + "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1}}";
+        // a byte every 50 ms: each read waits far less than the 300 ms limit, the whole body far more
+        fake.enqueue(exchange -> {
+            exchange.startStream(200, "application/json");
+            for (char c : completion.toCharArray()) {
+                exchange.write(String.valueOf(c));
+                if (!exchange.pause(Duration.ofMillis(50))) {
+                    return;
+                }
+            }
+            exchange.finish();
+        });
+
+        UpstreamException failure = catchThrowableOfType(UpstreamException.class,
+                () -> impatient.complete(support.call(KEY, "gpt-4o", 64, Map.of())));
+
+        assertThat(failure.kind()).isEqualTo(FailureKind.SERVER_ERROR);
+        assertThat(failure.getMessage()).contains("no complete answer within 300 ms");
+    }
+
+    @Test
+    void callsInARow_reuseOneKeptAliveConnection() {
+        fake.enqueue(FakeOpenAi.completion("one", 1, 1), FakeOpenAi.completion("two", 1, 1),
+                FakeOpenAi.rateLimitedTokens("2s"), FakeOpenAi.completion("four", 1, 1));
+
+        client.complete(support.call(KEY, "gpt-4o", 64, Map.of()));
+        client.complete(support.call(KEY, "gpt-4o", 64, Map.of()));
+        catchThrowableOfType(UpstreamException.class, () -> client.complete(support.call(KEY, "gpt-4o", 64, Map.of())));
+        client.complete(support.call(KEY, "gpt-4o", 64, Map.of()));
+
+        // an error answer is read whole, so its connection is kept as well
+        assertThat(fake.requests()).extracting(RecordedRequest::clientPort).containsOnly(fake.requests().get(0).clientPort());
+    }
+
+    @Test
     void refusedConnection_isUnreachable() {
         OpenAiClient nowhere = new OpenAiClient(support.upstream, FakeUpstream.unreachableUrl() + "/v1",
                 null, ManualClock.atNoonish());
