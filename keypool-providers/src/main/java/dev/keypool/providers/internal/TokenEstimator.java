@@ -6,6 +6,7 @@ import com.knuddels.jtokkit.api.EncodingRegistry;
 import com.knuddels.jtokkit.api.EncodingType;
 import dev.keypool.config.Provider;
 import dev.keypool.providers.ChatMessage;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -27,10 +28,29 @@ import java.util.Map;
  *
  * <p>Special-token text in a prompt ({@code <|endoftext|>}) is counted as ordinary text, as the
  * providers do for user content. Thread-safe; the encodings load on first use.
+ *
+ * <h2>Counts are remembered</h2>
+ * Byte-pair encoding is the costliest step of a gateway request (a regex split, then merges), and
+ * most of what it counts was counted before: the system prompt of every call, and every earlier turn
+ * of a conversation, which each call sends again. So each encoding keeps the counts of recent texts
+ * in a fixed table of {@value #SLOTS} slots, found by a 64-bit hash of the text: a repeat costs one
+ * pass over its characters instead of the encoding. A slot holds the hash, the length and the count,
+ * not the text, so the table's memory is fixed whatever the prompts; a hash collision (about one in
+ * 2<sup>64</sup> per lookup) would misstate one reservation, which the provider's reported usage then
+ * settles.
  */
 public final class TokenEstimator {
 
     private static final EncodingRegistry REGISTRY = Encodings.newLazyEncodingRegistry();
+    /** Slots of each encoding's table of remembered counts (a power of two). */
+    static final int SLOTS = 4096;
+    private static final Map<EncodingType, Counter> COUNTERS = new EnumMap<>(EncodingType.class);
+
+    static {
+        for (EncodingType type : EncodingType.values()) {
+            COUNTERS.put(type, new Counter(type));
+        }
+    }
 
     /** Framing tokens per message in OpenAI's chat format. */
     private static final int OPENAI_PER_MESSAGE = 3;
@@ -44,7 +64,7 @@ public final class TokenEstimator {
     /** The prompt tokens of a request to {@code model} on {@code provider} ({@code model} may be null). */
     public long promptTokens(Provider provider, String model, List<ChatMessage> messages, Map<String, Object> extra) {
         if (provider == Provider.OPENAI) {
-            Encoding encoding = openAiEncoding(model);
+            Counter encoding = openAiEncoding(model);
             long tokens = OPENAI_REPLY_PRIMING;
             for (ChatMessage message : messages) {
                 tokens += OPENAI_PER_MESSAGE + encoding.countTokensOrdinary(message.role())
@@ -72,12 +92,60 @@ public final class TokenEstimator {
     }
 
     private static long approximate(String text) {
-        int tokens = REGISTRY.getEncoding(EncodingType.O200K_BASE).countTokensOrdinary(text);
+        int tokens = COUNTERS.get(EncodingType.O200K_BASE).countTokensOrdinary(text);
         return (long) Math.ceil(tokens * APPROXIMATION_MARGIN);
     }
 
-    private static Encoding openAiEncoding(String model) {
-        return REGISTRY.getEncoding(openAiEncodingType(model));
+    private static Counter openAiEncoding(String model) {
+        return COUNTERS.get(openAiEncodingType(model));
+    }
+
+    /** An encoding's counts, remembered by the hash of the text. */
+    static final class Counter {
+
+        private record Slot(long hash, int length, int tokens) {
+        }
+
+        private final EncodingType type;
+        private volatile Encoding encoding;
+        /** Racy by design: a slot is an immutable record, so a reader sees a whole one or an older one. */
+        private final Slot[] slots = new Slot[SLOTS];
+
+        private Counter(EncodingType type) {
+            this.type = type;
+        }
+
+        int countTokensOrdinary(String text) {
+            long hash = hash(text);
+            int index = (int) (hash ^ (hash >>> 32)) & (SLOTS - 1);
+            Slot slot = slots[index];
+            if (slot != null && slot.hash == hash && slot.length == text.length()) {
+                return slot.tokens;
+            }
+            int tokens = encoding().countTokensOrdinary(text);
+            slots[index] = new Slot(hash, text.length(), tokens);
+            return tokens;
+        }
+
+        private Encoding encoding() {
+            Encoding loaded = encoding;
+            if (loaded == null) {
+                loaded = REGISTRY.getEncoding(type);
+                encoding = loaded;
+            }
+            return loaded;
+        }
+
+        /** FNV-1a over the UTF-16 units, then a final mix so that the low bits spread. */
+        static long hash(String text) {
+            long hash = 0xcbf29ce484222325L;
+            for (int i = 0; i < text.length(); i++) {
+                hash = (hash ^ text.charAt(i)) * 0x100000001b3L;
+            }
+            hash ^= hash >>> 33;
+            hash *= 0xff51afd7ed558ccdL;
+            return hash ^ (hash >>> 33);
+        }
     }
 
     /** The encoding of an OpenAI model. */

@@ -7,7 +7,9 @@ import com.knuddels.jtokkit.api.Encoding;
 import com.knuddels.jtokkit.api.EncodingType;
 import dev.keypool.config.Provider;
 import dev.keypool.providers.ChatMessage;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -66,5 +68,35 @@ class TokenEstimatorTest {
     void textTokens_countsSpecialTokenTextAsOrdinaryText() {
         assertThat(estimator.textTokens(Provider.OPENAI, "gpt-4o", "<|endoftext|>")).isGreaterThan(1);
         assertThat(estimator.textTokens(Provider.OPENAI, "gpt-4o", "")).isZero();
+    }
+
+    @Test
+    void rememberedCounts_areTheEncodingsOwn_forRepeatsAndNearMisses() {
+        Encoding o200k = Encodings.newLazyEncodingRegistry().getEncoding(EncodingType.O200K_BASE);
+        Random random = new Random(42);
+        List<String> texts = new ArrayList<>();
+        for (int i = 0; i < 3 * TokenEstimator.SLOTS; i++) {
+            StringBuilder text = new StringBuilder("Tell me about item ").append(i).append(':');
+            for (int words = random.nextInt(30); words > 0; words--) {
+                text.append(' ').append(Long.toString(random.nextLong(), 36));
+            }
+            texts.add(text.toString());
+            // the same text but its last character: a near miss must not be taken for the text
+            texts.add(text.substring(0, text.length() - 1) + "!");
+        }
+
+        for (int round = 0; round < 2; round++) {
+            for (String text : texts) {
+                assertThat(estimator.textTokens(Provider.OPENAI, "gpt-4o", text))
+                        .as("round %d: %s", round, text).isEqualTo(o200k.countTokensOrdinary(text));
+            }
+        }
+    }
+
+    @Test
+    void textHash_differsForTextsThatDifferInOneCharacterOrInOrder() {
+        assertThat(TokenEstimator.Counter.hash("ab")).isNotEqualTo(TokenEstimator.Counter.hash("ba"));
+        assertThat(TokenEstimator.Counter.hash("system prompt")).isNotEqualTo(TokenEstimator.Counter.hash("system prompT"));
+        assertThat(TokenEstimator.Counter.hash("")).isNotEqualTo(TokenEstimator.Counter.hash("\0"));
     }
 }
