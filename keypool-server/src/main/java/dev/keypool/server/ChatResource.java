@@ -10,6 +10,7 @@ import dev.keypool.providers.LlmService;
 import dev.keypool.providers.StreamListener;
 import dev.keypool.providers.ModelInfo;
 import dev.keypool.rotation.TokenUsage;
+import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -37,6 +38,13 @@ final class ChatResource implements HttpService {
     /** Request fields the gateway reads itself; every other field is passed through to OpenAI. */
     private static final Set<String> OWN_FIELDS = Set.of("model", "messages", "temperature", "max_tokens",
             "max_completion_tokens", "stream", "stream_options");
+
+    private static final HeaderName MODEL_HEADER = HeaderNames.create("x-keypool-model");
+    private static final HeaderName ATTEMPTS_HEADER = HeaderNames.create("x-keypool-attempts");
+    private static final HeaderName FAILOVER_HEADER = HeaderNames.create("x-keypool-failover");
+    private static final HeaderName PROVIDER_HEADER = HeaderNames.create("x-keypool-provider");
+    private static final HeaderName KEY_INDEX_HEADER = HeaderNames.create("x-keypool-key-index");
+    private static final HeaderName KEY_HEADER = HeaderNames.create("x-keypool-key");
 
     private final Gateway gateway;
     private final LlmService llm;
@@ -249,26 +257,26 @@ final class ChatResource implements HttpService {
     static void headers(ServerResponse response, ChatResult result) {
         servedBy(response, result.provider(), result.keyIndex(), result.maskedKey());
         if (result.model() != null) {
-            response.header("x-keypool-model", ascii(result.model()));
+            response.header(MODEL_HEADER, ascii(result.model()));
         }
-        response.header("x-keypool-attempts", Integer.toString(result.attempts().size() + 1));
+        response.header(ATTEMPTS_HEADER, Integer.toString(result.attempts().size() + 1));
         if (!result.attempts().isEmpty()) {
             List<String> failed = new ArrayList<>();
             for (Attempt attempt : result.attempts()) {
                 failed.add(attempt.provider().id() + (attempt.keyIndex() >= 0 ? "/" + attempt.keyIndex() : "") + " "
                         + attempt.kind().id());
             }
-            response.header("x-keypool-failover", String.join(", ", failed));
+            response.header(FAILOVER_HEADER, String.join(", ", failed));
         }
     }
 
     static void servedBy(ServerResponse response, Provider provider, int keyIndex, String maskedKey) {
-        response.header("x-keypool-provider", provider.id());
+        response.header(PROVIDER_HEADER, provider.id());
         if (keyIndex >= 0) {
-            response.header("x-keypool-key-index", Integer.toString(keyIndex));
+            response.header(KEY_INDEX_HEADER, Integer.toString(keyIndex));
         }
         if (maskedKey != null) {
-            response.header("x-keypool-key", ascii(maskedKey));
+            response.header(KEY_HEADER, ascii(maskedKey));
         }
     }
 
@@ -380,7 +388,7 @@ final class ChatResource implements HttpService {
             servedBy(response, start.provider(), start.keyIndex(), start.maskedKey());
             if (start.model() != null) {
                 model = start.model();
-                response.header("x-keypool-model", ascii(model));
+                response.header(MODEL_HEADER, ascii(model));
             }
             out = response.outputStream();
             Map<String, Object> role = new LinkedHashMap<>();

@@ -7,7 +7,6 @@ import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 
 /** Reading request bodies within the size limit, and writing JSON responses. */
 final class Http {
@@ -20,7 +19,7 @@ final class Http {
     static void json(ServerResponse response, int status, Object body) {
         response.status(status);
         response.header(HeaderNames.CONTENT_TYPE, JSON);
-        response.send(Json.write(body).getBytes(StandardCharsets.UTF_8));
+        response.send(Json.writeBytes(body));
     }
 
     static void json(ServerResponse response, Object body) {
@@ -57,10 +56,20 @@ final class Http {
     /** The body as JSON; {@code null} when the body is empty. */
     static JsonNode jsonBody(ServerRequest request, long maxBytes) {
         byte[] body = body(request, maxBytes);
-        if (body.length == 0 || new String(body, StandardCharsets.UTF_8).isBlank()) {
+        if (blank(body)) {
             return null;
         }
         return Json.parse(body);
+    }
+
+    /** Whether the body is empty or JSON whitespace only (decoding it to ask would copy it). */
+    private static boolean blank(byte[] body) {
+        for (byte b : body) {
+            if (b != ' ' && b != '\n' && b != '\r' && b != '\t') {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static ApiException tooLarge(long maxBytes) {

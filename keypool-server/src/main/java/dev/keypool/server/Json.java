@@ -36,6 +36,14 @@ public final class Json {
         }
     }
 
+    public static byte[] writeBytes(Object value) {
+        try {
+            return MAPPER.writeValueAsBytes(value);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     public static ObjectNode object() {
         return MAPPER.createObjectNode();
     }

@@ -23,11 +23,11 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
@@ -51,7 +51,9 @@ public final class KeypoolMetrics implements KeyEventListener, AutoCloseable {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final ApiKeyManager manager;
     private final Map<List<Object>, Meter> meters = new ConcurrentHashMap<>();
-    private final ThreadLocal<Map<KeyId, Long>> callStarts = ThreadLocal.withInitial(HashMap::new);
+    /** The meters every successful call moves, found by one lookup on the key. */
+    private final Map<KeyId, CallMeters> callMeters = new ConcurrentHashMap<>();
+    private final ThreadLocal<CallStart> callStarts = ThreadLocal.withInitial(CallStart::new);
     private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
 
     public KeypoolMetrics(ApiKeyManager manager) {
@@ -89,18 +91,19 @@ public final class KeypoolMetrics implements KeyEventListener, AutoCloseable {
     public void onEvent(KeyEvent event) {
         switch (event) {
             case KeyEvent.KeyAcquired e -> {
-                counter("keypool_reservations_total", "Reservations by result", e.key(), "result", "acquired").increment();
-                counter("keypool_reserved_tokens_total", "Tokens reserved before calls", e.key()).increment(e.tokens());
-                callStarts.get().put(e.key(), System.nanoTime());
+                CallMeters call = callMeters(e.key());
+                call.acquired.increment();
+                call.reservedTokens.increment(e.tokens());
+                CallStart start = callStarts.get();
+                start.key = e.key();
+                start.nanos = System.nanoTime();
             }
             case KeyEvent.UsageCommitted e -> {
-                counter("keypool_reservations_total", "Reservations by result", e.key(), "result", "committed").increment();
-                counter("keypool_key_requests_total", "Calls made with a key, by outcome", e.key(), "outcome", "success")
-                        .increment();
-                counter("keypool_tokens_total", "Tokens used, as the provider reported", e.key(), "type", "prompt")
-                        .increment(e.promptTokens());
-                counter("keypool_tokens_total", "Tokens used, as the provider reported", e.key(), "type", "completion")
-                        .increment(e.completionTokens());
+                CallMeters call = callMeters(e.key());
+                call.committed.increment();
+                call.succeeded.increment();
+                call.promptTokens.increment(e.promptTokens());
+                call.completionTokens.increment(e.completionTokens());
                 timeCall(e.key(), "success");
             }
             case KeyEvent.ReservationReleased e -> counter("keypool_reservations_total", "Reservations by result",
@@ -173,9 +176,43 @@ public final class KeypoolMetrics implements KeyEventListener, AutoCloseable {
     }
 
     private void timeCall(KeyId key, String outcome) {
-        Long start = callStarts.get().remove(key);
-        if (start != null) {
-            upstreamTimer(key.provider(), outcome).record(Duration.ofNanos(System.nanoTime() - start));
+        CallStart start = callStarts.get();
+        if (key.equals(start.key)) {
+            start.key = null;
+            upstreamTimer(key.provider(), outcome).record(System.nanoTime() - start.nanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /** The key acquired last on this thread, and when: a thread runs one call at a time. */
+    private static final class CallStart {
+        private KeyId key;
+        private long nanos;
+    }
+
+    private CallMeters callMeters(KeyId key) {
+        CallMeters call = callMeters.get(key);
+        return call != null ? call : callMeters.computeIfAbsent(key, CallMeters::new);
+    }
+
+    /** The same meters as {@link #counter} would find; registering one twice returns the first. */
+    private final class CallMeters {
+        private final Counter acquired;
+        private final Counter reservedTokens;
+        private final Counter committed;
+        private final Counter succeeded;
+        private final Counter promptTokens;
+        private final Counter completionTokens;
+
+        private CallMeters(KeyId key) {
+            acquired = counter("keypool_reservations_total", "Reservations by result", key, "result", "acquired");
+            reservedTokens = counter("keypool_reserved_tokens_total", "Tokens reserved before calls", key);
+            committed = counter("keypool_reservations_total", "Reservations by result", key, "result", "committed");
+            succeeded = counter("keypool_key_requests_total", "Calls made with a key, by outcome", key, "outcome",
+                    "success");
+            promptTokens = counter("keypool_tokens_total", "Tokens used, as the provider reported", key, "type",
+                    "prompt");
+            completionTokens = counter("keypool_tokens_total", "Tokens used, as the provider reported", key, "type",
+                    "completion");
         }
     }
 
