@@ -1,5 +1,6 @@
 package dev.keypool.server;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.keypool.config.Provider;
 import dev.keypool.providers.Attempt;
@@ -16,6 +17,7 @@ import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -75,7 +77,7 @@ final class ChatResource implements HttpService {
         }
         ChatResult result = served(gateway, llm.chat(chat));
         headers(response, result);
-        Http.json(response, completion(result));
+        Http.sendJson(response, completion(result));
     }
 
     private void models(ServerRequest request, ServerResponse response) {
@@ -216,25 +218,37 @@ final class ChatResource implements HttpService {
     }
 
     /** The non-streaming answer, as OpenAI's {@code chat.completion}. */
-    static Map<String, Object> completion(ChatResult result) {
-        Map<String, Object> message = new LinkedHashMap<>();
-        message.put("role", "assistant");
-        message.put("content", result.text());
-        message.put("refusal", null);
-        Map<String, Object> choice = new LinkedHashMap<>();
-        choice.put("index", 0);
-        choice.put("message", message);
-        choice.put("logprobs", null);
-        choice.put("finish_reason", finishReason(result));
-        Map<String, Object> completion = new LinkedHashMap<>();
-        completion.put("id", result.id() != null ? result.id() : newId());
-        completion.put("object", "chat.completion");
-        completion.put("created", System.currentTimeMillis() / 1000);
-        completion.put("model", result.model());
-        completion.put("choices", List.of(choice));
-        completion.put("usage", usage(result.usage()));
-        completion.put("system_fingerprint", null);
-        return completion;
+    static byte[] completion(ChatResult result) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(256 + (result.text() == null ? 0 : result.text().length()));
+        try (JsonGenerator json = Json.MAPPER.getFactory().createGenerator(out)) {
+            json.writeStartObject();
+            json.writeStringField("id", result.id() != null ? result.id() : newId());
+            json.writeStringField("object", "chat.completion");
+            json.writeNumberField("created", System.currentTimeMillis() / 1000);
+            json.writeStringField("model", result.model());
+            json.writeArrayFieldStart("choices");
+            json.writeStartObject();
+            json.writeNumberField("index", 0);
+            json.writeObjectFieldStart("message");
+            json.writeStringField("role", "assistant");
+            json.writeStringField("content", result.text());
+            json.writeNullField("refusal");
+            json.writeEndObject();
+            json.writeNullField("logprobs");
+            json.writeStringField("finish_reason", finishReason(result));
+            json.writeEndObject();
+            json.writeEndArray();
+            json.writeObjectFieldStart("usage");
+            json.writeNumberField("prompt_tokens", result.usage().promptTokens());
+            json.writeNumberField("completion_tokens", result.usage().completionTokens());
+            json.writeNumberField("total_tokens", result.usage().totalTokens());
+            json.writeEndObject();
+            json.writeNullField("system_fingerprint");
+            json.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
     }
 
     static Map<String, Object> usage(TokenUsage usage) {

@@ -18,8 +18,13 @@ final class Http {
 
     static void json(ServerResponse response, int status, Object body) {
         response.status(status);
+        sendJson(response, Json.writeBytes(body));
+    }
+
+    /** JSON already written, with the status set before. */
+    static void sendJson(ServerResponse response, byte[] json) {
         response.header(HeaderNames.CONTENT_TYPE, JSON);
-        response.send(Json.writeBytes(body));
+        response.send(json);
     }
 
     static void json(ServerResponse response, Object body) {

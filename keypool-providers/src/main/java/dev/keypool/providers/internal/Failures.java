@@ -4,7 +4,6 @@ import dev.keypool.config.KeyMask;
 import dev.keypool.failure.Failure;
 import dev.keypool.failure.FailureKind;
 import dev.keypool.failure.UpstreamException;
-import java.net.http.HttpHeaders;
 import java.time.Clock;
 import java.time.Duration;
 
@@ -32,7 +31,7 @@ final class Failures {
     }
 
     /** {@code retry-after-ms}, else {@code Retry-After}, as OpenAI's own SDKs read them. */
-    static Duration retryAfter(HttpHeaders headers, Clock clock) {
+    static Duration retryAfter(ResponseHeaders headers, Clock clock) {
         Duration millis = Durations.parseMillis(headers.firstValue("retry-after-ms").orElse(null));
         return millis != null ? millis : Durations.parseRetryAfter(headers.firstValue("retry-after").orElse(null), clock);
     }

@@ -13,7 +13,6 @@ import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpHeaders;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -202,7 +201,7 @@ public final class GeminiClient implements ChatClient {
     }
 
     /** Classifies a Gemini error answer ({@code google.rpc.Status}). */
-    static UpstreamException failure(int status, HttpHeaders headers, String body, String secret, Clock clock) {
+    static UpstreamException failure(int status, ResponseHeaders headers, String body, String secret, Clock clock) {
         JsonNode error = Json.parseOrMissing(body).path("error");
         String rpcStatus = Json.text(error, "status");
         String raw = Json.text(error, "message");

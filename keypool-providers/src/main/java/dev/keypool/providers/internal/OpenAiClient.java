@@ -1,8 +1,9 @@
 package dev.keypool.providers.internal;
 
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keypool.config.Provider;
 import dev.keypool.failure.FailureKind;
 import dev.keypool.failure.UpstreamException;
@@ -12,8 +13,9 @@ import dev.keypool.rotation.TokenUsage;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpHeaders;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Locale;
@@ -67,14 +69,7 @@ public final class OpenAiClient implements ChatClient {
         if (response.status() != 200) {
             throw failure(response.status(), response.headers(), response.body(), call.apiKey(), clock);
         }
-        JsonNode root = Json.parseOrMissing(response.body());
-        JsonNode choice = root.path("choices").path(0);
-        if (!choice.isObject()) {
-            throw Failures.malformed("an OpenAI completion without choices", response.status());
-        }
-        String text = Json.text(choice.path("message"), "content");
-        return new Completion(Json.text(root, "id"), Json.text(root, "model"), text == null ? "" : text,
-                Json.text(choice, "finish_reason"), usage(root.path("usage")));
+        return readCompletion(response.body());
     }
 
     @Override
@@ -120,36 +115,167 @@ public final class OpenAiClient implements ChatClient {
     }
 
     private UpstreamRequest request(UpstreamCall call, boolean stream) {
-        ObjectNode body = Json.object();
-        body.put("model", call.model());
-        ArrayNode messages = body.putArray("messages");
-        for (ChatMessage message : call.messages()) {
-            messages.addObject().put("role", message.role()).put("content", message.content());
-        }
-        for (Map.Entry<String, Object> field : call.extra().entrySet()) {
-            if (!CONTROLLED.contains(field.getKey())) {
-                body.set(field.getKey(), Json.MAPPER.valueToTree(field.getValue()));
-            }
-        }
-        if (call.temperature() != null) {
-            body.put("temperature", call.temperature());
-        }
-        body.put(maxTokensField(call), call.maxTokens());
-        if (stream) {
-            body.put("stream", true);
-            ObjectNode options = body.putObject("stream_options");
-            if (call.extra().get("stream_options") instanceof Map<?, ?> given) {
-                options.setAll((ObjectNode) Json.MAPPER.valueToTree(given));
-            }
-            options.put("include_usage", true);
-        }
-        UpstreamRequest request = UpstreamRequest.postJson(endpoint, Json.writeBytes(body))
+        UpstreamRequest request = UpstreamRequest.postJson(endpoint, body(call, stream))
                 .secretHeader(HeaderNames.AUTHORIZATION, "Bearer " + call.apiKey())
                 .header(stream ? HeaderValues.ACCEPT_EVENT_STREAM : HeaderValues.ACCEPT_JSON);
         if (organization != null) {
             request.header(ORGANIZATION, organization);
         }
         return request;
+    }
+
+    /** The request's JSON, written field by field (no tree): model, messages, extras, then ours. */
+    static byte[] body(UpstreamCall call, boolean stream) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+        try (JsonGenerator json = Json.MAPPER.getFactory().createGenerator(out)) {
+            json.writeStartObject();
+            json.writeStringField("model", call.model());
+            json.writeArrayFieldStart("messages");
+            for (ChatMessage message : call.messages()) {
+                json.writeStartObject();
+                json.writeStringField("role", message.role());
+                json.writeStringField("content", message.content());
+                json.writeEndObject();
+            }
+            json.writeEndArray();
+            for (Map.Entry<String, Object> field : call.extra().entrySet()) {
+                if (!CONTROLLED.contains(field.getKey())) {
+                    json.writeFieldName(field.getKey());
+                    Json.MAPPER.writeValue(json, field.getValue());
+                }
+            }
+            if (call.temperature() != null) {
+                json.writeNumberField("temperature", call.temperature());
+            }
+            json.writeNumberField(maxTokensField(call), call.maxTokens());
+            if (stream) {
+                json.writeBooleanField("stream", true);
+                json.writeObjectFieldStart("stream_options");
+                if (call.extra().get("stream_options") instanceof Map<?, ?> given) {
+                    for (Map.Entry<?, ?> option : given.entrySet()) {
+                        if (!"include_usage".equals(option.getKey())) {
+                            json.writeFieldName(String.valueOf(option.getKey()));
+                            Json.MAPPER.writeValue(json, option.getValue());
+                        }
+                    }
+                }
+                json.writeBooleanField("include_usage", true);
+                json.writeEndObject();
+            }
+            json.writeEndObject();
+        } catch (IOException e) {
+            throw new IllegalStateException("a request body could not be written", e);
+        }
+        return out.toByteArray();
+    }
+
+    /**
+     * Reads a {@code chat.completion} with the streaming parser, keeping only what the gateway
+     * returns: no tree of the whole answer is built.
+     */
+    static Completion readCompletion(String body) {
+        String id = null;
+        String model = null;
+        String text = null;
+        String finishReason = null;
+        long prompt = -1;
+        long completion = -1;
+        boolean choice = false;
+        try (JsonParser json = Json.MAPPER.getFactory().createParser(body)) {
+            if (json.nextToken() == JsonToken.START_OBJECT) {
+                while (json.nextToken() == JsonToken.FIELD_NAME) {
+                    String field = json.currentName();
+                    JsonToken value = json.nextToken();
+                    switch (field) {
+                        case "id" -> id = scalar(json, value);
+                        case "model" -> model = scalar(json, value);
+                        case "choices" -> {
+                            if (value != JsonToken.START_ARRAY) {
+                                json.skipChildren();
+                                continue;
+                            }
+                            JsonToken element = json.nextToken();
+                            if (element == JsonToken.START_OBJECT) {
+                                choice = true;
+                                while (json.nextToken() == JsonToken.FIELD_NAME) {
+                                    String name = json.currentName();
+                                    JsonToken inner = json.nextToken();
+                                    if (name.equals("message") && inner == JsonToken.START_OBJECT) {
+                                        while (json.nextToken() == JsonToken.FIELD_NAME) {
+                                            String part = json.currentName();
+                                            JsonToken partValue = json.nextToken();
+                                            if (part.equals("content")) {
+                                                text = scalar(json, partValue);
+                                            } else {
+                                                json.skipChildren();
+                                            }
+                                        }
+                                    } else if (name.equals("finish_reason")) {
+                                        finishReason = scalar(json, inner);
+                                    } else {
+                                        json.skipChildren();
+                                    }
+                                }
+                            } else {
+                                json.skipChildren();
+                            }
+                            if (element != JsonToken.END_ARRAY) {
+                                while (json.nextToken() != JsonToken.END_ARRAY) {
+                                    json.skipChildren();
+                                }
+                            }
+                        }
+                        case "usage" -> {
+                            if (value != JsonToken.START_OBJECT) {
+                                json.skipChildren();
+                                continue;
+                            }
+                            while (json.nextToken() == JsonToken.FIELD_NAME) {
+                                String name = json.currentName();
+                                JsonToken count = json.nextToken();
+                                if (name.equals("prompt_tokens")) {
+                                    prompt = number(json, count);
+                                } else if (name.equals("completion_tokens")) {
+                                    completion = number(json, count);
+                                } else {
+                                    json.skipChildren();
+                                }
+                            }
+                        }
+                        default -> json.skipChildren();
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw Failures.malformed("an OpenAI completion that is not JSON", 200);
+        }
+        if (!choice) {
+            throw Failures.malformed("an OpenAI completion without choices", 200);
+        }
+        TokenUsage usage = prompt < 0 && completion < 0 ? null
+                : TokenUsage.of(Math.max(prompt, 0), Math.max(completion, 0));
+        return new Completion(id, model, text == null ? "" : text, finishReason, usage);
+    }
+
+    /** A scalar's text, as {@link Json#text} gives it; {@code null} for null, objects and arrays. */
+    private static String scalar(JsonParser json, JsonToken token) throws IOException {
+        if (token == null || token == JsonToken.VALUE_NULL) {
+            return null;
+        }
+        if (token.isScalarValue()) {
+            return json.getText();
+        }
+        json.skipChildren();
+        return null;
+    }
+
+    /** A whole number, as {@link Json#number} gives it; {@code -1} when it is not a number. */
+    private static long number(JsonParser json, JsonToken token) throws IOException {
+        if (token != null && token.isNumeric()) {
+            return json.getValueAsLong();
+        }
+        json.skipChildren();
+        return -1;
     }
 
     private static String maxTokensField(UpstreamCall call) {
@@ -165,7 +291,7 @@ public final class OpenAiClient implements ChatClient {
         return reasoning ? "max_completion_tokens" : "max_tokens";
     }
 
-    private static void observe(UpstreamCall call, HttpHeaders headers) {
+    private static void observe(UpstreamCall call, ResponseHeaders headers) {
         RateLimitSnapshot.fromOpenAi(headers).ifPresent(call.rateLimits());
     }
 
@@ -182,7 +308,7 @@ public final class OpenAiClient implements ChatClient {
      * Classifies an OpenAI error answer. {@code status} 0 is an error event inside a stream, which
      * has no status of its own; it is then read from the error's type.
      */
-    static UpstreamException failure(int status, HttpHeaders headers, String body, String secret, Clock clock) {
+    static UpstreamException failure(int status, ResponseHeaders headers, String body, String secret, Clock clock) {
         JsonNode error = Json.parseOrMissing(body).path("error");
         String type = orEmpty(Json.text(error, "type"));
         String code = orEmpty(Json.text(error, "code"));
@@ -222,7 +348,7 @@ public final class OpenAiClient implements ChatClient {
         return Failures.exception(kind, kind == FailureKind.CLIENT_ERROR ? null : retryAfter, message, effective);
     }
 
-    private static Duration resetOf(HttpHeaders headers, String type) {
+    private static Duration resetOf(ResponseHeaders headers, String type) {
         Duration tokens = Durations.parseGo(headers.firstValue("x-ratelimit-reset-tokens").orElse(null));
         Duration requests = Durations.parseGo(headers.firstValue("x-ratelimit-reset-requests").orElse(null));
         if (type.equals("tokens") && tokens != null) {

@@ -1,7 +1,6 @@
 package dev.keypool.providers.internal;
 
 import dev.keypool.rotation.ProviderBudget;
-import java.net.http.HttpHeaders;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -17,7 +16,7 @@ public record RateLimitSnapshot(long limitTokens, long remainingTokens, Duration
         long limitRequests, long remainingRequests, Duration resetRequests) {
 
     /** Reads the headers of an OpenAI response; empty when it carried none. */
-    public static Optional<RateLimitSnapshot> fromOpenAi(HttpHeaders headers) {
+    public static Optional<RateLimitSnapshot> fromOpenAi(ResponseHeaders headers) {
         long limitTokens = count(headers, "x-ratelimit-limit-tokens");
         long remainingTokens = count(headers, "x-ratelimit-remaining-tokens");
         Duration resetTokens = Durations.parseGo(headers.firstValue("x-ratelimit-reset-tokens").orElse(null));
@@ -43,7 +42,7 @@ public record RateLimitSnapshot(long limitTokens, long remainingTokens, Duration
         return reset == null ? nowMillis : nowMillis + Math.max(1, reset.toMillis());
     }
 
-    private static long count(HttpHeaders headers, String name) {
+    private static long count(ResponseHeaders headers, String name) {
         String value = headers.firstValue(name).orElse(null);
         if (value == null) {
             return -1;

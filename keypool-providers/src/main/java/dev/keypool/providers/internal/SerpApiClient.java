@@ -6,7 +6,6 @@ import dev.keypool.failure.UpstreamException;
 import java.net.URI;
 import java.net.URLEncoder;
 import io.helidon.http.HeaderValues;
-import java.net.http.HttpHeaders;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -63,7 +62,7 @@ public final class SerpApiClient {
     }
 
     /** Classifies a SerpApi error answer. */
-    static UpstreamException failure(int status, HttpHeaders headers, String body, String secret, Clock clock) {
+    static UpstreamException failure(int status, ResponseHeaders headers, String body, String secret, Clock clock) {
         String raw = Json.text(Json.parseOrMissing(body), "error");
         String message = Failures.message(raw != null ? raw
                 : "HTTP " + status + " from SerpApi with a body that is not a SerpApi error", status, secret);

@@ -19,16 +19,11 @@ import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
-import java.net.http.HttpHeaders;
 import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -105,7 +100,7 @@ public final class Upstream implements AutoCloseable {
     }
 
     /** A buffered answer. */
-    public record Response(int status, HttpHeaders headers, String body) {
+    public record Response(int status, ResponseHeaders headers, String body) {
     }
 
     /**
@@ -204,12 +199,12 @@ public final class Upstream implements AutoCloseable {
     public static final class StreamingResponse implements AutoCloseable {
 
         private final HttpClientResponse response;
-        private final HttpHeaders headers;
+        private final ResponseHeaders headers;
         private final String secret;
         private final Upstream upstream;
         private LineSource lines;
 
-        private StreamingResponse(HttpClientResponse response, HttpHeaders headers, String secret, Upstream upstream) {
+        private StreamingResponse(HttpClientResponse response, ResponseHeaders headers, String secret, Upstream upstream) {
             this.response = response;
             this.headers = headers;
             this.secret = secret;
@@ -220,7 +215,7 @@ public final class Upstream implements AutoCloseable {
             return response.status().code();
         }
 
-        public HttpHeaders headers() {
+        public ResponseHeaders headers() {
             return headers;
         }
 
@@ -376,13 +371,9 @@ public final class Upstream implements AutoCloseable {
         return cause;
     }
 
-    /** The answer's headers as the classifiers read them, names case-insensitive. */
-    private static HttpHeaders headersOf(HttpClientResponse response) {
-        Map<String, List<String>> map = new HashMap<>();
-        for (Header header : response.headers()) {
-            map.computeIfAbsent(header.name(), name -> new ArrayList<>(1)).addAll(header.allValues());
-        }
-        return HttpHeaders.of(map, (name, value) -> true);
+    /** The answer's headers as the classifiers read them. */
+    private static ResponseHeaders headersOf(HttpClientResponse response) {
+        return ResponseHeaders.of(response.headers());
     }
 
     static String describe(Duration duration) {

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.keypool.failure.FailureKind;
 import dev.keypool.failure.UpstreamException;
+import dev.keypool.providers.ChatMessage;
 import dev.keypool.providers.fake.FakeOpenAi;
 import dev.keypool.providers.fake.FakeUpstream;
 import dev.keypool.providers.fake.Gate;
@@ -240,6 +241,68 @@ class OpenAiClientTest {
 
         // an error answer is read whole, so its connection is kept as well
         assertThat(fake.requests()).extracting(RecordedRequest::clientPort).containsOnly(fake.requests().get(0).clientPort());
+    }
+
+    @Test
+    void readCompletion_keepsIdModelTextFinishAndUsage_skippingEverythingElse() {
+        Completion completion = OpenAiClient.readCompletion("""
+                {"id":"chatcmpl-9","object":"chat.completion","created":1,"model":"gpt-4o-2024-08-06",
+                 "choices":[{"index":0,"message":{"role":"assistant","content":"Hi","refusal":null,
+                   "annotations":[{"type":"url_citation","url_citation":{"end_index":1}}]},
+                   "logprobs":{"content":[{"token":"Hi","bytes":[72,105]}]},"finish_reason":"stop"},
+                  {"index":1,"message":{"role":"assistant","content":"Second"},"finish_reason":"length"}],
+                 "usage":{"prompt_tokens":19,"completion_tokens":2.0,"total_tokens":21,
+                   "prompt_tokens_details":{"cached_tokens":0}},"service_tier":"default"}""");
+
+        assertThat(completion).isEqualTo(new Completion("chatcmpl-9", "gpt-4o-2024-08-06", "Hi", "stop",
+                TokenUsage.of(19, 2)));
+    }
+
+    @Test
+    void readCompletion_nullContentIsEmpty_andNoUsageIsNone() {
+        Completion completion = OpenAiClient.readCompletion("""
+                {"id":"chatcmpl-1","choices":[{"message":{"role":"assistant","content":null,
+                 "tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]},
+                 "finish_reason":"tool_calls"}]}""");
+
+        assertThat(completion.text()).isEmpty();
+        assertThat(completion.finishReason()).isEqualTo("tool_calls");
+        assertThat(completion.usage()).isNull();
+        assertThat(completion.model()).isNull();
+    }
+
+    @Test
+    void readCompletion_withoutAChoiceObject_orNotJson_isMalformed() {
+        for (String body : List.of("{\"id\":\"x\",\"choices\":[]}", "{\"choices\":[\"text\"]}",
+                "{\"choices\":{\"0\":{}}}", "<html>502 Bad Gateway</html>", "[]", "")) {
+            UpstreamException failure = catchThrowableOfType(UpstreamException.class,
+                    () -> OpenAiClient.readCompletion(body));
+
+            assertThat(failure).as(body).isNotNull();
+            assertThat(failure.kind()).isEqualTo(FailureKind.SERVER_ERROR);
+            assertThat(failure.getMessage()).contains("malformed answer");
+        }
+    }
+
+    @Test
+    void body_isTheRequestAsOpenAiTakesIt_extrasKept_andOursLast() throws Exception {
+        UpstreamCall call = new UpstreamCall(KEY, "gpt-4o", List.of(ChatMessage.system("Be brief."),
+                ChatMessage.user("Say \"hi\"\n")), 0.5, 64,
+                new java.util.LinkedHashMap<>(Map.of("tools", List.of(Map.of("type", "function")),
+                        "stream_options", Map.of("include_usage", false, "x", 1), "max_tokens", 10)),
+                snapshot -> { });
+
+        JsonNode body = Json.MAPPER.readTree(OpenAiClient.body(call, true));
+
+        assertThat(body.path("model").asText()).isEqualTo("gpt-4o");
+        assertThat(body.path("messages").get(1).path("content").asText()).isEqualTo("Say \"hi\"\n");
+        assertThat(body.path("messages").get(0).path("role").asText()).isEqualTo("system");
+        assertThat(body.path("tools").get(0).path("type").asText()).isEqualTo("function");
+        assertThat(body.path("temperature").asDouble()).isEqualTo(0.5);
+        assertThat(body.path("max_tokens").asInt()).as("the caller's own field name, with the reserved cap").isEqualTo(64);
+        assertThat(body.path("stream").asBoolean()).isTrue();
+        assertThat(body.path("stream_options").path("include_usage").asBoolean()).isTrue();
+        assertThat(body.path("stream_options").path("x").asInt()).isEqualTo(1);
     }
 
     @Test

@@ -3,7 +3,6 @@ package dev.keypool.providers.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keypool.rotation.ProviderBudget;
-import java.net.http.HttpHeaders;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -11,12 +10,12 @@ import org.junit.jupiter.api.Test;
 
 class RateLimitSnapshotTest {
 
-    private static HttpHeaders headers(String... pairs) {
+    private static ResponseHeaders headers(String... pairs) {
         Map<String, List<String>> map = new java.util.LinkedHashMap<>();
         for (int i = 0; i < pairs.length; i += 2) {
             map.put(pairs[i], List.of(pairs[i + 1]));
         }
-        return HttpHeaders.of(map, (name, value) -> true);
+        return ResponseHeaders.of(map);
     }
 
     @Test
