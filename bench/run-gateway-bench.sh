@@ -19,8 +19,8 @@
 #   STREAM_GAP_MS=10 TTFT_COUNT=300             streaming: first token at once, the rest after the gap
 #   WARMUP_SECONDS=20      JVM warm-up of keypool per profile (discarded); Portkey gets half of it
 #   PROFILE_SECONDS=20     JFR recording of keypool at saturation
-#   LEAN_OPTS="-Xms16m -Xmx64m -XX:+UseSerialGC"    JVM flags of the extra small-heap keypool point
-#   KEYPOOL_JAVA_OPTS=""   JVM flags of the measured keypool (empty: what `java -jar` users get)
+#   KEYPOOL_JAVA_OPTS=     JVM flags of the measured keypool (unset: the launcher's, `./keypool --print-java-opts`)
+#   ALT_OPTS=""            JVM flags of the extra saturation and RSS point (empty: the JVM's defaults, `java -jar`)
 #   JMH=1 JMH_ARGS="-wi 3 -w 1s -i 4 -r 1s"      core JMH benchmarks (JMH=0 skips them)
 #   WAIT_FOR_IDLE=1 MAX_LOAD=1.0 MAX_WAIT_SECONDS=600   wait for the 1-minute load to drop first
 #   SKIP_BUILD=0 SKIP_INSTALL=0 PORT_BASE=18100 BENCH_WORK=/tmp/keypool-bench OUT=docs/BENCHMARKS.md
@@ -51,8 +51,8 @@ STREAM_GAP_MS=${STREAM_GAP_MS:-10}
 TTFT_COUNT=${TTFT_COUNT:-$(q 300 50)}
 WARMUP_SECONDS=${WARMUP_SECONDS:-$(q 20 5)}
 PROFILE_SECONDS=${PROFILE_SECONDS:-$(q 20 4)}
-LEAN_OPTS=${LEAN_OPTS:--Xms16m -Xmx64m -XX:+UseSerialGC}
-KEYPOOL_JAVA_OPTS=${KEYPOOL_JAVA_OPTS:-}
+ALT_OPTS=${ALT_OPTS:-}
+KEYPOOL_JAVA_OPTS=${KEYPOOL_JAVA_OPTS-$("$ROOT/keypool" --print-java-opts)}
 JMH=${JMH:-1}
 JMH_ARGS=${JMH_ARGS:-$(q "-wi 3 -w 1s -i 4 -r 1s" "-wi 1 -w 1s -i 1 -r 1s -p keys=3")}
 WAIT_FOR_IDLE=${WAIT_FOR_IDLE:-$(q 1 0)}
@@ -194,7 +194,7 @@ machine() {
   meta portkey "@portkey-ai/gateway $PORTKEY_VERSION (@hono/node-server $HONO_NODE_SERVER_VERSION)"
   meta keypool "$("${JAVA_BIN}java" -jar "$RUN/keypool-server.jar" --version 2>/dev/null | sed 's/^keypool-server //'), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- keypool-core keypool-providers keypool-server 2>/dev/null || echo ' + uncommitted changes')"
   meta keypool_java_opts "${KEYPOOL_JAVA_OPTS:-(none)}"
-  meta lean_opts "$LEAN_OPTS"
+  meta alt_opts "${ALT_OPTS:-(none: the JVM defaults)}"
   meta settings "QUICK=$QUICK REPS=$REPS C1_SECONDS=$C1_SECONDS SAT_SECONDS=$SAT_SECONDS SAT_CONNECTIONS=$SAT_CONNECTIONS RATE_SECONDS=$RATE_SECONDS RATE_WARMUP=$RATE_WARMUP RATE_CONNECTIONS=$RATE_CONNECTIONS LOW_RATE=$LOW_RATE DELAY_MS=$DELAY_MS DELAY_CONNECTIONS=$DELAY_CONNECTIONS DELAY_RATE=$DELAY_RATE DELAY_RATE_CONNECTIONS=$DELAY_RATE_CONNECTIONS STREAM_GAP_MS=$STREAM_GAP_MS TTFT_COUNT=$TTFT_COUNT WARMUP_SECONDS=$WARMUP_SECONDS PROFILE_SECONDS=$PROFILE_SECONDS"
 }
 
@@ -468,11 +468,12 @@ main() {
   end_profile
   stop portkey
 
-  # ---- where keypool's time goes: JFR at saturation, per-thread CPU, and a small-heap point
+  # ---- where keypool's time goes: JFR at saturation, per-thread CPU, native memory; then the alternative flags
   PROFILE=fast
   log "profiling keypool at saturation (JFR, $PROFILE_SECONDS s)"
   stop keypool
-  start_keypool "$UP_FAST" $KEYPOOL_JAVA_OPTS
+  # shellcheck disable=SC2086
+  start_keypool "$UP_FAST" $KEYPOOL_JAVA_OPTS -XX:NativeMemoryTracking=summary
   BENCH_BODY=$RUN/body.json BENCH_OUT=$RUN/warmup.out BENCH_TAG=warmup wrk -t1 -c"$SAT_CONNECTIONS" -d"${WARMUP_SECONDS}s" \
     -s "$ROOT/bench/wrk/chat.lua" "$(url_of keypool)" >/dev/null 2>&1 || true
   local kp=${PIDS[keypool]}
@@ -482,21 +483,21 @@ main() {
   "${JAVA_BIN}jcmd" "$kp" JFR.stop name=bench >/dev/null
   thread_ticks "$kp" >"$RUN/threads-after.txt"
   "${JAVA_BIN}jcmd" "$kp" GC.heap_info >"$RUN/heap-default.txt" 2>&1 || true
+  "${JAVA_BIN}jcmd" "$kp" VM.native_memory summary >"$RUN/nmt-profile.txt" 2>&1 || true
   "${JAVA_BIN}java" -cp "$RUN/classes" dev.keypool.bench.JfrProfile "$RUN/keypool-saturation.jfr" \
     "$(awk '/test=profiled/ { for (i = 1; i <= NF; i++) if ($i ~ /^requests=/) { split($i, kv, "="); print kv[2] } }' "$RESULTS")" \
     >"$RUN/jfr-profile.md" 2>>"$RUN/load.log" || true
   stop keypool
 
-  log "keypool with $LEAN_OPTS: saturation and RSS"
+  log "keypool with ${ALT_OPTS:-the JVM default flags}: saturation and RSS"
   # shellcheck disable=SC2086
-  start_keypool "$UP_FAST" $LEAN_OPTS -XX:NativeMemoryTracking=summary
+  start_keypool "$UP_FAST" $ALT_OPTS
   BENCH_BODY=$RUN/body.json BENCH_OUT=$RUN/warmup.out BENCH_TAG=warmup wrk -t1 -c"$SAT_CONNECTIONS" -d"${WARMUP_SECONDS}s" \
     -s "$ROOT/bench/wrk/chat.lua" "$(url_of keypool)" >/dev/null 2>&1 || true
   for rep in $(seq 1 "$REPS"); do
-    run_wrk keypool "$SAT_CONNECTIONS" "$SAT_SECONDS" "profile=fast test=sat-lean path=keypool rep=$rep"
+    run_wrk keypool "$SAT_CONNECTIONS" "$SAT_SECONDS" "profile=fast test=sat-alt path=keypool rep=$rep"
   done
-  echo "profile=lean path=keypool hwm_kb=$(hwm_kb keypool)" >>"$RUN/rss.txt"
-  "${JAVA_BIN}jcmd" "${PIDS[keypool]}" VM.native_memory summary >"$RUN/nmt-lean.txt" 2>&1 || true
+  echo "profile=alt path=keypool hwm_kb=$(hwm_kb keypool)" >>"$RUN/rss.txt"
   stop keypool
   stop proxy; stop upstream
   meta gateway_seconds $(( $(date +%s) - measured_from ))

@@ -66,7 +66,10 @@ public final class GatewayReport {
         for (String line : Files.readAllLines(run.resolve("rss.txt"))) {
             Map<String, String> fields = fields(line);
             if (fields.containsKey("hwm_kb")) {
-                rssKb.merge(fields.get("path"), Double.parseDouble(fields.get("hwm_kb")), Math::max);
+                if (!"alt".equals(fields.get("profile"))) {
+                    // the measured flags' peak over the profiles; the alternative flags are reported apart
+                    rssKb.merge(fields.get("path"), Double.parseDouble(fields.get("hwm_kb")), Math::max);
+                }
                 rssKb.put(fields.get("profile") + "/" + fields.get("path"), Double.parseDouble(fields.get("hwm_kb")));
             }
         }
@@ -360,8 +363,8 @@ public final class GatewayReport {
         Double p50 = added("fast", "c1", "keypool", "p50_us");
         Double p99 = added("fast", "rate-half", "keypool", "p99_us");
         Double rss = rssKb.get("keypool");
-        Double leanRss = rssKb.get("lean/keypool");
-        Double leanSat = median("fast", "sat-lean", "keypool", "rps");
+        Double altRss = rssKb.get("alt/keypool");
+        Double altSat = median("fast", "sat-alt", "keypool", "rps");
         line("Against the goals (measured, not asserted):");
         line("");
         line("- added latency at 1 connection, median: " + verdict(p50 != null && p50 < 100) + " — " + micros(p50) + " (goal < 100 µs).");
@@ -370,9 +373,9 @@ public final class GatewayReport {
         Double ng = sat.get("nginx");
         line("- throughput at saturation: " + verdict(kp != null && ng != null && kp >= ng / 2) + " — " + rate(kp) + " req/s, "
                 + ratio(kp, ng) + " nginx's " + rate(ng) + " (goal ≥ 0.5×); " + ratio(kp, sat.get("portkey")) + " Portkey's.");
-        line("- RSS under load: " + verdict(rss != null && rss < 256 * 1024) + " — " + mib(rss) + " with the default JVM flags (goal < 256 MiB); "
-                + mib(leanRss) + " with `" + meta("lean_opts") + "`, which served " + rate(leanSat) + " req/s at saturation ("
-                + ratio(leanSat, kp) + " of the default flags').");
+        line("- RSS under load: " + verdict(rss != null && rss < 256 * 1024) + " — " + mib(rss) + " with the launcher's flags, `"
+                + meta("keypool_java_opts") + "` (goal < 256 MiB); " + mib(altRss) + " with " + meta("alt_opts") + ", which served "
+                + rate(altSat) + " req/s at saturation (" + ratio(altSat, kp) + " of the launcher's flags').");
         line("");
     }
 
@@ -395,32 +398,31 @@ public final class GatewayReport {
         Map<String, Double> threads = threadShares();
         double httpClientThreads = threads.getOrDefault("JDK HttpClient selector", 0.0) + threads.getOrDefault("JDK HttpClient workers", 0.0);
         if (switches != null && switches > 5) {
-            line(String.format(Locale.ROOT, "- **Thread hand-offs set the latency at low load.** At 1 connection keypool makes %s"
+            line(String.format(Locale.ROOT, "- **Wake-ups set the latency at low load.** At 1 connection keypool makes %s"
                     + " context switches per request (nginx %s, Portkey %s) and burns %s of CPU per request (%s at saturation%s):"
-                    + " a request is read on a virtual thread and handed to the JDK HttpClient (`sendAsync`), whose worker pool and"
-                    + " selector thread write the upstream request, read the answer and complete the future that wakes the virtual"
-                    + " thread again; every hop is a park, a wake-up and a chance to wait for one of the 2 cores. The HttpClient's"
-                    + " own threads take %.0f %% of keypool's CPU at saturation.",
+                    + " each blocking read (the caller's request, then the upstream's answer) parks the request's virtual thread,"
+                    + " and the JDK's read poller thread must wake it again on a carrier thread; each is a park, a wake-up and a"
+                    + " chance to wait for one of the 2 cores, where nginx's one event loop reads both sockets itself.%s",
                     number(switches), number(nginxSwitches), number(portkeySwitches), micros(cpuC1), micros(cpuSat),
                     cpuLow == null ? "" : ", " + micros(cpuLow) + " at " + meta.getOrDefault("settings", "").replaceAll(".*LOW_RATE=(\\d+).*", "$1") + " req/s open loop",
-                    100 * httpClientThreads));
+                    httpClientThreads > 0.02 ? String.format(Locale.ROOT, " The JDK HttpClient's own threads take %.0f %% of keypool's CPU at saturation.", 100 * httpClientThreads) : ""));
         }
         if (jfr != null && jfr.samples() > 0) {
-            double client = jfr.ownerShare("JDK HttpClient (to the upstream)");
+            double client = jfr.ownerShare("JDK HttpClient (to the upstream)") + jfr.ownerShare("Helidon WebClient (to the upstream)");
             double helidon = jfr.ownerShare("Helidon webserver");
             double jackson = jfr.ownerShare("Jackson");
             double keypool = jfr.ownerShare("keypool-server: handlers, JSON in and out") + jfr.ownerShare("keypool-providers: routing, OpenAI client, token estimate")
                     + jfr.ownerShare("keypool-core: pool, reservations, events") + jfr.ownerShare("keypool-server: event feed")
                     + jfr.ownerShare("keypool-server: metrics") + jfr.ownerShare("keypool-server: usage recorder");
-            line(String.format(Locale.ROOT, "- **Where the CPU samples land at saturation**: JDK HttpClient %.0f %%, Helidon %.0f %%, Jackson %.0f %%,"
+            line(String.format(Locale.ROOT, "- **Where the CPU samples land at saturation**: the upstream client %.0f %%, Helidon's server %.0f %%, Jackson %.0f %%,"
                     + " keypool's own code %.0f %% (of which the core's pool and reservations %.0f %%), the rest JDK, I/O and"
                     + " metrics. The core's acquire+commit is not the problem; the HTTP plumbing around it is.",
                     100 * client, 100 * helidon, 100 * jackson, 100 * keypool, 100 * jfr.ownerShare("keypool-core: pool, reservations, events")));
             double recycler = jfr.allocationShare("com.fasterxml.jackson.core.util.BufferRecycler");
             if (jackson > 0.05) {
-                line(String.format(Locale.ROOT, "- **JSON is parsed and written twice per request**: the caller's body is read into a tree and"
-                        + " rebuilt for the upstream, and the upstream's answer is read into a tree and rebuilt as a new map for the"
-                        + " caller (%.0f %% of samples in Jackson)%s.", 100 * jackson,
+                line(String.format(Locale.ROOT, "- **JSON**: %.0f %% of samples in Jackson. The caller's body is read into a tree (its"
+                        + " fields are checked and the unknown ones passed on); the upstream request and the answer to the caller are"
+                        + " written field by field, and the upstream's answer is read with the streaming parser%s.", 100 * jackson,
                         recycler > 0.05 ? String.format(Locale.ROOT, "; %.0f %% of the sampled allocation is Jackson's"
                                 + " `BufferRecycler.calloc`, new parse and write buffers rather than recycled ones (Jackson's default"
                                 + " recycler pool is thread-local; requests run on virtual threads)", 100 * recycler) : ""));
@@ -491,11 +493,10 @@ public final class GatewayReport {
         }
         Double rss = rssKb.get("keypool");
         if (rss != null && rss > 256 * 1024) {
-            line("- **Memory**: with no flags the JVM sizes its heap from the machine (" + meta("jvm_defaults")
-                    + ") and G1 grows it under load, so the resident set (" + mib(rss) + " at its peak) follows the heap the JVM"
-                    + " chose, not what keypool keeps; with `" + meta("lean_opts") + "` it peaked at " + mib(rssKb.get("lean/keypool"))
-                    + " and served " + ratio(median("fast", "sat-lean", "keypool", "rps"), median("fast", "sat", "keypool", "rps"))
-                    + " the throughput (breakdown under \"Memory\" below).");
+            line("- **Memory**: with `" + meta("keypool_java_opts") + "` the resident set peaked at " + mib(rss)
+                    + " (breakdown under \"Memory\" below); with " + meta("alt_opts") + " (" + meta("jvm_defaults") + ") it peaked at "
+                    + mib(rssKb.get("alt/keypool")) + " and served " + ratio(median("fast", "sat-alt", "keypool", "rps"),
+                    median("fast", "sat", "keypool", "rps")) + " the throughput.");
         }
         Double ttft = added("stream", "ttft", "keypool", "ttft_p50_us");
         if (ttft != null && ttft > 30_000) {
@@ -537,7 +538,7 @@ public final class GatewayReport {
         return groups;
     }
 
-    /** The heap of the default-flags keypool, and the native memory of the small-heap one. */
+    /** The heap and the native memory of the measured keypool, after the profiled saturation run. */
     private void memory() throws IOException {
         line("### Memory");
         line("");
@@ -546,15 +547,15 @@ public final class GatewayReport {
             String text = Files.readString(heap);
             java.util.regex.Matcher m = java.util.regex.Pattern.compile("total (?:reserved )?(\\d+)K, committed (\\d+)K, used (\\d+)K").matcher(text);
             if (m.find()) {
-                line(String.format(Locale.ROOT, "With the default flags, after the profiled saturation run: heap committed %s, used %s (`jcmd GC.heap_info`);"
+                line(String.format(Locale.ROOT, "With `" + meta("keypool_java_opts") + "`, after the profiled saturation run: heap committed %s, used %s (`jcmd GC.heap_info`);"
                         + " peak RSS over the profiles %s.", mib(Double.parseDouble(m.group(2))), mib(Double.parseDouble(m.group(3))),
                         mib(rssKb.get("keypool"))));
                 line("");
             }
         }
-        Path nmt = run.resolve("nmt-lean.txt");
+        Path nmt = run.resolve("nmt-profile.txt");
         if (Files.exists(nmt)) {
-            line("With `" + meta("lean_opts") + "` after its saturation runs (peak RSS " + mib(rssKb.get("lean/keypool"))
+            line("The same process (peak RSS over the profiles " + mib(rssKb.get("keypool"))
                     + "), native memory tracking (`-XX:NativeMemoryTracking=summary`, `jcmd VM.native_memory summary`), committed:");
             line("");
             row("area", "committed");
@@ -668,7 +669,7 @@ public final class GatewayReport {
             row(profile, mib(rssKb.get(profile + "/direct")), mib(rssKb.get(profile + "/nginx")), mib(rssKb.get(profile + "/keypool")),
                     mib(rssKb.get(profile + "/portkey")));
         }
-        row("keypool with `" + meta("lean_opts") + "`, no delay, after saturation", "", "", mib(rssKb.get("lean/keypool")), "");
+        row("keypool with " + meta("alt_opts") + ", no delay, after saturation", "", "", mib(rssKb.get("alt/keypool")), "");
         line("");
     }
 
@@ -781,6 +782,9 @@ public final class GatewayReport {
         }
         if (name.startsWith("HttpClient")) {
             return "JDK HttpClient workers";
+        }
+        if (name.startsWith("Read-Poller") || name.startsWith("Write-Poller")) {
+            return "JDK socket pollers (wake parked virtual threads)";
         }
         if (name.startsWith("C1 ") || name.startsWith("C2 ")) {
             return "JIT compilers";

@@ -43,6 +43,7 @@ public final class JfrProfile {
             {"dev.keypool.server.", "keypool-server: handlers, JSON in and out"},
             {"dev.keypool.providers.", "keypool-providers: routing, OpenAI client, token estimate"},
             {"dev.keypool.", "keypool-core: pool, reservations, events"},
+            {"io.helidon.webclient.", "Helidon WebClient (to the upstream)"},
             {"io.helidon.", "Helidon webserver"},
             {"jdk.internal.net.http.", "JDK HttpClient (to the upstream)"},
             {"java.net.http.", "JDK HttpClient (to the upstream)"},
