@@ -51,7 +51,11 @@ import java.util.function.Supplier;
  * response timeout or a connection dropped mid-answer is {@link FailureKind#SERVER_ERROR}. An
  * interrupted caller is not the provider's fault: it gets a {@link CancellationException}, with its
  * interrupt status kept, and no key is blamed. A virtual thread's blocking read ends at once when it
- * is interrupted; a platform thread's ends at its next timeout.
+ * is interrupted; a platform thread's would not, so its I/O runs on a virtual thread instead.
+ *
+ * <h2>Connections</h2>
+ * Kept alive in Helidon's pool, up to {@value #CONNECTIONS_KEPT} idle per provider address. It
+ * watches each idle connection with a blocking read, so one the server closed is not reused.
  */
 public final class Upstream implements AutoCloseable {
 
