@@ -22,7 +22,6 @@ import dev.keypool.rotation.Reservation;
 import dev.keypool.rotation.TokenUsage;
 import dev.keypool.usage.KeyState;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashSet;
