@@ -135,6 +135,27 @@ public final class ApiKeyRotator {
     }
 
     /**
+     * Reserves {@code tokens} on exactly the key {@code id}, for a request that must go to it (an
+     * object it created upstream is invisible to the others).
+     *
+     * @throws NoAvailableKeyException when that key cannot take the request now, saying why and
+     *                                 when it frees up
+     */
+    public Reservation acquireOn(KeyId id, String model, long tokens) {
+        if (tokens < 0) {
+            throw new IllegalArgumentException("tokens must be >= 0, was " + tokens);
+        }
+        KeyConfig key = manager.key(id);
+        long now = manager.clock().millis();
+        Denials denials = new Denials();
+        Reservation reservation = tryKey(key, model, tokens, now, denials);
+        if (reservation != null) {
+            return reservation;
+        }
+        throw exhausted(key.provider(), model, tokens, denials, now, false, null);
+    }
+
+    /**
      * Keys left out of this request (tried and failed) still say when the pool frees up: a
      * gateway's {@code Retry-After} must see when their rest ends, not that they vanished. They do
      * not change the reason, so every key tried still reads as {@code ALL_KEYS_FAILED}.

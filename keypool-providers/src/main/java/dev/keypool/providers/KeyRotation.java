@@ -43,12 +43,28 @@ final class KeyRotation {
      * @throws UpstreamException       a client error, unchanged
      */
     <T> T run(Provider provider, String model, long tokens, List<Attempt> attempts, KeyCall<T> call) {
+        return run(provider, model, tokens, attempts, null, call);
+    }
+
+    /**
+     * Like {@link #run(Provider, String, long, List, KeyCall)}; with {@code pinned} set, only that
+     * key is tried (a request on an object it created), once.
+     */
+    <T> T run(Provider provider, String model, long tokens, List<Attempt> attempts, KeyId pinned, KeyCall<T> call) {
         Set<KeyId> tried = new HashSet<>();
         UpstreamException lastFailure = null;
         while (true) {
             Reservation reservation;
             try {
-                reservation = rotator.acquire(provider, model, tokens, tried);
+                if (pinned != null && !tried.isEmpty()) {
+                    // No other key knows the object: its key's failure is the answer.
+                    throw exhaustedAfterFailures(provider, tried, new NoAvailableKeyException(provider,
+                            NoAvailableKeyException.Reason.ALL_KEYS_FAILED,
+                            rotator.manager().store().state(pinned).untilMillis(),
+                            "only " + pinned + " holds the object the request names", null), lastFailure);
+                }
+                reservation = pinned != null ? rotator.acquireOn(pinned, model, tokens)
+                        : rotator.acquire(provider, model, tokens, tried);
             } catch (NoAvailableKeyException e) {
                 if (lastFailure == null) {
                     throw e;

@@ -3,7 +3,7 @@ package dev.keypool.providers;
 import dev.keypool.config.KeyConfig;
 import dev.keypool.config.KeypoolConfig;
 import dev.keypool.config.Provider;
-import dev.keypool.providers.internal.OllamaAvailability;
+import dev.keypool.providers.ollama.OllamaAvailability;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Pattern;

@@ -1,21 +1,25 @@
 package dev.keypool.providers;
 
 import dev.keypool.config.Provider;
-import dev.keypool.providers.internal.ProviderSettings;
-import dev.keypool.providers.internal.SerpApiClient;
-import dev.keypool.providers.internal.Upstream;
+import dev.keypool.providers.relay.Head;
+import dev.keypool.providers.relay.Inbound;
+import dev.keypool.providers.relay.Outcome;
+import dev.keypool.providers.relay.Sink;
 import dev.keypool.rotation.ApiKeyRotator;
-import dev.keypool.rotation.TokenUsage;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import dev.keypool.usage.InMemoryAffinityStore;
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.StringJoiner;
 
 /**
  * SerpApi searches on the pool's SERP keys: each search reserves and commits one "token" (SerpApi
  * counts searches), and a key that is rate-limited, out of searches or invalid hands over to the
- * next, each key once, as {@link LlmService} does within a provider.
+ * next, each key once, through the same {@link Relay} as the gateway's {@code /search}.
  *
  * <p>Thread-safe; one instance serves a whole process.
  */
@@ -23,18 +27,19 @@ public final class SearchService implements AutoCloseable {
 
     private static volatile SearchService global;
 
-    private final Upstream upstream;
-    private final SerpApiClient client;
-    private final KeyRotation rotation;
+    private final Relay relay;
+    private final boolean ownsRelay;
 
     /** A service on {@code rotator}'s pool, with its own kept-alive connections to SerpApi. */
     public SearchService(ApiKeyRotator rotator) {
-        Objects.requireNonNull(rotator, "rotator");
-        ProviderSettings settings = ProviderSettings.from(rotator.manager().config());
-        this.upstream = new Upstream(settings.upstreamTimeout(), settings.streamIdleTimeout());
-        this.client = new SerpApiClient(upstream, rotator.manager().config().baseUrl(Provider.SERP),
-                rotator.manager().clock());
-        this.rotation = new KeyRotation(rotator);
+        this.relay = Relay.create(Objects.requireNonNull(rotator, "rotator"), new InMemoryAffinityStore());
+        this.ownsRelay = true;
+    }
+
+    /** A service on a relay another owner closes (the gateway's). */
+    public SearchService(Relay relay) {
+        this.relay = Objects.requireNonNull(relay, "relay");
+        this.ownsRelay = false;
     }
 
     /** The process-wide service, on {@link ApiKeyRotator#getApiKeyRotator()}. */
@@ -62,18 +67,35 @@ public final class SearchService implements AutoCloseable {
      *                                                      with SerpApi's status and message
      */
     public SearchResult search(Map<String, List<String>> params) {
-        Map<String, List<String>> query = new LinkedHashMap<>(Objects.requireNonNull(params, "params"));
-        query.remove("api_key");
-        return rotation.run(Provider.SERP, null, 1, new ArrayList<>(), reservation -> {
-            Upstream.Response response = client.search(reservation.apiKey(), query);
-            reservation.commit(TokenUsage.total(1));
-            return new SearchResult(response.status(), response.body(), reservation.index(), reservation.maskedKey());
+        StringJoiner query = new StringJoiner("&");
+        Objects.requireNonNull(params, "params").forEach((name, values) -> {
+            if (!name.equals("api_key") && values != null) {
+                for (String value : values) {
+                    query.add(encode(name) + "=" + encode(value == null ? "" : value));
+                }
+            }
         });
+        ByteArrayOutputStream body = new ByteArrayOutputStream(4096);
+        Outcome outcome = relay.relay(Provider.SERP, new Inbound("GET", "/search.json",
+                query.length() == 0 ? null : query.toString(), List.of(), null), new Sink() {
+                    @Override
+                    public OutputStream begin(Head head) {
+                        return body;
+                    }
+                });
+        return new SearchResult(outcome.status(), body.toString(StandardCharsets.UTF_8), outcome.served().keyIndex(),
+                outcome.served().maskedKey());
     }
 
-    /** Closes the connections to SerpApi. */
+    /** Closes the connections to SerpApi, when this service made its own relay. */
     @Override
     public void close() {
-        upstream.close();
+        if (ownsRelay) {
+            relay.close();
+        }
+    }
+
+    private static String encode(String value) {
+        return URLEncoder.encode(value, StandardCharsets.UTF_8);
     }
 }

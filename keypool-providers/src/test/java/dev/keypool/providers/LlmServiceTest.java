@@ -1,5 +1,6 @@
 package dev.keypool.providers;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import static dev.keypool.providers.Keys.GEMINI_0;
 import static dev.keypool.providers.Keys.GEMINI_1;
 import static dev.keypool.providers.Keys.OPENAI_0;
@@ -78,14 +79,15 @@ class LlmServiceTest {
     }
 
     @Test
-    void chat_reservesThePromptPlusTheDefaultCap_andSendsThatCap() {
-        pool = TestPool.builder().keys(openai, OPENAI_0).setting("KEYPOOL_DEFAULT_MAX_TOKENS", "256").build();
+    void chat_withoutACap_reservesThePromptPlusTheReserve_andSendsNoCap() {
+        pool = TestPool.builder().keys(openai, OPENAI_0).setting("KEYPOOL_OUTPUT_RESERVE_TOKENS", "256").build();
         List<KeyEvent> events = new CopyOnWriteArrayList<>();
         pool.manager.events().addListener(events::add);
 
         pool.llm.chat(ask("gpt-4o"));
 
-        assertThat(openai.requests().get(0).json().path("max_tokens").asInt()).isEqualTo(256);
+        JsonNode sent = openai.requests().get(0).json();
+        assertThat(sent.has("max_tokens") || sent.has("max_completion_tokens")).as(sent.toString()).isFalse();
         // "Say this is a test!" is 13 prompt tokens in gpt-4o's chat framing.
         assertThat(events).filteredOn(KeyEvent.KeyAcquired.class::isInstance)
                 .extracting(event -> ((KeyEvent.KeyAcquired) event).tokens()).containsExactly(13L + 256);
@@ -429,7 +431,20 @@ class LlmServiceTest {
     }
 
     @Test
-    void usage_missingFromTheAnswer_isCountedByKeypool() {
+    void chat_withTheOldReserveName_andAnEnforcedCap_sendsTheReserveAsTheCap() {
+        pool = TestPool.builder().keys(openai, OPENAI_0).setting("KEYPOOL_DEFAULT_MAX_TOKENS", "300")
+                .setting("KEYPOOL_ENFORCE_OUTPUT_CAP", "true").build();
+
+        pool.llm.chat(ask("gpt-4o"));
+        pool.llm.chat(ask("o3-mini"));
+
+        assertThat(openai.requests().get(0).json().path("max_tokens").asInt()).isEqualTo(300);
+        assertThat(openai.requests().get(1).json().path("max_completion_tokens").asInt()).isEqualTo(300);
+        assertThat(openai.requests().get(1).json().has("max_tokens")).isFalse();
+    }
+
+    @Test
+    void usage_missingFromTheAnswer_chargesTheWholeReservation() {
         pool = TestPool.builder().keys(openai, OPENAI_0).build();
         openai.enqueue(Reply.json(200, "{\"id\":\"chatcmpl-x\",\"object\":\"chat.completion\",\"created\":1,"
                 + "\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
@@ -437,7 +452,8 @@ class LlmServiceTest {
 
         ChatResult result = pool.llm.chat(ask("gpt-4o"));
 
-        assertThat(result.usage()).isEqualTo(TokenUsage.of(13, 5));
-        assertThat(pool.status(Provider.OPENAI, 0).minuteTokens()).isEqualTo(18);
+        assertThat(result.text()).isEqualTo("This is a test!");
+        assertThat(result.usage().totalTokens()).isEqualTo(13 + 1024);
+        assertThat(pool.status(Provider.OPENAI, 0).minuteTokens()).isEqualTo(13 + 1024);
     }
 }

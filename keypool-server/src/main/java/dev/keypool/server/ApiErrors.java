@@ -4,9 +4,11 @@ import dev.keypool.failure.FailureClassifier;
 import dev.keypool.failure.FailureKind;
 import dev.keypool.failure.UpstreamException;
 import dev.keypool.providers.UnknownModelException;
+import dev.keypool.providers.relay.RequestRefused;
 import dev.keypool.rotation.NoAvailableKeyException;
 import io.helidon.http.HttpException;
 import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.time.Duration;
 import java.util.concurrent.CancellationException;
@@ -43,22 +45,30 @@ final class ApiErrors {
     }
 
     static void register(HttpRouting.Builder routing, Gateway gateway) {
-        routing.error(ApiException.class, (request, response, error) -> write(response, error));
+        routing.error(ApiException.class, (request, response, error) -> write(request, response, error));
         routing.error(Exception.class, (request, response, error) ->
-                write(response, translate(error, gateway.clock().millis())));
+                write(request, response, translate(error, gateway.clock().millis())));
     }
 
-    static void write(ServerResponse response, ApiException error) {
+    /** Writes {@code error} in the shape of the protocol the caller's path belongs to. */
+    static void write(ServerRequest request, ServerResponse response, ApiException error) {
+        write(ErrorShape.of(request.path().rawPath()), response, error);
+    }
+
+    static void write(ErrorShape shape, ServerResponse response, ApiException error) {
         if (response.isSent()) {
             return;
         }
         error.headers().forEach(response::header);
-        Http.json(response, error.status(), error.body());
+        Http.json(response, error.status(), shape.body(error));
     }
 
     static ApiException translate(Throwable error, long nowMillis) {
         return switch (error) {
             case ApiException api -> api;
+            case RequestRefused refused -> new ApiException(refused.status(),
+                    refused.status() == 403 ? "permission_error" : "invalid_request_error",
+                    refused.code(), refused.param(), refused.getMessage(), Map.of());
             case NoAvailableKeyException exhausted -> exhausted(exhausted, nowMillis);
             case UpstreamException upstream -> upstream(upstream);
             case IllegalArgumentException bad -> ApiException.badRequest("invalid_request", bad.getMessage());

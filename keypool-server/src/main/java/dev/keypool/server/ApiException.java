@@ -4,14 +4,17 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * An error the gateway answers in OpenAI's shape, {@code {"error": {"message", "type", "code"}}},
- * with an explicit status. Handlers throw it; the routing's error handler writes it.
+ * An error the gateway answers itself, with an explicit status, in the error shape of the protocol
+ * the caller speaks ({@link ErrorShape}: OpenAI's {@code {"error": {"message", "type", "param",
+ * "code"}}} unless the caller speaks Gemini's, Ollama's or SerpApi's). Handlers throw it; the
+ * routing's error handler writes it.
  */
 final class ApiException extends RuntimeException {
 
     private final int status;
     private final String type;
     private final String code;
+    private final String param;
     private final Map<String, String> headers;
 
     ApiException(int status, String type, String code, String message) {
@@ -19,10 +22,15 @@ final class ApiException extends RuntimeException {
     }
 
     ApiException(int status, String type, String code, String message, Map<String, String> headers) {
+        this(status, type, code, null, message, headers);
+    }
+
+    ApiException(int status, String type, String code, String param, String message, Map<String, String> headers) {
         super(message, null, false, false);
         this.status = status;
         this.type = type;
         this.code = code;
+        this.param = param;
         this.headers = Map.copyOf(headers);
     }
 
@@ -46,16 +54,21 @@ final class ApiException extends RuntimeException {
         return code;
     }
 
+    /** The request field at fault, or {@code null}. */
+    String param() {
+        return param;
+    }
+
     Map<String, String> headers() {
         return headers;
     }
 
-    /** The response body. */
+    /** The response body in OpenAI's shape. */
     Map<String, Object> body() {
         Map<String, Object> error = new LinkedHashMap<>();
         error.put("message", getMessage());
         error.put("type", type);
-        error.put("param", null);
+        error.put("param", param);
         error.put("code", code);
         return Map.of("error", error);
     }

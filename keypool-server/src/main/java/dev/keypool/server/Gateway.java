@@ -4,8 +4,7 @@ import dev.keypool.config.KeyConfig;
 import dev.keypool.config.KeypoolConfig;
 import dev.keypool.event.LoggingKeyEventListener;
 import dev.keypool.failure.FailureKind;
-import dev.keypool.providers.LlmService;
-import dev.keypool.providers.SearchService;
+import dev.keypool.providers.Relay;
 import dev.keypool.config.Provider;
 import dev.keypool.rotation.TokenUsage;
 import dev.keypool.rotation.ApiKeyManager;
@@ -16,11 +15,15 @@ import dev.keypool.server.metrics.KeypoolMetrics;
 import dev.keypool.server.status.StatusReport;
 import dev.keypool.server.status.StatusReporter;
 import dev.keypool.server.usage.UsageRecorder;
+import dev.keypool.redis.RedisAffinityStore;
 import dev.keypool.redis.RedisCounters;
 import dev.keypool.redis.RedisStoreConfig;
 import dev.keypool.redis.RedisUsageStore;
 import dev.keypool.redis.ResilientRedisUsageStore;
+import dev.keypool.usage.AffinityStore;
+import dev.keypool.usage.DurableAffinityStore;
 import dev.keypool.usage.DurableUsageStore;
+import dev.keypool.usage.InMemoryAffinityStore;
 import dev.keypool.usage.InMemoryUsageStore;
 import dev.keypool.usage.UsageStore;
 import io.helidon.webserver.WebServer;
@@ -59,8 +62,7 @@ public final class Gateway implements AutoCloseable {
     private final StatusReporter statusReporter;
     private final EventFeed feed;
     private final Tokens tokens;
-    private final LlmService llm;
-    private final SearchService search;
+    private final Relay relay;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicBoolean draining = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -81,10 +83,9 @@ public final class Gateway implements AutoCloseable {
             throw e;
         }
         this.rotator = new ApiKeyRotator(manager);
-        this.llm = new LlmService(rotator);
-        this.search = new SearchService(rotator);
+        this.relay = Relay.create(rotator, openAffinity(config, settings, store, clock));
         this.metrics = new KeypoolMetrics(manager);
-        this.statusReporter = new StatusReporter(manager, recorder, llm::ollamaAvailable, settings.demo(),
+        this.statusReporter = new StatusReporter(manager, recorder, relay::ollamaAvailable, settings.demo(),
                 () -> new StatusReport.Store(storeKind(), storeDegraded()));
         this.feed = new EventFeed(() -> Json.write(statusReporter.report()));
         this.tokens = new Tokens(settings.adminToken(), settings.clientTokens());
@@ -131,6 +132,28 @@ public final class Gateway implements AutoCloseable {
         return new UsageRecorder(manager);
     }
 
+    /**
+     * Where the keys of upstream objects (stored responses, files, cached contents, archived
+     * searches) are remembered: beside the usage, so that they are shared by every instance on
+     * Redis and survive a restart in the data directory.
+     */
+    private static AffinityStore openAffinity(KeypoolConfig config, ServerSettings settings, UsageStore store,
+            Clock clock) {
+        if (store instanceof ResilientRedisUsageStore redis) {
+            try {
+                return new RedisAffinityStore(config.redisUrl(), redis.redis().config());
+            } catch (RuntimeException e) {
+                LOG.warn("Redis is unreachable: the keys of stored objects are remembered on this instance only ({})",
+                        e.getMessage());
+                return new InMemoryAffinityStore();
+            }
+        }
+        if (store instanceof DurableUsageStore) {
+            return DurableAffinityStore.open(settings.dataDir(), clock.millis());
+        }
+        return new InMemoryAffinityStore();
+    }
+
     /** Where usage and key state live: {@code redis}, {@code data-dir} or {@code memory}. */
     String storeKind() {
         return store instanceof ResilientRedisUsageStore ? "redis"
@@ -173,7 +196,7 @@ public final class Gateway implements AutoCloseable {
                 .connectionOptions(options -> options.tcpNoDelay(true))
                 // No wire log (its level checks ran several times per request) and no second check
                 // of response headers: ours are constants, numbers and values made ASCII-printable
-                // (ChatResource.ascii). Request headers are still validated.
+                // (ResponseSink.ascii). Request headers are still validated.
                 .addProtocol(Http1Config.builder().receiveLog(false).sendLog(false)
                         .validateResponseHeaders(false).build())
                 // Our own hook drains requests first; Helidon's would stop the listener at once.
@@ -238,16 +261,12 @@ public final class Gateway implements AutoCloseable {
         return tokens;
     }
 
-    LlmService llm() {
-        return llm;
-    }
-
-    SearchService search() {
-        return search;
+    Relay relay() {
+        return relay;
     }
 
     boolean ollamaAvailable() {
-        return llm.ollamaAvailable();
+        return relay.ollamaAvailable();
     }
 
     /** Records a call to a keyless provider (Ollama), which publishes no key events. */
@@ -322,8 +341,7 @@ public final class Gateway implements AutoCloseable {
         if (pending > 0) {
             LOG.warn("{} reservation(s) were still unsettled at shutdown", pending);
         }
-        llm.close();
-        search.close();
+        relay.close();
         manager.close();
         recorder.close();
         store.close();

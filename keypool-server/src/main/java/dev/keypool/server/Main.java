@@ -128,17 +128,19 @@ public final class Main {
     static void routing(HttpRouting.Builder routing, Gateway gateway) {
         ApiErrors.register(routing, gateway);
         routing.addFilter(new RequestFilter(gateway));
+        // Keypool's own paths first: /api/admin/* before Ollama's /api/*.
         routing.register(
-                new ChatResource(gateway),
-                new SearchResource(gateway),
                 new AdminResource(gateway),
                 new EventStreamResource(gateway),
                 new HealthResource(gateway),
-                new MetricsResource(gateway));
-        routing.any("/v1/*", (request, response) -> ApiErrors.write(response, ApiException.notFound("not_found",
-                "No such endpoint: " + request.prologue().method().text() + " " + request.path().path())));
-        routing.any("/api/*", (request, response) -> ApiErrors.write(response, ApiException.notFound("not_found",
-                "No such endpoint: " + request.prologue().method().text() + " " + request.path().path())));
+                new MetricsResource(gateway),
+                new OpenAiResource(gateway),
+                new GeminiResource(gateway),
+                new OllamaResource(gateway),
+                new SearchResource(gateway));
+        routing.any("/api/admin/*", (request, response) -> ApiErrors.write(request, response,
+                ApiException.notFound("not_found", "No such endpoint: " + request.prologue().method().text() + " "
+                        + request.path().path())));
         routing.register(new DashboardResource());
     }
 

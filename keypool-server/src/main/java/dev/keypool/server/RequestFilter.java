@@ -25,7 +25,7 @@ final class RequestFilter implements Filter {
         boolean counted = !endpoint.equals("events") && !endpoint.equals("health") && !endpoint.equals("metrics");
         if (counted && !gateway.enter()) {
             response.header("Connection", "close");
-            ApiErrors.write(response, new ApiException(503, "service_unavailable", "shutting_down",
+            ApiErrors.write(request, response, new ApiException(503, "service_unavailable", "shutting_down",
                     "The gateway is shutting down; retry against another instance."));
             return;
         }
@@ -43,13 +43,26 @@ final class RequestFilter implements Filter {
         if (path.startsWith("/v1/chat/completions")) {
             return "chat_completions";
         }
+        if (path.startsWith("/v1/responses")) {
+            return "responses";
+        }
+        if (path.startsWith("/v1/embeddings")) {
+            return "embeddings";
+        }
+        if (path.startsWith("/v1/completions")) {
+            return "completions";
+        }
+        if (path.startsWith("/v1beta/") || (path.startsWith("/v1/") && path.indexOf(':') > 0)) {
+            return "gemini";
+        }
         if (path.startsWith("/v1/models")) {
             return "models";
         }
         if (path.startsWith("/v1/")) {
             return "v1_other";
         }
-        if (path.equals("/search") || path.startsWith("/search.json") || path.startsWith("/search/")) {
+        if (path.equals("/search") || path.startsWith("/search.") || path.startsWith("/search/")
+                || path.startsWith("/searches/") || path.equals("/locations.json") || path.startsWith("/account")) {
             return "search";
         }
         if (path.startsWith("/api/admin/events")) {
@@ -57,6 +70,9 @@ final class RequestFilter implements Filter {
         }
         if (path.startsWith("/api/admin/")) {
             return "admin";
+        }
+        if (path.startsWith("/api/")) {
+            return "ollama";
         }
         if (path.startsWith("/health")) {
             return "health";

@@ -17,6 +17,8 @@ import java.util.Optional;
  */
 final class Tokens {
 
+    private static final io.helidon.http.HeaderName GOOGLE_KEY = HeaderNames.create("x-goog-api-key");
+
     private final byte[] adminDigest;
     private final List<byte[]> clientDigests;
 
@@ -44,18 +46,22 @@ final class Tokens {
 
     /**
      * Admits a gateway caller: anyone when no client tokens are configured, else a caller with one
-     * of them as its bearer token (what OpenAI clients send as their API key) or, for SerpApi
-     * clients, as {@code api_key}.
+     * of them as its bearer token (what OpenAI clients send as their API key) or, where its
+     * protocol puts the key elsewhere, there: {@code api_key} for SerpApi clients,
+     * {@code x-goog-api-key} or {@code key} for Google's.
      *
      * @throws ApiException 401, as OpenAI answers a wrong key
      */
-    void requireClient(ServerRequest request, boolean allowApiKeyParameter) {
+    void requireClient(ServerRequest request, ErrorShape protocol) {
         if (clientDigests.isEmpty()) {
             return;
         }
         Optional<String> token = bearer(request);
-        if (token.isEmpty() && allowApiKeyParameter) {
+        if (token.isEmpty() && protocol == ErrorShape.SERPAPI) {
             token = request.query().first("api_key").asOptional();
+        }
+        if (token.isEmpty() && protocol == ErrorShape.GOOGLE) {
+            token = request.headers().first(GOOGLE_KEY).or(() -> request.query().first("key").asOptional());
         }
         if (token.isPresent()) {
             byte[] given = digest(token.get());

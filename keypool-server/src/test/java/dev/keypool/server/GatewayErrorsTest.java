@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** The gateway's errors, all in OpenAI's shape: 400, 401, 404, 413, and an upstream client error. */
+/** The gateway's errors on OpenAI's endpoints, in OpenAI's shape: 400, 401, 404, 413, and an upstream client error. */
 class GatewayErrorsTest {
 
     static final String KEY = "sk-proj-errors-test-key-000000";
@@ -70,17 +70,37 @@ class GatewayErrorsTest {
         assertThat(error(response).get("type").asText()).isEqualTo("invalid_request_error");
     }
 
+    /** What the gateway itself needs to route and reserve: without it nothing can be sent. */
     @ParameterizedTest
     @ValueSource(strings = {"{\"model\": \"gpt-4o\"}", "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}",
-            "{\"model\": \"gpt-4o\", \"messages\": []}", "{\"model\": \"gpt-4o\", \"messages\": [{\"role\": \"user\"}]}",
-            "{\"model\": \"gpt-4o\", \"messages\": [{\"role\": \"wizard\", \"content\": \"hi\"}]}",
-            "{\"model\": \"gpt-4o\", \"max_tokens\": -3, \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}"})
-    void missingOrInvalidFields_are400(String body) {
+            "{\"model\": \"gpt-4o\", \"messages\": []}", "{\"model\": 7, \"messages\": [{\"role\": \"user\"}]}",
+            "{\"model\": \"gpt-4o\", \"max_tokens\": -3, \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}",
+            "{\"model\": \"gpt-4o\", \"n\": 0, \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}"})
+    void missingOrInvalidFields_theGatewayNeeds_are400(String body) {
         HttpResponse<String> response = post(body, CLIENT_TOKEN);
 
         assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
         error(response);
         assertThat(openAi.requests()).isEmpty();
+    }
+
+    /**
+     * What only OpenAI judges (a message's role or content) goes to OpenAI as it was written, and its
+     * own 400 comes back as it came, the key untouched: keypool never refuses what the provider may accept.
+     */
+    @Test
+    void fieldsOnlyTheProviderJudges_goUpstream_andItsRefusalComesBackAsItCame() {
+        openAi.enqueue(FakeOpenAi.badRequest("Invalid value: 'wizard'. Supported values are: 'system', 'assistant', "
+                + "'user', 'function', 'tool', and 'developer'.", "messages[0].role", "invalid_value"));
+        String body = "{\"model\": \"gpt-4o\", \"messages\": [{\"role\": \"wizard\", \"content\": \"hi\"}]}";
+
+        HttpResponse<String> response = post(body, CLIENT_TOKEN);
+
+        assertThat(response.statusCode()).isEqualTo(400);
+        assertThat(error(response).get("param").asText()).isEqualTo("messages[0].role");
+        assertThat(openAi.requests()).hasSize(1);
+        assertThat(openAi.requests().get(0).body()).isEqualTo(body);
+        assertThat(server.status().at("/providers/openai/keys/0/status").asText()).isEqualTo("active");
     }
 
     @Test
@@ -136,11 +156,24 @@ class GatewayErrorsTest {
     }
 
     @Test
-    void unknownV1Path_is404InOpenAiShape() {
-        HttpResponse<String> response = server.send(HttpRequest.newBuilder(URI.create(server.url("/v1/embeddings")))
-                .header("Authorization", "Bearer " + CLIENT_TOKEN).POST(HttpRequest.BodyPublishers.ofString("{}")));
+    void unknownV1Path_goesToOpenAi_whose404ComesBackInItsShape() {
+        HttpResponse<String> response = server.send(HttpRequest.newBuilder(URI.create(server.url("/v1/no-such-thing")))
+                .header("Authorization", "Bearer " + CLIENT_TOKEN).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{}")));
 
         assertThat(response.statusCode()).isEqualTo(404);
-        error(response);
+        assertThat(error(response).get("message").asText()).contains("/v1/no-such-thing");
+        assertThat(openAi.requests()).extracting(r -> r.path()).containsExactly("/v1/no-such-thing");
+    }
+
+    @Test
+    void embeddingsWithoutAModel_is400NamingIt_beforeAnyUpstreamCall() {
+        HttpResponse<String> response = server.send(HttpRequest.newBuilder(URI.create(server.url("/v1/embeddings")))
+                .header("Authorization", "Bearer " + CLIENT_TOKEN).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"input\": \"hi\"}")));
+
+        assertThat(response.statusCode()).isEqualTo(400);
+        assertThat(error(response).get("param").asText()).isEqualTo("model");
+        assertThat(openAi.requests()).isEmpty();
     }
 }

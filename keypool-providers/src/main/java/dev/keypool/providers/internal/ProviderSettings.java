@@ -10,8 +10,15 @@ import java.time.Duration;
  * The {@code KEYPOOL_*} settings of this module, read from {@link KeypoolConfig#setting(String)} and
  * validated: a bad value stops start-up with a {@link ConfigException} naming the variable.
  *
- * @param defaultMaxTokens    {@code KEYPOOL_DEFAULT_MAX_TOKENS} (1024): the completion cap of a request
- *                            that names none; it is sent upstream, so the reservation covers the output
+ * @param outputReserve       {@code KEYPOOL_OUTPUT_RESERVE_TOKENS} (1024; its older name
+ *                            {@code KEYPOOL_DEFAULT_MAX_TOKENS} is read too): the output tokens reserved for a
+ *                            request that sets no cap of its own. Nothing is sent upstream: the provider's
+ *                            real usage is committed, an overshoot charged
+ * @param enforceOutputCap    {@code KEYPOOL_ENFORCE_OUTPUT_CAP} (false): send the reserve as the request's cap
+ *                            ({@code max_tokens}, {@code maxOutputTokens}, {@code num_predict}) when it sets
+ *                            none, so no answer runs past its reservation; a documented change to the request
+ * @param ollamaManagement    {@code KEYPOOL_OLLAMA_MANAGEMENT} (false): pass Ollama's model management
+ *                            endpoints (pull, push, create, copy, delete, blobs) through the gateway
  * @param upstreamTimeout     {@code KEYPOOL_UPSTREAM_TIMEOUT_SECONDS} (120, decimals allowed): a whole
  *                            non-streaming call, or a stream's wait for its response headers
  * @param streamIdleTimeout   {@code KEYPOOL_STREAM_IDLE_TIMEOUT_SECONDS} (60): the longest silence
@@ -23,14 +30,20 @@ import java.time.Duration;
  * @param geminiDefaultModel  {@code KEYPOOL_GEMINI_DEFAULT_MODEL} ({@code gemini-2.5-flash}): the same
  *                            for Gemini
  */
-public record ProviderSettings(int defaultMaxTokens, Duration upstreamTimeout, Duration streamIdleTimeout,
+public record ProviderSettings(int outputReserve, boolean enforceOutputCap, boolean ollamaManagement,
+        Duration upstreamTimeout, Duration streamIdleTimeout,
         Duration ollamaCheckInterval, String openAiDefaultModel, String geminiDefaultModel) {
 
-    public static final int DEFAULT_MAX_TOKENS = 1024;
+    public static final int DEFAULT_OUTPUT_RESERVE = 1024;
 
     public static ProviderSettings from(KeypoolConfig config) {
+        String reserveName = config.setting("KEYPOOL_OUTPUT_RESERVE_TOKENS") == null
+                && config.setting("KEYPOOL_DEFAULT_MAX_TOKENS") != null
+                ? "KEYPOOL_DEFAULT_MAX_TOKENS" : "KEYPOOL_OUTPUT_RESERVE_TOKENS";
         return new ProviderSettings(
-                positiveInt(config, "KEYPOOL_DEFAULT_MAX_TOKENS", DEFAULT_MAX_TOKENS),
+                positiveInt(config, reserveName, DEFAULT_OUTPUT_RESERVE),
+                flag(config, "KEYPOOL_ENFORCE_OUTPUT_CAP"),
+                flag(config, "KEYPOOL_OLLAMA_MANAGEMENT"),
                 seconds(config, "KEYPOOL_UPSTREAM_TIMEOUT_SECONDS", Duration.ofSeconds(120)),
                 seconds(config, "KEYPOOL_STREAM_IDLE_TIMEOUT_SECONDS", Duration.ofSeconds(60)),
                 seconds(config, "KEYPOOL_OLLAMA_CHECK_SECONDS", Duration.ofSeconds(5)),
@@ -61,6 +74,18 @@ public record ProviderSettings(int defaultMaxTokens, Duration upstreamTimeout, D
             // reported below
         }
         throw new ConfigException(name, "must be a positive integer, was '" + value.trim() + "'");
+    }
+
+    private static boolean flag(KeypoolConfig config, String name) {
+        String value = config.setting(name);
+        if (value == null || value.isBlank()) {
+            return false;
+        }
+        return switch (value.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "true", "1", "yes", "on" -> true;
+            case "false", "0", "no", "off" -> false;
+            default -> throw new ConfigException(name, "must be true or false, was '" + value.trim() + "'");
+        };
     }
 
     private static Duration seconds(KeypoolConfig config, String name, Duration fallback) {

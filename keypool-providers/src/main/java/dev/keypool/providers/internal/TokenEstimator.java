@@ -83,6 +83,19 @@ public final class TokenEstimator {
         return tokens;
     }
 
+    /**
+     * The framing tokens of a chat prompt of {@code messages} messages: OpenAI's 3 per message and 3
+     * to prime the reply; 4 per message for the providers we approximate. None for a prompt that is
+     * not a conversation ({@code messages} 0).
+     */
+    public long framing(Provider provider, int messages) {
+        if (messages == 0) {
+            return 0;
+        }
+        return provider == Provider.OPENAI ? OPENAI_REPLY_PRIMING + (long) OPENAI_PER_MESSAGE * messages
+                : (long) APPROXIMATE_PER_MESSAGE * messages;
+    }
+
     /** The tokens of generated text (a completion the provider did not count for us). */
     public long textTokens(Provider provider, String model, String text) {
         if (text == null || text.isEmpty()) {

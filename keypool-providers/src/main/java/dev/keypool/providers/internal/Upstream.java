@@ -59,7 +59,6 @@ import java.util.function.Supplier;
  */
 public final class Upstream implements AutoCloseable {
 
-    private static final int MAX_ERROR_BODY_BYTES = 64 * 1024;
     /** Bodies up to this size are read into a buffer of their declared length. */
     private static final int MAX_PRESIZED_BODY = 1 << 20;
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
@@ -103,6 +102,11 @@ public final class Upstream implements AutoCloseable {
         return timeout;
     }
 
+    /** The longest silence allowed while a body is read as it arrives. */
+    public Duration idleTimeout() {
+        return idleTimeout;
+    }
+
     /** A buffered answer. */
     public record Response(int status, ResponseHeaders headers, String body) {
     }
@@ -141,7 +145,7 @@ public final class Upstream implements AutoCloseable {
         if (exchange.connection != null) {
             exchange.connection.readTimeout(idleTimeout);
         }
-        return new StreamingResponse(exchange.response, headersOf(exchange.response), secret, this);
+        return new StreamingResponse(exchange.response, exchange.connection, headersOf(exchange.response), secret, this);
     }
 
     private record Exchange(HttpClientResponse response, ClientConnection connection) {
@@ -199,17 +203,23 @@ public final class Upstream implements AutoCloseable {
         }
     }
 
-    /** The answer of a stream: its status and headers now, its body line by line. */
+    /**
+     * An answer whose status and headers have arrived and whose body is read as it comes
+     * ({@link #body()}).
+     */
     public static final class StreamingResponse implements AutoCloseable {
 
         private final HttpClientResponse response;
+        private final ClientConnection connection;
         private final ResponseHeaders headers;
         private final String secret;
         private final Upstream upstream;
-        private LineSource lines;
+        private InputStream body;
 
-        private StreamingResponse(HttpClientResponse response, ResponseHeaders headers, String secret, Upstream upstream) {
+        private StreamingResponse(HttpClientResponse response, ClientConnection connection, ResponseHeaders headers,
+                String secret, Upstream upstream) {
             this.response = response;
+            this.connection = connection;
             this.headers = headers;
             this.secret = secret;
             this.upstream = upstream;
@@ -223,24 +233,37 @@ public final class Upstream implements AutoCloseable {
             return headers;
         }
 
-        /** The body of an error answer, read whole (up to 64 KiB). */
-        public String errorBody() {
-            return interruptibly(() -> {
-                try {
-                    // not closed: closing a chunked body reads on; close() drops the connection if it was not read whole
-                    return new String(response.inputStream().readNBytes(MAX_ERROR_BODY_BYTES), StandardCharsets.UTF_8);
-                } catch (IOException | RuntimeException e) {
-                    throw upstream.failureWhileReading(e, secret);
+        /** Every header of the answer, in the order received, for a gateway that passes them on. */
+        public void forEachHeader(java.util.function.BiConsumer<String, String> action) {
+            for (Header header : response.headers()) {
+                for (String value : header.allValues()) {
+                    action.accept(header.name(), value);
                 }
-            });
+            }
         }
 
-        /** The body line by line; each read waits up to the idle timeout. */
-        public LineSource lines() {
-            if (lines == null) {
-                lines = new LineSource(response.inputStream(), upstream, secret);
+        /** The declared {@code Content-Length}, or -1 when the body is chunked or runs to the close. */
+        public long contentLength() {
+            return response.headers().contentLength().orElse(-1);
+        }
+
+        /** How long each following read of the body may wait (the idle timeout until changed). */
+        public void readTimeout(Duration limit) {
+            if (connection != null) {
+                connection.readTimeout(limit);
             }
-            return lines;
+        }
+
+        /**
+         * The body as bytes. A read fails as a classified {@link UpstreamException}
+         * when the connection drops or stays silent past the read timeout, a
+         * {@link CancellationException} when the reading thread is interrupted.
+         */
+        public InputStream body() {
+            if (body == null) {
+                body = new FailureMappingStream(response.inputStream(), upstream, secret);
+            }
+            return body;
         }
 
         @Override
@@ -250,6 +273,38 @@ public final class Upstream implements AutoCloseable {
             } catch (RuntimeException ignored) {
                 // closing is how we cancel; a failure to close has nothing left to tell
             }
+        }
+    }
+
+    /** A body whose read failures are classified as the provider's, not thrown raw. */
+    private static final class FailureMappingStream extends InputStream {
+
+        private final InputStream in;
+        private final Upstream upstream;
+        private final String secret;
+
+        FailureMappingStream(InputStream in, Upstream upstream, String secret) {
+            this.in = in;
+            this.upstream = upstream;
+            this.secret = secret;
+        }
+
+        @Override
+        public int read() {
+            byte[] one = new byte[1];
+            int read = read(one, 0, 1);
+            return read < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] buffer, int offset, int length) {
+            return interruptibly(() -> {
+                try {
+                    return in.read(buffer, offset, length);
+                } catch (IOException | RuntimeException e) {
+                    throw upstream.failureWhileReading(e, secret);
+                }
+            });
         }
     }
 

@@ -34,6 +34,14 @@ public final class UpstreamRequest {
         return new UpstreamRequest(Method.GET, uri, null);
     }
 
+    /**
+     * Any method, with the body as the caller sent it ({@code null} for none); the caller adds the
+     * content type among its headers.
+     */
+    public static UpstreamRequest of(String method, URI uri, byte[] body) {
+        return new UpstreamRequest(Method.create(method), uri, body);
+    }
+
     /** A header that carries a key: marked sensitive, so that nothing that logs headers shows it. */
     public UpstreamRequest secretHeader(HeaderName name, String value) {
         return header(HeaderValues.create(name, false, true, value));

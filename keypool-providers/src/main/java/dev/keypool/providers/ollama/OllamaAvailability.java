@@ -1,4 +1,4 @@
-package dev.keypool.providers.internal;
+package dev.keypool.providers.ollama;
 
 import dev.keypool.failure.UpstreamException;
 import java.time.Clock;
@@ -24,7 +24,7 @@ public final class OllamaAvailability {
     /** The longest a probe may take; a local Ollama answers {@code /api/tags} in milliseconds. */
     private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(2);
 
-    private final OllamaClient client;
+    private final OllamaApi client;
     private final Clock clock;
     private final long intervalMillis;
     private final ReentrantLock probing = new ReentrantLock();
@@ -33,7 +33,7 @@ public final class OllamaAvailability {
     private record Snapshot(boolean available, List<String> models, long checkedAtMillis) {
     }
 
-    public OllamaAvailability(OllamaClient client, Clock clock, Duration interval) {
+    public OllamaAvailability(OllamaApi client, Clock clock, Duration interval) {
         this.client = client;
         this.clock = clock;
         this.intervalMillis = interval.toMillis();
