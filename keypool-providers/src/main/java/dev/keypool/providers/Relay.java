@@ -14,6 +14,7 @@ import dev.keypool.providers.internal.EventFramer;
 import dev.keypool.providers.internal.ForwardedHeaders;
 import dev.keypool.providers.internal.ProviderSettings;
 import dev.keypool.providers.internal.RateLimitSnapshot;
+import dev.keypool.providers.internal.ScrubbingOutputStream;
 import dev.keypool.providers.internal.TokenEstimator;
 import dev.keypool.providers.internal.Upstream;
 import dev.keypool.providers.internal.UpstreamRequest;
@@ -555,7 +556,8 @@ public final class Relay implements AutoCloseable {
         /** The caller's stream, begun with {@code head} the first time something is written to it. */
         private OutputStream out(Sink sink, Head head) {
             if (out == null) {
-                write(sink, () -> out = sink.begin(head));
+                write(sink, () -> out = spec.scrub() && secret != null
+                        ? new ScrubbingOutputStream(sink.begin(head), secret) : sink.begin(head));
                 begun = true;
                 if (held.size() > 0) {
                     write(sink, () -> held.writeTo(out));
