@@ -1,0 +1,65 @@
+package dev.keypool.providers.fake;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.keypool.providers.internal.Json;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+
+/** A plain JDK client for the fakes' own tests: what any caller of the real provider would send. */
+final class Http {
+
+    private static final HttpClient CLIENT = HttpClient.newHttpClient();
+
+    private Http() {
+    }
+
+    static HttpResponse<String> get(String url, String... headers) {
+        return send("GET", url, HttpRequest.BodyPublishers.noBody(), headers);
+    }
+
+    static HttpResponse<String> delete(String url, String... headers) {
+        return send("DELETE", url, HttpRequest.BodyPublishers.noBody(), headers);
+    }
+
+    static HttpResponse<String> post(String url, String body, String... headers) {
+        return send("POST", url, HttpRequest.BodyPublishers.ofString(body), headers);
+    }
+
+    static HttpResponse<String> send(String method, String url, HttpRequest.BodyPublisher body, String... headers) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url)).method(method, body);
+        if (headers.length > 0) {
+            request.headers(headers);
+        }
+        try {
+            return CLIENT.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static HttpResponse<byte[]> getBytes(String url, String... headers) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url)).GET();
+        if (headers.length > 0) {
+            request.headers(headers);
+        }
+        try {
+            return CLIENT.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static JsonNode json(HttpResponse<String> response) {
+        return Json.parseOrMissing(response.body());
+    }
+}
