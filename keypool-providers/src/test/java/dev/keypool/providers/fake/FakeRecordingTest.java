@@ -79,6 +79,20 @@ class FakeRecordingTest {
     }
 
     @Test
+    void defaultHeaders_neverOverrideTheOnesAReplySets() {
+        try (FakeOpenAi fake = FakeOpenAi.start()) {
+            fake.enqueue(FakeOpenAi.completion("Hi", 3, 1).withHeaders("x-ratelimit-remaining-tokens", "5"));
+
+            HttpResponse<String> response = Http.post(fake.baseUrl() + "/chat/completions", CHAT + "}",
+                    "Authorization", "Bearer " + KEY);
+
+            assertThat(response.headers().allValues("x-ratelimit-remaining-tokens")).containsExactly("5");
+            assertThat(response.headers().allValues("x-ratelimit-limit-tokens")).containsExactly("30000000");
+            assertThat(fake.lastResponse().headers().get("x-ratelimit-remaining-tokens")).containsExactly("5");
+        }
+    }
+
+    @Test
     void maxInAnyWindow_isTheBusiestHalfOpenSpanOfArrivals() {
         ManualClock clock = ManualClock.atNoonish();
         try (FakeOllama fake = FakeOllama.start()) {
@@ -96,6 +110,20 @@ class FakeRecordingTest {
                     .isEqualTo(35);
             assertThat(fake.maxInAnyWindow(null, Duration.ofMinutes(1), r -> 1)).isEqualTo(3);
             assertThat(fake.maxInAnyWindow("sk-other", Duration.ofMinutes(1), r -> 1)).isZero();
+        }
+    }
+
+    @Test
+    void reset_forgetsTheObjectsTheProviderStored() {
+        try (FakeOpenAi fake = FakeOpenAi.start()) {
+            String id = Http.json(Http.post(fake.baseUrl() + "/responses", "{\"model\":\"gpt-4o\",\"input\":\"hi\"}",
+                    "Authorization", "Bearer " + KEY)).path("id").asText();
+
+            fake.reset();
+
+            assertThat(Http.get(fake.baseUrl() + "/responses/" + id, "Authorization", "Bearer " + KEY).statusCode())
+                    .isEqualTo(404);
+            assertThat(fake.requests()).hasSize(1);
         }
     }
 
