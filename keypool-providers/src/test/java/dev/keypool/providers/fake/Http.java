@@ -30,27 +30,25 @@ final class Http {
     }
 
     static HttpResponse<String> send(String method, String url, HttpRequest.BodyPublisher body, String... headers) {
+        return exchange(request(method, url, body, headers), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static HttpResponse<byte[]> getBytes(String url, String... headers) {
+        return exchange(request("GET", url, HttpRequest.BodyPublishers.noBody(), headers),
+                HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    private static HttpRequest request(String method, String url, HttpRequest.BodyPublisher body, String... headers) {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url)).method(method, body);
         if (headers.length > 0) {
             request.headers(headers);
         }
-        try {
-            return CLIENT.send(request.build(), HttpResponse.BodyHandlers.ofString());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        return request.build();
     }
 
-    static HttpResponse<byte[]> getBytes(String url, String... headers) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url)).GET();
-        if (headers.length > 0) {
-            request.headers(headers);
-        }
+    private static <T> HttpResponse<T> exchange(HttpRequest request, HttpResponse.BodyHandler<T> handler) {
         try {
-            return CLIENT.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+            return CLIENT.send(request, handler);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
