@@ -102,12 +102,13 @@ class FakeGeminiTest {
 
     @Test
     void candidateCount_givesThatManyCandidates_billingThemAll() {
-        fake.enqueue(FakeGemini.generated("Sunny and warm", 8, 3));
+        fake.enqueue(FakeGemini.answer("Sunny and warm").withFinishReason("MAX_TOKENS"));
 
         JsonNode body = Http.json(post("/v1beta/models/gemini-2.5-flash:generateContent",
                 "{\"contents\":[{\"parts\":[{\"text\":\"hi\"}]}],\"generationConfig\":{\"candidateCount\":2}}"));
 
         assertThat(body.path("candidates")).extracting(candidate -> candidate.path("index").asInt()).containsExactly(0, 1);
+        assertThat(body.path("candidates")).allMatch(candidate -> candidate.path("finishReason").asText().equals("MAX_TOKENS"));
         assertThat(body.path("usageMetadata").path("candidatesTokenCount").asInt()).isEqualTo(6);
     }
 

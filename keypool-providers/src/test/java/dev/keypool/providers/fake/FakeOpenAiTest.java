@@ -185,6 +185,30 @@ class FakeOpenAiTest {
     }
 
     @Test
+    void chat_textThenToolCalls_explicitChoices_andEveryUsageDetail() {
+        fake.enqueue(FakeOpenAi.answer("Let me check.").withToolCalls(new OpenAiToolCall("call_a", "f", "{}"))
+                .withSystemFingerprint("fp_keypool"));
+        fake.enqueue(FakeOpenAi.answer("x").withChoices("Yes", "No")
+                .withUsage(OpenAiUsage.of(9, 1).withAudioTokens(2, 1).withPredictionTokens(1, 0)));
+
+        JsonNode mixed = Http.json(post("/chat/completions", chat("", USER_HI)));
+        JsonNode choices = Http.json(post("/chat/completions", chat("", USER_HI)));
+
+        JsonNode message = mixed.path("choices").get(0).path("message");
+        assertThat(message.path("content").asText()).isEqualTo("Let me check.");
+        assertThat(message.path("tool_calls").get(0).path("id").asText()).isEqualTo("call_a");
+        assertThat(mixed.path("choices").get(0).path("finish_reason").asText()).isEqualTo("tool_calls");
+        assertThat(mixed.path("system_fingerprint").asText()).isEqualTo("fp_keypool");
+        assertThat(choices.path("choices")).extracting(c -> c.path("message").path("content").asText())
+                .containsExactly("Yes", "No");
+        JsonNode usage = choices.path("usage");
+        assertThat(usage.path("completion_tokens").asInt()).isEqualTo(2);
+        assertThat(usage.path("prompt_tokens_details").path("audio_tokens").asInt()).isEqualTo(2);
+        assertThat(usage.path("completion_tokens_details").path("audio_tokens").asInt()).isEqualTo(2);
+        assertThat(usage.path("completion_tokens_details").path("accepted_prediction_tokens").asInt()).isEqualTo(2);
+    }
+
+    @Test
     void chat_refusal_hasNullContent() {
         fake.enqueue(FakeOpenAi.refusal("I can't help with that."));
 
@@ -357,6 +381,8 @@ class FakeOpenAiTest {
         assertThat(created.path("usage").path("output_tokens_details").has("reasoning_tokens")).isTrue();
         assertThat(Http.json(get("/responses/" + id, KEY))).isEqualTo(created);
         assertThat(fake.ownerOfResponse(id)).isEqualTo(KEY);
+        assertThat(fake.storedResponse(KEY, id)).hasToString(created.toString());
+        assertThat(fake.storedResponse(OTHER, id)).isNull();
         JsonNode items = Http.json(get("/responses/" + id + "/input_items", KEY));
         assertThat(items.path("data").get(0).path("content").get(0).path("text").asText()).isEqualTo("Tell me a joke");
         assertThat(items.path("first_id").asText()).startsWith("msg_");
