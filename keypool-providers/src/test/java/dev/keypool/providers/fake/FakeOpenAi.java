@@ -5,25 +5,74 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import dev.keypool.config.Provider;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collections;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * OpenAI Chat Completions as {@code api.openai.com} answers it: {@code POST /v1/chat/completions}
- * with a bearer key; JSON or (with {@code "stream": true}) SSE, including the usage chunk when the
- * request asked for {@code stream_options.include_usage}; errors in OpenAI's
- * {@code {"error": {message, type, param, code}}} shape, pretty-printed with four spaces as the live
- * API does; the {@code x-ratelimit-*} headers on every answer.
+ * OpenAI as {@code api.openai.com} answers it, on every endpoint the gateway carries, with a bearer
+ * key: {@code POST /v1/chat/completions} (plain and SSE, tool calls and their stream deltas, {@code n},
+ * {@code logprobs}, refusals, citations; see {@link OpenAiAnswer}), the legacy {@code POST /v1/completions},
+ * {@code POST /v1/embeddings} (floats or {@code encoding_format: "base64"}), {@code POST /v1/responses}
+ * (plain and its typed event stream) with {@code GET}/{@code DELETE /v1/responses/{id}} and
+ * {@code GET /v1/responses/{id}/input_items}, {@code POST /v1/files} (multipart upload) with
+ * {@code GET}/{@code DELETE /v1/files/{id}}, {@code GET /v1/files/{id}/content} and {@code GET /v1/files},
+ * {@code POST /v1/moderations}, {@code GET /v1/models} and {@code GET /v1/models/{id}}.
  *
- * <p>Bodies and messages follow recorded traffic: the 429 {@code rate_limit_exceeded} TPM/RPM and
- * "Request too large" messages, {@code insufficient_quota}, {@code invalid_api_key} (which, like the
- * real API, echoes the key with its middle starred out), the 500, 503 and a proxy's HTML 502.
+ * <p>Every answer carries OpenAI's headers ({@code x-request-id}, {@code openai-processing-ms},
+ * {@code openai-organization}, {@code openai-project}, {@code openai-version} and the six
+ * {@code x-ratelimit-*}) unless the reply set its own. Errors are OpenAI's
+ * {@code {"error": {message, type, param, code}}}, pretty-printed with four spaces as the live API
+ * does; successes with two.
+ *
+ * <p>Stored objects belong to the account of the key that created them, as OpenAI's do: a stored
+ * response or a file is invisible to every other key (a pool's keys may be different accounts). A
+ * response created with {@code "store": false} is never retrievable. {@code previous_response_id}
+ * naming a response the key cannot see gets OpenAI's {@code 400 previous_response_not_found}; a
+ * {@code GET}/{@code DELETE} of it the {@code 404 "Response with id '…' not found."}; a file the
+ * {@code 404 "No such File object: …"}. Reads of stored objects and of the model list are answered by
+ * the fake itself, never by a script, so a scripted reply always answers the next generation request.
+ *
+ * <p>Bodies and messages follow OpenAI's API reference and recorded traffic: the 429
+ * {@code rate_limit_exceeded} TPM/RPM and "Request too large" messages, {@code insufficient_quota},
+ * {@code invalid_api_key} (which, like the real API, echoes the key with its middle starred out), the
+ * 500, 503 and a proxy's HTML 502; the request refusals are in {@link OpenAiValidation}. Choices where
+ * the reference is silent: a missing {@code input} on embeddings and a missing {@code file} or
+ * {@code purpose} on an upload are answered in the {@code Missing required parameter} form; a model
+ * listed nowhere is refused only by {@code GET /v1/models/{id}} (generation takes any model name, so
+ * tests need not configure one); embeddings are deterministic unit vectors of the model's real size
+ * (1536, 3072 for {@code text-embedding-3-large}, or {@code dimensions}), their {@code prompt_tokens}
+ * the {@link Tokens} estimate unless scripted.
  */
 public final class FakeOpenAi extends FakeUpstream {
 
     private static final String ORGANIZATION = "org-uOtiSEwvUnroadaOnJJquBEC";
     private static final String RATE_LIMITS_URL = "https://platform.openai.com/account/rate-limits";
+    private static final Pattern RESPONSE = Pattern.compile("^/v1/responses/([^/]+)(/input_items)?$");
+    private static final Pattern FILE = Pattern.compile("^/v1/files/([^/]+)(/content)?$");
+    private static final Pattern MODEL = Pattern.compile("^/v1/models/(.+)$");
+    private static final List<String> JSON_POSTS = List.of("/v1/chat/completions", "/v1/completions",
+            "/v1/embeddings", "/v1/responses", "/v1/moderations");
+
+    /** A stored response and the input items it was created from. */
+    record StoredResponse(ObjectNode response, ArrayNode inputItems) {
+    }
+
+    /** An uploaded file and its bytes. */
+    record StoredFile(ObjectNode file, byte[] content) {
+    }
+
+    private final Ledger<StoredResponse> responses = new Ledger<>();
+    private final Ledger<StoredFile> files = new Ledger<>();
+    private final List<String> models = new CopyOnWriteArrayList<>(List.of("gpt-4o-mini", "gpt-4o", "gpt-4.1",
+            "o4-mini", "gpt-3.5-turbo-instruct", "text-embedding-3-small", "text-embedding-3-large",
+            "omni-moderation-latest"));
 
     private FakeOpenAi() {
     }
@@ -45,6 +94,28 @@ public final class FakeOpenAi extends FakeUpstream {
         return root() + "/v1";
     }
 
+    /** The models {@code GET /v1/models} lists, for every key (default: a current set of OpenAI's). */
+    public void setModels(String... ids) {
+        models.clear();
+        models.addAll(List.of(ids));
+    }
+
+    /** The stored response {@code id} as {@code key} can see it, or {@code null}. */
+    public ObjectNode storedResponse(String key, String id) {
+        StoredResponse stored = responses.get(id, key);
+        return stored == null ? null : stored.response().deepCopy();
+    }
+
+    /** The key whose account holds the stored response {@code id}, or {@code null}: where the gateway sent its creation. */
+    public String ownerOfResponse(String id) {
+        return responses.owner(id);
+    }
+
+    /** The key whose account holds the file {@code id}, or {@code null}. */
+    public String ownerOfFile(String id) {
+        return files.owner(id);
+    }
+
     @Override
     protected String keyOf(HttpExchange exchange, RecordedRequest request) {
         String authorization = request.header("authorization");
@@ -52,8 +123,17 @@ public final class FakeOpenAi extends FakeUpstream {
     }
 
     @Override
+    protected String[] defaultHeaders(RecordedRequest request) {
+        List<String> headers = new ArrayList<>(List.of("openai-organization", "user-keypool-test",
+                "openai-processing-ms", "212", "openai-project", "proj_keypoolTestProject0001", "openai-version",
+                "2020-10-01", "x-request-id", requestId()));
+        headers.addAll(List.of(rateLimitHeaders(10000, 9999, "6ms", 30000000, 29999980, "0s")));
+        return headers.toArray(String[]::new);
+    }
+
+    @Override
     protected Reply check(RecordedRequest request) {
-        if (!request.method().equals("POST") || !request.path().equals("/v1/chat/completions")) {
+        if (!known(request)) {
             return error(404, "Invalid URL (" + request.method() + " " + request.path() + ")",
                     "invalid_request_error", null, null);
         }
@@ -64,16 +144,44 @@ public final class FakeOpenAi extends FakeUpstream {
                     + " and password. You can obtain an API key from https://platform.openai.com/account/api-keys.",
                     "invalid_request_error", null, null);
         }
-        if (!request.json().path("messages").isArray()) {
-            return error(400, "Missing required parameter: 'messages'.", "invalid_request_error", "messages",
-                    "missing_required_parameter");
+        if (request.method().equals("POST") && JSON_POSTS.contains(request.path()) && !request.json().isObject()) {
+            return error(400, "We could not parse the JSON body of your request. (HINT: This likely means you aren't"
+                    + " using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was"
+                    + " not valid JSON. If you have trouble figuring out how to fix this, please contact us through our"
+                    + " help center at help.openai.com.)", "invalid_request_error", null, null);
         }
-        return null;
+        JsonNode body = request.json();
+        String route = request.method() + " " + request.path();
+        return switch (route) {
+            case "POST /v1/chat/completions" -> OpenAiValidation.chat(body);
+            case "POST /v1/completions" -> OpenAiValidation.model(body);
+            case "POST /v1/embeddings" -> embeddingsRefusal(body);
+            case "POST /v1/responses" -> responsesRefusal(request, body);
+            case "POST /v1/moderations" -> OpenAiValidation.required(body, "input");
+            case "POST /v1/files" -> uploadRefusal(request);
+            case "GET /v1/models" -> modelList();
+            case "GET /v1/files" -> fileList(request);
+            default -> read(request);
+        };
     }
 
     @Override
     protected Reply success() {
-        return completion("This is a test!", 13, 5);
+        return exchange -> {
+            Reply reply = switch (exchange.request().path()) {
+                case "/v1/embeddings" -> embeddings();
+                case "/v1/moderations" -> moderation();
+                case "/v1/files" -> uploaded();
+                default -> completion("This is a test!", 13, 5);
+            };
+            reply.send(exchange);
+        };
+    }
+
+    @Override
+    protected void forget() {
+        responses.clear();
+        files.clear();
     }
 
     // ---- successes --------------------------------------------------------------------------------
@@ -85,12 +193,33 @@ public final class FakeOpenAi extends FakeUpstream {
 
     /** A completion with a given {@code finish_reason} ({@code length} for a truncated one). */
     public static Reply completion(String text, int promptTokens, int completionTokens, String finishReason) {
-        return streamed(words(text), promptTokens, completionTokens, finishReason, null, Reply.Ending.CLOSE);
+        return OpenAiAnswer.text(words(text), OpenAiUsage.of(promptTokens, completionTokens))
+                .withFinishReason(finishReason);
     }
 
     /** A completion streamed in exactly these deltas (or, to a non-streaming request, joined). */
     public static Reply streamed(List<String> deltas, int promptTokens, int completionTokens) {
-        return streamed(deltas, promptTokens, completionTokens, "stop", null, Reply.Ending.CLOSE);
+        return OpenAiAnswer.text(deltas, OpenAiUsage.of(promptTokens, completionTokens));
+    }
+
+    /**
+     * An answer of {@code text} (13 prompt tokens, a completion token a word) to shape further: usage
+     * details, citations, service tier, several choices. It answers chat, legacy completions and the
+     * Responses API each in its own shape.
+     */
+    public static OpenAiAnswer answer(String text) {
+        List<String> words = words(text);
+        return OpenAiAnswer.text(words, OpenAiUsage.of(13, words.size()));
+    }
+
+    /** An answer that only calls tools: {@code content: null}, {@code finish_reason: "tool_calls"} (13 + 17 tokens). */
+    public static OpenAiAnswer toolCalls(OpenAiToolCall... calls) {
+        return OpenAiAnswer.calls(List.of(calls), OpenAiUsage.of(13, 17));
+    }
+
+    /** A refusal: {@code content: null} and the message's {@code refusal}. */
+    public static OpenAiAnswer refusal(String refusal) {
+        return OpenAiAnswer.refused(refusal, OpenAiUsage.of(13, words(refusal).size()));
     }
 
     /** A stream that sends these deltas and then loses its connection: no finish, no usage, no {@code [DONE]}. */
@@ -100,41 +229,88 @@ public final class FakeOpenAi extends FakeUpstream {
 
     /** Like {@link #streamThenDrop(String...)}, dropping only once {@code gate} opens. */
     public static Reply streamThenDrop(Gate gate, String... deltas) {
-        return streamed(List.of(deltas), 0, 0, null, gate, Reply.Ending.DROP);
+        return OpenAiAnswer.text(List.of(deltas), OpenAiUsage.of(0, 0)).thenDrop(gate);
     }
 
     /** A stream that sends these deltas and then goes silent, connection open. */
     public static Reply streamThenStall(String... deltas) {
-        return streamed(List.of(deltas), 0, 0, null, null, Reply.Ending.STALL);
+        return OpenAiAnswer.text(List.of(deltas), OpenAiUsage.of(0, 0)).thenStall();
     }
 
     /** A stream that sends these deltas and then an error event ({@code data: {"error": …}}). */
     public static Reply streamThenError(List<String> deltas, String message) {
+        return OpenAiAnswer.text(deltas, OpenAiUsage.of(0, 0)).thenError(message);
+    }
+
+    /** Embeddings of every input, {@code prompt_tokens} the fake's estimate. */
+    public static Reply embeddings() {
+        return embeddings(-1);
+    }
+
+    /** Embeddings of every input, reporting {@code promptTokens}. */
+    public static Reply embeddings(int promptTokens) {
         return exchange -> {
-            List<String> events = new ArrayList<>(chunks(exchange.request(), deltas, 0, 0, null));
-            ObjectNode error = JsonText.object();
-            error.putObject("error").put("message", message).put("type", "server_error").putNull("param").putNull("code");
-            events.add("data: " + JsonText.compact(error) + "\n\n");
-            Reply.stream(200, "text/event-stream; charset=utf-8", events, Reply.Ending.CLOSE, headers()).send(exchange);
+            JsonNode body = exchange.request().json();
+            List<String> inputs = inputs(body.path("input"));
+            String model = body.path("model").asText("text-embedding-3-small");
+            int dimensions = body.path("dimensions").asInt(model.equals("text-embedding-3-large") ? 3072 : 1536);
+            boolean base64 = body.path("encoding_format").asText("float").equals("base64");
+            ObjectNode root = JsonText.object();
+            root.put("object", "list");
+            ArrayNode data = root.putArray("data");
+            int tokens = 0;
+            for (int i = 0; i < inputs.size(); i++) {
+                ObjectNode item = data.addObject();
+                item.put("object", "embedding");
+                double[] vector = Vectors.unit(inputs.get(i), dimensions);
+                if (base64) {
+                    ByteBuffer buffer = ByteBuffer.allocate(vector.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+                    for (double value : vector) {
+                        buffer.putFloat((float) value);
+                    }
+                    item.put("embedding", Base64.getEncoder().encodeToString(buffer.array()));
+                } else {
+                    ArrayNode values = item.putArray("embedding");
+                    for (double value : vector) {
+                        values.add((float) value);
+                    }
+                }
+                item.put("index", i);
+                tokens += Tokens.estimate(inputs.get(i));
+            }
+            root.put("model", model);
+            int reported = promptTokens >= 0 ? promptTokens : tokens;
+            root.putObject("usage").put("prompt_tokens", reported).put("total_tokens", reported);
+            Reply.json(200, JsonText.pretty(root, 2)).send(exchange);
         };
     }
 
-    private static Reply streamed(List<String> deltas, int promptTokens, int completionTokens, String finishReason,
-            Gate gate, Reply.Ending ending) {
+    /** A moderation of every input, flagged in these categories (none: not flagged). */
+    public static Reply moderation(String... flaggedCategories) {
         return exchange -> {
-            RecordedRequest request = exchange.request();
-            if (request.json().path("stream").asBoolean(false)) {
-                Reply.stream(200, "text/event-stream; charset=utf-8",
-                        chunks(request, deltas, promptTokens, completionTokens, finishReason), gate, ending, headers())
-                        .send(exchange);
-            } else if (ending == Reply.Ending.CLOSE) {
-                Reply.json(200, body(request, String.join("", deltas), promptTokens, completionTokens, finishReason),
-                        headers()).send(exchange);
-            } else if (ending == Reply.Ending.DROP) {
-                exchange.drop();
-            } else {
-                exchange.stallUntilClosed();
+            JsonNode body = exchange.request().json();
+            JsonNode input = body.path("input");
+            int results = input.isArray() && input.size() > 0 && input.get(0).isTextual() ? input.size() : 1;
+            List<String> flagged = List.of(flaggedCategories);
+            ObjectNode root = JsonText.object();
+            root.put("id", "modr-" + Ids.hex(32));
+            root.put("model", body.path("model").asText("omni-moderation-latest"));
+            ArrayNode list = root.putArray("results");
+            for (int i = 0; i < results; i++) {
+                ObjectNode result = list.addObject();
+                result.put("flagged", !flagged.isEmpty());
+                ObjectNode categories = result.putObject("categories");
+                ObjectNode scores = result.putObject("category_scores");
+                ObjectNode applied = result.putObject("category_applied_input_types");
+                for (String category : List.of("harassment", "harassment/threatening", "sexual", "hate",
+                        "hate/threatening", "illicit", "illicit/violent", "self-harm/intent", "self-harm/instructions",
+                        "self-harm", "sexual/minors", "violence", "violence/graphic")) {
+                    categories.put(category, flagged.contains(category));
+                    scores.put(category, flagged.contains(category) ? 0.9971134662628174 : 0.000011726012417057063);
+                    applied.putArray(category).add("text");
+                }
             }
+            Reply.json(200, JsonText.pretty(root, 2)).send(exchange);
         };
     }
 
@@ -239,8 +415,7 @@ public final class FakeOpenAi extends FakeUpstream {
         error.put("type", type);
         error.put("param", param);
         error.put("code", code);
-        return Reply.body(status, "application/json; charset=utf-8", JsonText.pretty(root, 4),
-                "x-request-id", requestId(), "openai-version", "2020-10-01");
+        return Reply.body(status, "application/json; charset=utf-8", JsonText.pretty(root, 4));
     }
 
     /**
@@ -259,103 +434,238 @@ public final class FakeOpenAi extends FakeUpstream {
         };
     }
 
-    // ---- bodies -----------------------------------------------------------------------------------
+    // ---- stored objects ---------------------------------------------------------------------------
 
-    private static String[] headers() {
-        List<String> headers = new ArrayList<>(List.of("openai-organization", "user-keypool-test",
-                "openai-processing-ms", "212", "openai-version", "2020-10-01", "x-request-id", requestId()));
-        headers.addAll(List.of(rateLimitHeaders(10000, 9999, "6ms", 30000000, 29999980, "0s")));
-        return headers.toArray(String[]::new);
+    /** Keeps a response the Responses API produced for {@code key}, unless the request said {@code store: false}. */
+    void store(String key, ObjectNode response, JsonNode request) {
+        if (!request.path("store").asBoolean(true)) {
+            return;
+        }
+        responses.put(response.get("id").asText(), key, new StoredResponse(response.deepCopy(), inputItems(request)));
     }
 
-    private static String body(RecordedRequest request, String text, int promptTokens, int completionTokens,
-            String finishReason) {
+    private Reply responsesRefusal(RecordedRequest request, JsonNode body) {
+        Reply model = OpenAiValidation.model(body);
+        if (model != null) {
+            return model;
+        }
+        String previous = body.path("previous_response_id").asText("");
+        if (!previous.isEmpty() && responses.get(previous, request.key()) == null) {
+            return error(400, "Previous response with id '" + previous + "' not found.", "invalid_request_error",
+                    "previous_response_id", "previous_response_not_found");
+        }
+        return null;
+    }
+
+    private Reply read(RecordedRequest request) {
+        Matcher response = RESPONSE.matcher(request.path());
+        if (response.matches()) {
+            String id = response.group(1);
+            StoredResponse stored = request.method().equals("DELETE") ? responses.remove(id, request.key())
+                    : responses.get(id, request.key());
+            if (stored == null) {
+                return error(404, "Response with id '" + id + "' not found.", "invalid_request_error", null, null);
+            }
+            if (request.method().equals("DELETE")) {
+                return Reply.json(200, JsonText.pretty(JsonText.object().put("id", id).put("object", "response")
+                        .put("deleted", true), 2));
+            }
+            return response.group(2) == null ? Reply.json(200, JsonText.pretty(stored.response(), 2))
+                    : Reply.json(200, JsonText.pretty(itemList(stored.inputItems(), request), 2));
+        }
+        Matcher file = FILE.matcher(request.path());
+        if (file.matches()) {
+            String id = file.group(1);
+            StoredFile stored = request.method().equals("DELETE") ? files.remove(id, request.key())
+                    : files.get(id, request.key());
+            if (stored == null) {
+                return error(404, "No such File object: " + id, "invalid_request_error", "id", null);
+            }
+            if (request.method().equals("DELETE")) {
+                return Reply.json(200, JsonText.pretty(JsonText.object().put("object", "file").put("deleted", true)
+                        .put("id", id), 2));
+            }
+            return file.group(2) == null ? Reply.json(200, JsonText.pretty(stored.file(), 2))
+                    : exchange -> exchange.respond(200, "application/octet-stream", stored.content());
+        }
+        Matcher model = MODEL.matcher(request.path());
+        if (model.matches()) {
+            String id = model.group(1);
+            if (!models.contains(id)) {
+                return error(404, "The model '" + id + "' does not exist", "invalid_request_error", "model",
+                        "model_not_found");
+            }
+            return Reply.json(200, JsonText.pretty(model(id), 2));
+        }
+        return null;
+    }
+
+    private Reply modelList() {
         ObjectNode root = JsonText.object();
-        root.put("id", completionId());
-        root.put("object", "chat.completion");
-        root.put("created", 1741570283L);
-        root.put("model", model(request));
-        ObjectNode choice = root.putArray("choices").addObject();
-        choice.put("index", 0);
-        ObjectNode message = choice.putObject("message");
-        message.put("role", "assistant");
-        message.put("content", text);
-        message.putNull("refusal");
-        message.putArray("annotations");
-        choice.putNull("logprobs");
-        choice.put("finish_reason", finishReason);
-        root.set("usage", usage(promptTokens, completionTokens));
-        root.put("service_tier", "default");
-        root.put("system_fingerprint", "fp_fc9f1d7035");
-        return JsonText.pretty(root, 2);
+        root.put("object", "list");
+        ArrayNode data = root.putArray("data");
+        models.forEach(id -> data.add(model(id)));
+        return Reply.json(200, JsonText.pretty(root, 2));
     }
 
-    private static List<String> chunks(RecordedRequest request, List<String> deltas, int promptTokens,
-            int completionTokens, String finishReason) {
-        boolean includeUsage = request.json().path("stream_options").path("include_usage").asBoolean(false);
-        String id = completionId();
-        String model = model(request);
-        List<String> events = new ArrayList<>();
-        ObjectNode first = chunk(id, model, includeUsage);
-        ObjectNode roleDelta = ((ObjectNode) first.get("choices").get(0)).putObject("delta");
-        roleDelta.put("role", "assistant").put("content", "").putNull("refusal");
-        ((ObjectNode) first.get("choices").get(0)).putNull("logprobs").putNull("finish_reason");
-        events.add(event(first));
-        for (String delta : deltas) {
-            ObjectNode chunk = chunk(id, model, includeUsage);
-            ObjectNode choice = (ObjectNode) chunk.get("choices").get(0);
-            choice.putObject("delta").put("content", delta);
-            choice.putNull("logprobs").putNull("finish_reason");
-            events.add(event(chunk));
-        }
-        if (finishReason == null) {
-            return events;
-        }
-        ObjectNode last = chunk(id, model, includeUsage);
-        ObjectNode lastChoice = (ObjectNode) last.get("choices").get(0);
-        lastChoice.putObject("delta");
-        lastChoice.putNull("logprobs").put("finish_reason", finishReason);
-        events.add(event(last));
-        if (includeUsage) {
-            ObjectNode usage = chunk(id, model, true);
-            usage.putArray("choices");
-            usage.set("usage", usage(promptTokens, completionTokens));
-            events.add(event(usage));
-        }
-        events.add("data: [DONE]\n\n");
-        return events;
+    private static ObjectNode model(String id) {
+        ObjectNode model = JsonText.object();
+        model.put("id", id);
+        model.put("object", "model");
+        model.put("created", 1686935002L);
+        model.put("owned_by", id.startsWith("ft:") ? "user-keypool-test" : "system");
+        model.putNull("shutdown_date");
+        return model;
     }
 
-    private static ObjectNode chunk(String id, String model, boolean includeUsage) {
-        ObjectNode chunk = JsonText.object();
-        chunk.put("id", id);
-        chunk.put("object", "chat.completion.chunk");
-        chunk.put("created", 1741570283L);
-        chunk.put("model", model);
-        chunk.put("service_tier", "default");
-        chunk.put("system_fingerprint", "fp_44709d6fcb");
-        ArrayNode choices = chunk.putArray("choices");
-        choices.addObject().put("index", 0);
-        if (includeUsage) {
-            chunk.putNull("usage");
+    private Reply uploadRefusal(RecordedRequest request) {
+        List<Multipart.Part> parts = Multipart.parse(request.header("content-type"), request.bodyBytes());
+        if (parts.stream().noneMatch(part -> "file".equals(part.name()) && part.filename() != null)) {
+            return OpenAiValidation.required(JsonText.object(), "file");
         }
-        chunk.put("obfuscation", Long.toString(ThreadLocalRandom.current().nextLong(1L << 20), 36));
-        return chunk;
+        if (parts.stream().noneMatch(part -> "purpose".equals(part.name()))) {
+            return OpenAiValidation.required(JsonText.object(), "purpose");
+        }
+        return null;
     }
 
-    private static String event(JsonNode chunk) {
-        return "data: " + JsonText.compact(chunk) + "\n\n";
+    /** The upload stored for the key, answered with its file object. */
+    private static Reply uploaded() {
+        return exchange -> {
+            RecordedRequest request = exchange.request();
+            List<Multipart.Part> parts = Multipart.parse(request.header("content-type"), request.bodyBytes());
+            Multipart.Part file = parts.stream().filter(part -> "file".equals(part.name())).findFirst().orElseThrow();
+            String purpose = parts.stream().filter(part -> "purpose".equals(part.name())).findFirst().orElseThrow().text();
+            ObjectNode object = JsonText.object();
+            String id = "file-" + Ids.alnum(22);
+            object.put("object", "file");
+            object.put("id", id);
+            object.put("purpose", purpose);
+            object.put("filename", file.filename());
+            object.put("bytes", file.data().length);
+            object.put("created_at", exchange.now().getEpochSecond());
+            object.putNull("expires_at");
+            object.put("status", "processed");
+            object.putNull("status_details");
+            if (exchange.upstream() instanceof FakeOpenAi openai) {
+                openai.files.put(id, request.key(), new StoredFile(object.deepCopy(), file.data()));
+            }
+            Reply.json(200, JsonText.pretty(object, 2)).send(exchange);
+        };
     }
 
-    private static ObjectNode usage(int promptTokens, int completionTokens) {
-        ObjectNode usage = JsonText.object();
-        usage.put("prompt_tokens", promptTokens);
-        usage.put("completion_tokens", completionTokens);
-        usage.put("total_tokens", promptTokens + completionTokens);
-        usage.putObject("prompt_tokens_details").put("cached_tokens", 0).put("audio_tokens", 0);
-        usage.putObject("completion_tokens_details").put("reasoning_tokens", 0).put("audio_tokens", 0)
-                .put("accepted_prediction_tokens", 0).put("rejected_prediction_tokens", 0);
-        return usage;
+    private Reply fileList(RecordedRequest request) {
+        List<ObjectNode> owned = files.owned(request.key()).stream().map(StoredFile::file).toList();
+        ArrayNode data = JsonText.object().arrayNode();
+        owned.forEach(file -> data.add(file.deepCopy()));
+        return Reply.json(200, JsonText.pretty(list(data), 2));
+    }
+
+    private static ObjectNode itemList(ArrayNode items, RecordedRequest request) {
+        List<JsonNode> ordered = new ArrayList<>();
+        items.forEach(ordered::add);
+        if (!"asc".equals(request.queryParam("order"))) {
+            Collections.reverse(ordered);
+        }
+        ArrayNode data = JsonText.object().arrayNode();
+        ordered.forEach(item -> data.add(item.deepCopy()));
+        return list(data);
+    }
+
+    private static ObjectNode list(ArrayNode data) {
+        ObjectNode root = JsonText.object();
+        root.put("object", "list");
+        root.set("data", data);
+        if (data.isEmpty()) {
+            root.putNull("first_id");
+            root.putNull("last_id");
+        } else {
+            root.put("first_id", data.get(0).path("id").asText());
+            root.put("last_id", data.get(data.size() - 1).path("id").asText());
+        }
+        root.put("has_more", false);
+        return root;
+    }
+
+    /** The request's {@code input} as the input items OpenAI lists for the response, each with an id. */
+    private static ArrayNode inputItems(JsonNode request) {
+        ArrayNode items = JsonText.object().arrayNode();
+        JsonNode input = request.path("input");
+        if (input.isTextual()) {
+            items.add(message("user", input.asText()));
+        } else if (input.isArray()) {
+            for (JsonNode item : input) {
+                if (item.path("content").isTextual()) {
+                    items.add(message(item.path("role").asText("user"), item.path("content").asText()));
+                } else {
+                    ObjectNode copy = JsonText.object();
+                    copy.put("id", (item.path("type").asText("message").equals("message") ? "msg_" : "fc_")
+                            + Ids.hex(48));
+                    item.fields().forEachRemaining(field -> copy.set(field.getKey(), field.getValue().deepCopy()));
+                    if (!copy.has("type")) {
+                        copy.put("type", "message");
+                    }
+                    items.add(copy);
+                }
+            }
+        }
+        return items;
+    }
+
+    private static ObjectNode message(String role, String text) {
+        ObjectNode message = JsonText.object();
+        message.put("id", "msg_" + Ids.hex(48));
+        message.put("type", "message");
+        message.put("role", role);
+        message.putArray("content").addObject().put("type", role.equals("assistant") ? "output_text" : "input_text")
+                .put("text", text);
+        return message;
+    }
+
+    private static Reply embeddingsRefusal(JsonNode body) {
+        Reply refused = OpenAiValidation.model(body);
+        if (refused == null) {
+            refused = OpenAiValidation.required(body, "input");
+        }
+        if (refused == null && inputs(body.path("input")).stream().anyMatch(String::isEmpty)) {
+            refused = badRequest("'$.input' is invalid. Please check the API reference:"
+                    + " https://platform.openai.com/docs/api-reference.", null, null);
+        }
+        return refused;
+    }
+
+    /** Each input as text: a string, each string of an array, or token arrays by their numbers. */
+    private static List<String> inputs(JsonNode input) {
+        List<String> inputs = new ArrayList<>();
+        if (input.isTextual()) {
+            inputs.add(input.asText());
+        } else if (input.isArray() && input.size() > 0 && input.get(0).isNumber()) {
+            inputs.add(input.toString());
+        } else if (input.isArray()) {
+            input.forEach(item -> inputs.add(item.isTextual() ? item.asText() : item.toString()));
+            if (input.isEmpty()) {
+                inputs.add("");
+            }
+        }
+        return inputs;
+    }
+
+    private static boolean known(RecordedRequest request) {
+        String method = request.method();
+        String path = request.path();
+        if (method.equals("POST")) {
+            return JSON_POSTS.contains(path) || path.equals("/v1/files");
+        }
+        if (method.equals("GET")) {
+            return path.equals("/v1/models") || path.equals("/v1/files") || MODEL.matcher(path).matches()
+                    || RESPONSE.matcher(path).matches() || FILE.matcher(path).matches();
+        }
+        if (method.equals("DELETE")) {
+            Matcher response = RESPONSE.matcher(path);
+            Matcher file = FILE.matcher(path);
+            return response.matches() && response.group(2) == null || file.matches() && file.group(2) == null;
+        }
+        return false;
     }
 
     private static String model(RecordedRequest request) {
@@ -386,20 +696,7 @@ public final class FakeOpenAi extends FakeUpstream {
         return key.substring(0, 8) + "*".repeat(key.length() - 12) + key.substring(key.length() - 4);
     }
 
-    private static String completionId() {
-        return "chatcmpl-" + randomToken(29);
-    }
-
     private static String requestId() {
-        return "req_" + randomToken(32).toLowerCase(java.util.Locale.ROOT);
-    }
-
-    private static String randomToken(int length) {
-        String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-        StringBuilder token = new StringBuilder(length);
-        for (int i = 0; i < length; i++) {
-            token.append(alphabet.charAt(ThreadLocalRandom.current().nextInt(alphabet.length())));
-        }
-        return token.toString();
+        return "req_" + Ids.hex(32);
     }
 }

@@ -10,7 +10,11 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,10 +27,16 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.ToLongFunction;
 
 /**
  * The scripting and recording every fake shares: a JDK {@link HttpServer} on 127.0.0.1 and a free
  * port, one virtual thread per request (so a slow or stalled reply holds up nothing else).
+ *
+ * <p>Every request is recorded with its raw body and its arrival time on the fake's {@link Clock}
+ * (the system clock unless a test {@linkplain #setClock sets one}), and every answer byte for byte
+ * ({@link RecordedResponse}), so that what a provider received and sent can be checked from the
+ * fake's own log.
  */
 public abstract class FakeUpstream implements AutoCloseable {
 
@@ -43,10 +53,15 @@ public abstract class FakeUpstream implements AutoCloseable {
     private final HttpServer server;
     private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
     private final CountDownLatch closing = new CountDownLatch(1);
-    private final List<RecordedRequest> requests = new CopyOnWriteArrayList<>();
+    private final List<Answered> log = new CopyOnWriteArrayList<>();
     private final Map<String, Deque<Reply>> queued = new ConcurrentHashMap<>();
     private final Map<String, Reply> standing = new ConcurrentHashMap<>();
     private volatile Reply fallback;
+    private volatile Clock clock = Clock.systemUTC();
+
+    /** A request and what the fake answered it with. */
+    private record Answered(RecordedRequest request, RecordedResponse response) {
+    }
 
     protected FakeUpstream() {
         try {
@@ -113,27 +128,83 @@ public abstract class FakeUpstream implements AutoCloseable {
 
     /** Every request received, in order (the fake's own probes such as Ollama's tags included). */
     public List<RecordedRequest> requests() {
-        return List.copyOf(requests);
+        return log.stream().map(Answered::request).toList();
     }
 
     /** The requests to one path. */
     public List<RecordedRequest> requests(String path) {
-        return requests.stream().filter(request -> request.path().equals(path)).toList();
+        return log.stream().map(Answered::request).filter(request -> request.path().equals(path)).toList();
     }
 
     /** The key of each request, in order ({@code null} for none). */
     public List<String> keys() {
         List<String> keys = new ArrayList<>();
-        requests.forEach(request -> keys.add(request.key()));
+        log.forEach(answered -> keys.add(answered.request().key()));
         return keys;
     }
 
-    /** Forgets the requests received and every script. */
+    /** What the fake sent for each request, in the order of {@link #requests()}. */
+    public List<RecordedResponse> responses() {
+        return log.stream().map(Answered::response).toList();
+    }
+
+    /** What the fake sent for {@code request} (one of {@link #requests()}), or {@code null} if it is not one. */
+    public RecordedResponse responseTo(RecordedRequest request) {
+        for (Answered answered : log) {
+            if (answered.request() == request) {
+                return answered.response();
+            }
+        }
+        return null;
+    }
+
+    /** What the fake sent for the last request it received, or {@code null} before any. */
+    public RecordedResponse lastResponse() {
+        List<Answered> all = List.copyOf(log);
+        return all.isEmpty() ? null : all.get(all.size() - 1).response();
+    }
+
+    /**
+     * The most weight that arrived with {@code key} ({@code null}: keyless) within any span of
+     * {@code window}, spans half-open ({@code [t, t + window)}), as stamped by the fake's clock: what a
+     * per-minute limit is checked against from the provider's side ({@code weight} gives each
+     * request's tokens, or {@code r -> 1} for requests).
+     */
+    public long maxInAnyWindow(String key, Duration window, ToLongFunction<RecordedRequest> weight) {
+        List<RecordedRequest> arrivals = requests().stream().filter(request -> Objects.equals(request.key(), key))
+                .sorted(Comparator.comparing(RecordedRequest::arrivedAt)).toList();
+        long best = 0;
+        long sum = 0;
+        int start = 0;
+        for (RecordedRequest arrival : arrivals) {
+            sum += weight.applyAsLong(arrival);
+            Instant earliest = arrival.arrivedAt().minus(window);
+            while (!arrivals.get(start).arrivedAt().isAfter(earliest)) {
+                sum -= weight.applyAsLong(arrivals.get(start));
+                start++;
+            }
+            best = Math.max(best, sum);
+        }
+        return best;
+    }
+
+    /** Stamps arrivals and the answers' timestamps with {@code clock} from now on. */
+    public void setClock(Clock clock) {
+        this.clock = Objects.requireNonNull(clock, "clock");
+    }
+
+    /** The clock arrivals and answers are stamped with. */
+    public Clock clock() {
+        return clock;
+    }
+
+    /** Forgets the requests received, every script and every object the provider stored. */
     public void reset() {
-        requests.clear();
+        log.clear();
         queued.clear();
         standing.clear();
         fallback = null;
+        forget();
     }
 
     @Override
@@ -155,24 +226,36 @@ public abstract class FakeUpstream implements AutoCloseable {
     /** The success the fake gives when nothing is scripted. */
     protected abstract Reply success();
 
+    /**
+     * Headers the provider puts on every answer ({@code "name", "value", …}); each is added unless the
+     * reply set a header of that name itself.
+     */
+    protected String[] defaultHeaders(RecordedRequest request) {
+        return new String[0];
+    }
+
+    /** Forgets the objects the provider stored (responses, files, caches, archived searches). */
+    protected void forget() {
+    }
+
     private void handle(HttpExchange http) throws IOException {
         boolean dropped = false;
         try (InputStream in = http.getRequestBody()) {
-            String body = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            Instant arrived = clock.instant();
+            byte[] bytes = in.readAllBytes();
             Map<String, List<String>> headers = new LinkedHashMap<>();
             http.getRequestHeaders().forEach((name, values) -> headers.put(name.toLowerCase(Locale.ROOT), List.copyOf(values)));
             RecordedRequest unkeyed = new RecordedRequest(http.getRequestMethod(), http.getRequestURI().getPath(),
-                    http.getRequestURI().getRawQuery(), Map.copyOf(headers), body, null,
-                    http.getRemoteAddress().getPort());
-            String key = keyOf(http, unkeyed);
-            RecordedRequest request = new RecordedRequest(unkeyed.method(), unkeyed.path(), unkeyed.query(),
-                    unkeyed.headers(), body, key, unkeyed.clientPort());
-            requests.add(request);
+                    http.getRequestURI().getRawQuery(), Map.copyOf(headers), new String(bytes, StandardCharsets.UTF_8),
+                    null, http.getRemoteAddress().getPort(), bytes, arrived);
+            RecordedRequest request = unkeyed.withKey(keyOf(http, unkeyed));
+            RecordedResponse response = new RecordedResponse();
+            log.add(new Answered(request, response));
             Reply reply = check(request);
             if (reply == null) {
-                reply = next(key);
+                reply = next(request.key());
             }
-            reply.send(new Exchange(http, request, closing));
+            reply.send(new Exchange(http, request, closing, this, response));
         } catch (Exchange.DroppedConnection e) {
             // Escaping the handler unclosed makes the JDK server cut the socket: no proper end.
             dropped = true;

@@ -2,47 +2,23 @@ package dev.keypool.providers.fake;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 /** The fakes put on the wire what the providers put there: framing, layout, headers, refusals. */
 class FakeWireFormatTest {
 
-    private static final HttpClient HTTP = HttpClient.newHttpClient();
-
-    @AfterAll
-    static void close() {
-        HTTP.close();
-    }
-
-    private static HttpResponse<String> post(String url, String body, String... headers) throws Exception {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url)).POST(HttpRequest.BodyPublishers.ofString(body));
-        if (headers.length > 0) {
-            request.headers(headers);
-        }
-        return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    private static HttpResponse<String> get(String url) throws IOException, InterruptedException {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(url)).GET().build(), HttpResponse.BodyHandlers.ofString());
-    }
-
     @Test
-    void openAi_streamsDataLinesWithAUsageChunkOnlyWhenAsked_thenDone() throws Exception {
+    void openAi_streamsDataLinesWithAUsageChunkOnlyWhenAsked_thenDone() {
         try (FakeOpenAi fake = FakeOpenAi.start()) {
             String request = "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":true";
             fake.enqueue(FakeOpenAi.streamed(List.of("This is", " a test!"), 13, 5));
             fake.enqueue(FakeOpenAi.streamed(List.of("This is", " a test!"), 13, 5));
 
-            HttpResponse<String> withUsage = post(fake.baseUrl() + "/chat/completions",
+            HttpResponse<String> withUsage = Http.post(fake.baseUrl() + "/chat/completions",
                     request + ",\"stream_options\":{\"include_usage\":true}}", "Authorization", "Bearer sk-test-000000000000");
-            HttpResponse<String> without = post(fake.baseUrl() + "/chat/completions", request + "}",
+            HttpResponse<String> without = Http.post(fake.baseUrl() + "/chat/completions", request + "}",
                     "Authorization", "Bearer sk-test-000000000000");
 
             assertThat(withUsage.headers().firstValue("content-type")).hasValue("text/event-stream; charset=utf-8");
@@ -59,9 +35,9 @@ class FakeWireFormatTest {
     }
 
     @Test
-    void openAi_errorsArePrettyPrintedWithFourSpaces_andAMissingKeyIsRefused() throws Exception {
+    void openAi_errorsArePrettyPrintedWithFourSpaces_andAMissingKeyIsRefused() {
         try (FakeOpenAi fake = FakeOpenAi.start()) {
-            HttpResponse<String> noKey = post(fake.baseUrl() + "/chat/completions",
+            HttpResponse<String> noKey = Http.post(fake.baseUrl() + "/chat/completions",
                     "{\"model\":\"gpt-4o\",\"messages\":[]}");
 
             assertThat(noKey.statusCode()).isEqualTo(401);
@@ -69,7 +45,7 @@ class FakeWireFormatTest {
                     .contains("\n        \"param\": null,\n        \"code\": null\n    }\n}\n");
             assertThat(noKey.headers().firstValue("content-type")).hasValue("application/json; charset=utf-8");
 
-            HttpResponse<String> wrongPath = post(fake.root() + "/v1/chat/completion", "{}",
+            HttpResponse<String> wrongPath = Http.post(fake.root() + "/v1/chat/completion", "{}",
                     "Authorization", "Bearer sk-test-000000000000");
             assertThat(wrongPath.statusCode()).isEqualTo(404);
             assertThat(wrongPath.body()).contains("Invalid URL (POST /v1/chat/completion)");
@@ -77,9 +53,9 @@ class FakeWireFormatTest {
     }
 
     @Test
-    void gemini_framesEventsWithCrlf_withoutDone_andLaysJsonOutLikeGoogle() throws Exception {
+    void gemini_framesEventsWithCrlf_withoutDone_andLaysJsonOutLikeGoogle() {
         try (FakeGemini fake = FakeGemini.start()) {
-            HttpResponse<String> stream = post(fake.baseUrl() + "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+            HttpResponse<String> stream = Http.post(fake.baseUrl() + "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
                     "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"hi\"}]}]}", "x-goog-api-key", "AIza-test-00000");
 
             assertThat(stream.headers().firstValue("content-type")).hasValue("text/event-stream");
@@ -89,7 +65,7 @@ class FakeWireFormatTest {
             assertThat(events).hasSize(4);
             assertThat(events[3]).contains("\"finishReason\": \"STOP\"");
 
-            HttpResponse<String> noKey = post(fake.baseUrl() + "/v1beta/models/gemini-2.5-flash:generateContent",
+            HttpResponse<String> noKey = Http.post(fake.baseUrl() + "/v1beta/models/gemini-2.5-flash:generateContent",
                     "{\"contents\":[]}");
             assertThat(noKey.statusCode()).isEqualTo(403);
             assertThat(noKey.body()).startsWith("{\n  \"error\": {\n    \"code\": 403,\n    \"message\": \"Method doesn't allow unregistered callers");
@@ -97,9 +73,9 @@ class FakeWireFormatTest {
     }
 
     @Test
-    void gemini_acceptsTheKeyAsAQueryParameterToo() throws Exception {
+    void gemini_acceptsTheKeyAsAQueryParameterToo() {
         try (FakeGemini fake = FakeGemini.start()) {
-            post(fake.baseUrl() + "/v1beta/models/gemini-2.5-flash:generateContent?key=AIza-query-0000",
+            Http.post(fake.baseUrl() + "/v1beta/models/gemini-2.5-flash:generateContent?key=AIza-query-0000",
                     "{\"contents\":[{\"parts\":[{\"text\":\"hi\"}]}]}");
 
             assertThat(fake.keys()).containsExactly("AIza-query-0000");
@@ -107,9 +83,9 @@ class FakeWireFormatTest {
     }
 
     @Test
-    void ollama_streamsNdjsonByDefault_andRefusesModelsItHasNot() throws Exception {
+    void ollama_streamsNdjsonByDefault_andRefusesModelsItHasNot() {
         try (FakeOllama fake = FakeOllama.start()) {
-            HttpResponse<String> stream = post(fake.baseUrl() + "/api/chat",
+            HttpResponse<String> stream = Http.post(fake.baseUrl() + "/api/chat",
                     "{\"model\":\"llama3.2\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
 
             assertThat(stream.headers().firstValue("content-type")).hasValue("application/x-ndjson");
@@ -119,19 +95,19 @@ class FakeWireFormatTest {
             assertThat(lines[4]).contains("\"done_reason\":\"stop\",\"done\":true").contains("\"prompt_eval_count\":26")
                     .contains("\"eval_count\":5");
 
-            HttpResponse<String> missing = post(fake.baseUrl() + "/api/chat", "{\"model\":\"mistral\",\"messages\":[]}");
+            HttpResponse<String> missing = Http.post(fake.baseUrl() + "/api/chat", "{\"model\":\"mistral\",\"messages\":[]}");
             assertThat(missing.statusCode()).isEqualTo(404);
             assertThat(missing.body()).isEqualTo("{\"error\":\"model 'mistral' not found\"}");
-            assertThat(get(fake.baseUrl() + "/api/tags").body()).startsWith("{\"models\":[{\"name\":\"llama3.2:latest\"");
+            assertThat(Http.get(fake.baseUrl() + "/api/tags").body()).startsWith("{\"models\":[{\"name\":\"llama3.2:latest\"");
         }
     }
 
     @Test
-    void serpApi_takesTheKeyFromTheQuery_andRefusesSearchesWithoutOne() throws Exception {
+    void serpApi_takesTheKeyFromTheQuery_andRefusesSearchesWithoutOne() {
         try (FakeSerpApi fake = FakeSerpApi.start()) {
-            HttpResponse<String> noKey = get(fake.baseUrl() + "/search.json?engine=google&q=coffee");
-            HttpResponse<String> noQuery = get(fake.baseUrl() + "/search.json?engine=google&api_key=serp-0000");
-            HttpResponse<String> found = get(fake.baseUrl() + "/search.json?engine=google&q=coffee&api_key=serp-0000");
+            HttpResponse<String> noKey = Http.get(fake.baseUrl() + "/search.json?engine=google&q=coffee");
+            HttpResponse<String> noQuery = Http.get(fake.baseUrl() + "/search.json?engine=google&api_key=serp-0000");
+            HttpResponse<String> found = Http.get(fake.baseUrl() + "/search.json?engine=google&q=coffee&api_key=serp-0000");
 
             assertThat(noKey.statusCode()).isEqualTo(401);
             assertThat(noKey.body()).contains("Invalid API key. Your API key should be here: https://serpapi.com/manage-api-key");

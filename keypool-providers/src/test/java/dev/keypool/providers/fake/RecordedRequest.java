@@ -4,26 +4,46 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.keypool.providers.internal.Json;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
  * A request a fake received.
  *
- * @param path    without the query
- * @param query   the raw query, or {@code null}
- * @param headers lower-cased names
- * @param key     the API key it carried where the provider expects it, or {@code null}
+ * @param path       without the query
+ * @param query      the raw query, or {@code null}
+ * @param headers    lower-cased names
+ * @param body       the body decoded as UTF-8 (see {@link #bodyBytes()} for uploads)
+ * @param key        the API key it carried where the provider expects it, or {@code null}
  * @param clientPort the caller's port: requests on one kept-alive connection share it
+ * @param bodyBytes  the body exactly as it arrived; the accessor hands out a copy
+ * @param arrivedAt  when the fake received it, on the fake's {@link FakeUpstream#setClock clock}
  */
 public record RecordedRequest(String method, String path, String query, Map<String, List<String>> headers,
-        String body, String key, int clientPort) {
+        String body, String key, int clientPort, byte[] bodyBytes, Instant arrivedAt) {
+
+    public RecordedRequest {
+        bodyBytes = bodyBytes.clone();
+    }
+
+    /** The body exactly as it arrived (a copy). */
+    @Override
+    public byte[] bodyBytes() {
+        return bodyBytes.clone();
+    }
+
+    /** The same request as carrying {@code key}. */
+    RecordedRequest withKey(String key) {
+        return new RecordedRequest(method, path, query, headers, body, key, clientPort, bodyBytes, arrivedAt);
+    }
 
     /** The first value of a header, or {@code null}. */
     public String header(String name) {
-        List<String> values = headers.get(name.toLowerCase(java.util.Locale.ROOT));
+        List<String> values = headers.get(name.toLowerCase(Locale.ROOT));
         return values == null || values.isEmpty() ? null : values.get(0);
     }
 
