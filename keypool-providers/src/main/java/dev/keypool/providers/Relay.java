@@ -385,6 +385,8 @@ public final class Relay implements AutoCloseable {
         private final ByteArrayOutputStream held = new ByteArrayOutputStream(0);
         private boolean begun;
         private boolean ended;
+        private boolean committed;
+        private TokenUsage usage;
 
         Delivery(AnswerSpec spec, Reservation reservation, String secret, Served served, boolean stream) {
             this.spec = spec;
@@ -416,6 +418,7 @@ public final class Relay implements AutoCloseable {
                     scanner.feed(first, 0, first.length);
                 }
                 byte[] body = spec.scrub() && secret != null ? scrubBytes(first, secret) : first;
+                commit();
                 write(sink, () -> sink.whole(new Head(response.status(), headers, served, body.length, false), body));
                 begun = true;
                 return;
@@ -499,6 +502,7 @@ public final class Relay implements AutoCloseable {
                 }
                 scanner.feed(body, 0, body.length);
                 byte[] completion = translation.completion(body);
+                commit();
                 write(sink, () -> sink.whole(new Head(200, List.of(new Header("Content-Type", "application/json")),
                         served, completion.length, false), completion));
                 begun = true;
@@ -583,6 +587,7 @@ public final class Relay implements AutoCloseable {
             }
             ended = true;
             OutputStream stream = out(sink, head);
+            commit();
             write(sink, stream::close);
         }
 
@@ -657,12 +662,21 @@ public final class Relay implements AutoCloseable {
             }
         }
 
-        /** Settles the reservation with what the answer reported, or on the safe side when it reported nothing. */
-        Outcome settle(int status) {
-            TokenUsage usage = scanner.usage();
+        /**
+         * Settles the reservation with what the answer reported, or on the safe side when it
+         * reported nothing, and remembers the objects it created. Done before the answer's last
+         * bytes reach the caller, so a caller that read its answer whole sees it accounted.
+         */
+        private void commit() {
+            if (committed) {
+                return;
+            }
+            committed = true;
+            TokenUsage reported = scanner.usage();
             if (reservation != null) {
-                if (usage != null) {
-                    reservation.commit(usage);
+                if (reported != null) {
+                    reservation.commit(reported);
+                    usage = reported;
                 } else {
                     chargeReserved();
                     usage = TokenUsage.total(reservation.tokens());
@@ -671,7 +685,13 @@ public final class Relay implements AutoCloseable {
                 for (String id : scanner.ids()) {
                     affinity.remember(id, keyRef(reservation.key()), expires);
                 }
+            } else {
+                usage = reported;
             }
+        }
+
+        Outcome settle(int status) {
+            commit();
             return new Outcome(served, status, usage);
         }
 

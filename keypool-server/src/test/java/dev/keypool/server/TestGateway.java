@@ -82,6 +82,21 @@ final class TestGateway implements AutoCloseable {
         }
     }
 
+    static JsonNode json(String body) {
+        try {
+            return Json.MAPPER.readTree(body);
+        } catch (IOException e) {
+            throw new UncheckedIOException("not JSON: " + body, e);
+        }
+    }
+
+    /** {@code settings} keeping their state in {@code dataDir}, so a second gateway can continue where one stopped. */
+    static ServerSettings inDataDir(ServerSettings settings, java.nio.file.Path dataDir) {
+        return new ServerSettings(settings.host(), settings.port(), settings.adminToken(), settings.adminTokenGenerated(),
+                settings.clientTokens(), settings.maxBodyBytes(), settings.allowPublic(), settings.demo(), dataDir,
+                settings.drainTimeout(), settings.instances());
+    }
+
     static JsonNode json(HttpResponse<String> response) {
         try {
             return Json.MAPPER.readTree(response.body());
