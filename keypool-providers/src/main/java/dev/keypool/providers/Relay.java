@@ -146,7 +146,8 @@ public final class Relay implements AutoCloseable {
         for (ChatTranslator translator : List.of(new GeminiChatTranslator(context), new OllamaChatTranslator(context))) {
             translators.put(translator.provider(), translator);
         }
-        this.ollama = new OllamaAvailability(ollamaApi, clock, settings.ollamaCheckInterval());
+        this.ollama = new OllamaAvailability(ollamaApi, clock, settings.ollamaCheckInterval(),
+                settings.ollamaProbeTimeout());
         this.planner = new RoutePlanner(config, manager, ollama);
         this.affinity = Objects.requireNonNull(affinity, "affinity");
         this.rotation = new KeyRotation(rotator);
@@ -215,9 +216,9 @@ public final class Relay implements AutoCloseable {
         if (pinned != null) {
             routes = List.of(new Route(pinned.provider(), call.model()));
         } else if (call.routable()) {
-            routes = planner.plan(call.model());
+            routes = planner.plan(call.model(), protocol);
         } else {
-            routes = List.of(new Route(protocol, call.model()));
+            routes = List.of(new Route(protocol, ownModel(protocol, call.model())));
         }
         List<Attempt> attempts = new ArrayList<>();
         List<String> notes = new ArrayList<>();
@@ -320,7 +321,7 @@ public final class Relay implements AutoCloseable {
                 reservation -> {
                     String model = route.model() != null ? route.model()
                             : reservation.model() != null ? reservation.model()
-                            : call.routable() || translator != null ? settings.defaultModel(provider) : call.model();
+                            : call.model() != null ? settings.defaultModel(provider) : null;
                     Served served = new Served(provider, reservation.index(), reservation.maskedKey(), model,
                             attempts, notes);
                     return exchange(api, call, translator, model, reservation.apiKey(), reservation, served, sink);
@@ -714,6 +715,19 @@ public final class Relay implements AutoCloseable {
     }
 
     // ---- helpers -----------------------------------------------------------------------------------
+
+    /**
+     * The model a request that only its own provider serves is sent for: as written, but
+     * {@code auto} (or nothing) means each key's configured model, and {@code openai/gpt-4o} is
+     * {@code gpt-4o}.
+     */
+    private static String ownModel(Provider protocol, String model) {
+        if (model == null || model.isBlank() || model.trim().equalsIgnoreCase("auto")) {
+            return null;
+        }
+        String prefix = protocol.id() + "/";
+        return model.regionMatches(true, 0, prefix, 0, prefix.length()) ? model.substring(prefix.length()) : model;
+    }
 
     /** The key a request must go to, when it names an object one key created; {@code null} otherwise. */
     private KeyConfig pinnedKey(Call call) {

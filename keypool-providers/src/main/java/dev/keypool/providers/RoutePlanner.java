@@ -43,9 +43,23 @@ final class RoutePlanner {
         return router.route(model);
     }
 
-    /** @throws UnknownModelException when no provider serves {@code model} */
-    List<Route> plan(String model) {
-        ModelRoute route = router.route(model);
+    /**
+     * The routes for {@code model} asked for in {@code protocol}'s shape. A name no rule places
+     * goes to {@code protocol}'s own provider when it has keys (a model OpenAI launched yesterday
+     * is OpenAI's to judge, not keypool's), and is unknown otherwise.
+     *
+     * @throws UnknownModelException when no provider serves {@code model}
+     */
+    List<Route> plan(String model, Provider protocol) {
+        ModelRoute route;
+        try {
+            route = router.route(model);
+        } catch (UnknownModelException unknown) {
+            if (protocol.usesKeys() && !manager.keys(protocol).isEmpty()) {
+                return List.of(new Route(protocol, model.trim()));
+            }
+            throw unknown;
+        }
         List<Route> routes = new ArrayList<>();
         if (route.isAuto()) {
             addAuto(routes);

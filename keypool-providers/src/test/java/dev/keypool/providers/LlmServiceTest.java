@@ -426,8 +426,21 @@ class LlmServiceTest {
         openAiPool();
         assertThatThrownBy(() -> pool.llm.generateText("hi", "anthropic", null, null, null))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("anthropic");
-        assertThatThrownBy(() -> pool.llm.chat(ask("claude-3-opus"))).isInstanceOf(UnknownModelException.class);
         assertThat(openai.requests()).isEmpty();
+    }
+
+    @Test
+    void modelNoRulePlaces_goesToOpenAi_whenThereAreOpenAiKeys_elseIsUnknown() {
+        openAiPool();
+
+        pool.llm.chat(ask("brand-new-model"));
+
+        assertThat(openai.requests()).singleElement()
+                .satisfies(request -> assertThat(request.json().path("model").asText()).isEqualTo("brand-new-model"));
+        pool.close();
+        pool = TestPool.builder().keys(gemini, GEMINI_0).build();
+        assertThatThrownBy(() -> pool.llm.chat(ask("claude-3-opus"))).isInstanceOf(UnknownModelException.class);
+        assertThat(gemini.requests()).isEmpty();
     }
 
     @Test

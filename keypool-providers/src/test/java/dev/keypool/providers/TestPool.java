@@ -54,7 +54,9 @@ final class TestPool implements AutoCloseable {
 
         private final KeypoolConfig.Builder config = KeypoolConfig.builder()
                 .selectionStrategy(SelectionStrategy.FILL_FIRST)
-                .baseUrl(Provider.OLLAMA, FakeUpstream.unreachableUrl());
+                .baseUrl(Provider.OLLAMA, FakeUpstream.unreachableUrl())
+                // a fake's first answer on two busy cores may take longer than Ollama's usual 2 s
+                .setting("KEYPOOL_OLLAMA_PROBE_TIMEOUT_SECONDS", "30");
 
         /** Adds keys of the fake's provider, no model configured, unlimited. */
         Builder keys(FakeUpstream fake, String... secrets) {

@@ -238,11 +238,15 @@ class ChatCompletionsTest {
     }
 
     @Test
-    void unknownModel_is404ModelNotFound() {
+    void modelKeypoolDoesNotKnow_isOpenAisToJudge_andItsNotFoundComesBack() {
+        openAi.enqueue(FakeOpenAi.modelNotFound());
+
         assertThatThrownBy(() -> client.chat().completions().create(params("no-such-model")))
                 .isInstanceOfSatisfying(NotFoundException.class, error -> {
                     assertThat(error.code()).contains("model_not_found");
                 });
-        assertThat(openAi.requests()).isEmpty();
+        assertThat(openAi.requests()).singleElement()
+                .satisfies(request -> assertThat(request.json().path("model").asText()).isEqualTo("no-such-model"));
+        assertThat(server.status().at("/providers/openai/keys/0/status").asText()).isEqualTo("active");
     }
 }

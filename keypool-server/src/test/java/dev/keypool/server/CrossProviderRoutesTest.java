@@ -36,9 +36,15 @@ class CrossProviderRoutesTest {
     private TestGateway server;
 
     private void start(List<Provider> priority, Map<String, String> fallbacks) {
-        KeypoolConfig.Builder builder = KeypoolConfig.builder()
-                .addKey(Provider.OPENAI, OPENAI_KEY, "gpt-4o", WindowLimits.of(100_000, 1_000_000))
-                .addKey(Provider.GEMINI, GEMINI_KEY, "gemini-2.5-flash", WindowLimits.of(100_000, 1_000_000))
+        start(priority, fallbacks, true);
+    }
+
+    private void start(List<Provider> priority, Map<String, String> fallbacks, boolean openAiKeys) {
+        KeypoolConfig.Builder builder = KeypoolConfig.builder();
+        if (openAiKeys) {
+            builder.addKey(Provider.OPENAI, OPENAI_KEY, "gpt-4o", WindowLimits.of(100_000, 1_000_000));
+        }
+        builder.addKey(Provider.GEMINI, GEMINI_KEY, "gemini-2.5-flash", WindowLimits.of(100_000, 1_000_000))
                 .baseUrl(Provider.OPENAI, openAi.baseUrl())
                 .baseUrl(Provider.GEMINI, gemini.baseUrl())
                 .baseUrl(Provider.OLLAMA, "http://127.0.0.1:9")
@@ -117,6 +123,18 @@ class CrossProviderRoutesTest {
 
         assertThat(response.statusCode()).isEqualTo(429);
         assertThat(response.headers().firstValue("retry-after")).isPresent();
+        assertThat(gemini.requests()).isEmpty();
+    }
+
+    @Test
+    void modelNoRuleAndNoKeyPlaces_is404ModelNotFound_withoutAnUpstreamCall() {
+        start(List.of(Provider.GEMINI), Map.of(), false);
+
+        HttpResponse<String> response = chat("{\"model\":\"no-such-model\",\"messages\":[{\"role\":\"user\","
+                + "\"content\":\"hi\"}]}");
+
+        assertThat(response.statusCode()).isEqualTo(404);
+        assertThat(TestGateway.json(response).at("/error/code").asText()).isEqualTo("model_not_found");
         assertThat(gemini.requests()).isEmpty();
     }
 

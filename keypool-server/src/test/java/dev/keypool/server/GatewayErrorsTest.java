@@ -134,15 +134,6 @@ class GatewayErrorsTest {
     }
 
     @Test
-    void unknownModel_is404() {
-        HttpResponse<String> response = post("{\"model\": \"no-such-model\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}",
-                CLIENT_TOKEN);
-
-        assertThat(response.statusCode()).isEqualTo(404);
-        assertThat(error(response).get("code").asText()).isEqualTo("model_not_found");
-    }
-
-    @Test
     void upstreamClientError_isPassedBackWithItsStatusAndNoFailover() {
         openAi.enqueue(FakeOpenAi.badRequest("Unsupported parameter: 'max_tokens' is not supported with this model.",
                 "max_tokens", "unsupported_parameter"));

@@ -25,6 +25,8 @@ import java.time.Duration;
  *                            inside a stream before it counts as dropped
  * @param ollamaCheckInterval {@code KEYPOOL_OLLAMA_CHECK_SECONDS} (5): how long an Ollama
  *                            availability answer is reused
+ * @param ollamaProbeTimeout  {@code KEYPOOL_OLLAMA_PROBE_TIMEOUT_SECONDS} (2): the longest the availability
+ *                            check may wait for Ollama's {@code /api/tags}
  * @param openAiDefaultModel  {@code KEYPOOL_OPENAI_DEFAULT_MODEL} ({@code gpt-4o-mini}): for OpenAI
  *                            keys with no {@code OPENAI_MODEL_i} when no model was asked for
  * @param geminiDefaultModel  {@code KEYPOOL_GEMINI_DEFAULT_MODEL} ({@code gemini-2.5-flash}): the same
@@ -32,7 +34,8 @@ import java.time.Duration;
  */
 public record ProviderSettings(int outputReserve, boolean enforceOutputCap, boolean ollamaManagement,
         Duration upstreamTimeout, Duration streamIdleTimeout,
-        Duration ollamaCheckInterval, String openAiDefaultModel, String geminiDefaultModel) {
+        Duration ollamaCheckInterval, Duration ollamaProbeTimeout, String openAiDefaultModel,
+        String geminiDefaultModel) {
 
     public static final int DEFAULT_OUTPUT_RESERVE = 1024;
 
@@ -47,6 +50,7 @@ public record ProviderSettings(int outputReserve, boolean enforceOutputCap, bool
                 seconds(config, "KEYPOOL_UPSTREAM_TIMEOUT_SECONDS", Duration.ofSeconds(120)),
                 seconds(config, "KEYPOOL_STREAM_IDLE_TIMEOUT_SECONDS", Duration.ofSeconds(60)),
                 seconds(config, "KEYPOOL_OLLAMA_CHECK_SECONDS", Duration.ofSeconds(5)),
+                seconds(config, "KEYPOOL_OLLAMA_PROBE_TIMEOUT_SECONDS", Duration.ofSeconds(2)),
                 text(config, "KEYPOOL_OPENAI_DEFAULT_MODEL", "gpt-4o-mini"),
                 text(config, "KEYPOOL_GEMINI_DEFAULT_MODEL", "gemini-2.5-flash"));
     }

@@ -21,22 +21,26 @@ public final class OllamaAvailability {
 
     private static final Logger LOG = LoggerFactory.getLogger(OllamaAvailability.class);
 
-    /** The longest a probe may take; a local Ollama answers {@code /api/tags} in milliseconds. */
-    private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(2);
 
     private final OllamaApi client;
     private final Clock clock;
     private final long intervalMillis;
+    private final Duration probeTimeout;
     private final ReentrantLock probing = new ReentrantLock();
     private volatile Snapshot snapshot;
 
     private record Snapshot(boolean available, List<String> models, long checkedAtMillis) {
     }
 
-    public OllamaAvailability(OllamaApi client, Clock clock, Duration interval) {
+    /**
+     * @param interval     how long an answer is reused
+     * @param probeTimeout the longest a probe may take; a local Ollama answers {@code /api/tags} in milliseconds
+     */
+    public OllamaAvailability(OllamaApi client, Clock clock, Duration interval, Duration probeTimeout) {
         this.client = client;
         this.clock = clock;
         this.intervalMillis = interval.toMillis();
+        this.probeTimeout = probeTimeout;
     }
 
     public boolean available() {
@@ -79,7 +83,7 @@ public final class OllamaAvailability {
     }
 
     private Snapshot probe() {
-        Duration limit = PROBE_TIMEOUT.compareTo(client.upstreamTimeout()) < 0 ? PROBE_TIMEOUT : client.upstreamTimeout();
+        Duration limit = probeTimeout.compareTo(client.upstreamTimeout()) < 0 ? probeTimeout : client.upstreamTimeout();
         try {
             return new Snapshot(true, List.copyOf(client.tags(limit)), clock.millis());
         } catch (UpstreamException e) {
