@@ -28,23 +28,12 @@ import org.junit.jupiter.api.Test;
 class GeminiTranslationTest {
 
     private final FakeGemini gemini = FakeGemini.start();
-    private TestPool pool;
+    private final TestPool pool = TestPool.builder().keys(gemini, GEMINI_0, GEMINI_1).build();
 
     @AfterEach
     void close() {
-        if (pool != null) {
-            pool.close();
-        }
+        pool.close();
         gemini.close();
-    }
-
-    private TestPool pool(String... settings) {
-        TestPool.Builder builder = TestPool.builder().keys(gemini, GEMINI_0, GEMINI_1);
-        for (int i = 0; i < settings.length; i += 2) {
-            builder.setting(settings[i], settings[i + 1]);
-        }
-        pool = builder.build();
-        return pool;
     }
 
     private static ChatRequest ask() {
@@ -54,7 +43,6 @@ class GeminiTranslationTest {
 
     @Test
     void chat_sendsTheKeyInTheHeader_notTheUrl_andTranslatesTheConversation() {
-        pool();
 
         pool.llm.chat(new ChatRequest("gemini-2.5-flash", List.of(ChatMessage.system("You are terse."),
                 ChatMessage.user("Hello"), ChatMessage.assistant("Hi! How can I help?"), ChatMessage.user("Explain AI.")),
@@ -80,7 +68,6 @@ class GeminiTranslationTest {
 
     @Test
     void chat_withoutACap_sendsNone() {
-        pool();
 
         pool.llm.chat(ChatRequest.of("Say this is a test!").withModel("gemini-2.5-flash"));
 
@@ -89,7 +76,6 @@ class GeminiTranslationTest {
 
     @Test
     void chat_chargesThinkingTokens_asPartOfTheCompletion() {
-        pool();
         gemini.enqueue(FakeGemini.generated("I apologize for that!", 12, 87, 156));
 
         ChatResult result = pool.llm.chat(ask());
@@ -105,7 +91,6 @@ class GeminiTranslationTest {
 
     @Test
     void chat_blockedPrompt_isAnEmptyAnswerFilteredForContent() {
-        pool();
         gemini.enqueue(FakeGemini.blockedPrompt());
 
         ChatResult result = pool.llm.chat(ask());
@@ -116,7 +101,6 @@ class GeminiTranslationTest {
 
     @Test
     void stream_readsCrlfFramedEvents_andTakesTheLastCumulativeUsage() {
-        pool();
         gemini.enqueue(FakeGemini.streamed(List.of("As of July", " 2026,", " yes."), 21, 43, 481));
         List<String> deltas = new ArrayList<>();
 
@@ -132,7 +116,6 @@ class GeminiTranslationTest {
 
     @Test
     void stream_failingBeforeItStarts_coolsTheKeyForTheRetryDelay_andTheNextKeyServes() {
-        pool();
         gemini.enqueue(GEMINI_0, FakeGemini.rateLimited("0.2s"));
 
         ChatResult result = pool.llm.stream(ask(), delta -> { });
@@ -145,7 +128,6 @@ class GeminiTranslationTest {
 
     @Test
     void perDayQuotaAndInvalidKey_deactivateTheKey() {
-        pool();
         gemini.enqueue(GEMINI_0, FakeGemini.dailyQuotaExhausted());
         gemini.enqueue(GEMINI_1, FakeGemini.apiKeyInvalid());
 
@@ -159,7 +141,6 @@ class GeminiTranslationTest {
 
     @Test
     void stream_droppedMidway_failsAfterTheDeltasItDelivered() {
-        pool();
         Gate delivered = new Gate();
         gemini.enqueue(FakeGemini.streamThenDrop(delivered, "As of", " July"));
         List<String> deltas = new ArrayList<>();

@@ -19,28 +19,16 @@ import org.junit.jupiter.api.Test;
 class OllamaTranslationTest {
 
     private final FakeOllama ollama = FakeOllama.start();
-    private TestPool pool;
+    private final TestPool pool = TestPool.builder().ollama(ollama).build();
 
     @AfterEach
     void close() {
-        if (pool != null) {
-            pool.close();
-        }
+        pool.close();
         ollama.close();
-    }
-
-    private TestPool pool(String... settings) {
-        TestPool.Builder builder = TestPool.builder().ollama(ollama);
-        for (int i = 0; i < settings.length; i += 2) {
-            builder.setting(settings[i], settings[i + 1]);
-        }
-        pool = builder.build();
-        return pool;
     }
 
     @Test
     void chat_asksForOneAnswer_withTheCallersCapAsNumPredict_andNoKey() {
-        pool();
         ollama.enqueue(FakeOllama.chat("Understood.", 44, 4));
 
         ChatResult result = pool.llm.chat(new ChatRequest("llama3.2", List.of(ChatMessage.system("You are terse."),
@@ -61,7 +49,6 @@ class OllamaTranslationTest {
 
     @Test
     void chat_withoutACap_sendsNoNumPredict() {
-        pool();
 
         pool.llm.chat(new ChatRequest("llama3.2", List.of(ChatMessage.user("Say this is a test!")), null, null,
                 Map.of("top_p", 0.9)));
@@ -73,7 +60,6 @@ class OllamaTranslationTest {
 
     @Test
     void stream_readsNdjson_andTheCountsOfTheDoneLine() {
-        pool();
         ollama.enqueue(FakeOllama.streamed(List.of("\u6211\u662f", "Q", "wen"), 32, 53));
         List<String> deltas = new ArrayList<>();
 

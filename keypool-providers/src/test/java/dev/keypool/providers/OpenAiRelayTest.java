@@ -13,9 +13,9 @@ import dev.keypool.failure.UpstreamException;
 import dev.keypool.providers.fake.FakeOpenAi;
 import dev.keypool.providers.fake.RecordedRequest;
 import dev.keypool.providers.fake.Reply;
+import dev.keypool.providers.internal.TricklingReply;
 import dev.keypool.rotation.TokenUsage;
 import dev.keypool.usage.KeyStatus;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -45,12 +45,8 @@ class OpenAiRelayTest {
     }
 
     private TestPool pool(String... settings) {
-        TestPool.Builder builder = TestPool.builder().keys(openai, OPENAI_0, OPENAI_1)
-                .configure(config -> config.openAiOrgId("org-keypool"));
-        for (int i = 0; i < settings.length; i += 2) {
-            builder.setting(settings[i], settings[i + 1]);
-        }
-        pool = builder.build();
+        pool = TestPool.builder().keys(openai, OPENAI_0, OPENAI_1).configure(config -> config.openAiOrgId("org-keypool"))
+                .settings(settings).build();
         return pool;
     }
 
@@ -176,20 +172,7 @@ class OpenAiRelayTest {
     @Test
     void aBodyTricklingPastTheUpstreamTimeout_failsOverToTheNextKey() {
         pool("KEYPOOL_UPSTREAM_TIMEOUT_SECONDS", "1");
-        String completion = "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,"
-                + "\"message\":{\"role\":\"assistant\",\"content\":\"late\"},\"finish_reason\":\"stop\"}],"
-                + "\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1}}";
-        // a byte every 50 ms: each read is quick, the whole body takes many times the timeout
-        openai.enqueue(OPENAI_0, exchange -> {
-            exchange.startStream(200, "application/json");
-            for (char c : completion.toCharArray()) {
-                exchange.write(String.valueOf(c));
-                if (!exchange.pause(Duration.ofMillis(50))) {
-                    return;
-                }
-            }
-            exchange.finish();
-        });
+        openai.enqueue(OPENAI_0, TricklingReply.completion());
 
         ChatResult result = pool.llm.chat(ChatRequest.of("Say this is a test!").withModel("gpt-4o"));
 

@@ -64,20 +64,7 @@ class UpstreamFailuresTest {
 
     @Test
     void bodyTricklingPastTheTimeout_timesOut_thoughEveryReadIsQuick() {
-        String completion = "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"model\":\"gpt-4o\","
-                + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"late\"},"
-                + "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1}}";
-        // a byte every 50 ms: each read waits far less than the 300 ms limit, the whole body far more
-        fake.enqueue(exchange -> {
-            exchange.startStream(200, "application/json");
-            for (char c : completion.toCharArray()) {
-                exchange.write(String.valueOf(c));
-                if (!exchange.pause(Duration.ofMillis(50))) {
-                    return;
-                }
-            }
-            exchange.finish();
-        });
+        fake.enqueue(TricklingReply.completion());
 
         UpstreamException failure = catchThrowableOfType(UpstreamException.class, () -> impatient.send(chat(CHAT), KEY));
 
