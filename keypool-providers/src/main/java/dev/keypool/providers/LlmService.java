@@ -202,14 +202,23 @@ public final class LlmService implements AutoCloseable {
             }
             if (stream) {
                 json.writeBooleanField("stream", true);
-                writeStreamOptions(json);
+                writeStreamOptions(json, request.extra().get("stream_options"));
             }
             json.writeEndObject();
         });
     }
 
-    private static void writeStreamOptions(JsonGenerator json) throws java.io.IOException {
+    /** {@code include_usage} (the service commits the usage chunk), after the caller's other options. */
+    private static void writeStreamOptions(JsonGenerator json, Object given) throws java.io.IOException {
         json.writeObjectFieldStart("stream_options");
+        if (given instanceof Map<?, ?> options) {
+            for (Map.Entry<?, ?> option : options.entrySet()) {
+                if (!"include_usage".equals(option.getKey())) {
+                    json.writeFieldName(String.valueOf(option.getKey()));
+                    Json.MAPPER.writeValue(json, option.getValue());
+                }
+            }
+        }
         json.writeBooleanField("include_usage", true);
         json.writeEndObject();
     }

@@ -99,6 +99,14 @@ final class TestPool implements AutoCloseable {
             return this;
         }
 
+        /** Settings as {@code name, value, …} pairs. */
+        Builder settings(String... pairs) {
+            for (int i = 0; i < pairs.length; i += 2) {
+                config.setting(pairs[i], pairs[i + 1]);
+            }
+            return this;
+        }
+
         Builder configure(java.util.function.Consumer<KeypoolConfig.Builder> change) {
             change.accept(config);
             return this;

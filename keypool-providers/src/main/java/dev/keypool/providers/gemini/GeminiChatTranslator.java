@@ -27,7 +27,8 @@ import java.util.List;
  * OpenAI's chat on Gemini's {@code generateContent} ({@code :streamGenerateContent?alt=sse} for a
  * stream): messages become {@code contents} ({@code assistant} is {@code model}), system and
  * developer messages the {@code systemInstruction}; {@code temperature}, {@code top_p},
- * {@code seed}, {@code stop} and a cap the caller set go in {@code generationConfig}. The answer's
+ * {@code seed}, {@code stop} and a cap the caller set (or, with {@code KEYPOOL_ENFORCE_OUTPUT_CAP},
+ * the reserve) go in {@code generationConfig}. The answer's
  * text is its parts' text (thought summaries left out); {@code MAX_TOKENS} is {@code length}, the
  * safety and recitation stops {@code content_filter}, a blocked prompt an empty answer filtered for
  * content. A stream whose last chunk never said {@code finishReason} ends without {@code [DONE]}.
@@ -36,10 +37,13 @@ public final class GeminiChatTranslator implements ChatTranslator {
 
     private final String baseUrl;
     private final Clock clock;
+    /** The cap sent when the request set none, or {@code null} when the operator enforces none. */
+    private final Long enforcedCap;
 
     public GeminiChatTranslator(RelayContext context) {
         this.baseUrl = context.config().baseUrl(Provider.GEMINI);
         this.clock = context.clock();
+        this.enforcedCap = context.settings().enforceOutputCap() ? (long) context.settings().outputReserve() : null;
     }
 
     @Override
@@ -75,8 +79,9 @@ public final class GeminiChatTranslator implements ChatTranslator {
         if (chat.temperature() != null) {
             config.put("temperature", chat.temperature());
         }
-        if (chat.maxTokens() != null) {
-            config.put("maxOutputTokens", chat.maxTokens());
+        Long cap = chat.maxTokens() != null ? chat.maxTokens() : enforcedCap;
+        if (cap != null) {
+            config.put("maxOutputTokens", cap);
         }
         if (chat.topP() != null) {
             config.put("topP", chat.topP());

@@ -90,6 +90,12 @@ public final class RequestReader implements AutoCloseable {
 
     /** Where the current token (a scalar, or a container after {@link #skip}) ends. */
     public int end() {
+        try {
+            // Jackson reads a string's characters only when asked: until then the location is its opening quote
+            parser.finishToken();
+        } catch (IOException e) {
+            throw RequestRefused.notJson("The body is not valid JSON: " + e.getMessage());
+        }
         return (int) parser.currentLocation().getByteOffset();
     }
 
