@@ -356,7 +356,7 @@ public final class Relay implements AutoCloseable {
                 }
                 throw failure;
             }
-            Delivery delivery = new Delivery(spec, reservation, secret, served, call.stream());
+            Delivery delivery = new Delivery(api, spec, reservation, secret, served, call.stream());
             if (translation != null) {
                 delivery.translated(response, translation, sink);
             } else {
@@ -375,6 +375,7 @@ public final class Relay implements AutoCloseable {
      */
     private final class Delivery {
 
+        private final ProviderApi api;
         private final AnswerSpec spec;
         private final Reservation reservation;
         private final String secret;
@@ -388,8 +389,12 @@ public final class Relay implements AutoCloseable {
         private boolean ended;
         private boolean committed;
         private TokenUsage usage;
+        /** The first failure an event of the stream reported, if any. */
+        private UpstreamException streamFailure;
 
-        Delivery(AnswerSpec spec, Reservation reservation, String secret, Served served, boolean stream) {
+        Delivery(ProviderApi api, AnswerSpec spec, Reservation reservation, String secret, Served served,
+                boolean stream) {
+            this.api = api;
             this.spec = spec;
             this.reservation = reservation;
             this.secret = secret;
@@ -465,6 +470,7 @@ public final class Relay implements AutoCloseable {
             EventFramer.Handler handler = (raw, length, data, dataStart, dataEnd) -> {
                 if (data != null) {
                     scanner.document(data, 0, data.length);
+                    noteFailure(data);
                 }
                 if (editor != null && data != null && dataStart >= 0) {
                     byte[] edited = editor.edit(data);
@@ -516,6 +522,7 @@ public final class Relay implements AutoCloseable {
             EventFramer.Handler handler = (raw, length, data, dataStart, dataEnd) -> {
                 if (data != null) {
                     scanner.document(data, 0, data.length);
+                    noteFailure(data);
                     for (byte[] chunk : translation.chunks(data)) {
                         writeEvent(sink, head, chunk);
                     }
@@ -556,6 +563,13 @@ public final class Relay implements AutoCloseable {
             }
             OutputStream stream = out(sink, head);
             write(sink, () -> stream.write(event, offset, length));
+        }
+
+        /** Keeps the first failure an event reports; the key gets its reaction when the stream ends. */
+        private void noteFailure(byte[] data) {
+            if (streamFailure == null) {
+                streamFailure = api.streamFailure(data, secret);
+            }
         }
 
         /** The caller's stream, begun with {@code head} the first time something is written to it. */
@@ -604,7 +618,7 @@ public final class Relay implements AutoCloseable {
                 if (left <= 0) {
                     throw failedWhileReading(new UpstreamException(Failure.of(
                             FailureKind.SERVER_ERROR, "timed out: no complete answer within "
-                                    + upstream.timeout().toSeconds() + " s"), response.status()));
+                                    + Upstream.describe(upstream.timeout())), response.status()));
                 }
                 response.readTimeout(Duration.ofMillis(Math.max(1, left / 1_000_000)));
                 if (size == buffer.length) {
@@ -693,6 +707,9 @@ public final class Relay implements AutoCloseable {
 
         Outcome settle(int status) {
             commit();
+            if (streamFailure != null && reservation != null) {
+                manager.recordFailure(reservation.key(), streamFailure.failure(), false);
+            }
             return new Outcome(served, status, usage);
         }
 

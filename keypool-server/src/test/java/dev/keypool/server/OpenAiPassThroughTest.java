@@ -221,6 +221,21 @@ class OpenAiPassThroughTest {
     }
 
     @Test
+    void errorEventInsideAStream_reachesTheCallerAsItCame_andTheKeyGetsItsReaction() {
+        openAi.enqueue(FakeOpenAi.streamThenError(List.of("Partial"), "The server had an error while processing your request."));
+        String body = "{\"model\":\"gpt-4o\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+
+        HttpResponse<byte[]> response = post("/v1/chat/completions", body);
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.body()).isEqualTo(openAi.lastResponse().body());
+        assertThat(text(response)).contains("\"error\"").doesNotContain("[DONE]");
+        assertThat(server.status().at("/providers/openai/keys/0/status").asText()).isEqualTo("cooling_down");
+        assertThat(server.gateway.manager().store().pendingCount()).isZero();
+    }
+
+    @Test
     void toolFollowUpTurn_goesAsWritten_andTheAnswerComesBack() {
         String body = "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"Weather in Paris?\"},"
                 + "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_abc123\",\"type\":\"function\","

@@ -99,6 +99,17 @@ public final class GeminiApi implements ProviderApi {
         return GeminiErrors.failure(status, headers, body, secret, context.clock());
     }
 
+    @Override
+    public UpstreamException streamFailure(byte[] event, String secret) {
+        com.fasterxml.jackson.databind.JsonNode error = dev.keypool.providers.internal.Json.errorEvent(event);
+        if (error.isMissingNode()) {
+            return null;
+        }
+        int code = error.path("error").path("code").asInt(500);
+        return GeminiErrors.failure(code, name -> java.util.Optional.empty(),
+                dev.keypool.providers.internal.Json.write(error), secret, context.clock());
+    }
+
     /** The path after {@code /v1beta/} or {@code /v1/}, or {@code null} when it is neither. */
     static String unversioned(String path) {
         if (path.startsWith("/v1beta/")) {

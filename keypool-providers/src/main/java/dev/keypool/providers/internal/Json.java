@@ -39,6 +39,33 @@ public final class Json {
         }
     }
 
+    /**
+     * The parsed object when {@code data} is a JSON object with an {@code error} member, else a
+     * missing node; parses only when the bytes mention it, so ordinary events cost a scan.
+     */
+    public static JsonNode errorEvent(byte[] data) {
+        if (!contains(data, ERROR_MEMBER)) {
+            return MissingNode.getInstance();
+        }
+        JsonNode node = parseOrMissing(new String(data, java.nio.charset.StandardCharsets.UTF_8));
+        return node.isObject() && node.has("error") ? node : MissingNode.getInstance();
+    }
+
+    private static final byte[] ERROR_MEMBER = "\"error\"".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    private static boolean contains(byte[] data, byte[] needle) {
+        outer:
+        for (int i = 0; i <= data.length - needle.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (data[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return true;
+        }
+        return false;
+    }
+
     /** A field's text, or {@code null} when it is missing, {@code null} or not a scalar. */
     public static String text(JsonNode node, String field) {
         JsonNode value = node.path(field);

@@ -15,8 +15,10 @@ import java.time.Duration;
  *                            request that sets no cap of its own. Nothing is sent upstream: the provider's
  *                            real usage is committed, an overshoot charged
  * @param enforceOutputCap    {@code KEYPOOL_ENFORCE_OUTPUT_CAP} (false): send the reserve as the request's cap
- *                            ({@code max_tokens}, {@code maxOutputTokens}, {@code num_predict}) when it sets
- *                            none, so no answer runs past its reservation; a documented change to the request
+ *                            (OpenAI's {@code max_tokens} or {@code max_completion_tokens}, Gemini's
+ *                            {@code maxOutputTokens}) when it sets none, so no answer runs past its
+ *                            reservation; a documented change to the request. Ollama reserves nothing and
+ *                            gets none
  * @param ollamaManagement    {@code KEYPOOL_OLLAMA_MANAGEMENT} (false): pass Ollama's model management
  *                            endpoints (pull, push, create, copy, delete, blobs) through the gateway
  * @param upstreamTimeout     {@code KEYPOOL_UPSTREAM_TIMEOUT_SECONDS} (120, decimals allowed): a whole

@@ -175,7 +175,7 @@ public final class TokenEstimator {
             return EncodingType.O200K_BASE;
         }
         if (name.startsWith("gpt-4") || name.startsWith("gpt-3.5") || name.startsWith("gpt-35")
-                || name.startsWith("text-embedding-")) {
+                || name.startsWith("text-embedding-") || name.startsWith("davinci-002") || name.startsWith("babbage-002")) {
             return EncodingType.CL100K_BASE;
         }
         return EncodingType.O200K_BASE;

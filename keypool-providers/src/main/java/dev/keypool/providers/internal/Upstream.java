@@ -435,7 +435,8 @@ public final class Upstream implements AutoCloseable {
         return ResponseHeaders.of(response.headers());
     }
 
-    static String describe(Duration duration) {
+    /** A duration as keypool's messages write it: {@code 2 s}, {@code 300 ms}. */
+    public static String describe(Duration duration) {
         long millis = duration.toMillis();
         return millis % 1000 == 0 ? millis / 1000 + " s" : millis + " ms";
     }

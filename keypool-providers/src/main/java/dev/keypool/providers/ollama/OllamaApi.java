@@ -99,6 +99,12 @@ public final class OllamaApi implements ProviderApi {
         return OllamaErrors.failure(status, body);
     }
 
+    @Override
+    public UpstreamException streamFailure(byte[] event, String secret) {
+        JsonNode error = Json.errorEvent(event);
+        return error.isMissingNode() ? null : OllamaErrors.failure(500, Json.write(error));
+    }
+
     /**
      * The names of the pulled models ({@code llama3.2:latest}).
      *

@@ -1,7 +1,9 @@
 package dev.keypool.providers.openai;
 
 import dev.keypool.config.Provider;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.keypool.failure.UpstreamException;
+import dev.keypool.providers.internal.Json;
 import dev.keypool.providers.internal.ForwardedHeaders;
 import dev.keypool.providers.internal.RateLimitSnapshot;
 import dev.keypool.providers.internal.ResponseHeaders;
@@ -100,6 +102,15 @@ public final class OpenAiApi implements ProviderApi {
     public UpstreamException failure(int status, ResponseHeaders headers, String body, String secret) {
         return OpenAiErrors.failure(status, headers, body, secret, context.clock());
     }
+
+    @Override
+    public UpstreamException streamFailure(byte[] event, String secret) {
+        JsonNode error = Json.errorEvent(event);
+        return error.isMissingNode() ? null
+                : OpenAiErrors.failure(0, NO_HEADERS, Json.write(error), secret, context.clock());
+    }
+
+    private static final ResponseHeaders NO_HEADERS = name -> java.util.Optional.empty();
 
     @Override
     public RateLimitSnapshot budget(ResponseHeaders headers) {

@@ -24,6 +24,15 @@ public interface ProviderApi {
      */
     UpstreamException failure(int status, ResponseHeaders headers, String body, String secret);
 
+    /**
+     * The failure one event of a streamed answer reports (an {@code {"error": …}} event inside a
+     * 200 stream), or {@code null} for an ordinary event. The event still goes to the caller as it
+     * came; the key gets the failure's reaction (a rate limit cools it, an exhausted quota retires it).
+     */
+    default UpstreamException streamFailure(byte[] event, String secret) {
+        return null;
+    }
+
     /** What the answer's headers said the key has left (OpenAI's {@code x-ratelimit-*}), or {@code null}. */
     default RateLimitSnapshot budget(ResponseHeaders headers) {
         return null;
