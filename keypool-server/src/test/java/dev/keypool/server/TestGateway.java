@@ -94,6 +94,32 @@ final class TestGateway implements AutoCloseable {
         return json(adminGet("/api/admin/api-key-status/"));
     }
 
+    /** One key's entry in the status ({@code tokens_used_day}, {@code status}, …). */
+    JsonNode keyStatus(String provider, int index) {
+        return status().at("/providers/" + provider + "/keys/" + index);
+    }
+
+    /** The usage report's entry for {@code provider} ({@code prompt_tokens}, {@code keys}, …). */
+    JsonNode usage(String provider) {
+        return json(adminGet("/api/admin/api-key-usage-report/")).at("/providers/" + provider);
+    }
+
+    /** Takes a key out of service, as the dashboard does, so that a test can steer a request to another. */
+    void deactivate(String provider, int index) {
+        HttpResponse<String> response = adminPost("/api/admin/keys/" + provider + "/" + index + "/deactivate", null);
+        if (response.statusCode() != 200) {
+            throw new IllegalStateException("deactivate answered " + response.statusCode() + ": " + response.body());
+        }
+    }
+
+    /** Puts a key back in service. */
+    void activate(String provider, int index) {
+        HttpResponse<String> response = adminPost("/api/admin/keys/" + provider + "/" + index + "/activate", null);
+        if (response.statusCode() != 200) {
+            throw new IllegalStateException("activate answered " + response.statusCode() + ": " + response.body());
+        }
+    }
+
     @Override
     public void close() {
         gateway.close();

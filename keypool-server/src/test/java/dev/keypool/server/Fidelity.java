@@ -1,0 +1,171 @@
+package dev.keypool.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.keypool.providers.fake.FakeUpstream;
+import dev.keypool.providers.fake.RecordedRequest;
+import dev.keypool.providers.fake.RecordedResponse;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * "Passed through", as {@code keypool-server/README.md} ("What the gateway changes, and only this")
+ * defines it, checked on the wire: a caller's request, sent as raw HTTP/1.1 with headers the test
+ * chose, against what the fake upstream recorded receiving; and the fake's recorded answer against
+ * what the caller received. Every header the README does not list as changed must arrive unchanged,
+ * and nothing the README does not list may be added.
+ */
+final class Fidelity {
+
+    /** A plain HTTP/1.1 client: the JDK's default (HTTP/2) would add its upgrade headers to every request. */
+    static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5)).build();
+
+    /** What the README says never goes upstream: hop-by-hop, framing, cookies, keypool's own, credentials. */
+    private static final Set<String> NOT_UPSTREAM = Set.of("connection", "keep-alive", "te", "transfer-encoding",
+            "upgrade", "host", "content-length", "expect", "cookie", "accept-encoding", "authorization", "api-key",
+            "x-api-key", "x-goog-api-key", "openai-organization", "openai-project");
+
+    /** What the gateway's own HTTP client puts on a request it sends: the framing of its connection. */
+    private static final Set<String> UPSTREAM_FRAMING = Set.of("host", "content-length", "connection",
+            "proxy-connection");
+
+    /** What the README says is removed from an answer. */
+    private static final Set<String> NOT_DOWNSTREAM = Set.of("connection", "keep-alive", "te", "trailer",
+            "transfer-encoding", "upgrade", "content-length", "set-cookie", "date", "server", "alt-svc",
+            "openai-organization", "openai-project");
+
+    /**
+     * What the gateway adds to an answer: its framing and date, keypool's {@code x-keypool-*}, and
+     * {@code X-Accel-Buffering: no} on a stream (so that a proxy in front does not hold it back).
+     */
+    private static final Set<String> ADDED_DOWNSTREAM = Set.of("connection", "content-length", "transfer-encoding",
+            "date", "x-accel-buffering", "x-keypool-provider", "x-keypool-key-index", "x-keypool-key",
+            "x-keypool-model", "x-keypool-attempts", "x-keypool-failover");
+
+    /** The user agent of every request the tests send, so that it can be seen to arrive. */
+    static final String USER_AGENT = "keypool-fidelity-test/1.0";
+
+    private Fidelity() {
+    }
+
+    /** A request to the gateway with {@code headers} ({@code "name", "value", …}) and a user agent of ours. */
+    static HttpRequest.Builder request(String url, String... headers) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url)).header("User-Agent", USER_AGENT);
+        for (int i = 0; i < headers.length; i += 2) {
+            request.header(headers[i], headers[i + 1]);
+        }
+        return request;
+    }
+
+    /** Sends with a 30 s bound, the answer's body as bytes. */
+    static HttpResponse<byte[]> send(HttpRequest.Builder request) {
+        try {
+            return HTTP.send(request.timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofByteArray());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static HttpResponse<byte[]> post(String url, String body, String... headers) {
+        return send(request(url, headers).POST(HttpRequest.BodyPublishers.ofString(body)));
+    }
+
+    static HttpResponse<byte[]> get(String url, String... headers) {
+        return send(request(url, headers).GET());
+    }
+
+    static String text(HttpResponse<byte[]> response) {
+        return new String(response.body(), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * The provider received the caller's request as it was sent: the same method, path and body
+     * bytes, every header the caller sent but those the README lists (with the same values, in the
+     * same order), and nothing more than the connection's framing and {@code credential}.
+     *
+     * @param sent       the headers the caller set ({@code "name", "value", …}), beside {@link #USER_AGENT}
+     * @param credential the header that carries the pooled key ({@code null} when none does: keyless,
+     *                   or in the query)
+     * @param key        the pooled key it must carry
+     */
+    static void assertForwarded(RecordedRequest received, String method, String path, byte[] body, String[] sent,
+            String credential, String key) {
+        assertThat(received.method()).isEqualTo(method);
+        assertThat(received.path()).isEqualTo(path);
+        assertThat(received.bodyBytes()).as("the body, byte for byte").isEqualTo(body);
+        Map<String, List<String>> expected = new LinkedHashMap<>();
+        expected.put("user-agent", List.of(USER_AGENT));
+        for (int i = 0; i < sent.length; i += 2) {
+            String name = sent[i].toLowerCase(Locale.ROOT);
+            if (!NOT_UPSTREAM.contains(name) && !name.startsWith("x-keypool-")) {
+                expected.computeIfAbsent(name, n -> new java.util.ArrayList<>()).add(sent[i + 1]);
+            }
+        }
+        expected.forEach((name, values) -> assertThat(received.headers().get(name))
+                .as("header %s reached the provider unchanged", name).isEqualTo(values));
+        Set<String> extra = new LinkedHashSet<>(received.headers().keySet());
+        extra.removeAll(expected.keySet());
+        extra.removeAll(UPSTREAM_FRAMING);
+        if (credential != null) {
+            assertThat(received.headers().get(credential)).as("the pooled key, once").containsExactly(key);
+            extra.remove(credential);
+        }
+        assertThat(extra).as("headers the caller did not send and the README does not list").isEmpty();
+    }
+
+    /**
+     * The caller received the provider's answer as it was sent: status, body bytes, every header but
+     * those the README removes (same values, same order), and no header the README does not add.
+     */
+    static void assertReturned(HttpResponse<byte[]> received, RecordedResponse sent) {
+        assertThat(received.statusCode()).isEqualTo(sent.status());
+        assertThat(received.body()).as("the body, byte for byte:\n%s", text(received)).isEqualTo(sent.body());
+        Map<String, List<String>> got = lowerCased(received.headers().map());
+        sent.headers().forEach((name, values) -> {
+            if (!NOT_DOWNSTREAM.contains(name)) {
+                assertThat(got.get(name)).as("header %s reached the caller unchanged", name).isEqualTo(values);
+            }
+        });
+        Set<String> extra = new LinkedHashSet<>(got.keySet());
+        extra.removeAll(sent.headers().keySet());
+        extra.removeAll(ADDED_DOWNSTREAM);
+        assertThat(extra).as("headers the provider did not send and the README does not list").isEmpty();
+        for (String removed : List.of("server", "set-cookie", "alt-svc", "openai-organization", "openai-project")) {
+            if (sent.headers().containsKey(removed)) {
+                assertThat(got).as("the README removes %s", removed).doesNotContainKey(removed);
+            }
+        }
+    }
+
+    /** No request {@code fake} received carries {@code secret}: not in a header, the query or the body. */
+    static void assertNeverReached(FakeUpstream fake, String secret) {
+        for (RecordedRequest request : fake.requests()) {
+            assertThat(request.headers().toString()).doesNotContain(secret);
+            assertThat(request.query() == null ? "" : request.query()).doesNotContain(secret);
+            assertThat(request.body()).doesNotContain(secret);
+        }
+    }
+
+    private static Map<String, List<String>> lowerCased(Map<String, List<String>> headers) {
+        Map<String, List<String>> lower = new LinkedHashMap<>();
+        headers.forEach((name, values) -> lower.computeIfAbsent(name.toLowerCase(Locale.ROOT),
+                n -> new java.util.ArrayList<>()).addAll(values));
+        return lower;
+    }
+}
