@@ -2,10 +2,12 @@ package dev.keypool.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.keypool.providers.fake.FakeUpstream;
 import dev.keypool.providers.fake.RecordedRequest;
 import dev.keypool.providers.fake.RecordedResponse;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -13,12 +15,15 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * "Passed through", as {@code keypool-server/README.md} ("What the gateway changes, and only this")
@@ -95,6 +100,20 @@ final class Fidelity {
     }
 
     /**
+     * Up to {@code length} bytes of a streamed answer (fewer when it ends first), as text, within 20 s:
+     * a gateway that held the stream back fails the test instead of hanging it.
+     */
+    static String readWithin(InputStream in, int length) throws Exception {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return new String(in.readNBytes(length), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }).get(20, TimeUnit.SECONDS);
+    }
+
+    /**
      * The provider received the caller's request as it was sent: the same method, path and body
      * bytes, every header the caller sent but those the README lists (with the same values, in the
      * same order), and nothing more than the connection's framing and {@code credential}.
@@ -114,7 +133,7 @@ final class Fidelity {
         for (int i = 0; i < sent.length; i += 2) {
             String name = sent[i].toLowerCase(Locale.ROOT);
             if (!NOT_UPSTREAM.contains(name) && !name.startsWith("x-keypool-")) {
-                expected.computeIfAbsent(name, n -> new java.util.ArrayList<>()).add(sent[i + 1]);
+                expected.computeIfAbsent(name, n -> new ArrayList<>()).add(sent[i + 1]);
             }
         }
         expected.forEach((name, values) -> assertThat(received.headers().get(name))
@@ -153,6 +172,32 @@ final class Fidelity {
         }
     }
 
+    /** The only element; fails unless there is exactly one. */
+    static RecordedRequest single(List<RecordedRequest> requests) {
+        assertThat(requests).hasSize(1);
+        return requests.get(0);
+    }
+
+    static byte[] bytes(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** {@code headers} and {@code more} ({@code "name", "value", …}). */
+    static String[] with(String[] headers, String... more) {
+        String[] all = new String[headers.length + more.length];
+        System.arraycopy(headers, 0, all, 0, headers.length);
+        System.arraycopy(more, 0, all, headers.length, more.length);
+        return all;
+    }
+
+
+    /** The field names of a JSON object, in order. */
+    static List<String> fieldNames(JsonNode node) {
+        List<String> names = new ArrayList<>();
+        node.fieldNames().forEachRemaining(names::add);
+        return names;
+    }
+
     /** No request {@code fake} received carries {@code secret}: not in a header, the query or the body. */
     static void assertNeverReached(FakeUpstream fake, String secret) {
         for (RecordedRequest request : fake.requests()) {
@@ -165,7 +210,7 @@ final class Fidelity {
     private static Map<String, List<String>> lowerCased(Map<String, List<String>> headers) {
         Map<String, List<String>> lower = new LinkedHashMap<>();
         headers.forEach((name, values) -> lower.computeIfAbsent(name.toLowerCase(Locale.ROOT),
-                n -> new java.util.ArrayList<>()).addAll(values));
+                n -> new ArrayList<>()).addAll(values));
         return lower;
     }
 }

@@ -1,5 +1,9 @@
 package dev.keypool.server;
 
+import static dev.keypool.server.Fidelity.bytes;
+import static dev.keypool.server.Fidelity.fieldNames;
+import static dev.keypool.server.Fidelity.single;
+import static dev.keypool.server.Fidelity.with;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -15,17 +19,12 @@ import dev.keypool.providers.fake.RecordedRequest;
 import dev.keypool.providers.fake.RecordedResponse;
 import dev.keypool.providers.internal.Json;
 import dev.keypool.testing.ManualClock;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.io.InputStream;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -203,13 +202,10 @@ class GeminiNativeTest {
                         HEADERS).POST(HttpRequest.BodyPublishers.ofString(BODY)).timeout(Duration.ofSeconds(30)).build(),
                 HttpResponse.BodyHandlers.ofInputStream());
         try (InputStream in = response.body()) {
-            byte[] before = CompletableFuture.supplyAsync(() -> readExactly(in, first.length()))
-                    .get(20, TimeUnit.SECONDS);
-            assertThat(new String(before, StandardCharsets.UTF_8)).as("the first event, while Google holds the next")
+            assertThat(Fidelity.readWithin(in, first.length())).as("the first event, while Google holds the next")
                     .isEqualTo(first);
             gate.open();
-            byte[] rest = CompletableFuture.supplyAsync(() -> readAll(in)).get(20, TimeUnit.SECONDS);
-            assertThat(new String(rest, StandardCharsets.UTF_8)).isEqualTo(last);
+            assertThat(Fidelity.readWithin(in, Integer.MAX_VALUE)).isEqualTo(last);
         }
         assertThat(server.keyStatus("gemini", 0).get("tokens_used_day").asLong()).isEqualTo(6);
         assertThat(server.gateway.manager().store().pendingCount()).isZero();
@@ -462,49 +458,9 @@ class GeminiNativeTest {
                 .toList();
     }
 
-    static RecordedRequest single(List<RecordedRequest> requests) {
-        assertThat(requests).hasSize(1);
-        return requests.get(0);
-    }
-
-    static byte[] bytes(String text) {
-        return text.getBytes(StandardCharsets.UTF_8);
-    }
-
-    static String[] with(String[] headers, String... more) {
-        String[] all = new String[headers.length + more.length];
-        System.arraycopy(headers, 0, all, 0, headers.length);
-        System.arraycopy(more, 0, all, headers.length, more.length);
-        return all;
-    }
-
     /** The JSON of each {@code data:} event of an SSE body. */
     static List<JsonNode> sseData(String body) {
         return body.lines().filter(line -> line.startsWith("data: "))
                 .map(line -> Json.parseOrMissing(line.substring("data: ".length()))).toList();
-    }
-
-    static List<String> fieldNames(JsonNode node) {
-        List<String> names = new java.util.ArrayList<>();
-        node.fieldNames().forEachRemaining(names::add);
-        return names;
-    }
-
-    private static byte[] readExactly(InputStream in, int length) {
-        try {
-            return in.readNBytes(length);
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-    }
-
-    private static byte[] readAll(InputStream in) {
-        try {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            in.transferTo(out);
-            return out.toByteArray();
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
     }
 }
