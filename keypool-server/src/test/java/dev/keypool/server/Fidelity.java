@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
+import java.net.URLDecoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -196,6 +197,30 @@ final class Fidelity {
         List<String> names = new ArrayList<>();
         node.fieldNames().forEachRemaining(names::add);
         return names;
+    }
+
+    /**
+     * The provider received the caller's query parameters, each name with the same values in the same
+     * order, but {@code credential}: the caller's removed, and the pooled {@code key} in its place
+     * ({@code null}: no key in the query). Compared decoded: the gateway's HTTP client re-encodes a
+     * query and sends its names in an order of its own (see {@code SerpApiNativeTest}).
+     */
+    static void assertQueryForwarded(RecordedRequest received, String sentQuery, String credential, String key) {
+        Map<String, List<String>> expected = new LinkedHashMap<>();
+        if (sentQuery != null) {
+            for (String pair : sentQuery.split("&")) {
+                int equals = pair.indexOf('=');
+                String name = URLDecoder.decode(equals < 0 ? pair : pair.substring(0, equals), StandardCharsets.UTF_8);
+                String value = equals < 0 ? "" : URLDecoder.decode(pair.substring(equals + 1), StandardCharsets.UTF_8);
+                if (!name.equals(credential)) {
+                    expected.computeIfAbsent(name, n -> new ArrayList<>()).add(value);
+                }
+            }
+        }
+        if (key != null) {
+            expected.put(credential, List.of(key));
+        }
+        assertThat(received.queryParams()).as("the query parameters that reached the provider").isEqualTo(expected);
     }
 
     /** No request {@code fake} received carries {@code secret}: not in a header, the query or the body. */
