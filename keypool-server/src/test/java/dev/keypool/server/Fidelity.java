@@ -223,6 +223,12 @@ final class Fidelity {
         assertThat(received.queryParams()).as("the query parameters that reached the provider").isEqualTo(expected);
     }
 
+    /** The JSON of each {@code data:} event of an SSE body. */
+    static List<JsonNode> sseData(String body) {
+        return body.lines().filter(line -> line.startsWith("data: "))
+                .map(line -> dev.keypool.providers.internal.Json.parseOrMissing(line.substring("data: ".length()))).toList();
+    }
+
     /** No request {@code fake} received carries {@code secret}: not in a header, the query or the body. */
     static void assertNeverReached(FakeUpstream fake, String secret) {
         for (RecordedRequest request : fake.requests()) {

@@ -155,7 +155,8 @@ class GeminiNativeTest {
         RecordedResponse sent = gemini.responseTo(received);
         Fidelity.assertReturned(response, sent);
         assertThat(response.headers().firstValue("content-type")).contains("text/event-stream");
-        List<JsonNode> usages = sseData(sent.bodyText()).stream().map(event -> event.path("usageMetadata")).toList();
+        List<JsonNode> usages = Fidelity.sseData(sent.bodyText()).stream().map(event -> event.path("usageMetadata"))
+                .toList();
         assertThat(usages).hasSize(4);
         assertThat(usages.get(0).path("totalTokenCount").asLong())
                 .as("each event's usage is cumulative: the first is not the total")
@@ -456,11 +457,5 @@ class GeminiNativeTest {
     private List<KeyEvent.KeyAcquired> acquired() {
         return events.stream().filter(KeyEvent.KeyAcquired.class::isInstance).map(KeyEvent.KeyAcquired.class::cast)
                 .toList();
-    }
-
-    /** The JSON of each {@code data:} event of an SSE body. */
-    static List<JsonNode> sseData(String body) {
-        return body.lines().filter(line -> line.startsWith("data: "))
-                .map(line -> Json.parseOrMissing(line.substring("data: ".length()))).toList();
     }
 }
