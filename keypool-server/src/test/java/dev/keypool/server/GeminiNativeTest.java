@@ -212,6 +212,32 @@ class GeminiNativeTest {
         assertThat(server.gateway.manager().store().pendingCount()).isZero();
     }
 
+    @Test
+    void streamGenerateContent_cutShortByGoogle_isChargedItsWholeReservationAndNotRetried() throws Exception {
+        Gate gate = new Gate();
+        gemini.enqueue(FakeGemini.streamThenDrop(gate, "AI", " learns"));
+
+        HttpResponse<InputStream> response = Fidelity.HTTP.send(Fidelity.request(server.url(STREAM + "?alt=sse"),
+                        HEADERS).POST(HttpRequest.BodyPublishers.ofString(BODY)).timeout(Duration.ofSeconds(30)).build(),
+                HttpResponse.BodyHandlers.ofInputStream());
+        try (InputStream in = response.body()) {
+            assertThat(Fidelity.readWithin(in, "data: ".length())).as("the stream began").isEqualTo("data: ");
+            gate.open();
+            try {
+                Fidelity.readWithin(in, Integer.MAX_VALUE);
+            } catch (java.util.concurrent.ExecutionException cut) {
+                // the caller sees the stream cut where Google's was
+            }
+        }
+
+        assertThat(gemini.requests()).as("an answer that began is never retried on another key").hasSize(1);
+        KeyEvent.KeyAcquired acquired = acquired().get(0);
+        assertThat(acquired.tokens()).as("prompt estimate + maxOutputTokens").isGreaterThan(256);
+        assertThat(server.keyStatus("gemini", 0).get("tokens_used_day").asLong())
+                .as("Google may have billed it all: the whole reservation is charged").isEqualTo(acquired.tokens());
+        assertThat(server.gateway.manager().store().pendingCount()).isZero();
+    }
+
     // ---- embeddings and token counts ----------------------------------------------------------------
 
     @Test
