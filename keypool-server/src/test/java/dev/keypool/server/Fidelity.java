@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.keypool.providers.fake.FakeUpstream;
+import dev.keypool.providers.fake.Gate;
 import dev.keypool.providers.fake.RecordedRequest;
 import dev.keypool.providers.fake.RecordedResponse;
+import dev.keypool.providers.fake.Reply;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -78,13 +80,36 @@ final class Fidelity {
 
     /** Sends with a 30 s bound, the answer's body as bytes. */
     static HttpResponse<byte[]> send(HttpRequest.Builder request) {
-        try {
-            return HTTP.send(request.timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofByteArray());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
+        return TestGateway.send(HTTP, request, HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    /** Sends, the answer's body to be read as it arrives. */
+    static InputStream open(HttpRequest.Builder request) {
+        return TestGateway.send(HTTP, request, HttpResponse.BodyHandlers.ofInputStream()).body();
+    }
+
+    /** A streamed answer: {@code first}, then, once the test opens {@code gate}, {@code last}. */
+    static Reply heldBetween(String contentType, String first, Gate gate, String last) {
+        return exchange -> {
+            exchange.startStream(200, contentType);
+            exchange.write(first);
+            exchange.await(gate);
+            exchange.write(last);
+            exchange.finish();
+        };
+    }
+
+    /**
+     * The caller receives {@code first} while the provider holds {@code last} back behind {@code gate}
+     * (the gateway passes each event on as it arrives), then {@code last}, each as it was sent.
+     */
+    static void assertEventByEvent(HttpRequest.Builder request, String first, Gate gate, String last)
+            throws Exception {
+        try (InputStream in = open(request)) {
+            assertThat(readWithin(in, first.length())).as("the first event, while the provider holds the next")
+                    .isEqualTo(first);
+            gate.open();
+            assertThat(readWithin(in, Integer.MAX_VALUE)).isEqualTo(last);
         }
     }
 

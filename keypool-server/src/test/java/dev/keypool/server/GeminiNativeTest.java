@@ -22,7 +22,6 @@ import dev.keypool.testing.ManualClock;
 import java.io.InputStream;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
@@ -191,23 +190,11 @@ class GeminiNativeTest {
                 + "\"candidatesTokenCount\": 2,\"totalTokenCount\": 6},\"modelVersion\": \"gemini-2.5-flash\","
                 + "\"responseId\": \"r1\"}\r\n\r\n";
         Gate gate = new Gate();
-        gemini.enqueue(exchange -> {
-            exchange.startStream(200, "text/event-stream");
-            exchange.write(first);
-            exchange.await(gate);
-            exchange.write(last);
-            exchange.finish();
-        });
+        gemini.enqueue(Fidelity.heldBetween("text/event-stream", first, gate, last));
 
-        HttpResponse<InputStream> response = Fidelity.HTTP.send(Fidelity.request(server.url(STREAM + "?alt=sse"),
-                        HEADERS).POST(HttpRequest.BodyPublishers.ofString(BODY)).timeout(Duration.ofSeconds(30)).build(),
-                HttpResponse.BodyHandlers.ofInputStream());
-        try (InputStream in = response.body()) {
-            assertThat(Fidelity.readWithin(in, first.length())).as("the first event, while Google holds the next")
-                    .isEqualTo(first);
-            gate.open();
-            assertThat(Fidelity.readWithin(in, Integer.MAX_VALUE)).isEqualTo(last);
-        }
+        Fidelity.assertEventByEvent(Fidelity.request(server.url(STREAM + "?alt=sse"), HEADERS)
+                .POST(HttpRequest.BodyPublishers.ofString(BODY)), first, gate, last);
+
         assertThat(server.keyStatus("gemini", 0).get("tokens_used_day").asLong()).isEqualTo(6);
         assertThat(server.gateway.manager().store().pendingCount()).isZero();
     }
@@ -217,10 +204,8 @@ class GeminiNativeTest {
         Gate gate = new Gate();
         gemini.enqueue(FakeGemini.streamThenDrop(gate, "AI", " learns"));
 
-        HttpResponse<InputStream> response = Fidelity.HTTP.send(Fidelity.request(server.url(STREAM + "?alt=sse"),
-                        HEADERS).POST(HttpRequest.BodyPublishers.ofString(BODY)).timeout(Duration.ofSeconds(30)).build(),
-                HttpResponse.BodyHandlers.ofInputStream());
-        try (InputStream in = response.body()) {
+        try (InputStream in = Fidelity.open(Fidelity.request(server.url(STREAM + "?alt=sse"), HEADERS)
+                .POST(HttpRequest.BodyPublishers.ofString(BODY)))) {
             assertThat(Fidelity.readWithin(in, "data: ".length())).as("the stream began").isEqualTo("data: ");
             gate.open();
             try {

@@ -14,10 +14,8 @@ import dev.keypool.providers.fake.Gate;
 import dev.keypool.providers.fake.RecordedRequest;
 import dev.keypool.providers.fake.RecordedResponse;
 import dev.keypool.providers.internal.Json;
-import java.io.InputStream;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -104,23 +102,11 @@ class OllamaNativeTest {
                 + "\"assistant\",\"content\":\"\"},\"done_reason\":\"stop\",\"done\":true,\"prompt_eval_count\":3,"
                 + "\"eval_count\":2}\n";
         Gate gate = new Gate();
-        ollama.enqueue(exchange -> {
-            exchange.startStream(200, "application/x-ndjson");
-            exchange.write(first);
-            exchange.await(gate);
-            exchange.write(last);
-            exchange.finish();
-        });
+        ollama.enqueue(Fidelity.heldBetween("application/x-ndjson", first, gate, last));
 
-        HttpResponse<InputStream> response = Fidelity.HTTP.send(Fidelity.request(server.url("/api/chat"), HEADERS)
-                .POST(HttpRequest.BodyPublishers.ofString(CHAT + "}")).timeout(Duration.ofSeconds(30)).build(),
-                HttpResponse.BodyHandlers.ofInputStream());
-        try (InputStream in = response.body()) {
-            assertThat(Fidelity.readWithin(in, first.length())).as("the first line, while Ollama holds the next")
-                    .isEqualTo(first);
-            gate.open();
-            assertThat(Fidelity.readWithin(in, Integer.MAX_VALUE)).isEqualTo(last);
-        }
+        Fidelity.assertEventByEvent(Fidelity.request(server.url("/api/chat"), HEADERS)
+                .POST(HttpRequest.BodyPublishers.ofString(CHAT + "}")), first, gate, last);
+
         JsonNode report = server.usage("ollama");
         assertThat(report.get("prompt_tokens").asLong()).isEqualTo(3);
         assertThat(report.get("completion_tokens").asLong()).isEqualTo(2);

@@ -72,8 +72,13 @@ final class TestGateway implements AutoCloseable {
 
     /** Sends with a 30 s bound and unchecked failures; shared with {@link ChildGateway}. */
     static HttpResponse<String> send(HttpClient http, HttpRequest.Builder request) {
+        return send(http, request, HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Sends with a 30 s bound (for the answer's headers) and unchecked failures, the body as {@code body} reads it. */
+    static <T> HttpResponse<T> send(HttpClient http, HttpRequest.Builder request, HttpResponse.BodyHandler<T> body) {
         try {
-            return http.send(request.timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+            return http.send(request.timeout(Duration.ofSeconds(30)).build(), body);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
