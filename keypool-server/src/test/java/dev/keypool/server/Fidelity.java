@@ -42,9 +42,10 @@ final class Fidelity {
             .connectTimeout(Duration.ofSeconds(5)).build();
 
     /** What the README says never goes upstream: hop-by-hop, framing, cookies, keypool's own, credentials. */
-    private static final Set<String> NOT_UPSTREAM = Set.of("connection", "keep-alive", "te", "transfer-encoding",
-            "upgrade", "host", "content-length", "expect", "cookie", "accept-encoding", "authorization", "api-key",
-            "x-api-key", "x-goog-api-key", "openai-organization", "openai-project");
+    private static final Set<String> NOT_UPSTREAM = Set.of("connection", "keep-alive", "te", "trailer",
+            "transfer-encoding", "upgrade", "http2-settings", "proxy-connection", "proxy-authorization", "host",
+            "content-length", "expect", "cookie", "accept-encoding", "authorization", "api-key", "x-api-key",
+            "x-goog-api-key", "openai-organization", "openai-project");
 
     /** What the gateway's own HTTP client puts on a request it sends: the framing of its connection. */
     private static final Set<String> UPSTREAM_FRAMING = Set.of("host", "content-length", "connection",
