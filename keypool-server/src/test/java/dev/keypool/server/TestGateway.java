@@ -72,8 +72,13 @@ final class TestGateway implements AutoCloseable {
 
     /** Sends with a 30 s bound and unchecked failures; shared with {@link ChildGateway}. */
     static HttpResponse<String> send(HttpClient http, HttpRequest.Builder request) {
+        return send(http, request, HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Sends with a 30 s bound (for the answer's headers) and unchecked failures, the body as {@code body} reads it. */
+    static <T> HttpResponse<T> send(HttpClient http, HttpRequest.Builder request, HttpResponse.BodyHandler<T> body) {
         try {
-            return http.send(request.timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+            return http.send(request.timeout(Duration.ofSeconds(30)).build(), body);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
@@ -107,6 +112,32 @@ final class TestGateway implements AutoCloseable {
 
     JsonNode status() {
         return json(adminGet("/api/admin/api-key-status/"));
+    }
+
+    /** One key's entry in the status ({@code tokens_used_day}, {@code status}, …). */
+    JsonNode keyStatus(String provider, int index) {
+        return status().at("/providers/" + provider + "/keys/" + index);
+    }
+
+    /** The usage report's entry for {@code provider} ({@code prompt_tokens}, {@code keys}, …). */
+    JsonNode usage(String provider) {
+        return json(adminGet("/api/admin/api-key-usage-report/")).at("/providers/" + provider);
+    }
+
+    /** Takes a key out of service, as the dashboard does, so that a test can steer a request to another. */
+    void deactivate(String provider, int index) {
+        HttpResponse<String> response = adminPost("/api/admin/keys/" + provider + "/" + index + "/deactivate", null);
+        if (response.statusCode() != 200) {
+            throw new IllegalStateException("deactivate answered " + response.statusCode() + ": " + response.body());
+        }
+    }
+
+    /** Puts a key back in service. */
+    void activate(String provider, int index) {
+        HttpResponse<String> response = adminPost("/api/admin/keys/" + provider + "/" + index + "/activate", null);
+        if (response.statusCode() != 200) {
+            throw new IllegalStateException("activate answered " + response.statusCode() + ": " + response.body());
+        }
     }
 
     @Override

@@ -17,8 +17,9 @@ import java.util.Locale;
  * Gemini's error answers ({@code google.rpc.Status} bodies), classified: a 429
  * {@code RESOURCE_EXHAUSTED} whose {@code QuotaFailure} names a per-day quota (or a 402) exhausts the
  * key's quota, any other 429 cools it for the {@code RetryInfo.retryDelay}; {@code API_KEY_INVALID}
- * (a 400), 401 and 403 mean an invalid key; 5xx and 499 are server errors; other 4xx go back to the
- * caller.
+ * (a 400), 401 and 403 mean an invalid key, but for a 403 about an object the request names (a cached
+ * content or a file that is gone or another project's), which is the request's and goes back to the
+ * caller; 5xx and 499 are server errors; other 4xx go back to the caller.
  */
 final class GeminiErrors {
 
@@ -62,6 +63,10 @@ final class GeminiErrors {
             }
             return Failures.exception(FailureKind.RATE_LIMITED, retryAfter, message, status);
         }
+        if (status == 403 && namesAMissingObject(raw)) {
+            // An expired cache refused by every key must not deactivate them all: the key is fine.
+            return Failures.exception(FailureKind.CLIENT_ERROR, null, message, status);
+        }
         if (reasons.contains("API_KEY_INVALID") || reasons.contains("API_KEY_EXPIRED")
                 || status == 401 || status == 403 || "PERMISSION_DENIED".equals(rpcStatus)
                 || "UNAUTHENTICATED".equals(rpcStatus)) {
@@ -69,6 +74,16 @@ final class GeminiErrors {
         }
         FailureKind kind = Failures.byStatus(status);
         return Failures.exception(kind, kind == FailureKind.CLIENT_ERROR ? null : retryAfter, message, status);
+    }
+
+    /**
+     * Whether Google's message refuses an object the request names, not the key: "CachedContent not
+     * found (or permission denied)", "You do not have permission to access the File … or it may not exist".
+     */
+    private static boolean namesAMissingObject(String message) {
+        String text = orEmpty(message).toLowerCase(Locale.ROOT);
+        return text.contains("not found (or permission denied)")
+                || text.contains("permission to access") && text.contains("may not exist");
     }
 
     private static String orEmpty(String value) {

@@ -2,6 +2,7 @@ package dev.keypool.providers.internal;
 
 import dev.keypool.providers.relay.Header;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -14,10 +15,13 @@ import java.util.Set;
  */
 public final class ForwardedHeaders {
 
-    /** Hop-by-hop (RFC 9110 §7.6.1) and framing headers: each side's connection has its own. */
+    /**
+     * Hop-by-hop (RFC 9110 §7.6.1; {@code HTTP2-Settings}, RFC 7540 §3.2.1) and framing headers: each
+     * side's connection has its own. So are the headers a {@code Connection} header names.
+     */
     private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection",
             "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade",
-            "content-length", "host", "expect");
+            "http2-settings", "content-length", "host", "expect");
 
     /**
      * Caller headers that never go upstream: credentials (replaced by the pooled key), the caller's
@@ -41,14 +45,32 @@ public final class ForwardedHeaders {
 
     /** The caller's headers that go upstream, in order. */
     public static List<Header> upstream(List<Header> callerHeaders) {
+        Set<String> named = namedByConnection(callerHeaders);
         List<Header> passed = new ArrayList<>(callerHeaders.size());
         for (Header header : callerHeaders) {
             String name = header.name().toLowerCase(Locale.ROOT);
-            if (!HOP_BY_HOP.contains(name) && !NOT_UPSTREAM.contains(name) && !name.startsWith("x-keypool-")) {
+            if (!HOP_BY_HOP.contains(name) && !NOT_UPSTREAM.contains(name) && !name.startsWith("x-keypool-")
+                    && !named.contains(name)) {
                 passed.add(header);
             }
         }
         return passed;
+    }
+
+    /** The header names the {@code Connection} headers list, lower-cased (usually none). */
+    private static Set<String> namedByConnection(List<Header> headers) {
+        Set<String> named = Set.of();
+        for (Header header : headers) {
+            if (header.name().equalsIgnoreCase("connection")) {
+                if (named.isEmpty()) {
+                    named = new HashSet<>();
+                }
+                for (String token : header.value().split(",")) {
+                    named.add(token.strip().toLowerCase(Locale.ROOT));
+                }
+            }
+        }
+        return named;
     }
 
     /** Whether a provider's answer header reaches the caller. */
