@@ -143,10 +143,12 @@ public final class Relay implements AutoCloseable {
         for (ProviderApi api : List.of(new OpenAiApi(context), new GeminiApi(context), ollamaApi, new SerpApi(context))) {
             apis.put(api.provider(), api);
         }
-        for (ChatTranslator translator : List.of(new GeminiChatTranslator(context), new OllamaChatTranslator(context))) {
+        this.ollama = new OllamaAvailability(ollamaApi, clock, settings.ollamaCheckInterval());
+        // the Ollama translator asks the availability what a model can do (tools, vision)
+        for (ChatTranslator translator : List.of(new GeminiChatTranslator(context),
+                new OllamaChatTranslator(context, ollama))) {
             translators.put(translator.provider(), translator);
         }
-        this.ollama = new OllamaAvailability(ollamaApi, clock, settings.ollamaCheckInterval());
         this.planner = new RoutePlanner(config, manager, ollama);
         this.affinity = Objects.requireNonNull(affinity, "affinity");
         this.rotation = new KeyRotation(rotator);
@@ -234,9 +236,11 @@ public final class Relay implements AutoCloseable {
                     return onRoute(own, call, route, null, pinned, attempts, notes, sink);
                 }
                 ChatTranslator translator = translators.get(route.provider());
+                // a route of each key's configured model is checked for the model its keys most likely run
                 RequestRefused refusal = translator == null
                         ? RequestRefused.unsupported(null, route.provider().id() + " cannot serve this endpoint")
-                        : translator.check(call.json(), route.model());
+                        : translator.check(call.json(), route.model() != null ? route.model()
+                                : planner.typicalModel(route.provider(), settings.defaultModel(route.provider())));
                 if (refusal != null) {
                     notes.add(route.provider().id() + (route.model() == null ? "" : " " + route.model())
                             + " skipped: " + refusal.getMessage());
@@ -334,6 +338,9 @@ public final class Relay implements AutoCloseable {
                 : translator.translate(call.json(), model, secret, call.stream());
         UpstreamRequest request = translation != null ? translation.upstream() : call.upstream(secret, model);
         AnswerSpec spec = translation != null ? translation.answer() : call.answer();
+        if (translation != null && !translation.dropped().isEmpty()) {
+            served = served.withDropped(translation.dropped());
+        }
         try (Upstream.StreamingResponse response = upstream.open(request, secret)) {
             if (reservation != null) {
                 RateLimitSnapshot budget = api.budget(response.headers());
