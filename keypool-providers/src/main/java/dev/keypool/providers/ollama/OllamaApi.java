@@ -23,6 +23,7 @@ import io.helidon.http.HeaderNames;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -145,7 +146,7 @@ public final class OllamaApi implements ProviderApi {
         }
         Set<String> capabilities = new LinkedHashSet<>();
         listed.forEach(capability -> capabilities.add(capability.asText()));
-        return Set.copyOf(capabilities);
+        return Collections.unmodifiableSet(capabilities);
     }
 
     Duration upstreamTimeout() {

@@ -336,7 +336,10 @@ public final class ChatInput {
         return false;
     }
 
-    /** What the provider cannot carry, in the order it appears. */
+    /**
+     * What the provider cannot carry: parameters it does not know first, then as the request is read
+     * (messages, tools, …).
+     */
     public List<Gap> gaps() {
         return gaps;
     }
