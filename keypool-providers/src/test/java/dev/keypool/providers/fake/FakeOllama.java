@@ -153,12 +153,17 @@ public final class FakeOllama extends FakeUpstream {
 
     /** An answer streamed in exactly these deltas (joined when not streaming). */
     public static Reply streamed(List<String> deltas, int promptEvalCount, int evalCount) {
-        return exchange -> answer(exchange, deltas, List.of(), promptEvalCount, evalCount);
+        return exchange -> answer(exchange, deltas, List.of(), promptEvalCount, evalCount, "stop");
+    }
+
+    /** An answer cut at its output cap: {@code done_reason: "length"}. */
+    public static Reply truncated(String text, int promptEvalCount, int evalCount) {
+        return exchange -> answer(exchange, FakeOpenAi.words(text), List.of(), promptEvalCount, evalCount, "length");
     }
 
     /** An answer that calls tools: {@code message.tool_calls}, content empty, {@code done_reason: "stop"}. */
     public static Reply toolCalls(int promptEvalCount, int evalCount, OllamaToolCall... calls) {
-        return exchange -> answer(exchange, List.of(), List.of(calls), promptEvalCount, evalCount);
+        return exchange -> answer(exchange, List.of(), List.of(calls), promptEvalCount, evalCount, "stop");
     }
 
     /** A stream that sends these deltas and then loses its connection. */
@@ -425,7 +430,7 @@ public final class FakeOllama extends FakeUpstream {
     // ---- bodies -----------------------------------------------------------------------------------
 
     private static void answer(Exchange exchange, List<String> deltas, List<OllamaToolCall> calls, int promptEvalCount,
-            int evalCount) throws IOException {
+            int evalCount, String doneReason) throws IOException {
         RecordedRequest request = exchange.request();
         String model = request.json().path("model").asText();
         String now = exchange.now().toString();
@@ -445,7 +450,7 @@ public final class FakeOllama extends FakeUpstream {
                 lines.add(JsonText.compact(line(model, now, "", calls, false, generate)) + "\n");
             }
             ObjectNode last = line(model, now, "", List.of(), true, generate);
-            last.setAll(counts(promptEvalCount, evalCount, generate));
+            last.setAll(counts(promptEvalCount, evalCount, generate, doneReason));
             lines.add(JsonText.compact(last) + "\n");
             Reply.stream(200, NDJSON, lines, Reply.Ending.CLOSE).send(exchange);
         } else {
@@ -453,7 +458,7 @@ public final class FakeOllama extends FakeUpstream {
             if (top >= 0 && !deltas.isEmpty()) {
                 whole.set("logprobs", logprobs(deltas, 0, top));
             }
-            whole.setAll(counts(promptEvalCount, evalCount, generate));
+            whole.setAll(counts(promptEvalCount, evalCount, generate, doneReason));
             Reply.body(200, JSON, JsonText.compact(whole)).send(exchange);
         }
     }
@@ -533,9 +538,9 @@ public final class FakeOllama extends FakeUpstream {
         return line;
     }
 
-    private static ObjectNode counts(int promptEvalCount, int evalCount, boolean generate) {
+    private static ObjectNode counts(int promptEvalCount, int evalCount, boolean generate, String doneReason) {
         ObjectNode counts = JsonText.object();
-        counts.put("done_reason", "stop");
+        counts.put("done_reason", doneReason);
         counts.put("done", true);
         if (generate) {
             ArrayNode context = counts.putArray("context");

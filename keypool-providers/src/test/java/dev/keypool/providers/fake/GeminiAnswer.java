@@ -41,6 +41,7 @@ public final class GeminiAnswer implements Reply {
     private final int promptTokens;
     private final int candidateTokens;
     private final int thoughtTokens;
+    private final int implicitCache;
     private final String finishReason;
     private final boolean complete;
     private final Reply.Ending ending;
@@ -52,6 +53,7 @@ public final class GeminiAnswer implements Reply {
         promptTokens = spec.promptTokens;
         candidateTokens = spec.candidateTokens;
         thoughtTokens = spec.thoughtTokens;
+        implicitCache = spec.implicitCache;
         finishReason = spec.finishReason;
         complete = spec.complete;
         ending = spec.ending;
@@ -74,6 +76,15 @@ public final class GeminiAnswer implements Reply {
             spec.candidateTokens = candidateTokens;
             spec.thoughtTokens = thoughtTokens;
         });
+    }
+
+    /**
+     * The same answer from a prompt of which {@code tokens} were cached by Gemini's implicit caching
+     * (2.5 models and later): reported as {@code cachedContentTokenCount} with the prompt's count
+     * including them, as for an explicit cache.
+     */
+    public GeminiAnswer withCachedTokens(int tokens) {
+        return with(spec -> spec.implicitCache = tokens);
     }
 
     /** The same answer followed by these function calls. */
@@ -102,8 +113,8 @@ public final class GeminiAnswer implements Reply {
         int candidates = Math.max(1, body.path("generationConfig").path("candidateCount").asInt(1));
         int top = body.path("generationConfig").path("responseLogprobs").asBoolean(false)
                 ? body.path("generationConfig").path("logprobs").asInt(0) : -1;
-        int cached = exchange.upstream() instanceof FakeGemini gemini
-                ? gemini.cachedTokens(request.key(), body.path("cachedContent").asText("")) : 0;
+        int cached = implicitCache + (exchange.upstream() instanceof FakeGemini gemini
+                ? gemini.cachedTokens(request.key(), body.path("cachedContent").asText("")) : 0);
         if (!request.path().endsWith(":streamGenerateContent")) {
             if (!complete) {
                 if (ending == Reply.Ending.DROP) {
@@ -229,6 +240,7 @@ public final class GeminiAnswer implements Reply {
         int promptTokens;
         int candidateTokens;
         int thoughtTokens;
+        int implicitCache;
         String finishReason = "STOP";
         boolean complete = true;
         Reply.Ending ending = Reply.Ending.CLOSE;
@@ -243,6 +255,7 @@ public final class GeminiAnswer implements Reply {
             promptTokens = answer.promptTokens;
             candidateTokens = answer.candidateTokens;
             thoughtTokens = answer.thoughtTokens;
+            implicitCache = answer.implicitCache;
             finishReason = answer.finishReason;
             complete = answer.complete;
             ending = answer.ending;
