@@ -174,6 +174,33 @@ class LlmServiceToolsTest {
     }
 
     @Test
+    void twoChoices_streamedFromGemini_areEachAssembled_theListenerHearingTheFirst() {
+        start();
+        gemini.enqueue(FakeGemini.streamed(List.of("Sunny", " and warm"), 8, 2, 0));
+        List<String> deltas = new ArrayList<>();
+
+        ChatResult result = pool.llm.stream(ChatRequest.builder().model("gemini-2.5-flash")
+                .message(ChatMessage.user("Weather?")).n(2).build(), deltas::add);
+
+        assertThat(result.choices()).extracting(ChatResult.Choice::text).containsExactly("Sunny and warm", "Sunny and warm");
+        assertThat(result.choices()).extracting(ChatResult.Choice::finishReason).containsExactly("stop", "stop");
+        assertThat(deltas).containsExactly("Sunny", " and warm");
+    }
+
+    @Test
+    void reasoningEffort_onAProviderRouteOfEachKeysModel_isCheckedForTheKeysModel_beforeAnyCall() {
+        pool = TestPool.builder().key(gemini, GEMINI_0, "gemini-2.0-flash", 100_000, 1_000_000).build();
+
+        assertThatThrownBy(() -> pool.llm.chat(ChatRequest.builder().model("gemini").message(ChatMessage.user("Hi"))
+                .extra("reasoning_effort", "low").build()))
+                .isInstanceOfSatisfying(RequestRefused.class, refused -> {
+                    assertThat(refused.param()).isEqualTo("reasoning_effort");
+                    assertThat(refused.getMessage()).contains("gemini-2.0-flash");
+                });
+        assertThat(gemini.requests()).isEmpty();
+    }
+
+    @Test
     void generateText_staysTheSeedsCall() {
         start();
         gemini.enqueue(FakeGemini.generated("Hello!", 3, 2));
