@@ -3,6 +3,7 @@ package dev.keypool.providers;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.keypool.providers.internal.Json;
+import dev.keypool.providers.openai.ChatAnswers;
 import dev.keypool.providers.openai.OpenAiShapes;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -112,14 +113,7 @@ final class ChatWire {
         if (!message.toolCalls().isEmpty()) {
             json.writeArrayFieldStart("tool_calls");
             for (ToolCall call : message.toolCalls()) {
-                json.writeStartObject();
-                json.writeStringField("id", call.id());
-                json.writeStringField("type", "function");
-                json.writeObjectFieldStart("function");
-                json.writeStringField("name", call.name());
-                json.writeStringField("arguments", call.arguments());
-                json.writeEndObject();
-                json.writeEndObject();
+                ChatAnswers.toolCall(json, new ChatAnswers.ToolCall(call.id(), call.name(), call.arguments()), -1);
             }
             json.writeEndArray();
         }

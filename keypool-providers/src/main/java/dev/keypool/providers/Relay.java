@@ -83,9 +83,12 @@ import org.slf4j.LoggerFactory;
  * <h2>Another provider's: translated</h2>
  * An OpenAI chat request routed to Gemini or Ollama ({@code model: "gemini-2.5-flash"}, {@code auto},
  * a {@code KEYPOOL_FALLBACKS} stand-in) goes through that provider's {@link ChatTranslator}. A route
- * whose translator cannot carry the request (it names a parameter with no counterpart there) is
- * skipped, and said so in {@link Served#notes()}; when no route can carry it, the first refusal is
- * the answer: a 400 naming the parameter, never an answer that silently lost a feature.
+ * whose translator cannot carry the request (it names a parameter with no counterpart there, or a
+ * capability the model lacks: tools, images) is skipped, and said so in {@link Served#notes()}; when
+ * no route can carry it, the first refusal is the answer: a 400 naming the parameter, never an
+ * answer that silently lost a feature. Only when the operator opted in
+ * ({@code KEYPOOL_DROP_UNSUPPORTED_PARAMS}) are request parameters without a counterpart left out
+ * instead, each named in {@link Served#dropped()}.
  *
  * <h2>Order of composition</h2>
  * {@code ProviderFailover(KeyRotation(call))}, in the manner of Failsafe's

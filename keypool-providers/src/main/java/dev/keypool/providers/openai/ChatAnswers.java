@@ -184,8 +184,11 @@ public final class ChatAnswers {
         json.writeNullField("system_fingerprint");
     }
 
-    /** A call; in a stream's delta with its {@code index} among the choice's calls ({@code -1}: a whole message's). */
-    private static void toolCall(JsonGenerator json, ToolCall call, int index) throws IOException {
+    /**
+     * One of OpenAI's {@code tool_calls} entries; in a stream's delta with its {@code index} among the
+     * choice's calls ({@code -1}: a whole message's, as in a request's assistant message too).
+     */
+    public static void toolCall(JsonGenerator json, ToolCall call, int index) throws IOException {
         json.writeStartObject();
         if (index >= 0) {
             json.writeNumberField("index", index);
