@@ -33,6 +33,7 @@ import dev.keypool.providers.fake.FakeOllama;
 import dev.keypool.providers.fake.FakeOpenAi;
 import dev.keypool.providers.fake.GeminiFunctionCall;
 import dev.keypool.providers.fake.OllamaToolCall;
+import dev.keypool.providers.fake.OpenAiToolCall;
 import dev.keypool.providers.fake.RecordedRequest;
 import dev.keypool.providers.internal.Json;
 import java.util.ArrayList;
@@ -243,6 +244,27 @@ class CrossProviderTranslationTest {
         // the fake refuses a Gemini 3 call sent back without its signature, as Google does
         assertThat(gemini.responses()).extracting(response -> response.status()).containsExactly(200, 200);
         assertThat(answer.choices().get(0).message().content()).contains("Sunny.");
+    }
+
+    @Test
+    void conversationBegunOnOpenAi_continuesOnGemini_whenOpenAiFails_itsCallsAndResultsTranslated() {
+        start(config -> config.fallback("gpt-4o", "gemini-2.5-flash"));
+        openAi.enqueue(FakeOpenAi.toolCalls(OpenAiToolCall.of("get_weather", "{\"city\":\"Paris\"}")));
+        ChatCompletionCreateParams first = askWeather("gpt-4o");
+        ChatCompletion call = client.chat().completions().create(first);
+        openAi.replyByDefault(FakeOpenAi.rateLimitedTokens("20s"));
+        gemini.enqueue(FakeGemini.generated("18 °C and sunny in Paris.", 40, 9));
+
+        HttpResponseFor<ChatCompletion> raw = client.chat().completions().withRawResponse()
+                .create(withResult(first, call));
+
+        // the call OpenAI made keeps its name and arguments; its id (call_…) is OpenAI's, not given to Gemini
+        assertThat(raw.headers().values("x-keypool-provider")).containsExactly("gemini");
+        assertThat(raw.parse().choices().get(0).message().content()).contains("18 °C and sunny in Paris.");
+        assertThat(gemini.requests().get(0).json().path("contents")).isEqualTo(json("[{\"role\":\"user\",\"parts\":"
+                + "[{\"text\":\"Weather in Paris?\"}]},{\"role\":\"model\",\"parts\":[{\"functionCall\":{\"name\":"
+                + "\"get_weather\",\"args\":{\"city\":\"Paris\"}}}]},{\"role\":\"user\",\"parts\":[{\"functionResponse\":"
+                + "{\"name\":\"get_weather\",\"response\":" + RESULT + "}}]}]"));
     }
 
     // ---- a tool conversation on Ollama -------------------------------------------------------------

@@ -197,6 +197,22 @@ class UnsupportedParametersTest {
     }
 
     @Test
+    void assistantMessageAsOpenAiAnswered_withItsEmptyAnnotationsAndNullRefusal_crossesToGemini() {
+        start(false);
+        gemini.enqueue(FakeGemini.generated("18 °C.", 20, 3));
+
+        HttpResponse<String> response = chat("gemini-2.5-flash", ASK + ",{\"role\":\"assistant\",\"content\":null,"
+                + "\"refusal\":null,\"annotations\":[],\"audio\":null,\"function_call\":null,\"tool_calls\":[{\"id\":"
+                + "\"call_Xy12\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":"
+                + "\"{\\\"city\\\":\\\"Paris\\\"}\"}}]},{\"role\":\"tool\",\"tool_call_id\":\"call_Xy12\","
+                + "\"content\":\"18\"}", "\"tools\":[" + TOOL + "]");
+
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        assertThat(gemini.requests().get(0).json().at("/contents/2/parts/0/functionResponse")).isEqualTo(
+                TestGateway.json("{\"name\":\"get_weather\",\"response\":{\"output\":\"18\"}}"));
+    }
+
+    @Test
     void refusal_saysTheOperatorMayDropIt_whenItIsAParameter() {
         start(false);
 

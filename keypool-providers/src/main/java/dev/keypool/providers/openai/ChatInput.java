@@ -544,11 +544,16 @@ public final class ChatInput {
             return new Message(Role.TOOL, parts(content, where, Role.TOOL), List.of(), id, name, where);
         }
 
-        /** Refuses the fields of a message beyond {@code role}, {@code content} and {@code allowed}. */
+        /**
+         * Refuses the fields of a message beyond {@code role}, {@code content} and {@code allowed}. An
+         * empty {@code annotations} list is what OpenAI's own answers hold, and clients send back.
+         */
         private void otherFields(JsonNode message, String where, Set<String> allowed) {
             for (Map.Entry<String, JsonNode> field : message.properties()) {
                 String name = field.getKey();
-                if (field.getValue().isNull() || name.equals("role") || name.equals("content") || allowed.contains(name)) {
+                JsonNode value = field.getValue();
+                if (value.isNull() || name.equals("role") || name.equals("content") || allowed.contains(name)
+                        || name.equals("annotations") && value.isArray() && value.isEmpty()) {
                     continue;
                 }
                 // a message's name is a label, droppable; its refusal or audio is what was said
