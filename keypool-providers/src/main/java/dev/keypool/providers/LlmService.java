@@ -1,6 +1,5 @@
 package dev.keypool.providers;
 
-import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.keypool.config.Provider;
 import dev.keypool.failure.Failure;
@@ -24,10 +23,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 
 /**
- * The seed's {@code llm_service}: one call for text, whichever provider and key serves it.
+ * The seed's {@code llm_service}: one call for text, whichever provider and key serves it; and a
+ * chat with tools, images, a response format or several choices, on OpenAI, Gemini or Ollama alike.
  *
  * <p>It speaks to the pool as the gateway does: a {@link ChatRequest} becomes an OpenAI chat
  * request, which the {@link Relay} passes to an OpenAI key as it is or translates for Gemini and
@@ -36,8 +35,17 @@ import java.util.Set;
  * into a {@link ChatResult}. A request holding a field the serving provider cannot carry is refused
  * ({@link dev.keypool.providers.relay.RequestRefused}), never answered without it.
  *
+ * <pre>{@code
+ * ChatRequest ask = ChatRequest.builder().model("gemini-2.5-flash").message(ChatMessage.user("Weather in Paris?"))
+ *         .tool(Tool.function("get_weather", "The weather in a city", schema)).build();
+ * ChatResult call = llm.chat(ask);
+ * ToolCall weather = call.toolCalls().get(0);
+ * ChatResult answer = llm.chat(ask.withMessages(call.message(), ChatMessage.toolResult(weather.id(), "{\"celsius\":18}")));
+ * }</pre>
+ *
  * <h2>Streams</h2>
- * {@link #stream} hands each text delta to the listener on the calling thread as it arrives. A
+ * {@link #stream} hands each text delta of the first choice to the listener on the calling thread as
+ * it arrives; tool calls and other choices are assembled into the result. A
  * listener that throws, or an interrupt, abandons the stream: the connection is closed, the
  * reservation charged on the safe side, no key blamed, and the listener's exception rethrown. A
  * stream the provider breaks off after it began is not retried elsewhere: the failure is thrown.
@@ -47,10 +55,6 @@ import java.util.Set;
 public final class LlmService implements AutoCloseable {
 
     private static volatile LlmService global;
-
-    /** Request fields the service writes itself from a {@link ChatRequest}'s own members. */
-    private static final Set<String> OWN = Set.of("model", "messages", "temperature", "max_tokens", "stream",
-            "stream_options");
 
     private final Relay relay;
     private final boolean ownsRelay;
@@ -126,7 +130,7 @@ public final class LlmService implements AutoCloseable {
     public ChatResult chat(ChatRequest request) {
         Objects.requireNonNull(request, "request");
         Collected answer = new Collected();
-        Outcome outcome = relay.relay(Provider.OPENAI, Inbound.json("/v1/chat/completions", body(request, false)), answer);
+        Outcome outcome = relay.relay(Provider.OPENAI, Inbound.json("/v1/chat/completions", ChatWire.request(request, false)), answer);
         return result(Json.parseOrMissing(new String(answer.bytes(), StandardCharsets.UTF_8)), outcome, null);
     }
 
@@ -141,7 +145,7 @@ public final class LlmService implements AutoCloseable {
         Streamed answer = new Streamed(listener);
         Outcome outcome;
         try {
-            outcome = relay.relay(Provider.OPENAI, Inbound.json("/v1/chat/completions", body(request, true)), answer);
+            outcome = relay.relay(Provider.OPENAI, Inbound.json("/v1/chat/completions", ChatWire.request(request, true)), answer);
         } catch (Relay.StreamBroken broken) {
             throw broken.failure();
         }
@@ -174,77 +178,25 @@ public final class LlmService implements AutoCloseable {
         }
     }
 
-    /** The request in OpenAI's shape: model, messages, then the extra fields, then ours. */
-    private static byte[] body(ChatRequest request, boolean stream) {
-        return OpenAiShapes.write(json -> {
-            json.writeStartObject();
-            json.writeStringField("model", request.model() == null || request.model().isBlank() ? "auto"
-                    : request.model().trim());
-            json.writeArrayFieldStart("messages");
-            for (ChatMessage message : request.messages()) {
-                json.writeStartObject();
-                json.writeStringField("role", message.role());
-                json.writeStringField("content", message.content());
-                json.writeEndObject();
-            }
-            json.writeEndArray();
-            for (Map.Entry<String, Object> field : request.extra().entrySet()) {
-                if (!OWN.contains(field.getKey())) {
-                    json.writeFieldName(field.getKey());
-                    Json.MAPPER.writeValue(json, field.getValue());
-                }
-            }
-            if (request.temperature() != null) {
-                json.writeNumberField("temperature", request.temperature());
-            }
-            if (request.maxTokens() != null) {
-                json.writeNumberField("max_tokens", request.maxTokens());
-            }
-            if (stream) {
-                json.writeBooleanField("stream", true);
-                writeStreamOptions(json, request.extra().get("stream_options"));
-            }
-            json.writeEndObject();
-        });
-    }
-
-    /** {@code include_usage} (the service commits the usage chunk), after the caller's other options. */
-    private static void writeStreamOptions(JsonGenerator json, Object given) throws java.io.IOException {
-        json.writeObjectFieldStart("stream_options");
-        if (given instanceof Map<?, ?> options) {
-            for (Map.Entry<?, ?> option : options.entrySet()) {
-                if (!"include_usage".equals(option.getKey())) {
-                    json.writeFieldName(String.valueOf(option.getKey()));
-                    Json.MAPPER.writeValue(json, option.getValue());
-                }
-            }
-        }
-        json.writeBooleanField("include_usage", true);
-        json.writeEndObject();
-    }
-
     private static ChatResult result(JsonNode completion, Outcome outcome, Streamed stream) {
         Served served = outcome.served();
         String id;
         String model;
-        String text;
-        String finishReason;
+        List<ChatResult.Choice> choices;
         if (stream != null) {
             id = stream.id;
             model = stream.model;
-            text = stream.text.toString();
-            finishReason = stream.finishReason;
+            choices = stream.assembly.choices();
         } else {
             id = Json.text(completion, "id");
             model = Json.text(completion, "model");
-            JsonNode choice = completion.path("choices").path(0);
-            text = Json.text(choice.path("message"), "content");
-            finishReason = Json.text(choice, "finish_reason");
+            choices = ChatWire.choices(completion);
         }
+        ChatResult.Choice first = choices.isEmpty() ? new ChatResult.Choice(0, "", List.of(), "stop") : choices.get(0);
         TokenUsage usage = outcome.usage() != null ? outcome.usage() : TokenUsage.of(0, 0);
-        return new ChatResult(id != null ? id : OpenAiShapes.newCompletionId(), text == null ? "" : text,
-                served.provider(), model != null ? model : served.model(), served.keyIndex(), served.maskedKey(), usage,
-                finishReason != null ? finishReason : "stop", served.attempts());
+        return new ChatResult(id != null ? id : OpenAiShapes.newCompletionId(), first.text(), served.provider(),
+                model != null ? model : served.model(), served.keyIndex(), served.maskedKey(), usage,
+                first.finishReason(), served.attempts(), choices);
     }
 
     /** A whole answer, kept in memory. */
@@ -262,17 +214,19 @@ public final class LlmService implements AutoCloseable {
         }
     }
 
-    /** A streamed answer, its chunks read as they arrive and their text handed to the listener. */
+    /**
+     * A streamed answer, its chunks read as they arrive: the first choice's text handed to the
+     * listener, every choice (its calls included) assembled for the result.
+     */
     private static final class Streamed implements Sink {
 
         private final StreamListener listener;
         private final EventFramer framer = EventFramer.sse();
-        private final StringBuilder text = new StringBuilder();
+        private final ChatWire.Assembly assembly = new ChatWire.Assembly();
         private Served served;
         private boolean announced;
         private String id;
         private String model;
-        private String finishReason;
         private String error;
 
         Streamed(StreamListener listener) {
@@ -306,20 +260,17 @@ public final class LlmService implements AutoCloseable {
             }
             id = id != null ? id : Json.text(chunk, "id");
             model = model != null ? model : Json.text(chunk, "model");
-            JsonNode choice = chunk.path("choices").path(0);
-            if (choice.path("index").asInt(0) != 0) {
-                return;
-            }
-            String finish = Json.text(choice, "finish_reason");
-            finishReason = finish != null ? finish : finishReason;
-            String delta = Json.text(choice.path("delta"), "content");
-            if (delta != null && !delta.isEmpty()) {
+            assembly.add(chunk);
+            for (JsonNode choice : chunk.path("choices")) {
+                String delta = Json.text(choice.path("delta"), "content");
+                if (choice.path("index").asInt(0) != 0 || delta == null || delta.isEmpty()) {
+                    continue;
+                }
                 if (!announced) {
                     announced = true;
                     listener.onStart(new StreamListener.Start(served.provider(), served.keyIndex(),
                             served.maskedKey(), served.model()));
                 }
-                text.append(delta);
                 listener.onDelta(delta);
             }
         }

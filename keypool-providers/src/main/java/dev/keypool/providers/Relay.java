@@ -83,9 +83,12 @@ import org.slf4j.LoggerFactory;
  * <h2>Another provider's: translated</h2>
  * An OpenAI chat request routed to Gemini or Ollama ({@code model: "gemini-2.5-flash"}, {@code auto},
  * a {@code KEYPOOL_FALLBACKS} stand-in) goes through that provider's {@link ChatTranslator}. A route
- * whose translator cannot carry the request (it names a parameter with no counterpart there) is
- * skipped, and said so in {@link Served#notes()}; when no route can carry it, the first refusal is
- * the answer: a 400 naming the parameter, never an answer that silently lost a feature.
+ * whose translator cannot carry the request (it names a parameter with no counterpart there, or a
+ * capability the model lacks: tools, images) is skipped, and said so in {@link Served#notes()}; when
+ * no route can carry it, the first refusal is the answer: a 400 naming the parameter, never an
+ * answer that silently lost a feature. Only when the operator opted in
+ * ({@code KEYPOOL_DROP_UNSUPPORTED_PARAMS}) are request parameters without a counterpart left out
+ * instead, each named in {@link Served#dropped()}.
  *
  * <h2>Order of composition</h2>
  * {@code ProviderFailover(KeyRotation(call))}, in the manner of Failsafe's
@@ -143,11 +146,13 @@ public final class Relay implements AutoCloseable {
         for (ProviderApi api : List.of(new OpenAiApi(context), new GeminiApi(context), ollamaApi, new SerpApi(context))) {
             apis.put(api.provider(), api);
         }
-        for (ChatTranslator translator : List.of(new GeminiChatTranslator(context), new OllamaChatTranslator(context))) {
-            translators.put(translator.provider(), translator);
-        }
         this.ollama = new OllamaAvailability(ollamaApi, clock, settings.ollamaCheckInterval(),
                 settings.ollamaProbeTimeout());
+        // the Ollama translator asks the availability what a model can do (tools, vision)
+        for (ChatTranslator translator : List.of(new GeminiChatTranslator(context),
+                new OllamaChatTranslator(context, ollama))) {
+            translators.put(translator.provider(), translator);
+        }
         this.planner = new RoutePlanner(config, manager, ollama);
         this.affinity = Objects.requireNonNull(affinity, "affinity");
         this.rotation = new KeyRotation(rotator);
@@ -235,9 +240,11 @@ public final class Relay implements AutoCloseable {
                     return onRoute(own, call, route, null, pinned, attempts, notes, sink);
                 }
                 ChatTranslator translator = translators.get(route.provider());
+                // a route of each key's configured model is checked for the model its keys most likely run
                 RequestRefused refusal = translator == null
                         ? RequestRefused.unsupported(null, route.provider().id() + " cannot serve this endpoint")
-                        : translator.check(call.json(), route.model());
+                        : translator.check(call.json(), route.model() != null ? route.model()
+                                : planner.typicalModel(route.provider(), settings.defaultModel(route.provider())));
                 if (refusal != null) {
                     notes.add(route.provider().id() + (route.model() == null ? "" : " " + route.model())
                             + " skipped: " + refusal.getMessage());
@@ -335,6 +342,9 @@ public final class Relay implements AutoCloseable {
                 : translator.translate(call.json(), model, secret, call.stream());
         UpstreamRequest request = translation != null ? translation.upstream() : call.upstream(secret, model);
         AnswerSpec spec = translation != null ? translation.answer() : call.answer();
+        if (translation != null && !translation.dropped().isEmpty()) {
+            served = served.withDropped(translation.dropped());
+        }
         try (Upstream.StreamingResponse response = upstream.open(request, secret)) {
             if (reservation != null) {
                 RateLimitSnapshot budget = api.budget(response.headers());

@@ -8,6 +8,14 @@
  * ChatResult answer = llm.generateText("Explain quantum computing", null, null, 0.7, 1000);   // auto
  * ChatResult pinned = llm.chat(new ChatRequest("openai/gpt-4o", messages, null, 500, Map.of()));
  * llm.stream(ChatRequest.of("Tell me a story"), System.out::print);
+ *
+ * // tools, images, a response format and several choices, on OpenAI, Gemini or Ollama alike
+ * ChatRequest ask = ChatRequest.builder().model("gemini-2.5-flash")
+ *         .message(ChatMessage.user(ContentPart.text("Weather where this was taken?"), ContentPart.image("image/jpeg", photo)))
+ *         .tool(Tool.function("get_weather", "The weather in a city", schema)).build();
+ * ChatResult call = llm.chat(ask);
+ * for (ToolCall weather : call.toolCalls()) { ... }
+ * ChatResult answer = llm.chat(ask.withMessages(call.message(), ChatMessage.toolResult(id, result)));
  * }</pre>
  *
  * <p>What callers catch: {@link dev.keypool.rotation.NoAvailableKeyException} when no key or

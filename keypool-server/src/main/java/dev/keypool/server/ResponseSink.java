@@ -27,6 +27,7 @@ final class ResponseSink implements Sink {
     static final HeaderName MODEL = HeaderNames.create("x-keypool-model");
     static final HeaderName ATTEMPTS = HeaderNames.create("x-keypool-attempts");
     static final HeaderName FAILOVER = HeaderNames.create("x-keypool-failover");
+    static final HeaderName DROPPED = HeaderNames.create("x-keypool-dropped-params");
 
     private final ServerResponse response;
 
@@ -67,7 +68,10 @@ final class ResponseSink implements Sink {
         servedBy(response, head.served());
     }
 
-    /** The headers that say who served: provider, key index and masked key, model, what failed before. */
+    /**
+     * The headers that say who served: provider, key index and masked key, model, what failed before,
+     * and the request parameters left out in translation (when the operator opted in to dropping them).
+     */
     static void servedBy(ServerResponse response, Served served) {
         response.header(PROVIDER, served.provider().id());
         if (served.keyIndex() >= 0) {
@@ -90,6 +94,9 @@ final class ResponseSink implements Sink {
         }
         if (!failover.isEmpty()) {
             response.header(FAILOVER, ascii(String.join(", ", failover)));
+        }
+        if (!served.dropped().isEmpty()) {
+            response.header(DROPPED, ascii(String.join(", ", served.dropped())));
         }
     }
 

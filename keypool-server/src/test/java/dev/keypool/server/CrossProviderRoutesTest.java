@@ -27,8 +27,8 @@ class CrossProviderRoutesTest {
 
     static final String OPENAI_KEY = "sk-proj-cross-provider-aaaaaaaa-key0";
     static final String GEMINI_KEY = "AIzaSyCrossProviderTest-0000000000000";
-    static final String TOOLS = "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\","
-            + "\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}}}]";
+    /** A parameter only OpenAI has: neither Gemini nor Ollama can carry it. */
+    static final String LOGIT_BIAS = "\"logit_bias\":{\"50256\":-100}";
 
     private final FakeOpenAi openAi = FakeOpenAi.start();
     private final FakeGemini gemini = FakeGemini.start();
@@ -67,16 +67,16 @@ class CrossProviderRoutesTest {
     }
 
     @Test
-    void geminiModelAskedForTools_is400NamingTheParameter_beforeAnyCall_andNothingIsReserved() {
+    void geminiModelAskedForWhatOnlyOpenAiHas_is400NamingTheParameter_beforeAnyCall_andNothingIsReserved() {
         start(List.of(Provider.GEMINI, Provider.OPENAI), Map.of());
 
         HttpResponse<String> response = chat("{\"model\":\"gemini-2.5-flash\",\"messages\":[{\"role\":\"user\","
-                + "\"content\":\"Weather in Paris?\"}]," + TOOLS + "}");
+                + "\"content\":\"Weather in Paris?\"}]," + LOGIT_BIAS + "}");
 
         assertThat(response.statusCode()).isEqualTo(400);
         JsonNode error = TestGateway.json(response).path("error");
         assertThat(error.path("code").asText()).isEqualTo("unsupported_parameter");
-        assertThat(error.path("param").asText()).isEqualTo("tools");
+        assertThat(error.path("param").asText()).isEqualTo("logit_bias");
         assertThat(error.path("type").asText()).isEqualTo("invalid_request_error");
         assertThat(gemini.requests()).isEmpty();
         assertThat(openAi.requests()).isEmpty();
@@ -84,12 +84,12 @@ class CrossProviderRoutesTest {
     }
 
     @Test
-    void imagePartForGemini_isRefusedNamingThePart() {
+    void remoteImageForGemini_isRefusedNamingThePart_forKeypoolFetchesNoCallersUrl() {
         start(List.of(Provider.GEMINI), Map.of());
 
         HttpResponse<String> response = chat("{\"model\":\"gemini-2.5-flash\",\"messages\":[{\"role\":\"user\","
                 + "\"content\":[{\"type\":\"text\",\"text\":\"What is it?\"},{\"type\":\"image_url\","
-                + "\"image_url\":{\"url\":\"data:image/png;base64,AAAA\"}}]}]}");
+                + "\"image_url\":{\"url\":\"http://169.254.169.254/latest/meta-data/cat.png\"}}]}]}");
 
         assertThat(response.statusCode()).isEqualTo(400);
         assertThat(TestGateway.json(response).at("/error/param").asText()).startsWith("messages[0].content[1]");
@@ -97,20 +97,20 @@ class CrossProviderRoutesTest {
     }
 
     @Test
-    void autoWithTools_skipsTheRouteThatCannotCarryThem_servesFromOneThatCan_andSaysWhy() {
+    void autoWithWhatOnlyOpenAiHas_skipsTheRouteThatCannotCarryIt_servesFromOneThatCan_andSaysWhy() {
         start(List.of(Provider.GEMINI, Provider.OPENAI), Map.of());
 
         HttpResponse<String> response = chat("{\"model\":\"auto\",\"messages\":[{\"role\":\"user\","
-                + "\"content\":\"Weather in Paris?\"}]," + TOOLS + "}");
+                + "\"content\":\"Weather in Paris?\"}]," + LOGIT_BIAS + "}");
 
         assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
         assertThat(response.headers().firstValue("x-keypool-provider")).contains("openai");
         assertThat(response.headers().firstValue("x-keypool-failover").orElseThrow())
-                .contains("gemini").contains("skipped").contains("tools");
+                .contains("gemini").contains("skipped").contains("logit_bias");
         assertThat(gemini.requests()).isEmpty();
         // auto was written as the model; the key's configured model is what OpenAI got
         assertThat(openAi.requests().get(0).json().path("model").asText()).isEqualTo("gpt-4o");
-        assertThat(openAi.requests().get(0).json().path("tools")).hasSize(1);
+        assertThat(openAi.requests().get(0).json().path("logit_bias").path("50256").asInt()).isEqualTo(-100);
     }
 
     @Test
@@ -119,7 +119,7 @@ class CrossProviderRoutesTest {
         openAi.replyByDefault(FakeOpenAi.rateLimitedTokens("20s"));
 
         HttpResponse<String> response = chat("{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\","
-                + "\"content\":\"Weather in Paris?\"}]," + TOOLS + "}");
+                + "\"content\":\"Weather in Paris?\"}]," + LOGIT_BIAS + "}");
 
         assertThat(response.statusCode()).isEqualTo(429);
         assertThat(response.headers().firstValue("retry-after")).isPresent();

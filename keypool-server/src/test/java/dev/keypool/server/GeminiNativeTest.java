@@ -296,7 +296,7 @@ class GeminiNativeTest {
                 new String[] {"x-goog-api-key", CALLERS_KEY}, "x-goog-api-key", KEYS.get(0));
         Fidelity.assertReturned(list, gemini.responseTo(received.get(0)));
         Fidelity.assertReturned(one, gemini.responseTo(received.get(1)));
-        assertThat(Json.parseOrMissing(Fidelity.text(list)).path("models").size()).isEqualTo(4);
+        assertThat(Json.parseOrMissing(Fidelity.text(list)).path("models").size()).isPositive();
         Fidelity.assertNeverReached(gemini, CALLERS_KEY);
         assertThat(acquired()).hasSize(2).allSatisfy(acquired -> assertThat(acquired.tokens()).isZero());
         assertNothingCharged(0);

@@ -33,11 +33,16 @@ import java.time.Duration;
  *                            keys with no {@code OPENAI_MODEL_i} when no model was asked for
  * @param geminiDefaultModel  {@code KEYPOOL_GEMINI_DEFAULT_MODEL} ({@code gemini-2.5-flash}): the same
  *                            for Gemini
+ * @param dropUnsupported     {@code KEYPOOL_DROP_UNSUPPORTED_PARAMS} (false): an OpenAI chat request served by
+ *                            Gemini or Ollama loses the request parameters that provider has no counterpart for
+ *                            ({@code logit_bias}, {@code user}, …), each named in the answer's
+ *                            {@code x-keypool-dropped-params}, instead of being refused with a 400; never a part
+ *                            of the conversation (an image, a tool result) or a capability the model lacks
  */
 public record ProviderSettings(int outputReserve, boolean enforceOutputCap, boolean ollamaManagement,
         Duration upstreamTimeout, Duration streamIdleTimeout,
         Duration ollamaCheckInterval, Duration ollamaProbeTimeout, String openAiDefaultModel,
-        String geminiDefaultModel) {
+        String geminiDefaultModel, boolean dropUnsupported) {
 
     public static final int DEFAULT_OUTPUT_RESERVE = 1024;
 
@@ -54,7 +59,8 @@ public record ProviderSettings(int outputReserve, boolean enforceOutputCap, bool
                 seconds(config, "KEYPOOL_OLLAMA_CHECK_SECONDS", Duration.ofSeconds(5)),
                 seconds(config, "KEYPOOL_OLLAMA_PROBE_TIMEOUT_SECONDS", Duration.ofSeconds(2)),
                 text(config, "KEYPOOL_OPENAI_DEFAULT_MODEL", "gpt-4o-mini"),
-                text(config, "KEYPOOL_GEMINI_DEFAULT_MODEL", "gemini-2.5-flash"));
+                text(config, "KEYPOOL_GEMINI_DEFAULT_MODEL", "gemini-2.5-flash"),
+                flag(config, "KEYPOOL_DROP_UNSUPPORTED_PARAMS"));
     }
 
     /** The model to call on a key of {@code provider} that has none configured, or {@code null}. */

@@ -23,6 +23,8 @@ import io.helidon.http.HeaderNames;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -105,24 +107,52 @@ public final class OllamaApi implements ProviderApi {
         return error.isMissingNode() ? null : OllamaErrors.failure(500, Json.write(error));
     }
 
+    /** A pulled model: its name ({@code llama3.2:latest}) and its digest, which changes when it is pulled anew. */
+    public record Tag(String name, String digest) {
+    }
+
     /**
-     * The names of the pulled models ({@code llama3.2:latest}).
+     * The pulled models, as {@code /api/tags} lists them.
      *
      * @throws UpstreamException when Ollama cannot be reached within {@code limit} or answers badly
      */
-    public List<String> tags(Duration limit) {
+    public List<Tag> tags(Duration limit) {
         Upstream.Response response = upstream.send(UpstreamRequest.get(URI.create(baseUrl + "/api/tags")), null, limit);
         if (response.status() != 200) {
             throw OllamaErrors.failure(response.status(), response.body());
         }
-        List<String> names = new ArrayList<>();
+        List<Tag> tags = new ArrayList<>();
         for (JsonNode model : Json.parseOrMissing(response.body()).path("models")) {
             String name = Json.text(model, "name");
             if (name != null) {
-                names.add(name);
+                String digest = Json.text(model, "digest");
+                tags.add(new Tag(name, digest == null ? "" : digest));
             }
         }
-        return names;
+        return tags;
+    }
+
+    /**
+     * What {@code model} can do, as {@code /api/show} lists it ({@code completion}, {@code tools},
+     * {@code vision}, {@code thinking}, …); {@code null} when the answer lists nothing (an Ollama older
+     * than its {@code capabilities}).
+     *
+     * @throws UpstreamException when Ollama cannot be reached within {@code limit} or answers badly
+     */
+    public Set<String> capabilities(String model, Duration limit) {
+        byte[] body = Json.writeBytes(Json.object().put("model", model));
+        Upstream.Response response = upstream.send(UpstreamRequest.postJson(URI.create(baseUrl + "/api/show"), body),
+                null, limit);
+        if (response.status() != 200) {
+            throw OllamaErrors.failure(response.status(), response.body());
+        }
+        JsonNode listed = Json.parseOrMissing(response.body()).path("capabilities");
+        if (!listed.isArray()) {
+            return null;
+        }
+        Set<String> capabilities = new LinkedHashSet<>();
+        listed.forEach(capability -> capabilities.add(capability.asText()));
+        return Collections.unmodifiableSet(capabilities);
     }
 
     Duration upstreamTimeout() {

@@ -3,7 +3,12 @@ package dev.keypool.providers.ollama;
 import dev.keypool.failure.UpstreamException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -16,6 +21,10 @@ import org.slf4j.LoggerFactory;
  * <p>One thread probes when the answer is stale; the others keep using the stale answer meanwhile
  * rather than queue behind the probe. Only the very first question waits. The age is measured on the
  * pool's clock, so tests move past the interval without sleeping.
+ *
+ * <p>What a model can do ({@link #capabilities}: {@code /api/show}'s {@code capabilities}) is asked once
+ * per model and remembered with the digest {@code /api/tags} gave it: it changes only when the model is
+ * pulled anew, which changes the digest. Only the models Ollama lists are remembered.
  */
 public final class OllamaAvailability {
 
@@ -29,7 +38,13 @@ public final class OllamaAvailability {
     private final ReentrantLock probing = new ReentrantLock();
     private volatile Snapshot snapshot;
 
-    private record Snapshot(boolean available, List<String> models, long checkedAtMillis) {
+    private final Map<String, Capabilities> capabilities = new ConcurrentHashMap<>();
+
+    private record Snapshot(boolean available, List<String> models, Map<String, String> digests, long checkedAtMillis) {
+    }
+
+    /** A model's capabilities as they were for its {@code digest}. */
+    private record Capabilities(String digest, Set<String> names) {
     }
 
     /**
@@ -52,9 +67,39 @@ public final class OllamaAvailability {
         return current().models();
     }
 
+    /**
+     * What {@code model} can do ({@code completion}, {@code tools}, {@code vision}, {@code thinking}, …),
+     * or {@code null} when that is not known: Ollama is down, does not list the model (it answers for
+     * itself then), or lists no capabilities.
+     */
+    public Set<String> capabilities(String model) {
+        Snapshot known = current();
+        String name = known.digests().containsKey(model) || model.contains(":") ? model : model + ":latest";
+        String digest = known.digests().get(name);
+        if (!known.available() || digest == null) {
+            return null;
+        }
+        Capabilities cached = capabilities.get(name);
+        if (cached != null && cached.digest().equals(digest)) {
+            return cached.names();
+        }
+        try {
+            Set<String> names = client.capabilities(name, probeLimit());
+            if (names == null) {
+                return null;
+            }
+            capabilities.keySet().retainAll(known.digests().keySet());
+            capabilities.put(name, new Capabilities(digest, names));
+            return names;
+        } catch (UpstreamException e) {
+            LOG.debug("Ollama's capabilities of {} are not known: {}", name, e.getMessage());
+            return null;
+        }
+    }
+
     /** Records that a call just failed to reach Ollama, so the next requests skip it at once. */
     public void markUnreachable() {
-        snapshot = new Snapshot(false, List.of(), clock.millis());
+        snapshot = new Snapshot(false, List.of(), Map.of(), clock.millis());
     }
 
     private Snapshot current() {
@@ -83,12 +128,21 @@ public final class OllamaAvailability {
     }
 
     private Snapshot probe() {
-        Duration limit = probeTimeout.compareTo(client.upstreamTimeout()) < 0 ? probeTimeout : client.upstreamTimeout();
         try {
-            return new Snapshot(true, List.copyOf(client.tags(limit)), clock.millis());
+            List<String> names = new ArrayList<>();
+            Map<String, String> digests = new HashMap<>();
+            for (OllamaApi.Tag tag : client.tags(probeLimit())) {
+                names.add(tag.name());
+                digests.put(tag.name(), tag.digest());
+            }
+            return new Snapshot(true, List.copyOf(names), Map.copyOf(digests), clock.millis());
         } catch (UpstreamException e) {
             LOG.debug("Ollama at {} is not available: {}", client.baseUrl(), e.getMessage());
-            return new Snapshot(false, List.of(), clock.millis());
+            return new Snapshot(false, List.of(), Map.of(), clock.millis());
         }
+    }
+
+    private Duration probeLimit() {
+        return probeTimeout.compareTo(client.upstreamTimeout()) < 0 ? probeTimeout : client.upstreamTimeout();
     }
 }

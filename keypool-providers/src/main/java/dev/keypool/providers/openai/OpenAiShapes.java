@@ -43,6 +43,14 @@ public final class OpenAiShapes {
         return "chatcmpl-kp" + UUID.randomUUID().toString().replace("-", "").substring(0, 24);
     }
 
+    /**
+     * An id for a tool call the provider gave none ({@code call_kp…}): {@code call_} like OpenAI's and
+     * Ollama's, so a provider that would need its own ids back can tell these from them.
+     */
+    public static String newToolCallId() {
+        return "call_kp" + UUID.randomUUID().toString().replace("-", "").substring(0, 22);
+    }
+
     /** Writes JSON with the module's mapper. */
     public static byte[] write(JsonWriter writer) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(256);

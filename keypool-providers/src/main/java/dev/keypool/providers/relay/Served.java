@@ -13,12 +13,26 @@ import java.util.List;
  * @param attempts  every key or provider that failed before this one, in order
  * @param notes     routes skipped and why, or what was adapted, for the caller's
  *                  {@code x-keypool-failover} header; empty when nothing was
+ * @param dropped   request parameters left out in translation because the operator opted in to
+ *                  dropping what the provider has no counterpart for ({@code x-keypool-dropped-params})
  */
 public record Served(Provider provider, int keyIndex, String maskedKey, String model, List<Attempt> attempts,
-        List<String> notes) {
+        List<String> notes, List<String> dropped) {
 
     public Served {
         attempts = List.copyOf(attempts);
         notes = List.copyOf(notes);
+        dropped = List.copyOf(dropped);
+    }
+
+    /** Who serves, with nothing dropped. */
+    public Served(Provider provider, int keyIndex, String maskedKey, String model, List<Attempt> attempts,
+            List<String> notes) {
+        this(provider, keyIndex, maskedKey, model, attempts, notes, List.of());
+    }
+
+    /** The same, with {@code parameters} named as dropped. */
+    public Served withDropped(List<String> parameters) {
+        return new Served(provider, keyIndex, maskedKey, model, attempts, notes, parameters);
     }
 }

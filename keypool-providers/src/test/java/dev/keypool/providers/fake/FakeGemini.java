@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Matcher;
@@ -30,6 +31,12 @@ import java.util.regex.Pattern;
  * 404, as recorded traffic shows). Creation below 1024 tokens (the fake's {@link Tokens} estimate of
  * its contents) is refused as Google refuses it; the default lifetime is an hour. Reads of caches and
  * of the model list are answered by the fake itself, never by a script.
+ *
+ * <p>Function calling is checked as Google documents it: the function responses of a turn must match its
+ * calls in number; on Gemini 3 models ({@code gemini-3-flash-preview} in the catalog) the first function
+ * call of each model turn since the user last wrote must carry its {@code thoughtSignature}, or the
+ * request is refused with Google's {@code 400 "Function call is missing a thought_signature"}. An
+ * {@code inlineData.data} that is not base64 is refused as a bad {@code TYPE_BYTES} value.
  *
  * <p>Messages are Google's where recorded traffic shows them (roles, function-response counts, caches);
  * where none was found they follow the {@code * Request.field: … is not specified} family: a missing
@@ -377,6 +384,24 @@ public final class FakeGemini extends FakeUpstream {
                 }
             }
         }
+        for (int c = 0; c < contents.size(); c++) {
+            JsonNode parts = contents.get(c).path("parts");
+            for (int p = 0; p < parts.size(); p++) {
+                JsonNode data = parts.get(p).path("inlineData").path("data");
+                if (!data.isMissingNode() && !base64(data.asText(""))) {
+                    String value = data.asText("");
+                    return invalidArgument("Invalid value at 'contents[" + c + "].parts[" + p + "].inline_data.data'"
+                            + " (TYPE_BYTES), Base64 decoding failed for \"" + (value.length() > 40
+                            ? value.substring(0, 40) + "..." : value) + "\"");
+                }
+            }
+        }
+        if (model(request).startsWith("gemini-3")) {
+            Reply unsigned = unsignedCall(contents);
+            if (unsigned != null) {
+                return unsigned;
+            }
+        }
         String cache = body.path("cachedContent").asText("");
         if (!cache.isEmpty()) {
             if (live(request.key(), cache) == null) {
@@ -389,6 +414,51 @@ public final class FakeGemini extends FakeUpstream {
             }
         }
         return null;
+    }
+
+    /**
+     * Gemini 3's check of the current turn (the contents since the user's last text): the first
+     * function call of each model content in it must carry a thought signature.
+     */
+    private static Reply unsignedCall(JsonNode contents) {
+        int turn = 0;
+        for (int c = 0; c < contents.size(); c++) {
+            JsonNode content = contents.get(c);
+            if (content.path("role").asText("user").equals("user")) {
+                for (JsonNode part : content.path("parts")) {
+                    if (part.has("text")) {
+                        turn = c;
+                    }
+                }
+            }
+        }
+        for (int c = turn; c < contents.size(); c++) {
+            JsonNode parts = contents.get(c).path("parts");
+            for (int p = 0; p < parts.size(); p++) {
+                JsonNode part = parts.get(p);
+                if (part.has("functionCall")) {
+                    if (!part.has("thoughtSignature")) {
+                        return invalidArgument("Function call is missing a thought_signature in functionCall parts."
+                                + " This is required for tools to work correctly, and missing thought_signature may lead"
+                                + " to degraded model performance. Additional data, function call `default_api:"
+                                + part.path("functionCall").path("name").asText() + "` , position " + (p + 1)
+                                + ". Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more"
+                                + " details.");
+                    }
+                    break;
+                }
+            }
+        }
+        return null;
+    }
+
+    private static boolean base64(String text) {
+        try {
+            Base64.getDecoder().decode(text);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
     }
 
     // ---- cached contents --------------------------------------------------------------------------
@@ -480,6 +550,7 @@ public final class FakeGemini extends FakeUpstream {
             new String[] {"gemini-2.5-flash", "001", "Gemini 2.5 Flash", "1048576", "65536", "true"},
             new String[] {"gemini-2.5-pro", "2.5", "Gemini 2.5 Pro", "1048576", "65536", "true"},
             new String[] {"gemini-2.0-flash", "2.0", "Gemini 2.0 Flash", "1048576", "8192", "false"},
+            new String[] {"gemini-3-flash-preview", "3.0", "Gemini 3 Flash Preview", "1048576", "65536", "true"},
             new String[] {"gemini-embedding-001", "001", "Gemini Embedding 001", "2048", "1", "false"});
 
     private static Reply modelList() {

@@ -90,6 +90,58 @@ class FakeGeminiTest {
     }
 
     @Test
+    void generateContent_onGemini3_refusesACallOfTheCurrentTurnWithoutItsThoughtSignature() {
+        String call = "{\"role\":\"model\",\"parts\":[{\"functionCall\":{\"name\":\"get_weather\",\"args\":{}}%s}]}";
+        String turn = "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"Weather?\"}]},%s,"
+                + "{\"role\":\"user\",\"parts\":[{\"functionResponse\":{\"name\":\"get_weather\",\"response\":{}}}]}]}";
+        String unsigned = turn.formatted(call.formatted(""));
+        String signed = turn.formatted(call.formatted(",\"thoughtSignature\":\"CiQB0e2Kb0\""));
+
+        HttpResponse<String> refused = post("/v1beta/models/gemini-3-flash-preview:generateContent", unsigned);
+        HttpResponse<String> accepted = post("/v1beta/models/gemini-3-flash-preview:generateContent", signed);
+        HttpResponse<String> olderModel = post("/v1beta/models/gemini-2.5-flash:generateContent", unsigned);
+
+        assertThat(refused.statusCode()).isEqualTo(400);
+        assertThat(Http.json(refused).at("/error/message").asText()).startsWith("Function call is missing a"
+                + " thought_signature in functionCall parts.").contains("`default_api:get_weather` , position 1");
+        assertThat(accepted.statusCode()).isEqualTo(200);
+        assertThat(olderModel.statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void generateContent_inlineDataThatIsNotBase64_isABadBytesValue() {
+        HttpResponse<String> response = post("/v1beta/models/gemini-2.5-flash:generateContent", "{\"contents\":[{\"role\":"
+                + "\"user\",\"parts\":[{\"text\":\"What is it?\"},{\"inlineData\":{\"mimeType\":\"image/png\","
+                + "\"data\":\"data:image/png;base64,AAAA\"}}]}]}");
+
+        assertThat(response.statusCode()).isEqualTo(400);
+        assertThat(Http.json(response).at("/error/message").asText()).isEqualTo("Invalid value at"
+                + " 'contents[0].parts[1].inline_data.data' (TYPE_BYTES), Base64 decoding failed for"
+                + " \"data:image/png;base64,AAAA\"");
+    }
+
+    @Test
+    void responseLogprobs_giveEachCandidateItsChosenAndTopTokens_wholeAndPerChunk() {
+        fake.enqueue(FakeGemini.answer("Sunny and warm"), FakeGemini.answer("Sunny and warm"));
+        String ask = "{\"contents\":[{\"parts\":[{\"text\":\"hi\"}]}],\"generationConfig\":{\"responseLogprobs\":true,"
+                + "\"logprobs\":2}}";
+
+        JsonNode candidate = Http.json(post("/v1beta/models/gemini-2.5-flash:generateContent", ask)).path("candidates").get(0);
+        String[] events = post("/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", ask).body().split("\r\n\r\n");
+
+        JsonNode result = candidate.path("logprobsResult");
+        assertThat(result.path("chosenCandidates")).extracting(token -> token.path("token").asText())
+                .containsExactly("Sunny", " and", " warm");
+        assertThat(result.path("chosenCandidates").get(2).path("logProbability").asDouble()).isEqualTo(-0.375);
+        assertThat(result.path("topCandidates").get(0).path("candidates")).extracting(token -> token.path("token").asText())
+                .containsExactly("Sunny", "Sunny~1");
+        assertThat(candidate.path("avgLogprobs").asDouble()).isEqualTo(-0.25);
+        JsonNode second = Json.parseOrMissing(events[1].substring("data: ".length())).path("candidates").get(0);
+        assertThat(second.path("logprobsResult").path("chosenCandidates")).extracting(token -> token.path("token").asText())
+                .containsExactly(" and");
+    }
+
+    @Test
     void generateContent_refusesAnUnknownRole_asGoogleDoes() {
         HttpResponse<String> response = post("/v1beta/models/gemini-2.5-flash:generateContent",
                 "{\"contents\":[{\"role\":\"assistant\",\"parts\":[{\"text\":\"hi\"}]}]}");

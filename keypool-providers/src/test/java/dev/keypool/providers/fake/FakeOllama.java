@@ -7,12 +7,17 @@ import com.sun.net.httpserver.HttpExchange;
 import dev.keypool.config.Provider;
 import dev.keypool.providers.internal.Json;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
@@ -31,6 +36,14 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * {@code missing request body}, Go's JSON decoder's message for a body that is not JSON, 405 for a
  * known path with the wrong method and the router's plain-text {@code 404 page not found}.
  *
+ * <p>Each model has its {@linkplain #setCapabilities capabilities} ({@code completion} and {@code tools} unless
+ * set), listed by {@code /api/show}; a chat with {@code tools} to a model without {@code tools} is refused as
+ * Ollama refuses it ({@code 400 "registry.ollama.ai/library/gemma3:latest does not support tools"}), and
+ * {@code /api/tags} gives each model a digest of its name and capabilities (a model pulled anew, with other
+ * capabilities, has another digest). A message's {@code images} must be base64 and a call's {@code arguments}
+ * an object, as Go's JSON decoding requires. With {@code logprobs: true} every line carries the
+ * {@code logprobs} of its tokens ({@code top_logprobs} alternatives each), a word a token.
+ *
  * <p>{@code /api/ps} lists the models a request has loaded and that are still within their
  * {@code keep_alive} (five minutes, on the fake's clock); {@code keep_alive: 0} unloads. The final
  * line puts {@code done_reason} before {@code done}, as the API page shows (current servers write
@@ -46,7 +59,10 @@ public final class FakeOllama extends FakeUpstream {
             "/api/show");
     private static final Duration KEEP_ALIVE = Duration.ofMinutes(5);
 
+    private static final List<String> DEFAULT_CAPABILITIES = List.of("completion", "tools");
+
     private final List<String> models = new CopyOnWriteArrayList<>(List.of("llama3.2:latest"));
+    private final Map<String, List<String>> capabilities = new ConcurrentHashMap<>();
 
     private FakeOllama() {
     }
@@ -66,6 +82,22 @@ public final class FakeOllama extends FakeUpstream {
     public void setModels(String... names) {
         models.clear();
         models.addAll(List.of(names));
+    }
+
+    /**
+     * What {@code model} can do, as {@code /api/show} lists it ({@code completion}, {@code tools},
+     * {@code vision}, {@code thinking}, …); {@code completion} and {@code tools} unless set.
+     */
+    public void setCapabilities(String model, String... names) {
+        capabilities.put(fullName(model), List.of(names));
+    }
+
+    private List<String> capabilitiesOf(String model) {
+        return capabilities.getOrDefault(fullName(model), DEFAULT_CAPABILITIES);
+    }
+
+    private static String fullName(String model) {
+        return model.contains(":") ? model : model + ":latest";
     }
 
     @Override
@@ -121,12 +153,17 @@ public final class FakeOllama extends FakeUpstream {
 
     /** An answer streamed in exactly these deltas (joined when not streaming). */
     public static Reply streamed(List<String> deltas, int promptEvalCount, int evalCount) {
-        return exchange -> answer(exchange, deltas, List.of(), promptEvalCount, evalCount);
+        return exchange -> answer(exchange, deltas, List.of(), promptEvalCount, evalCount, "stop");
+    }
+
+    /** An answer cut at its output cap: {@code done_reason: "length"}. */
+    public static Reply truncated(String text, int promptEvalCount, int evalCount) {
+        return exchange -> answer(exchange, FakeOpenAi.words(text), List.of(), promptEvalCount, evalCount, "length");
     }
 
     /** An answer that calls tools: {@code message.tool_calls}, content empty, {@code done_reason: "stop"}. */
     public static Reply toolCalls(int promptEvalCount, int evalCount, OllamaToolCall... calls) {
-        return exchange -> answer(exchange, List.of(), List.of(calls), promptEvalCount, evalCount);
+        return exchange -> answer(exchange, List.of(), List.of(calls), promptEvalCount, evalCount, "stop");
     }
 
     /** A stream that sends these deltas and then loses its connection. */
@@ -238,7 +275,52 @@ public final class FakeOllama extends FakeUpstream {
                 || input.isArray() && allText(input))) {
             return error(400, "invalid input type");
         }
-        return path.equals("/api/show") ? show(model) : null;
+        if (path.equals("/api/show")) {
+            return show(model, capabilitiesOf(model));
+        }
+        if (path.equals("/api/chat")) {
+            return chatRefusal(model, body);
+        }
+        return null;
+    }
+
+    /** What Ollama's server refuses in a chat before it generates: a missing capability, undecodable fields. */
+    private Reply chatRefusal(String model, JsonNode body) {
+        JsonNode messages = body.path("messages");
+        for (JsonNode message : messages) {
+            for (JsonNode image : message.path("images")) {
+                int bad = badBase64(image.asText(""));
+                if (!image.isTextual() || bad >= 0) {
+                    return error(400, "illegal base64 data at input byte " + Math.max(bad, 0));
+                }
+            }
+            for (JsonNode call : message.path("tool_calls")) {
+                JsonNode arguments = call.path("function").path("arguments");
+                if (!arguments.isMissingNode() && !arguments.isObject()) {
+                    return error(400, "json: cannot unmarshal " + (arguments.isTextual() ? "string" : "array")
+                            + " into Go struct field ToolCallFunction.messages.tool_calls.function.arguments of type"
+                            + " api.ToolCallFunctionArguments");
+                }
+            }
+        }
+        if (body.path("tools").size() > 0 && !capabilitiesOf(model).contains("tools")) {
+            String name = fullName(model);
+            return error(400, (name.contains("/") ? name : "registry.ollama.ai/library/" + name) + " does not support tools");
+        }
+        return null;
+    }
+
+    /** The position of the first byte that is not standard base64 (padding included), or -1. */
+    private static int badBase64(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            boolean ok = c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/'
+                    || c == '=' && i >= text.length() - 2;
+            if (!ok) {
+                return i;
+            }
+        }
+        return text.length() % 4 == 0 ? -1 : text.length() - text.length() % 4;
     }
 
     private boolean pulled(String model) {
@@ -254,13 +336,23 @@ public final class FakeOllama extends FakeUpstream {
             model.put("model", name);
             model.put("modified_at", "2026-05-21T15:53:40.6428806+03:00");
             model.put("size", 2019393189L);
-            model.put("digest", "a80c4f17acd55265feec403c7aef86be0c25983ab279d83f3bcd3abbcb5b8b72");
+            model.put("digest", digest(name + capabilitiesOf(name)));
             model.set("details", details());
         }
         return Reply.body(200, JSON, JsonText.compact(root));
     }
 
-    private static Reply show(String model) {
+    /** A sha256-looking digest of {@code text}: the same text, the same digest. */
+    private static String digest(String text) {
+        try {
+            byte[] hash = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(hash);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static Reply show(String model, List<String> capabilities) {
         ObjectNode root = JsonText.object();
         root.put("license", "LLAMA 3.2 COMMUNITY LICENSE AGREEMENT");
         root.put("modelfile", "# Modelfile generated by \"ollama show\"\n# To build a new Modelfile based on this, replace"
@@ -283,7 +375,8 @@ public final class FakeOllama extends FakeUpstream {
         info.put("llama.vocab_size", 128256);
         info.putNull("tokenizer.ggml.merges");
         info.put("tokenizer.ggml.model", "gpt2");
-        root.putArray("capabilities").add("completion").add("tools");
+        ArrayNode listed = root.putArray("capabilities");
+        capabilities.forEach(listed::add);
         root.put("modified_at", "2026-05-21T15:53:40.6428806+03:00");
         return Reply.body(200, JSON, JsonText.compact(root));
     }
@@ -337,26 +430,66 @@ public final class FakeOllama extends FakeUpstream {
     // ---- bodies -----------------------------------------------------------------------------------
 
     private static void answer(Exchange exchange, List<String> deltas, List<OllamaToolCall> calls, int promptEvalCount,
-            int evalCount) throws IOException {
+            int evalCount, String doneReason) throws IOException {
         RecordedRequest request = exchange.request();
         String model = request.json().path("model").asText();
         String now = exchange.now().toString();
         boolean generate = request.path().equals("/api/generate");
+        JsonNode body = request.json();
+        int top = body.path("logprobs").asBoolean(false) ? body.path("top_logprobs").asInt(0) : -1;
         if (isStream(request)) {
             List<String> lines = new ArrayList<>();
-            deltas.forEach(delta -> lines.add(JsonText.compact(line(model, now, delta, List.of(), false, generate)) + "\n"));
+            for (int i = 0; i < deltas.size(); i++) {
+                ObjectNode line = line(model, now, deltas.get(i), List.of(), false, generate);
+                if (top >= 0) {
+                    line.set("logprobs", logprobs(List.of(deltas.get(i)), i, top));
+                }
+                lines.add(JsonText.compact(line) + "\n");
+            }
             if (!calls.isEmpty()) {
                 lines.add(JsonText.compact(line(model, now, "", calls, false, generate)) + "\n");
             }
             ObjectNode last = line(model, now, "", List.of(), true, generate);
-            last.setAll(counts(promptEvalCount, evalCount, generate));
+            last.setAll(counts(promptEvalCount, evalCount, generate, doneReason));
             lines.add(JsonText.compact(last) + "\n");
             Reply.stream(200, NDJSON, lines, Reply.Ending.CLOSE).send(exchange);
         } else {
             ObjectNode whole = line(model, now, String.join("", deltas), calls, true, generate);
-            whole.setAll(counts(promptEvalCount, evalCount, generate));
+            if (top >= 0 && !deltas.isEmpty()) {
+                whole.set("logprobs", logprobs(deltas, 0, top));
+            }
+            whole.setAll(counts(promptEvalCount, evalCount, generate, doneReason));
             Reply.body(200, JSON, JsonText.compact(whole)).send(exchange);
         }
+    }
+
+    /**
+     * {@code logprobs} for these tokens, the {@code from}-th of the answer first: token {@code i} has a
+     * log probability of {@code -0.125 (i + 1)}, and its {@code top} alternatives begin with itself, each
+     * next one a nat less likely.
+     */
+    static ArrayNode logprobs(List<String> tokens, int from, int top) {
+        ArrayNode list = JsonText.object().arrayNode();
+        for (int i = 0; i < tokens.size(); i++) {
+            double logprob = -0.125 * (from + i + 1);
+            ObjectNode entry = token(list.addObject(), tokens.get(i), logprob);
+            if (top > 0) {
+                ArrayNode alternatives = entry.putArray("top_logprobs");
+                for (int k = 0; k < top; k++) {
+                    token(alternatives.addObject(), k == 0 ? tokens.get(i) : tokens.get(i) + "~" + k, logprob - k);
+                }
+            }
+        }
+        return list;
+    }
+
+    private static ObjectNode token(ObjectNode entry, String token, double logprob) {
+        entry.put("token", token).put("logprob", logprob);
+        ArrayNode bytes = entry.putArray("bytes");
+        for (byte b : token.getBytes(StandardCharsets.UTF_8)) {
+            bytes.add(b & 0xff);
+        }
+        return entry;
     }
 
     private static boolean isStream(RecordedRequest request) {
@@ -405,9 +538,9 @@ public final class FakeOllama extends FakeUpstream {
         return line;
     }
 
-    private static ObjectNode counts(int promptEvalCount, int evalCount, boolean generate) {
+    private static ObjectNode counts(int promptEvalCount, int evalCount, boolean generate, String doneReason) {
         ObjectNode counts = JsonText.object();
-        counts.put("done_reason", "stop");
+        counts.put("done_reason", doneReason);
         counts.put("done", true);
         if (generate) {
             ArrayNode context = counts.putArray("context");

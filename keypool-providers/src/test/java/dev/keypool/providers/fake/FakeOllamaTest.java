@@ -7,6 +7,7 @@ import dev.keypool.providers.internal.Json;
 import dev.keypool.testing.ManualClock;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -115,6 +116,82 @@ class FakeOllamaTest {
         assertThat(unknown.body()).isEqualTo("{\"error\":\"model 'mistral' not found\"}");
         assertThat(nameless.statusCode()).isEqualTo(400);
         assertThat(nameless.body()).isEqualTo("{\"error\":\"model is required\"}");
+    }
+
+    @Test
+    void show_listsEachModelsOwnCapabilities_andTagsGiveAModelPulledAnewAnotherDigest() {
+        fake.setModels("llama3.2:latest", "gemma3:latest");
+        String before = digestOf("gemma3:latest");
+        fake.setCapabilities("gemma3", "completion", "vision");
+
+        JsonNode llama = Http.json(post("/api/show", "{\"model\":\"llama3.2\"}"));
+        JsonNode gemma = Http.json(post("/api/show", "{\"model\":\"gemma3:latest\"}"));
+
+        assertThat(llama.path("capabilities")).extracting(JsonNode::asText).containsExactly("completion", "tools");
+        assertThat(gemma.path("capabilities")).extracting(JsonNode::asText).containsExactly("completion", "vision");
+        assertThat(digestOf("gemma3:latest")).matches("[0-9a-f]{64}").isNotEqualTo(before)
+                .isNotEqualTo(digestOf("llama3.2:latest"));
+    }
+
+    private String digestOf(String model) {
+        for (JsonNode tag : Http.json(Http.get(fake.baseUrl() + "/api/tags")).path("models")) {
+            if (tag.path("name").asText().equals(model)) {
+                return tag.path("digest").asText();
+            }
+        }
+        throw new AssertionError(model + " is not listed");
+    }
+
+    @Test
+    void chat_withToolsForAModelWithoutThem_isRefusedAsOllamaRefusesIt() {
+        fake.setModels("gemma3:latest");
+        fake.setCapabilities("gemma3", "completion", "vision");
+        String tools = ",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"}}]";
+
+        HttpResponse<String> refused = post("/api/chat", "{\"model\":\"gemma3\",\"messages\":[{\"role\":\"user\","
+                + "\"content\":\"Weather?\"}]" + tools + "}");
+        HttpResponse<String> withoutTools = post("/api/chat", "{\"model\":\"gemma3\",\"stream\":false,"
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"Weather?\"}]}");
+
+        assertThat(refused.statusCode()).isEqualTo(400);
+        assertThat(refused.body()).isEqualTo("{\"error\":\"registry.ollama.ai/library/gemma3:latest does not support tools\"}");
+        assertThat(withoutTools.statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void chat_imagesMustBeBase64_andACallsArgumentsAnObject_asGoDecodesThem() {
+        HttpResponse<String> dataUrl = post("/api/chat", "{\"model\":\"llama3.2\",\"messages\":[{\"role\":\"user\","
+                + "\"content\":\"What is it?\",\"images\":[\"data:image/png;base64,iVBORw0KGgo=\"]}]}");
+        HttpResponse<String> base64 = post("/api/chat", "{\"model\":\"llama3.2\",\"stream\":false,\"messages\":"
+                + "[{\"role\":\"user\",\"content\":\"What is it?\",\"images\":[\"iVBORw0KGgo=\"]}]}");
+        HttpResponse<String> textArguments = post("/api/chat", "{\"model\":\"llama3.2\",\"messages\":[{\"role\":"
+                + "\"assistant\",\"content\":\"\",\"tool_calls\":[{\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}]}");
+
+        assertThat(dataUrl.statusCode()).isEqualTo(400);
+        assertThat(dataUrl.body()).isEqualTo("{\"error\":\"illegal base64 data at input byte 4\"}");
+        assertThat(base64.statusCode()).isEqualTo(200);
+        assertThat(textArguments.statusCode()).isEqualTo(400);
+        assertThat(Http.json(textArguments).path("error").asText()).startsWith("json: cannot unmarshal string into Go struct"
+                + " field ToolCallFunction.messages.tool_calls.function.arguments");
+    }
+
+    @Test
+    void chat_logprobs_comeWithEachLineForItsTokens_withTheTopAlternatives() {
+        fake.enqueue(FakeOllama.streamed(List.of("Hi", " there"), 10, 2), FakeOllama.streamed(List.of("Hi", " there"), 10, 2));
+        String ask = CHAT + ",\"logprobs\":true,\"top_logprobs\":2";
+
+        String[] lines = post("/api/chat", ask + "}").body().split("\n");
+        JsonNode plain = Http.json(post("/api/chat", ask + ",\"stream\":false}"));
+
+        JsonNode second = Json.parseOrMissing(lines[1]).path("logprobs");
+        assertThat(second).hasSize(1);
+        assertThat(second.get(0).path("token").asText()).isEqualTo(" there");
+        assertThat(second.get(0).path("logprob").asDouble()).isEqualTo(-0.25);
+        assertThat(second.get(0).path("bytes")).extracting(JsonNode::asInt).containsExactly(32, 116, 104, 101, 114, 101);
+        assertThat(second.get(0).path("top_logprobs")).extracting(top -> top.path("token").asText())
+                .containsExactly(" there", " there~1");
+        assertThat(Json.parseOrMissing(lines[2]).has("logprobs")).isFalse();
+        assertThat(plain.path("logprobs")).extracting(token -> token.path("token").asText()).containsExactly("Hi", " there");
     }
 
     @Test

@@ -22,9 +22,15 @@ import java.util.function.Consumer;
  * (the cache's tokens are added to {@code promptTokenCount}, which Google documents as including them,
  * and reported as {@code cachedContentTokenCount} with its {@code cacheTokensDetails}).
  *
+ * <p>With {@code generationConfig.responseLogprobs} each candidate carries a {@code logprobsResult}
+ * (a word a token; {@code chosenCandidates}, and {@code generationConfig.logprobs} {@code topCandidates}
+ * each, the chosen token first) and, in a whole answer, its {@code avgLogprobs}; token {@code i} has a
+ * log probability of {@code -0.125 (i + 1)}.
+ *
  * <p>Choices where the reference is silent: function calls arrive whole, in the last chunk of a
  * stream with the {@code finishReason}, the first carrying a {@code thoughtSignature} as 2.5 and later
- * models send; several candidates stream side by side in each chunk.
+ * models send; several candidates stream side by side in each chunk; a stream's chunks carry the
+ * log probabilities of their own tokens only.
  */
 public final class GeminiAnswer implements Reply {
 
@@ -35,6 +41,7 @@ public final class GeminiAnswer implements Reply {
     private final int promptTokens;
     private final int candidateTokens;
     private final int thoughtTokens;
+    private final int implicitCache;
     private final String finishReason;
     private final boolean complete;
     private final Reply.Ending ending;
@@ -46,6 +53,7 @@ public final class GeminiAnswer implements Reply {
         promptTokens = spec.promptTokens;
         candidateTokens = spec.candidateTokens;
         thoughtTokens = spec.thoughtTokens;
+        implicitCache = spec.implicitCache;
         finishReason = spec.finishReason;
         complete = spec.complete;
         ending = spec.ending;
@@ -68,6 +76,15 @@ public final class GeminiAnswer implements Reply {
             spec.candidateTokens = candidateTokens;
             spec.thoughtTokens = thoughtTokens;
         });
+    }
+
+    /**
+     * The same answer from a prompt of which {@code tokens} were cached by Gemini's implicit caching
+     * (2.5 models and later): reported as {@code cachedContentTokenCount} with the prompt's count
+     * including them, as for an explicit cache.
+     */
+    public GeminiAnswer withCachedTokens(int tokens) {
+        return with(spec -> spec.implicitCache = tokens);
     }
 
     /** The same answer followed by these function calls. */
@@ -94,8 +111,10 @@ public final class GeminiAnswer implements Reply {
         RecordedRequest request = exchange.request();
         JsonNode body = request.json();
         int candidates = Math.max(1, body.path("generationConfig").path("candidateCount").asInt(1));
-        int cached = exchange.upstream() instanceof FakeGemini gemini
-                ? gemini.cachedTokens(request.key(), body.path("cachedContent").asText("")) : 0;
+        int top = body.path("generationConfig").path("responseLogprobs").asBoolean(false)
+                ? body.path("generationConfig").path("logprobs").asInt(0) : -1;
+        int cached = implicitCache + (exchange.upstream() instanceof FakeGemini gemini
+                ? gemini.cachedTokens(request.key(), body.path("cachedContent").asText("")) : 0);
         if (!request.path().endsWith(":streamGenerateContent")) {
             if (!complete) {
                 if (ending == Reply.Ending.DROP) {
@@ -106,7 +125,7 @@ public final class GeminiAnswer implements Reply {
                 return;
             }
             List<String> whole = deltas.isEmpty() ? List.of() : List.of(String.join("", deltas));
-            ObjectNode root = chunk(whole, candidates, true, true);
+            ObjectNode root = chunk(whole, candidates, true, true, top, 0, deltas, true);
             root.set("usageMetadata", usage(candidateTokens * candidates, cached));
             root.put("modelVersion", FakeGemini.model(request));
             root.put("responseId", FakeGemini.responseId());
@@ -117,8 +136,8 @@ public final class GeminiAnswer implements Reply {
         List<String> pieces = deltas.isEmpty() ? List.of("") : deltas;
         for (int i = 0; i < pieces.size(); i++) {
             boolean last = i == pieces.size() - 1;
-            ObjectNode chunk = chunk(pieces.get(i).isEmpty() ? List.of() : List.of(pieces.get(i)), candidates,
-                    last && complete, last && complete);
+            List<String> piece = pieces.get(i).isEmpty() ? List.of() : List.of(pieces.get(i));
+            ObjectNode chunk = chunk(piece, candidates, last && complete, last && complete, top, i, piece, false);
             // Cumulative: each event counts everything so far; the last one is the total.
             int soFar = last && complete ? candidateTokens
                     : Math.max(1, candidateTokens * (i + 1) / Math.max(1, pieces.size()));
@@ -128,7 +147,9 @@ public final class GeminiAnswer implements Reply {
         FakeGemini.send(exchange, chunks, gate, complete ? Reply.Ending.CLOSE : ending);
     }
 
-    private ObjectNode chunk(List<String> texts, int candidates, boolean withCalls, boolean finished) {
+    /** A chunk of these texts; with {@code top} at 0 or more, the log probabilities of {@code tokens}, the {@code from}-th first. */
+    private ObjectNode chunk(List<String> texts, int candidates, boolean withCalls, boolean finished, int top, int from,
+            List<String> tokens, boolean whole) {
         ObjectNode root = JsonText.object();
         ArrayNode list = root.putArray("candidates");
         for (int c = 0; c < candidates; c++) {
@@ -151,9 +172,39 @@ public final class GeminiAnswer implements Reply {
             if (finished) {
                 candidate.put("finishReason", finishReason);
             }
+            if (top >= 0 && !tokens.isEmpty()) {
+                candidate.set("logprobsResult", logprobsResult(tokens, from, top));
+                if (whole) {
+                    candidate.put("avgLogprobs", -0.125 * (tokens.size() + 1) / 2);
+                }
+            }
             candidate.put("index", c);
         }
         return root;
+    }
+
+    private static ObjectNode logprobsResult(List<String> tokens, int from, int top) {
+        ObjectNode result = JsonText.object();
+        ArrayNode topCandidates = result.putArray("topCandidates");
+        ArrayNode chosen = result.putArray("chosenCandidates");
+        double sum = 0;
+        for (int i = 0; i < tokens.size(); i++) {
+            double logprob = -0.125 * (from + i + 1);
+            sum += logprob;
+            if (top > 0) {
+                ArrayNode alternatives = topCandidates.addObject().putArray("candidates");
+                for (int k = 0; k < top; k++) {
+                    alternatives.addObject().put("token", k == 0 ? tokens.get(i) : tokens.get(i) + "~" + k)
+                            .put("tokenId", 1000 + k).put("logProbability", logprob - k);
+                }
+            }
+            chosen.addObject().put("token", tokens.get(i)).put("tokenId", 1000).put("logProbability", logprob);
+        }
+        if (top <= 0) {
+            result.remove("topCandidates");
+        }
+        result.put("logProbabilitySum", sum);
+        return result;
     }
 
     private ObjectNode usage(int candidates, int cached) {
@@ -189,6 +240,7 @@ public final class GeminiAnswer implements Reply {
         int promptTokens;
         int candidateTokens;
         int thoughtTokens;
+        int implicitCache;
         String finishReason = "STOP";
         boolean complete = true;
         Reply.Ending ending = Reply.Ending.CLOSE;
@@ -203,6 +255,7 @@ public final class GeminiAnswer implements Reply {
             promptTokens = answer.promptTokens;
             candidateTokens = answer.candidateTokens;
             thoughtTokens = answer.thoughtTokens;
+            implicitCache = answer.implicitCache;
             finishReason = answer.finishReason;
             complete = answer.complete;
             ending = answer.ending;

@@ -34,7 +34,7 @@ class OllamaApiTest {
     void tags_listsThePulledModels() {
         fake.setModels("qwen3:8b", "deepseek-coder:1.3b");
 
-        assertThat(api.tags(Duration.ofSeconds(5))).containsExactly("qwen3:8b", "deepseek-coder:1.3b");
+        assertThat(api.tags(Duration.ofSeconds(5))).extracting(OllamaApi.Tag::name).containsExactly("qwen3:8b", "deepseek-coder:1.3b");
     }
 
     @Test
