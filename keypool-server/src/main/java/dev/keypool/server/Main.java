@@ -35,18 +35,44 @@ public final class Main {
     /** Exit code for a start-up failure that is not the configuration's (a port in use). */
     static final int EXIT_FAILURE = 1;
 
+    /** Exit code after an {@link OutOfMemoryError}: the JVM's own with {@code -XX:+ExitOnOutOfMemoryError}. */
+    static final int EXIT_OUT_OF_MEMORY = 3;
+
     private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 
     private Main() {
     }
 
     public static void main(String[] args) {
+        Thread.setDefaultUncaughtExceptionHandler(Main::uncaught);
         Started started = start(args, System.getenv(), System.out, System.err);
         if (started.gateway() == null) {
             System.exit(started.exitCode());
         }
         Gateway gateway = started.gateway();
+        // A listener that failed leaves a process that is up but never answers: end it, so that a
+        // supervisor starts a new one.
+        gateway.onServerFailure(() -> Runtime.getRuntime().halt(EXIT_FAILURE));
         Runtime.getRuntime().addShutdownHook(new Thread(gateway::close, "keypool-shutdown"));
+    }
+
+    /**
+     * The process's last word on an exception no code caught. An {@link OutOfMemoryError} ends it
+     * at once, as {@code -XX:+ExitOnOutOfMemoryError} (which {@code ./keypool} passes) would: a
+     * JVM out of memory may have lost any thread, the listener's included, and a half-dead gateway
+     * is worse than a restarted one. {@code halt}, not {@code exit}: shutdown hooks would need memory
+     * and threads that may be gone. Anything else is logged, as the JVM would print it.
+     */
+    static void uncaught(Thread thread, Throwable error) {
+        if (!(error instanceof OutOfMemoryError)) {
+            LOG.error("Uncaught exception in thread {}", thread.getName(), error);
+            return;
+        }
+        try {
+            System.err.println("keypool: out of memory in thread " + thread.getName() + "; exiting");
+        } finally {
+            Runtime.getRuntime().halt(EXIT_OUT_OF_MEMORY);
+        }
     }
 
     /** What {@link #start} ended with: a running gateway, or the exit code to leave with. */

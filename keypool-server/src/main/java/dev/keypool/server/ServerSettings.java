@@ -2,6 +2,7 @@ package dev.keypool.server;
 
 import dev.keypool.config.ConfigException;
 import dev.keypool.config.KeypoolConfig;
+import dev.keypool.server.connection.ConnectionLimits;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
@@ -10,6 +11,7 @@ import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 
 /**
  * What the gateway process is run with, beyond the pool's own configuration: where it listens,
@@ -26,20 +28,109 @@ import java.util.Locale;
  * @param drainTimeout        {@code KEYPOOL_DRAIN_SECONDS}: how long SIGTERM waits for requests in flight
  * @param instances           {@code KEYPOOL_INSTANCES}: how many gateway instances share the Redis; while
  *                            Redis is unreachable each accounts locally with 1/instances of every limit
+ * @param edge                what guards the network edge: caps and timeouts
  */
 public record ServerSettings(String host, int port, String adminToken, boolean adminTokenGenerated,
         List<String> clientTokens, long maxBodyBytes, boolean allowPublic, boolean demo, Path dataDir,
-        Duration drainTimeout, int instances) {
+        Duration drainTimeout, int instances, Edge edge) {
+
+    /**
+     * What guards the gateway's network edge, so that memory is bounded by settings and not by
+     * whoever connects.
+     *
+     * @param connections  {@code KEYPOOL_MAX_CONNECTIONS}, {@code KEYPOOL_HEADER_TIMEOUT_SECONDS},
+     *                     {@code KEYPOOL_IDLE_TIMEOUT_SECONDS}
+     * @param maxInFlight  {@code KEYPOOL_MAX_IN_FLIGHT}: gateway requests served at once; more get 503
+     * @param maxBodyBytesInFlight {@code KEYPOOL_MAX_BODY_BYTES_IN_FLIGHT}: request body bytes those
+     *                     requests may hold at once (each counted at its {@code Content-Length}, at most
+     *                     {@code KEYPOOL_MAX_BODY_BYTES}); a request that would pass it gets 503
+     */
+    public record Edge(ConnectionLimits connections, int maxInFlight, long maxBodyBytesInFlight) {
+
+        /** Ten thousand: about 150 MiB of heap for the connections alone, 14-16 KiB each (docs/DECISIONS.md). */
+        public static final int DEFAULT_MAX_CONNECTIONS = 10_000;
+
+        /** Five thousand: each holds a virtual thread, buffers and an upstream connection, about 28 KiB more apiece. */
+        public static final int DEFAULT_MAX_IN_FLIGHT = 5_000;
+
+        /**
+         * 64 MiB of request bodies at once: 16 bodies of the largest size, or thousands of chat
+         * requests; a buffered body costs its heap two to three times over while it is parsed.
+         */
+        public static final long DEFAULT_MAX_BODY_BYTES_IN_FLIGHT = 64L * 1024 * 1024;
+
+        /** Ten seconds for a request head: a client on loopback or a LAN sends it in milliseconds. */
+        public static final Duration DEFAULT_HEADER_TIMEOUT = Duration.ofSeconds(10);
+
+        /** A minute of silence: longer than the official SDKs keep an idle connection (5 s to 60 s). */
+        public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(60);
+
+        /** What a refusal's {@code Retry-After} says: a request in flight typically ends within it. */
+        public static final Duration RETRY_AFTER = Duration.ofSeconds(1);
+
+        public static Edge defaults() {
+            return new Edge(new ConnectionLimits(DEFAULT_MAX_CONNECTIONS, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+                    RETRY_AFTER), DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT);
+        }
+
+        public Edge withConnections(ConnectionLimits connections) {
+            return new Edge(connections, maxInFlight, maxBodyBytesInFlight);
+        }
+
+        public Edge withMaxBodyBytesInFlight(long maxBodyBytesInFlight) {
+            return new Edge(connections, maxInFlight, maxBodyBytesInFlight);
+        }
+
+        public Edge withMaxInFlight(int maxInFlight) {
+            return new Edge(connections, maxInFlight, maxBodyBytesInFlight);
+        }
+
+        /** Files the gateway opens beside its connections: jars, logs, the data directory, Redis, the JVM's own. */
+        static final int RESERVED_FILE_DESCRIPTORS = 256;
+
+        /**
+         * The caps this process can hold with {@code maxFileDescriptors} open files ({@code -1}:
+         * unknown, this edge as it is). Each connection is a file, and each request in flight one more
+         * for its upstream connection; a listener that runs out of them stops accepting for good, so
+         * caps the limit cannot hold are lowered: a third of what is left to requests in flight, the
+         * rest to connections and those being refused.
+         */
+        public Edge fitToFileDescriptors(long maxFileDescriptors) {
+            long needed = (long) connections.hardLimit() + maxInFlight + RESERVED_FILE_DESCRIPTORS;
+            if (maxFileDescriptors < 0 || maxFileDescriptors >= needed) {
+                return this;
+            }
+            long available = Math.max(3, maxFileDescriptors - RESERVED_FILE_DESCRIPTORS);
+            int inFlight = (int) Math.max(1, Math.min(maxInFlight, available / 3));
+            // hardLimit() is the cap plus a tenth (at least 64) for connections being refused.
+            int maxConnections = (int) Math.max(1, Math.min(connections.maxConnections(),
+                    Math.min((available - inFlight) * 10 / 11, available - inFlight - 64)));
+            return withConnections(new ConnectionLimits(maxConnections, connections.headerTimeout(),
+                    connections.idleTimeout(), connections.retryAfter())).withMaxInFlight(inFlight);
+        }
+
+        static Edge resolve(KeypoolConfig config) {
+            ConnectionLimits connections = new ConnectionLimits(
+                    (int) Math.min(Integer.MAX_VALUE, positive(config, "KEYPOOL_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS)),
+                    Duration.ofSeconds(positive(config, "KEYPOOL_HEADER_TIMEOUT_SECONDS", DEFAULT_HEADER_TIMEOUT.toSeconds())),
+                    Duration.ofSeconds(positive(config, "KEYPOOL_IDLE_TIMEOUT_SECONDS", DEFAULT_IDLE_TIMEOUT.toSeconds())),
+                    RETRY_AFTER);
+            int maxInFlight = (int) Math.min(Integer.MAX_VALUE,
+                    positive(config, "KEYPOOL_MAX_IN_FLIGHT", DEFAULT_MAX_IN_FLIGHT));
+            return new Edge(connections, maxInFlight,
+                    positive(config, "KEYPOOL_MAX_BODY_BYTES_IN_FLIGHT", DEFAULT_MAX_BODY_BYTES_IN_FLIGHT));
+        }
+    }
 
     /** Two: the smallest cluster, so that a lone instance that loses Redis errs towards too little. */
     public static final int DEFAULT_INSTANCES = 2;
 
-    /** The settings of {@code drainTimeout} with {@link #DEFAULT_INSTANCES}. */
+    /** The settings of {@code drainTimeout} with {@link #DEFAULT_INSTANCES} and the default {@link Edge}. */
     public ServerSettings(String host, int port, String adminToken, boolean adminTokenGenerated,
             List<String> clientTokens, long maxBodyBytes, boolean allowPublic, boolean demo, Path dataDir,
             Duration drainTimeout) {
         this(host, port, adminToken, adminTokenGenerated, clientTokens, maxBodyBytes, allowPublic, demo, dataDir,
-                drainTimeout, DEFAULT_INSTANCES);
+                drainTimeout, DEFAULT_INSTANCES, Edge.defaults());
     }
 
     /** 4 MiB: room for long chat histories, small enough to refuse a runaway upload early. */
@@ -50,6 +141,7 @@ public record ServerSettings(String host, int port, String adminToken, boolean a
 
     public ServerSettings {
         clientTokens = List.copyOf(clientTokens);
+        Objects.requireNonNull(edge, "edge");
     }
 
     static ServerSettings resolve(KeypoolConfig config, CommandLine commandLine) {
@@ -64,12 +156,18 @@ public record ServerSettings(String host, int port, String adminToken, boolean a
                 allowPublic, commandLine.demo(),
                 config.dataDir() != null ? config.dataDir() : Path.of("data"),
                 Duration.ofSeconds(positive(config, "KEYPOOL_DRAIN_SECONDS", DEFAULT_DRAIN.toSeconds())),
-                (int) Math.min(Integer.MAX_VALUE, positive(config, "KEYPOOL_INSTANCES", DEFAULT_INSTANCES)));
+                (int) Math.min(Integer.MAX_VALUE, positive(config, "KEYPOOL_INSTANCES", DEFAULT_INSTANCES)),
+                Edge.resolve(config));
     }
 
     public ServerSettings withMaxBodyBytes(long maxBodyBytes) {
         return new ServerSettings(host, port, adminToken, adminTokenGenerated, clientTokens, maxBodyBytes, allowPublic,
-                demo, dataDir, drainTimeout, instances);
+                demo, dataDir, drainTimeout, instances, edge);
+    }
+
+    public ServerSettings withEdge(Edge edge) {
+        return new ServerSettings(host, port, adminToken, adminTokenGenerated, clientTokens, maxBodyBytes, allowPublic,
+                demo, dataDir, drainTimeout, instances, edge);
     }
 
     /**
