@@ -154,6 +154,7 @@ public final class Main {
     static void routing(HttpRouting.Builder routing, Gateway gateway) {
         ApiErrors.register(routing, gateway);
         routing.addFilter(new RequestFilter(gateway));
+        routing.addFilter(new CrossSiteFilter(gateway.settings()));
         routing.register(
                 new ChatResource(gateway),
                 new SearchResource(gateway),

@@ -4,10 +4,13 @@ import dev.keypool.config.ConfigException;
 import dev.keypool.config.KeypoolConfig;
 import dev.keypool.server.connection.ConnectionLimits;
 import java.net.InetAddress;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
@@ -28,7 +31,7 @@ import java.util.Objects;
  * @param drainTimeout        {@code KEYPOOL_DRAIN_SECONDS}: how long SIGTERM waits for requests in flight
  * @param instances           {@code KEYPOOL_INSTANCES}: how many gateway instances share the Redis; while
  *                            Redis is unreachable each accounts locally with 1/instances of every limit
- * @param edge                what guards the network edge: caps and timeouts
+ * @param edge                what guards the network edge: caps, timeouts, the Hosts and Origins answered
  */
 public record ServerSettings(String host, int port, String adminToken, boolean adminTokenGenerated,
         List<String> clientTokens, long maxBodyBytes, boolean allowPublic, boolean demo, Path dataDir,
@@ -36,7 +39,7 @@ public record ServerSettings(String host, int port, String adminToken, boolean a
 
     /**
      * What guards the gateway's network edge, so that memory is bounded by settings and not by
-     * whoever connects.
+     * whoever connects, and a web page cannot spend the keys.
      *
      * @param connections  {@code KEYPOOL_MAX_CONNECTIONS}, {@code KEYPOOL_HEADER_TIMEOUT_SECONDS},
      *                     {@code KEYPOOL_IDLE_TIMEOUT_SECONDS}
@@ -44,8 +47,13 @@ public record ServerSettings(String host, int port, String adminToken, boolean a
      * @param maxBodyBytesInFlight {@code KEYPOOL_MAX_BODY_BYTES_IN_FLIGHT}: request body bytes those
      *                     requests may hold at once (each counted at its {@code Content-Length}, at most
      *                     {@code KEYPOOL_MAX_BODY_BYTES}); a request that would pass it gets 503
+     * @param allowedHosts {@code KEYPOOL_ALLOWED_HOSTS}: {@code Host} values answered beside the loopback
+     *                     names, each {@code name} (any port) or {@code name:port}, lower case
+     * @param corsOrigins  {@code KEYPOOL_CORS_ORIGINS}: origins ({@code scheme://host[:port]}, lower
+     *                     case) whose pages may call the gateway, with CORS answered for them
      */
-    public record Edge(ConnectionLimits connections, int maxInFlight, long maxBodyBytesInFlight) {
+    public record Edge(ConnectionLimits connections, int maxInFlight, long maxBodyBytesInFlight,
+            List<String> allowedHosts, List<String> corsOrigins) {
 
         /** Ten thousand: about 150 MiB of heap for the connections alone, 14-16 KiB each (docs/DECISIONS.md). */
         public static final int DEFAULT_MAX_CONNECTIONS = 10_000;
@@ -68,21 +76,34 @@ public record ServerSettings(String host, int port, String adminToken, boolean a
         /** What a refusal's {@code Retry-After} says: a request in flight typically ends within it. */
         public static final Duration RETRY_AFTER = Duration.ofSeconds(1);
 
+        public Edge {
+            allowedHosts = List.copyOf(allowedHosts);
+            corsOrigins = List.copyOf(corsOrigins);
+        }
+
         public static Edge defaults() {
             return new Edge(new ConnectionLimits(DEFAULT_MAX_CONNECTIONS, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
-                    RETRY_AFTER), DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT);
+                    RETRY_AFTER), DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, List.of(), List.of());
         }
 
         public Edge withConnections(ConnectionLimits connections) {
-            return new Edge(connections, maxInFlight, maxBodyBytesInFlight);
+            return new Edge(connections, maxInFlight, maxBodyBytesInFlight, allowedHosts, corsOrigins);
         }
 
         public Edge withMaxBodyBytesInFlight(long maxBodyBytesInFlight) {
-            return new Edge(connections, maxInFlight, maxBodyBytesInFlight);
+            return new Edge(connections, maxInFlight, maxBodyBytesInFlight, allowedHosts, corsOrigins);
         }
 
         public Edge withMaxInFlight(int maxInFlight) {
-            return new Edge(connections, maxInFlight, maxBodyBytesInFlight);
+            return new Edge(connections, maxInFlight, maxBodyBytesInFlight, allowedHosts, corsOrigins);
+        }
+
+        public Edge withAllowedHosts(List<String> allowedHosts) {
+            return new Edge(connections, maxInFlight, maxBodyBytesInFlight, allowedHosts, corsOrigins);
+        }
+
+        public Edge withCorsOrigins(List<String> corsOrigins) {
+            return new Edge(connections, maxInFlight, maxBodyBytesInFlight, allowedHosts, corsOrigins);
         }
 
         /** Files the gateway opens beside its connections: jars, logs, the data directory, Redis, the JVM's own. */
@@ -118,7 +139,62 @@ public record ServerSettings(String host, int port, String adminToken, boolean a
             int maxInFlight = (int) Math.min(Integer.MAX_VALUE,
                     positive(config, "KEYPOOL_MAX_IN_FLIGHT", DEFAULT_MAX_IN_FLIGHT));
             return new Edge(connections, maxInFlight,
-                    positive(config, "KEYPOOL_MAX_BODY_BYTES_IN_FLIGHT", DEFAULT_MAX_BODY_BYTES_IN_FLIGHT));
+                    positive(config, "KEYPOOL_MAX_BODY_BYTES_IN_FLIGHT", DEFAULT_MAX_BODY_BYTES_IN_FLIGHT),
+                    allowedHosts(config.setting("KEYPOOL_ALLOWED_HOSTS")), corsOrigins(config.setting("KEYPOOL_CORS_ORIGINS")));
+        }
+
+        /** {@code name} or {@code name:port}; an IPv6 address in brackets. */
+        static List<String> allowedHosts(String value) {
+            List<String> hosts = new ArrayList<>();
+            for (String entry : items(value)) {
+                String host = entry.toLowerCase(Locale.ROOT);
+                if (!host.matches("(\\[[0-9a-f:.]+\\]|[a-z0-9._-]+)(:[0-9]{1,5})?")) {
+                    throw new ConfigException("KEYPOOL_ALLOWED_HOSTS", "expected host names such as keypool.internal or"
+                            + " keypool.internal:8080 (no scheme, path or wildcard), got '" + entry + "'");
+                }
+                hosts.add(host);
+            }
+            return hosts;
+        }
+
+        /** {@code http://host[:port]} or {@code https://…}, as a browser sends it in {@code Origin}. */
+        static List<String> corsOrigins(String value) {
+            List<String> origins = new ArrayList<>();
+            for (String entry : items(value)) {
+                String origin = entry.toLowerCase(Locale.ROOT);
+                if (origin.endsWith("/")) {
+                    origin = origin.substring(0, origin.length() - 1);
+                }
+                if (!validOrigin(origin)) {
+                    throw new ConfigException("KEYPOOL_CORS_ORIGINS", "expected origins such as https://app.example.com"
+                            + " or http://localhost:3000 (a scheme and a host, no path, no wildcard), got '" + entry + "'");
+                }
+                origins.add(origin);
+            }
+            return origins;
+        }
+
+        private static boolean validOrigin(String origin) {
+            try {
+                URI uri = new URI(origin);
+                return ("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) && uri.getHost() != null
+                        && uri.getRawPath().isEmpty() && uri.getRawQuery() == null && uri.getRawFragment() == null
+                        && uri.getRawUserInfo() == null;
+            } catch (URISyntaxException e) {
+                return false;
+            }
+        }
+
+        private static List<String> items(String value) {
+            List<String> items = new ArrayList<>();
+            if (value != null) {
+                for (String item : value.split(",")) {
+                    if (!item.isBlank()) {
+                        items.add(item.trim());
+                    }
+                }
+            }
+            return items;
         }
     }
 

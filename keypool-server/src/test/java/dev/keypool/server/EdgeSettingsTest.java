@@ -31,19 +31,24 @@ class EdgeSettingsTest {
         assertThat(edge.maxBodyBytesInFlight()).isEqualTo(64L * 1024 * 1024);
         assertThat(edge.connections().headerTimeout()).isEqualTo(Duration.ofSeconds(10));
         assertThat(edge.connections().idleTimeout()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(edge.allowedHosts()).isEmpty();
+        assertThat(edge.corsOrigins()).isEmpty();
     }
 
     @Test
     void settings_areRead() {
         ServerSettings.Edge edge = edge("KEYPOOL_MAX_CONNECTIONS", "20000", "KEYPOOL_MAX_IN_FLIGHT", "800",
                 "KEYPOOL_MAX_BODY_BYTES_IN_FLIGHT", "1048576", "KEYPOOL_HEADER_TIMEOUT_SECONDS", "5",
-                "KEYPOOL_IDLE_TIMEOUT_SECONDS", "30");
+                "KEYPOOL_IDLE_TIMEOUT_SECONDS", "30", "KEYPOOL_ALLOWED_HOSTS", "Keypool.Internal, tunnel:9000,[::1]:8080",
+                "KEYPOOL_CORS_ORIGINS", "https://App.example.com/, http://localhost:3000");
 
         assertThat(edge.connections().maxConnections()).isEqualTo(20_000);
         assertThat(edge.maxInFlight()).isEqualTo(800);
         assertThat(edge.maxBodyBytesInFlight()).isEqualTo(1_048_576);
         assertThat(edge.connections().headerTimeout()).isEqualTo(Duration.ofSeconds(5));
         assertThat(edge.connections().idleTimeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(edge.allowedHosts()).containsExactly("keypool.internal", "tunnel:9000", "[::1]:8080");
+        assertThat(edge.corsOrigins()).containsExactly("https://app.example.com", "http://localhost:3000");
     }
 
     @ParameterizedTest
@@ -54,6 +59,21 @@ class EdgeSettingsTest {
             assertThatThrownBy(() -> edge(variable, value)).isInstanceOf(ConfigException.class)
                     .hasMessageContaining(variable).hasMessageContaining(value);
         }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"http://keypool.internal", "*", "host/path", "*.example.com", "user@host"})
+    void allowedHostThatIsNotAHost_isRefusedNamingTheVariable(String value) {
+        assertThatThrownBy(() -> edge("KEYPOOL_ALLOWED_HOSTS", value)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("KEYPOOL_ALLOWED_HOSTS");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"*", "app.example.com", "ftp://app.example.com", "https://app.example.com/path",
+            "https://user@app.example.com"})
+    void corsOriginThatIsNotAnOrigin_isRefusedNamingTheVariable(String value) {
+        assertThatThrownBy(() -> edge("KEYPOOL_CORS_ORIGINS", value)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("KEYPOOL_CORS_ORIGINS");
     }
 
     @Test

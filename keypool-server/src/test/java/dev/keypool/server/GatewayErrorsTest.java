@@ -138,7 +138,8 @@ class GatewayErrorsTest {
     @Test
     void unknownV1Path_is404InOpenAiShape() {
         HttpResponse<String> response = server.send(HttpRequest.newBuilder(URI.create(server.url("/v1/embeddings")))
-                .header("Authorization", "Bearer " + CLIENT_TOKEN).POST(HttpRequest.BodyPublishers.ofString("{}")));
+                .header("Authorization", "Bearer " + CLIENT_TOKEN).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{}")));
 
         assertThat(response.statusCode()).isEqualTo(404);
         error(response);
