@@ -8,6 +8,7 @@ import dev.keypool.rotation.ApiKeyRotator;
 import dev.keypool.server.demo.DemoConfig;
 import dev.keypool.server.demo.DemoTraffic;
 import dev.keypool.server.demo.DemoUpstream;
+import dev.keypool.server.logging.RootLogLevel;
 import dev.keypool.usage.StoreCorruptedException;
 import io.helidon.webserver.http.HttpRouting;
 import java.io.IOException;
@@ -102,6 +103,8 @@ public final class Main {
                     : EnvConfigLoader.load(environment, Path.of(".env"));
             settings = ServerSettings.resolve(config, commandLine);
             settings.checkExposure();
+            // logback read only the process environment when it started; .env's value applies from here.
+            RootLogLevel.set(ServerSettings.logLevel(config));
         } catch (ConfigException e) {
             err.println("keypool: configuration error: " + e.getMessage());
             return new Started(null, EXIT_CONFIG);

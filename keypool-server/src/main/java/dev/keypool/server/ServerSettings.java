@@ -15,6 +15,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * What the gateway process is run with, beyond the pool's own configuration: where it listens,
@@ -198,6 +199,9 @@ public record ServerSettings(String host, int port, String adminToken, boolean a
         }
     }
 
+    /** The levels {@code KEYPOOL_LOG_LEVEL} may name. */
+    static final Set<String> LOG_LEVELS = Set.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF");
+
     /** Two: the smallest cluster, so that a lone instance that loses Redis errs towards too little. */
     public static final int DEFAULT_INSTANCES = 2;
 
@@ -244,6 +248,25 @@ public record ServerSettings(String host, int port, String adminToken, boolean a
     public ServerSettings withEdge(Edge edge) {
         return new ServerSettings(host, port, adminToken, adminTokenGenerated, clientTokens, maxBodyBytes, allowPublic,
                 demo, dataDir, drainTimeout, instances, edge);
+    }
+
+    /**
+     * {@code KEYPOOL_LOG_LEVEL} from the environment or the {@code .env} file, upper case, or
+     * {@code null} when unset.
+     *
+     * @throws ConfigException naming the variable when it is not a level
+     */
+    static String logLevel(KeypoolConfig config) {
+        String value = config.setting("KEYPOOL_LOG_LEVEL");
+        if (value == null || value.isBlank()) {
+            return null;
+        }
+        String level = value.trim().toUpperCase(Locale.ROOT);
+        if (!LOG_LEVELS.contains(level)) {
+            throw new ConfigException("KEYPOOL_LOG_LEVEL", "must be one of TRACE, DEBUG, INFO, WARN, ERROR, OFF, was '"
+                    + value.trim() + "'");
+        }
+        return level;
     }
 
     /**

@@ -77,6 +77,15 @@ class EdgeSettingsTest {
     }
 
     @Test
+    void logLevel_isValidatedNamingTheVariable() {
+        assertThat(ServerSettings.logLevel(KeypoolConfig.builder().setting("KEYPOOL_LOG_LEVEL", " trace ").build()))
+                .isEqualTo("TRACE");
+        assertThat(ServerSettings.logLevel(KeypoolConfig.builder().build())).isNull();
+        assertThatThrownBy(() -> ServerSettings.logLevel(KeypoolConfig.builder().setting("KEYPOOL_LOG_LEVEL", "verbose")
+                .build())).isInstanceOf(ConfigException.class).hasMessageContaining("KEYPOOL_LOG_LEVEL");
+    }
+
+    @Test
     void capsWithinTheFileLimit_areKept() {
         ServerSettings.Edge edge = edge();
 
