@@ -110,6 +110,7 @@ public final class Gateway implements AutoCloseable {
         }
         this.shedding = new LoadShedding(edge);
         SecretScrubber.register(config.allKeys().stream().map(KeyConfig::secret).toList());
+        SecretScrubber.registerUrlPassword(config.redisUrl());
         this.store = openStore(config, settings, clock);
         this.manager = new ApiKeyManager(config, store, clock);
         try {
