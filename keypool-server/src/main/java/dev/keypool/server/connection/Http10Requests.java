@@ -35,7 +35,7 @@ final class Http10Requests {
      *                     go on unchanged (and Helidon refuses them: 414, 431)
      * @param host         the {@code Host} to add to a 1.0 request that has none
      */
-    static byte[] firstHead(Supplier<byte[]> source, int maxHeadBytes, String host) {
+    static byte[] firstHead(Supplier<byte[]> source, int maxHeadBytes, Supplier<String> host) {
         byte[] first = source.get();
         if (first == null) {
             return null;
@@ -67,7 +67,7 @@ final class Http10Requests {
         }
     }
 
-    private static byte[] rewrite(byte[] bytes, int headEnd, String host) {
+    private static byte[] rewrite(byte[] bytes, int headEnd, Supplier<String> host) {
         String[] lines = new String(bytes, 0, headEnd, StandardCharsets.ISO_8859_1).split("\r\n", -1);
         StringBuilder head = new StringBuilder(headEnd + 64);
         head.append(lines[0], 0, lines[0].length() - HTTP_1_0.length).append(" HTTP/1.1\r\n");
@@ -83,7 +83,7 @@ final class Http10Requests {
             head.append(line).append("\r\n");
         }
         if (!hasHost) {
-            head.append("Host: ").append(host).append("\r\n");
+            head.append("Host: ").append(host.get()).append("\r\n");
         }
         head.append("Connection: close\r\n\r\n");
         byte[] rewritten = head.toString().getBytes(StandardCharsets.ISO_8859_1);

@@ -151,11 +151,15 @@ final class TrackedConnection implements ConnectionContext, ServerConnection, In
     private byte[] next() {
         if (firstHead) {
             firstHead = false;
-            String host = localPeer().host();
-            return Http10Requests.firstHead(this::read, owner.maxHeadBytes(),
-                    (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + localPeer().port());
+            return Http10Requests.firstHead(this::read, owner.maxHeadBytes(), this::listenerAuthority);
         }
         return read();
+    }
+
+    /** This listener's address as a {@code Host} header names it. */
+    private String listenerAuthority() {
+        String host = localPeer().host();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + localPeer().port();
     }
 
     /** One read from the socket, timed; the end of the stream inside a request head ends the connection quietly. */
