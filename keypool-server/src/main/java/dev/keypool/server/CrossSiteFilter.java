@@ -111,7 +111,7 @@ final class CrossSiteFilter implements Filter {
     private static boolean crossSiteFetch(RoutingRequest request) {
         String site = request.headers().first(SEC_FETCH_SITE).orElse("");
         return (site.equalsIgnoreCase("cross-site") || site.equalsIgnoreCase("same-site"))
-                && !RequestFilter.endpoint(request.path().path()).equals("dashboard");
+                && !DashboardResource.isFile(request);
     }
 
     private static boolean preflight(RoutingRequest request) {

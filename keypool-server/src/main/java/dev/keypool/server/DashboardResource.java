@@ -1,12 +1,14 @@
 package dev.keypool.server;
 
 import io.helidon.http.HeaderNames;
+import io.helidon.http.Method;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import io.helidon.webserver.staticcontent.ClasspathHandlerConfig;
 import io.helidon.webserver.staticcontent.StaticContentFeature;
+import java.util.List;
 
 /**
  * The admin dashboard: static files from the classpath's {@code web/} at {@code /} and under
@@ -17,6 +19,27 @@ import io.helidon.webserver.staticcontent.StaticContentFeature;
 final class DashboardResource implements HttpService {
 
     static final String LOCATION = "web";
+
+    /** What the dashboard's own files end with; the API's top-level paths end in {@code .json} or nothing. */
+    private static final List<String> FILE_TYPES = List.of(".html", ".js", ".css", ".ico", ".png", ".svg", ".map");
+
+    /**
+     * Whether {@code request} asks for one of the dashboard's files: a {@code GET} or {@code HEAD}
+     * of {@code /}, of a page, script, style or image at the top ({@code /app.js}), or of anything
+     * under {@code /dashboard/} or {@code /webjars/}. Any other path may be the API's, including
+     * ones this gateway has no name for.
+     */
+    static boolean isFile(ServerRequest request) {
+        Method method = request.prologue().method();
+        if (method != Method.GET && method != Method.HEAD) {
+            return false;
+        }
+        String path = request.path().path();
+        if (path.equals("/") || path.equals("/dashboard") || path.startsWith("/dashboard/") || path.startsWith("/webjars/")) {
+            return true;
+        }
+        return path.indexOf('/', 1) < 0 && FILE_TYPES.stream().anyMatch(path::endsWith);
+    }
 
     @Override
     public void routing(HttpRules rules) {

@@ -26,8 +26,9 @@ final class RequestFilter implements Filter {
         String endpoint = endpoint(request.path().path());
         long start = System.nanoTime();
         boolean counted = !endpoint.equals("events") && !endpoint.equals("health") && !endpoint.equals("metrics");
-        // The admin API and the dashboard's files answer from memory: only the connection cap bounds them.
-        boolean capped = counted && !endpoint.equals("admin") && !endpoint.equals("dashboard");
+        // The admin API and the dashboard's files answer from memory: only the connection cap bounds
+        // them. Everything else may call upstream, the endpoints this filter has no name for included.
+        boolean capped = counted && !endpoint.equals("admin") && !DashboardResource.isFile(request);
         long bodyBytes = capped ? bodyBytes(request) : 0;
         if (counted) {
             LoadShedding.Admission admission = gateway.enter(capped, bodyBytes);

@@ -189,6 +189,14 @@ class CrossSiteRequestsTest {
         assertThat(code(answer)).isEqualTo("cross_site_request");
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"/v1/models", "/api/tags", "/v1beta/models", "/account.json"})
+    void crossSiteRequestToAnyApiPath_isRefused(String path) {
+        RawHttp.Answer answer = request("GET", path, host(), "Sec-Fetch-Site: same-site\r\nSec-Fetch-Mode: no-cors\r\n", null);
+
+        assertThat(answer.status()).isEqualTo(403);
+    }
+
     @Test
     void crossSiteLinkToTheDashboard_opensIt() {
         RawHttp.Answer answer = request("GET", "/", host(), "Sec-Fetch-Site: cross-site\r\nSec-Fetch-Mode: navigate\r\n", null);

@@ -127,17 +127,20 @@ class GatewayFloodTest {
                     assertThat(health.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").answer().status()).isEqualTo(200);
                 }
 
-                // Fill the connection cap: the connections past it are answered 503 and closed.
+                // Fill the connection cap: the connections past it are answered 503 and closed, but
+                // for a health check, which is answered.
                 // Open now: the slow heads, the held requests, and the connection that asks.
                 await().atMost(Duration.ofSeconds(30)).until(() -> openConnections(port) == idle + maxInFlight + 1);
                 int room = maxConnections - idle - maxInFlight;
                 int refusedConnections = 0;
                 for (int i = 0; i < room + beyondCap; i++) {
                     RawHttp http = RawHttp.connect(port);
-                    RawHttp.Answer answer = http.send("GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").answer();
+                    RawHttp.Answer answer = http.send("GET /api/admin/info HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                            + "Authorization: Bearer " + TestGateway.ADMIN_TOKEN + "\r\n\r\n").answer();
                     if (answer.status() == 503) {
                         refusedConnections++;
                         assertThat(answer.header("Retry-After")).isEqualTo("1");
+                        assertThat(TestGateway.json(answer.body()).at("/error/code").asText()).isEqualTo("overloaded_connections");
                         assertThat(http.closedByServer()).isTrue();
                         http.close();
                     } else {
@@ -145,6 +148,9 @@ class GatewayFloodTest {
                     }
                 }
                 assertThat(refusedConnections).isEqualTo(beyondCap);
+                try (RawHttp health = RawHttp.connect(port)) {
+                    assertThat(health.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").answer().status()).isEqualTo(200);
+                }
 
                 // The upstream answers: the held requests complete, and the process serves as before.
                 gate.open();

@@ -113,10 +113,15 @@ class OverloadTest {
         assertThat(error.get("type").asText()).isEqualTo("service_unavailable");
         assertThat(openAi.requests("/v1/chat/completions")).hasSize(MAX_IN_FLIGHT);
 
-        // Health, metrics and the admin API are not counted against the cap.
+        // Paths this gateway has no name for may be an API's: counted. Health, metrics, the admin API
+        // and the dashboard's files are not.
+        assertThat(server.get("/v1beta/models").statusCode()).isEqualTo(503);
+        assertThat(server.get("/api/tags").statusCode()).isEqualTo(503);
+        assertThat(server.get("/app.js").statusCode()).isEqualTo(200);
+        assertThat(server.get("/").statusCode()).isEqualTo(200);
         assertThat(server.get("/health").statusCode()).isEqualTo(200);
         assertThat(server.get("/metrics").body()).contains("keypool_http_in_flight " + MAX_IN_FLIGHT + ".0")
-                .contains("keypool_http_shed_total{reason=\"in_flight\"} 1.0");
+                .contains("keypool_http_shed_total{reason=\"in_flight\"} 3.0");
         assertThat(server.adminGet("/api/admin/api-key-status/").statusCode()).isEqualTo(200);
 
         gate.open();
@@ -142,7 +147,7 @@ class OverloadTest {
         try {
 
             try (RawHttp extra = RawHttp.connect(server.gateway.port())) {
-                RawHttp.Answer answer = extra.send("GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").answer();
+                RawHttp.Answer answer = extra.send("GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").answer();
 
                 assertThat(answer.status()).isEqualTo(503);
                 assertThat(answer.header("Retry-After")).isEqualTo("1");
@@ -150,6 +155,15 @@ class OverloadTest {
                 assertThat(TestGateway.json(answer.body()).path("error").path("code").asText())
                         .isEqualTo("overloaded_connections");
                 assertThat(extra.closedByServer()).isTrue();
+            }
+
+            // A health check or a scrape is still answered past the cap, alone on its connection.
+            for (String path : List.of("/health", "/health/live", "/metrics")) {
+                try (RawHttp probe = RawHttp.connect(server.gateway.port())) {
+                    assertThat(probe.send("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").answer().status())
+                            .as(path).isEqualTo(200);
+                    assertThat(probe.closedByServer()).isTrue();
+                }
             }
 
             // The connections within the cap are served.

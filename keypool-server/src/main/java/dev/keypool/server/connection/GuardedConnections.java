@@ -24,7 +24,8 @@ import java.util.function.LongSupplier;
  * <h2>What it adds to Helidon's HTTP/1.1</h2>
  * <ul>
  *   <li><b>A connection cap with an answer.</b> Above {@link ConnectionLimits#maxConnections()} a
- *       connection gets its request head read, a canned 503 with {@code Retry-After}, and is closed.
+ *       connection gets its request head read, a canned 503 with {@code Retry-After}, and is closed,
+ *       unless it asks for {@code /health} or {@code /metrics}: that one request is served.
  *       Helidon's own cap ({@code maxTcpConnections}, set to {@link ConnectionLimits#hardLimit()})
  *       only stops accepting, which a client sees as a connect that hangs.</li>
  *   <li><b>Timeouts.</b> A request head must arrive within the header timeout (slowloris); a read
@@ -109,7 +110,7 @@ public final class GuardedConnections implements ServerConnectionSelector {
             refused.increment();
             connection.refuse(refusal);
         } else {
-            connection.serve(http1.connection(connection));
+            connection.serve(http1(connection));
         }
         return connection;
     }
@@ -167,6 +168,11 @@ public final class GuardedConnections implements ServerConnectionSelector {
                 }
             }
         }
+    }
+
+    /** Helidon's HTTP/1.1 on {@code connection}'s context. */
+    ServerConnection http1(TrackedConnection connection) {
+        return http1.connection(connection);
     }
 
     int maxHeadBytes() {

@@ -15,9 +15,11 @@ import io.helidon.webserver.Router;
 import io.helidon.webserver.ServerConnectionException;
 import io.helidon.webserver.spi.ServerConnection;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
+import java.util.regex.Pattern;
 
 /**
  * One accepted connection: the context Helidon's {@code Http1Connection} runs on, with a reader of
@@ -34,6 +36,10 @@ final class TrackedConnection implements ConnectionContext, ServerConnection, In
     enum Overdue { NONE, HEADER, IDLE }
 
     private static final long NONE = Long.MIN_VALUE;
+
+    /** The request lines a connection past the cap is still served for: health checks and scrapes. */
+    private static final Pattern PROBE = Pattern.compile("(GET|HEAD) /(health(/live|/ready|/)?|metrics)([?#].*)? HTTP/1\\.[01]");
+    private static final int PROBE_LINE_MAX = 256;
 
     private final GuardedConnections owner;
     private final ConnectionContext ctx;
@@ -65,6 +71,12 @@ final class TrackedConnection implements ConnectionContext, ServerConnection, In
     @Override
     public void handle(Limit limit) throws InterruptedException {
         try {
+            if (http1 == null && asksForHealthOrMetrics()) {
+                // A supervisor's probe must not read a full gateway as a dead one: it is answered,
+                // alone on its connection, which then closes (the hard cap bounds these).
+                closeAfterAnswer = true;
+                http1 = owner.http1(this);
+            }
             if (http1 != null) {
                 http1.handle(limit);
             } else {
@@ -188,6 +200,17 @@ final class TrackedConnection implements ConnectionContext, ServerConnection, In
             headSince = owner.now();
         }
         return bytes;
+    }
+
+    /** Whether a refused connection's request line asks for {@code /health} or {@code /metrics}; nothing is consumed. */
+    private boolean asksForHealthOrMetrics() {
+        try {
+            int end = reader.findNewLine(PROBE_LINE_MAX);
+            return end < PROBE_LINE_MAX
+                    && PROBE.matcher(reader.getBuffer(end).readString(end, StandardCharsets.US_ASCII)).matches();
+        } catch (DataReader.IncorrectNewLineException e) {
+            return false;
+        }
     }
 
     /** Reads a refused connection's request head, so that closing it does not reset unread data. */
