@@ -63,10 +63,11 @@ public record ServerSettings(String host, int port, String adminToken, boolean a
         public static final int DEFAULT_MAX_IN_FLIGHT = 5_000;
 
         /**
-         * 64 MiB of request bodies at once: 16 bodies of the largest size, or thousands of chat
-         * requests; a buffered body costs its heap two to three times over while it is parsed.
+         * 32 MiB of request bodies at once: 8 bodies of the largest size, or 5,000 chat requests of
+         * 6 KiB. A held request keeps about three times its body in the heap (docs/DECISIONS.md), so
+         * this is about 100 MiB beside what the default caps use, within the launcher's 512 MiB.
          */
-        public static final long DEFAULT_MAX_BODY_BYTES_IN_FLIGHT = 64L * 1024 * 1024;
+        public static final long DEFAULT_MAX_BODY_BYTES_IN_FLIGHT = 32L * 1024 * 1024;
 
         /** Ten seconds for a request head: a client on loopback or a LAN sends it in milliseconds. */
         public static final Duration DEFAULT_HEADER_TIMEOUT = Duration.ofSeconds(10);

@@ -28,7 +28,7 @@ class EdgeSettingsTest {
 
         assertThat(edge.connections().maxConnections()).isEqualTo(10_000);
         assertThat(edge.maxInFlight()).isEqualTo(5_000);
-        assertThat(edge.maxBodyBytesInFlight()).isEqualTo(64L * 1024 * 1024);
+        assertThat(edge.maxBodyBytesInFlight()).isEqualTo(32L * 1024 * 1024);
         assertThat(edge.connections().headerTimeout()).isEqualTo(Duration.ofSeconds(10));
         assertThat(edge.connections().idleTimeout()).isEqualTo(Duration.ofSeconds(60));
         assertThat(edge.allowedHosts()).isEmpty();
