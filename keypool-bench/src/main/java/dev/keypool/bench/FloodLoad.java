@@ -109,12 +109,25 @@ public final class FloodLoad {
             }
             upstream.open();
             boolean alive = gateway.alive();
-            int health = alive ? Exchange.send(port, Exchange.get(port, "/health"), 10_000).status : -1;
-            int chat = alive ? Exchange.send(port, Exchange.chat(port), 10_000).status : -1;
+            int health = alive ? statusOf(port, Exchange.get(port, "/health")) : -1;
+            int chat = alive ? statusOf(port, Exchange.chat(port)) : -1;
+            // What the flood leaves behind: chiefly the upstream connections the client keeps idle.
+            Memory after = gateway.alive() ? Memory.sample(gateway.pid()) : Memory.NONE;
             lines.add(tag + " phase=alive alive=" + alive + " health_status=" + health + " chat_status=" + chat
+                    + " heap_used_kib=" + after.heapUsedKib + " rss_kib=" + after.rssKib
+                    + " idle_upstream_connections=" + upstream.openConnections()
                     + (alive ? "" : " exit_code=" + gateway.exitCode() + " last_log=\"" + gateway.lastLines(3) + "\""));
         }
         lines.forEach(System.out::println);
+    }
+
+    /** The status of one exchange; -1 when the connection failed (the gateway may be dying). */
+    private static int statusOf(int port, byte[] request) {
+        try {
+            return Exchange.send(port, request, 10_000).status;
+        } catch (IOException e) {
+            return -1;
+        }
     }
 
     /**
@@ -517,6 +530,24 @@ public final class FloodLoad {
 
         int connections() {
             return clientPorts.size();
+        }
+
+        /** Connections open to this upstream now, from the kernel's tables (Java's sockets are often IPv6 ones). */
+        int openConnections() {
+            String port = String.format(Locale.ROOT, ":%04X", server.getAddress().getPort());
+            int open = 0;
+            for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+                try {
+                    // Local address first: the upstream's end of each established (01) connection.
+                    open += (int) Files.readAllLines(Path.of(table)).stream()
+                            .map(line -> line.trim().split("\\s+"))
+                            .filter(fields -> fields.length > 3 && fields[1].endsWith(port) && fields[3].equals("01"))
+                            .count();
+                } catch (IOException e) {
+                    return -1;
+                }
+            }
+            return open;
         }
 
         /** Answers everything held and everything to come, until {@link #hold()}. */
