@@ -1,5 +1,6 @@
 package dev.keypool.server;
 
+import com.sun.management.UnixOperatingSystemMXBean;
 import dev.keypool.config.KeyConfig;
 import dev.keypool.config.KeypoolConfig;
 import dev.keypool.event.LoggingKeyEventListener;
@@ -9,6 +10,8 @@ import dev.keypool.config.Provider;
 import dev.keypool.rotation.TokenUsage;
 import dev.keypool.rotation.ApiKeyManager;
 import dev.keypool.rotation.ApiKeyRotator;
+import dev.keypool.server.connection.ConnectionLimits;
+import dev.keypool.server.connection.GuardedConnections;
 import dev.keypool.server.feed.EventFeed;
 import dev.keypool.server.logging.SecretScrubber;
 import dev.keypool.server.metrics.KeypoolMetrics;
@@ -28,12 +31,17 @@ import dev.keypool.usage.InMemoryUsageStore;
 import dev.keypool.usage.UsageStore;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http1.Http1Config;
+import java.lang.management.ManagementFactory;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Deque;
 import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,6 +55,16 @@ import org.slf4j.LoggerFactory;
  * requests are refused with 503, while requests in flight finish and settle their reservations.
  * The event feed ends its streams, and after the last request (or {@link ServerSettings#drainTimeout()})
  * the server stops.
+ *
+ * <h2>Under a flood</h2>
+ * Memory is bounded by {@link ServerSettings.Edge}: at most {@code KEYPOOL_MAX_CONNECTIONS}
+ * connections are served (the next ones get a 503 and are closed, see {@link GuardedConnections}),
+ * slow and idle connections are closed after their timeouts, and at most {@code KEYPOOL_MAX_IN_FLIGHT}
+ * gateway requests are served at once, holding at most {@code KEYPOOL_MAX_BODY_BYTES_IN_FLIGHT} of
+ * request bodies ({@link LoadShedding}; the excess gets a 503 with {@code Retry-After} at once).
+ * {@code /health}, {@code /metrics}, the admin API, its event feed and the dashboard's files are
+ * not counted against the in-flight cap: they answer from memory, without an upstream call, and
+ * the connection cap bounds them.
  */
 public final class Gateway implements AutoCloseable {
 
@@ -67,12 +85,34 @@ public final class Gateway implements AutoCloseable {
     private final AtomicBoolean draining = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Deque<AutoCloseable> companions = new ConcurrentLinkedDeque<>();
+    private final LongSupplier ticker;
+    private final ScheduledExecutorService edgeTimer = Executors.newSingleThreadScheduledExecutor(runnable -> {
+        Thread thread = new Thread(runnable, "keypool-connection-sweeper");
+        thread.setDaemon(true);
+        return thread;
+    });
+    /** The caps in force: the configured ones, or less when the process may not open enough files. */
+    private final ServerSettings.Edge edge;
+    private final LoadShedding shedding;
+    private volatile Runnable onServerFailure = () -> { };
+    private volatile GuardedConnections connections;
     private volatile WebServer server;
 
-    private Gateway(KeypoolConfig config, ServerSettings settings, Clock clock) {
+    private Gateway(KeypoolConfig config, ServerSettings settings, Clock clock, LongSupplier ticker) {
         this.config = config;
         this.settings = settings;
+        this.ticker = ticker;
+        this.edge = settings.edge().fitToFileDescriptors(maxFileDescriptors());
+        if (!edge.equals(settings.edge())) {
+            LOG.warn("This process may open {} files (ulimit -n), fewer than KEYPOOL_MAX_CONNECTIONS={} and"
+                    + " KEYPOOL_MAX_IN_FLIGHT={} need: serving at most {} connections and {} requests in flight. Raise the"
+                    + " limit (ulimit -n, systemd's LimitNOFILE=) to use the configured caps.", maxFileDescriptors(),
+                    settings.edge().connections().maxConnections(), settings.edge().maxInFlight(),
+                    edge.connections().maxConnections(), edge.maxInFlight());
+        }
+        this.shedding = new LoadShedding(edge);
         SecretScrubber.register(config.allKeys().stream().map(KeyConfig::secret).toList());
+        SecretScrubber.registerUrlPassword(config.redisUrl());
         this.store = openStore(config, settings, clock);
         this.manager = new ApiKeyManager(config, store, clock);
         try {
@@ -172,7 +212,15 @@ public final class Gateway implements AutoCloseable {
 
     /** Builds the gateway and starts its web server on {@code settings}' host and port. */
     public static Gateway start(KeypoolConfig config, ServerSettings settings, Clock clock) {
-        Gateway gateway = new Gateway(config, settings, clock);
+        return start(config, settings, clock, System::nanoTime);
+    }
+
+    /**
+     * As {@link #start(KeypoolConfig, ServerSettings, Clock)}, with the ticker that connection
+     * timeouts are measured with: tests move it and call {@link #connections()}' sweep.
+     */
+    static Gateway start(KeypoolConfig config, ServerSettings settings, Clock clock, LongSupplier ticker) {
+        Gateway gateway = new Gateway(config, settings, clock, ticker);
         try {
             gateway.startServer();
         } catch (RuntimeException e) {
@@ -186,19 +234,41 @@ public final class Gateway implements AutoCloseable {
         return start(config, settings, Clock.systemUTC());
     }
 
+    /** The longest request line read (a longer one gets 414): twice Helidon's 4 KiB, as nginx allows 8 KiB. */
+    static final int MAX_REQUEST_LINE = 8192;
+
+    /** The most bytes of request headers read (more gets 400). */
+    static final int MAX_HEADERS = 16384;
+
     private void startServer() {
         manager.startMaintenance(Duration.ofSeconds(1));
+        ConnectionLimits limits = edge.connections();
+        // No wire log (its level checks ran several times per request) and no second check of
+        // response headers: ours are constants, numbers and values made ASCII-printable
+        // (ChatResource.ascii). Request headers are still validated.
+        Http1Config http1 = Http1Config.builder().receiveLog(false).sendLog(false).validateResponseHeaders(false)
+                .maxPrologueLength(MAX_REQUEST_LINE)
+                .maxHeadersSize(MAX_HEADERS)
+                .addReceiveListener(GuardedConnections.receiveListener())
+                .addSendListener(GuardedConnections.sendListener())
+                .build();
+        connections = new GuardedConnections(http1, limits, shedding.connectionRefusal(), ticker);
         server = WebServer.builder()
                 .host(settings.host())
                 .port(settings.port())
                 // Without it Nagle's algorithm holds a streamed chunk back until the last one is
                 // acknowledged: the first token reached clients ~40 ms late (docs/BENCHMARKS.md).
                 .connectionOptions(options -> options.tcpNoDelay(true))
-                // No wire log (its level checks ran several times per request) and no second check
-                // of response headers: ours are constants, numbers and values made ASCII-printable
-                // (ResponseSink.ascii). Request headers are still validated.
-                .addProtocol(Http1Config.builder().receiveLog(false).sendLog(false)
-                        .validateResponseHeaders(false).build())
+                // Our selector is the only one: Helidon then hands it every connection without
+                // trying to identify the protocol (with two, HTTP/1.0 and over-long request lines
+                // matched neither and were dropped without an answer).
+                .protocolsDiscoverServices(false)
+                .addConnectionSelector(connections)
+                .maxTcpConnections(limits.hardLimit())
+                .directHandlers(DirectErrors.all())
+                // A plain socket reads into one 8 KiB buffer; the NIO one also keeps an 8 KiB
+                // write buffer per connection, idle or not (docs/DECISIONS.md).
+                .useNio(false)
                 // Our own hook drains requests first; Helidon's would stop the listener at once.
                 .shutdownHook(false)
                 .routing(routing -> Main.routing(routing, this))
@@ -209,6 +279,51 @@ public final class Gateway implements AutoCloseable {
             throw new IllegalStateException("cannot listen on " + settings.host() + ":" + settings.port()
                     + " (is the port in use?)");
         }
+        shedding.registerMetrics(metrics.registry(), connections);
+        edgeTimer.scheduleWithFixedDelay(this::watchEdge, 1, 1, TimeUnit.SECONDS);
+    }
+
+    /**
+     * Every second: closes connections past their timeouts, and notices a web server that stopped
+     * without being closed (Helidon stops a listener that fails, an out-of-memory error included,
+     * and the process would stay up without answering).
+     */
+    private void watchEdge() {
+        try {
+            connections.sweep();
+            WebServer running = server;
+            if (running != null && !running.isRunning() && !closed.get()) {
+                LOG.error("The web server stopped by itself; the gateway no longer answers");
+                onServerFailure.run();
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("Connection sweep failed", e);
+        }
+    }
+
+    private static long maxFileDescriptors() {
+        return ManagementFactory.getOperatingSystemMXBean() instanceof UnixOperatingSystemMXBean unix
+                ? unix.getMaxFileDescriptorCount() : -1;
+    }
+
+    /** The caps in force ({@link ServerSettings.Edge#fitToFileDescriptors}). */
+    ServerSettings.Edge edge() {
+        return edge;
+    }
+
+    /** What to do when the web server stops by itself; {@link Main} exits the process. */
+    void onServerFailure(Runnable action) {
+        this.onServerFailure = action;
+    }
+
+    /** The web server, for tests that stop it behind the gateway's back. */
+    WebServer webServer() {
+        return server;
+    }
+
+    /** The guarded connections of the listener. */
+    GuardedConnections connections() {
+        return connections;
     }
 
     /** The port the server listens on (the real one when 0 was asked for). */
@@ -284,18 +399,30 @@ public final class Gateway implements AutoCloseable {
         return inFlight.get();
     }
 
-    /** Counts a request in; false when the gateway is draining and takes no new work. */
-    boolean enter() {
+    /**
+     * Counts a request in: refused while the gateway drains, and, when {@code capped} (it may call
+     * upstream), beyond the caps of {@link LoadShedding}, which counts it with {@code bodyBytes}.
+     */
+    LoadShedding.Admission enter(boolean capped, long bodyBytes) {
         inFlight.incrementAndGet();
-        if (draining.get()) {
+        LoadShedding.Admission admission = draining.get() ? LoadShedding.Admission.DRAINING
+                : capped ? shedding.admit(bodyBytes) : LoadShedding.Admission.ADMITTED;
+        if (admission != LoadShedding.Admission.ADMITTED) {
             inFlight.decrementAndGet();
-            return false;
         }
-        return true;
+        return admission;
     }
 
-    void exit() {
+    /** Counts out a request {@link #enter} admitted, with the same arguments. */
+    void exit(boolean capped, long bodyBytes) {
+        if (capped) {
+            shedding.release(bodyBytes);
+        }
         inFlight.decrementAndGet();
+    }
+
+    LoadShedding shedding() {
+        return shedding;
     }
 
     /** Closes {@code companion} when the gateway closes, after the server stopped; the last added closes first. */
@@ -330,6 +457,7 @@ public final class Gateway implements AutoCloseable {
         if (server != null) {
             server.stop();
         }
+        edgeTimer.shutdownNow();
         for (AutoCloseable companion : companions) {
             try {
                 companion.close();

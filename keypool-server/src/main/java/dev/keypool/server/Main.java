@@ -8,6 +8,7 @@ import dev.keypool.rotation.ApiKeyRotator;
 import dev.keypool.server.demo.DemoConfig;
 import dev.keypool.server.demo.DemoTraffic;
 import dev.keypool.server.demo.DemoUpstream;
+import dev.keypool.server.logging.RootLogLevel;
 import dev.keypool.usage.StoreCorruptedException;
 import io.helidon.webserver.http.HttpRouting;
 import java.io.IOException;
@@ -35,18 +36,44 @@ public final class Main {
     /** Exit code for a start-up failure that is not the configuration's (a port in use). */
     static final int EXIT_FAILURE = 1;
 
+    /** Exit code after an {@link OutOfMemoryError}: the JVM's own with {@code -XX:+ExitOnOutOfMemoryError}. */
+    static final int EXIT_OUT_OF_MEMORY = 3;
+
     private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 
     private Main() {
     }
 
     public static void main(String[] args) {
+        Thread.setDefaultUncaughtExceptionHandler(Main::uncaught);
         Started started = start(args, System.getenv(), System.out, System.err);
         if (started.gateway() == null) {
             System.exit(started.exitCode());
         }
         Gateway gateway = started.gateway();
+        // A listener that failed leaves a process that is up but never answers: end it, so that a
+        // supervisor starts a new one.
+        gateway.onServerFailure(() -> Runtime.getRuntime().halt(EXIT_FAILURE));
         Runtime.getRuntime().addShutdownHook(new Thread(gateway::close, "keypool-shutdown"));
+    }
+
+    /**
+     * The process's last word on an exception no code caught. An {@link OutOfMemoryError} ends it
+     * at once, as {@code -XX:+ExitOnOutOfMemoryError} (which {@code ./keypool} passes) would: a
+     * JVM out of memory may have lost any thread, the listener's included, and a half-dead gateway
+     * is worse than a restarted one. {@code halt}, not {@code exit}: shutdown hooks would need memory
+     * and threads that may be gone. Anything else is logged, as the JVM would print it.
+     */
+    static void uncaught(Thread thread, Throwable error) {
+        if (!(error instanceof OutOfMemoryError)) {
+            LOG.error("Uncaught exception in thread {}", thread.getName(), error);
+            return;
+        }
+        try {
+            System.err.println("keypool: out of memory in thread " + thread.getName() + "; exiting");
+        } finally {
+            Runtime.getRuntime().halt(EXIT_OUT_OF_MEMORY);
+        }
     }
 
     /** What {@link #start} ended with: a running gateway, or the exit code to leave with. */
@@ -76,6 +103,8 @@ public final class Main {
                     : EnvConfigLoader.load(environment, Path.of(".env"));
             settings = ServerSettings.resolve(config, commandLine);
             settings.checkExposure();
+            // logback read only the process environment when it started; .env's value applies from here.
+            RootLogLevel.set(ServerSettings.logLevel(config));
         } catch (ConfigException e) {
             err.println("keypool: configuration error: " + e.getMessage());
             return new Started(null, EXIT_CONFIG);
@@ -128,6 +157,7 @@ public final class Main {
     static void routing(HttpRouting.Builder routing, Gateway gateway) {
         ApiErrors.register(routing, gateway);
         routing.addFilter(new RequestFilter(gateway));
+        routing.addFilter(new CrossSiteFilter(gateway.settings()));
         // Keypool's own paths first: /api/admin/* before Ollama's /api/*.
         routing.register(
                 new AdminResource(gateway),

@@ -1,5 +1,6 @@
 package dev.keypool.server;
 
+import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.Filter;
 import io.helidon.webserver.http.FilterChain;
 import io.helidon.webserver.http.RoutingRequest;
@@ -7,8 +8,10 @@ import io.helidon.webserver.http.RoutingResponse;
 import java.time.Duration;
 
 /**
- * Around every request: refuses new work while the gateway drains, counts requests in flight (so
- * shutdown can wait for them), and records each request's endpoint, status and duration.
+ * Around every request: refuses new work while the gateway drains, and requests that may call
+ * upstream beyond {@code KEYPOOL_MAX_IN_FLIGHT} or {@code KEYPOOL_MAX_BODY_BYTES_IN_FLIGHT} (503 with
+ * {@code Retry-After}, at once, before the body is read); counts requests in flight (so shutdown can wait for them), and records each
+ * request's endpoint, status and duration.
  */
 final class RequestFilter implements Filter {
 
@@ -23,20 +26,42 @@ final class RequestFilter implements Filter {
         String endpoint = endpoint(request.path().path());
         long start = System.nanoTime();
         boolean counted = !endpoint.equals("events") && !endpoint.equals("health") && !endpoint.equals("metrics");
-        if (counted && !gateway.enter()) {
-            response.header("Connection", "close");
-            ApiErrors.write(request, response, new ApiException(503, "service_unavailable", "shutting_down",
-                    "The gateway is shutting down; retry against another instance."));
-            return;
+        // The admin API and the dashboard's files answer from memory: only the connection cap bounds
+        // them. Everything else may call upstream, the endpoints this filter has no name for included.
+        boolean capped = counted && !endpoint.equals("admin") && !DashboardResource.isFile(request);
+        long bodyBytes = capped ? bodyBytes(request) : 0;
+        if (counted) {
+            LoadShedding.Admission admission = gateway.enter(capped, bodyBytes);
+            if (admission != LoadShedding.Admission.ADMITTED) {
+                if (admission == LoadShedding.Admission.DRAINING) {
+                    response.header("Connection", "close");
+                }
+                ApiException refusal = gateway.shedding().refusal(admission);
+                ApiErrors.write(request, response, refusal);
+                gateway.metrics().recordRequest(endpoint, refusal.status(), Duration.ofNanos(System.nanoTime() - start));
+                return;
+            }
         }
         try {
             chain.proceed();
         } finally {
             if (counted) {
-                gateway.exit();
+                gateway.exit(capped, bodyBytes);
             }
             gateway.metrics().recordRequest(endpoint, response.status().code(), Duration.ofNanos(System.nanoTime() - start));
         }
+    }
+
+    /**
+     * What the request's body is counted as: its declared length, at most the largest body read
+     * (a larger one is refused with 413); a body of unknown length as the largest.
+     */
+    private long bodyBytes(RoutingRequest request) {
+        long max = gateway.settings().maxBodyBytes();
+        if (request.headers().contains(HeaderNames.TRANSFER_ENCODING)) {
+            return max;
+        }
+        return Math.min(max, Math.max(0, request.headers().contentLength().orElse(0)));
     }
 
     static String endpoint(String path) {

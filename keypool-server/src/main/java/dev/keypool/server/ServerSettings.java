@@ -2,14 +2,20 @@ package dev.keypool.server;
 
 import dev.keypool.config.ConfigException;
 import dev.keypool.config.KeypoolConfig;
+import dev.keypool.server.connection.ConnectionLimits;
 import java.net.InetAddress;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
+import java.util.Set;
 
 /**
  * What the gateway process is run with, beyond the pool's own configuration: where it listens,
@@ -26,20 +32,186 @@ import java.util.Locale;
  * @param drainTimeout        {@code KEYPOOL_DRAIN_SECONDS}: how long SIGTERM waits for requests in flight
  * @param instances           {@code KEYPOOL_INSTANCES}: how many gateway instances share the Redis; while
  *                            Redis is unreachable each accounts locally with 1/instances of every limit
+ * @param edge                what guards the network edge: caps, timeouts, the Hosts and Origins answered
  */
 public record ServerSettings(String host, int port, String adminToken, boolean adminTokenGenerated,
         List<String> clientTokens, long maxBodyBytes, boolean allowPublic, boolean demo, Path dataDir,
-        Duration drainTimeout, int instances) {
+        Duration drainTimeout, int instances, Edge edge) {
+
+    /**
+     * What guards the gateway's network edge, so that memory is bounded by settings and not by
+     * whoever connects, and a web page cannot spend the keys.
+     *
+     * @param connections  {@code KEYPOOL_MAX_CONNECTIONS}, {@code KEYPOOL_HEADER_TIMEOUT_SECONDS},
+     *                     {@code KEYPOOL_IDLE_TIMEOUT_SECONDS}
+     * @param maxInFlight  {@code KEYPOOL_MAX_IN_FLIGHT}: gateway requests served at once; more get 503
+     * @param maxBodyBytesInFlight {@code KEYPOOL_MAX_BODY_BYTES_IN_FLIGHT}: request body bytes those
+     *                     requests may hold at once (each counted at its {@code Content-Length}, at most
+     *                     {@code KEYPOOL_MAX_BODY_BYTES}); a request that would pass it gets 503
+     * @param allowedHosts {@code KEYPOOL_ALLOWED_HOSTS}: {@code Host} values answered beside the loopback
+     *                     names, each {@code name} (any port) or {@code name:port}, lower case
+     * @param corsOrigins  {@code KEYPOOL_CORS_ORIGINS}: origins ({@code scheme://host[:port]}, lower
+     *                     case) whose pages may call the gateway, with CORS answered for them
+     */
+    public record Edge(ConnectionLimits connections, int maxInFlight, long maxBodyBytesInFlight,
+            List<String> allowedHosts, List<String> corsOrigins) {
+
+        /** Ten thousand: about 150 MiB of heap for the connections alone, 14-16 KiB each (docs/DECISIONS.md). */
+        public static final int DEFAULT_MAX_CONNECTIONS = 10_000;
+
+        /** Five thousand: each holds a virtual thread, buffers and an upstream connection, about 28 KiB more apiece. */
+        public static final int DEFAULT_MAX_IN_FLIGHT = 5_000;
+
+        /**
+         * 32 MiB of request bodies at once: 8 bodies of the largest size, or 5,000 chat requests of
+         * 6 KiB. A held request keeps about three times its body in the heap (docs/DECISIONS.md), so
+         * this is about 100 MiB beside what the default caps use, within the launcher's 512 MiB.
+         */
+        public static final long DEFAULT_MAX_BODY_BYTES_IN_FLIGHT = 32L * 1024 * 1024;
+
+        /** Ten seconds for a request head: a client on loopback or a LAN sends it in milliseconds. */
+        public static final Duration DEFAULT_HEADER_TIMEOUT = Duration.ofSeconds(10);
+
+        /** A minute of silence: longer than the official SDKs keep an idle connection (5 s to 60 s). */
+        public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(60);
+
+        /** What a refusal's {@code Retry-After} says: a request in flight typically ends within it. */
+        public static final Duration RETRY_AFTER = Duration.ofSeconds(1);
+
+        public Edge {
+            allowedHosts = List.copyOf(allowedHosts);
+            corsOrigins = List.copyOf(corsOrigins);
+        }
+
+        public static Edge defaults() {
+            return new Edge(new ConnectionLimits(DEFAULT_MAX_CONNECTIONS, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+                    RETRY_AFTER), DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, List.of(), List.of());
+        }
+
+        public Edge withConnections(ConnectionLimits connections) {
+            return new Edge(connections, maxInFlight, maxBodyBytesInFlight, allowedHosts, corsOrigins);
+        }
+
+        public Edge withMaxBodyBytesInFlight(long maxBodyBytesInFlight) {
+            return new Edge(connections, maxInFlight, maxBodyBytesInFlight, allowedHosts, corsOrigins);
+        }
+
+        public Edge withMaxInFlight(int maxInFlight) {
+            return new Edge(connections, maxInFlight, maxBodyBytesInFlight, allowedHosts, corsOrigins);
+        }
+
+        public Edge withAllowedHosts(List<String> allowedHosts) {
+            return new Edge(connections, maxInFlight, maxBodyBytesInFlight, allowedHosts, corsOrigins);
+        }
+
+        public Edge withCorsOrigins(List<String> corsOrigins) {
+            return new Edge(connections, maxInFlight, maxBodyBytesInFlight, allowedHosts, corsOrigins);
+        }
+
+        /** Files the gateway opens beside its connections: jars, logs, the data directory, Redis, the JVM's own. */
+        static final int RESERVED_FILE_DESCRIPTORS = 256;
+
+        /**
+         * The caps this process can hold with {@code maxFileDescriptors} open files ({@code -1}:
+         * unknown, this edge as it is). Each connection is a file, and each request in flight one more
+         * for its upstream connection; a listener that runs out of them stops accepting for good, so
+         * caps the limit cannot hold are lowered: a third of what is left to requests in flight, the
+         * rest to connections and those being refused.
+         */
+        public Edge fitToFileDescriptors(long maxFileDescriptors) {
+            long needed = (long) connections.hardLimit() + maxInFlight + RESERVED_FILE_DESCRIPTORS;
+            if (maxFileDescriptors < 0 || maxFileDescriptors >= needed) {
+                return this;
+            }
+            long available = Math.max(3, maxFileDescriptors - RESERVED_FILE_DESCRIPTORS);
+            int inFlight = (int) Math.max(1, Math.min(maxInFlight, available / 3));
+            // hardLimit() is the cap plus a tenth (at least 64) for connections being refused.
+            int maxConnections = (int) Math.max(1, Math.min(connections.maxConnections(),
+                    Math.min((available - inFlight) * 10 / 11, available - inFlight - 64)));
+            return withConnections(new ConnectionLimits(maxConnections, connections.headerTimeout(),
+                    connections.idleTimeout(), connections.retryAfter())).withMaxInFlight(inFlight);
+        }
+
+        static Edge resolve(KeypoolConfig config) {
+            ConnectionLimits connections = new ConnectionLimits(
+                    (int) Math.min(Integer.MAX_VALUE, positive(config, "KEYPOOL_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS)),
+                    Duration.ofSeconds(positive(config, "KEYPOOL_HEADER_TIMEOUT_SECONDS", DEFAULT_HEADER_TIMEOUT.toSeconds())),
+                    Duration.ofSeconds(positive(config, "KEYPOOL_IDLE_TIMEOUT_SECONDS", DEFAULT_IDLE_TIMEOUT.toSeconds())),
+                    RETRY_AFTER);
+            int maxInFlight = (int) Math.min(Integer.MAX_VALUE,
+                    positive(config, "KEYPOOL_MAX_IN_FLIGHT", DEFAULT_MAX_IN_FLIGHT));
+            return new Edge(connections, maxInFlight,
+                    positive(config, "KEYPOOL_MAX_BODY_BYTES_IN_FLIGHT", DEFAULT_MAX_BODY_BYTES_IN_FLIGHT),
+                    allowedHosts(config.setting("KEYPOOL_ALLOWED_HOSTS")), corsOrigins(config.setting("KEYPOOL_CORS_ORIGINS")));
+        }
+
+        /** {@code name} or {@code name:port}; an IPv6 address in brackets. */
+        static List<String> allowedHosts(String value) {
+            List<String> hosts = new ArrayList<>();
+            for (String entry : items(value)) {
+                String host = entry.toLowerCase(Locale.ROOT);
+                if (!host.matches("(\\[[0-9a-f:.]+\\]|[a-z0-9._-]+)(:[0-9]{1,5})?")) {
+                    throw new ConfigException("KEYPOOL_ALLOWED_HOSTS", "expected host names such as keypool.internal or"
+                            + " keypool.internal:8080 (no scheme, path or wildcard), got '" + entry + "'");
+                }
+                hosts.add(host);
+            }
+            return hosts;
+        }
+
+        /** {@code http://host[:port]} or {@code https://…}, as a browser sends it in {@code Origin}. */
+        static List<String> corsOrigins(String value) {
+            List<String> origins = new ArrayList<>();
+            for (String entry : items(value)) {
+                String origin = entry.toLowerCase(Locale.ROOT);
+                if (origin.endsWith("/")) {
+                    origin = origin.substring(0, origin.length() - 1);
+                }
+                if (!validOrigin(origin)) {
+                    throw new ConfigException("KEYPOOL_CORS_ORIGINS", "expected origins such as https://app.example.com"
+                            + " or http://localhost:3000 (a scheme and a host, no path, no wildcard), got '" + entry + "'");
+                }
+                origins.add(origin);
+            }
+            return origins;
+        }
+
+        private static boolean validOrigin(String origin) {
+            try {
+                URI uri = new URI(origin);
+                return ("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) && uri.getHost() != null
+                        && uri.getRawPath().isEmpty() && uri.getRawQuery() == null && uri.getRawFragment() == null
+                        && uri.getRawUserInfo() == null;
+            } catch (URISyntaxException e) {
+                return false;
+            }
+        }
+
+        private static List<String> items(String value) {
+            List<String> items = new ArrayList<>();
+            if (value != null) {
+                for (String item : value.split(",")) {
+                    if (!item.isBlank()) {
+                        items.add(item.trim());
+                    }
+                }
+            }
+            return items;
+        }
+    }
+
+    /** The levels {@code KEYPOOL_LOG_LEVEL} may name. */
+    static final Set<String> LOG_LEVELS = Set.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF");
 
     /** Two: the smallest cluster, so that a lone instance that loses Redis errs towards too little. */
     public static final int DEFAULT_INSTANCES = 2;
 
-    /** The settings of {@code drainTimeout} with {@link #DEFAULT_INSTANCES}. */
+    /** The settings of {@code drainTimeout} with {@link #DEFAULT_INSTANCES} and the default {@link Edge}. */
     public ServerSettings(String host, int port, String adminToken, boolean adminTokenGenerated,
             List<String> clientTokens, long maxBodyBytes, boolean allowPublic, boolean demo, Path dataDir,
             Duration drainTimeout) {
         this(host, port, adminToken, adminTokenGenerated, clientTokens, maxBodyBytes, allowPublic, demo, dataDir,
-                drainTimeout, DEFAULT_INSTANCES);
+                drainTimeout, DEFAULT_INSTANCES, Edge.defaults());
     }
 
     /** 4 MiB: room for long chat histories, small enough to refuse a runaway upload early. */
@@ -50,6 +222,7 @@ public record ServerSettings(String host, int port, String adminToken, boolean a
 
     public ServerSettings {
         clientTokens = List.copyOf(clientTokens);
+        Objects.requireNonNull(edge, "edge");
     }
 
     static ServerSettings resolve(KeypoolConfig config, CommandLine commandLine) {
@@ -64,12 +237,37 @@ public record ServerSettings(String host, int port, String adminToken, boolean a
                 allowPublic, commandLine.demo(),
                 config.dataDir() != null ? config.dataDir() : Path.of("data"),
                 Duration.ofSeconds(positive(config, "KEYPOOL_DRAIN_SECONDS", DEFAULT_DRAIN.toSeconds())),
-                (int) Math.min(Integer.MAX_VALUE, positive(config, "KEYPOOL_INSTANCES", DEFAULT_INSTANCES)));
+                (int) Math.min(Integer.MAX_VALUE, positive(config, "KEYPOOL_INSTANCES", DEFAULT_INSTANCES)),
+                Edge.resolve(config));
     }
 
     public ServerSettings withMaxBodyBytes(long maxBodyBytes) {
         return new ServerSettings(host, port, adminToken, adminTokenGenerated, clientTokens, maxBodyBytes, allowPublic,
-                demo, dataDir, drainTimeout, instances);
+                demo, dataDir, drainTimeout, instances, edge);
+    }
+
+    public ServerSettings withEdge(Edge edge) {
+        return new ServerSettings(host, port, adminToken, adminTokenGenerated, clientTokens, maxBodyBytes, allowPublic,
+                demo, dataDir, drainTimeout, instances, edge);
+    }
+
+    /**
+     * {@code KEYPOOL_LOG_LEVEL} from the environment or the {@code .env} file, upper case, or
+     * {@code null} when unset.
+     *
+     * @throws ConfigException naming the variable when it is not a level
+     */
+    static String logLevel(KeypoolConfig config) {
+        String value = config.setting("KEYPOOL_LOG_LEVEL");
+        if (value == null || value.isBlank()) {
+            return null;
+        }
+        String level = value.trim().toUpperCase(Locale.ROOT);
+        if (!LOG_LEVELS.contains(level)) {
+            throw new ConfigException("KEYPOOL_LOG_LEVEL", "must be one of TRACE, DEBUG, INFO, WARN, ERROR, OFF, was '"
+                    + value.trim() + "'");
+        }
+        return level;
     }
 
     /**

@@ -11,6 +11,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -45,10 +46,21 @@ final class ChildGateway implements AutoCloseable {
 
     /** Launches {@code Main} with {@code environment} in {@code workDir}; does not wait for it to listen. */
     static ChildGateway launch(Map<String, String> environment, Path workDir) {
+        return launch(environment, workDir, List.of("-Xshare:auto", "-XX:TieredStopAtLevel=1"), Main.class);
+    }
+
+    /**
+     * Launches {@code main} (the gateway's {@code Main}, or a test's own entry point that starts it)
+     * with these JVM flags, for instance the launcher's ({@link #launcherJavaOptions()}).
+     */
+    static ChildGateway launch(Map<String, String> environment, Path workDir, List<String> jvmFlags, Class<?> main) {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        List<String> command = new ArrayList<>(List.of(java.toString()));
+        command.addAll(jvmFlags);
         // The gateway's own logging, not a test jar's logback-test.xml: the port is read from its log.
-        ProcessBuilder builder = new ProcessBuilder(java.toString(), "-Xshare:auto", "-XX:TieredStopAtLevel=1",
-                "-Dlogback.configurationFile=logback.xml", "-cp", System.getProperty("java.class.path"), Main.class.getName())
+        command.addAll(List.of("-Dlogback.configurationFile=logback.xml", "-cp", System.getProperty("java.class.path"),
+                main.getName()));
+        ProcessBuilder builder = new ProcessBuilder(command)
                 .directory(workDir.toFile())
                 .redirectErrorStream(true);
         builder.environment().clear();
@@ -65,6 +77,35 @@ final class ChildGateway implements AutoCloseable {
         ChildGateway child = launch(environment, workDir);
         child.port();
         return child;
+    }
+
+    /** The JVM flags {@code ./keypool} runs the gateway with ({@code ./keypool --print-java-opts}). */
+    static List<String> launcherJavaOptions() {
+        Path launcher = Path.of("..", "keypool").toAbsolutePath().normalize();
+        try {
+            ProcessBuilder builder = new ProcessBuilder("sh", launcher.toString(), "--print-java-opts").redirectErrorStream(true);
+            builder.environment().remove("KEYPOOL_JAVA_OPTS");
+            builder.environment().put("JAVA_HOME", System.getProperty("java.home"));
+            Process process = builder.start();
+            String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            if (!process.waitFor(30, TimeUnit.SECONDS) || process.exitValue() != 0) {
+                throw new IllegalStateException(launcher + " --print-java-opts failed: " + out);
+            }
+            return List.of(out.split("\\s+"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    boolean alive() {
+        return process.isAlive();
     }
 
     int port() {

@@ -2,6 +2,9 @@ package dev.keypool.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.keypool.config.KeypoolConfig;
+import dev.keypool.config.Provider;
+import dev.keypool.config.WindowLimits;
+import dev.keypool.providers.fake.FakeOpenAi;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -12,6 +15,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
+import java.util.function.LongSupplier;
 
 /** A real gateway on 127.0.0.1 and a free port, with a plain HTTP client pointed at it. */
 final class TestGateway implements AutoCloseable {
@@ -35,6 +40,20 @@ final class TestGateway implements AutoCloseable {
 
     static TestGateway start(KeypoolConfig config, Clock clock, ServerSettings settings) {
         return new TestGateway(Gateway.start(config, settings, clock));
+    }
+
+    /** With the ticker connection timeouts are measured with; the test moves it and sweeps. */
+    static TestGateway start(KeypoolConfig config, ServerSettings settings, LongSupplier ticker) {
+        return new TestGateway(Gateway.start(config, settings, Clock.systemUTC(), ticker));
+    }
+
+    /** One OpenAI key on {@code openAi}, no limits, no Ollama: the pool most gateway tests need. */
+    static KeypoolConfig.Builder openAiPool(String key, FakeOpenAi openAi) {
+        return KeypoolConfig.builder()
+                .addKey(Provider.OPENAI, key, "gpt-4o", WindowLimits.NONE)
+                .baseUrl(Provider.OPENAI, openAi.baseUrl())
+                .baseUrl(Provider.OLLAMA, "http://127.0.0.1:9")
+                .providerPriority(List.of(Provider.OPENAI));
     }
 
     static ServerSettings settings(KeypoolConfig config) {
@@ -99,16 +118,13 @@ final class TestGateway implements AutoCloseable {
     static ServerSettings inDataDir(ServerSettings settings, java.nio.file.Path dataDir) {
         return new ServerSettings(settings.host(), settings.port(), settings.adminToken(), settings.adminTokenGenerated(),
                 settings.clientTokens(), settings.maxBodyBytes(), settings.allowPublic(), settings.demo(), dataDir,
-                settings.drainTimeout(), settings.instances());
+                settings.drainTimeout(), settings.instances(), settings.edge());
     }
 
     static JsonNode json(HttpResponse<String> response) {
-        try {
-            return Json.MAPPER.readTree(response.body());
-        } catch (IOException e) {
-            throw new UncheckedIOException("not JSON: " + response.body(), e);
-        }
+        return json(response.body());
     }
+
 
     JsonNode status() {
         return json(adminGet("/api/admin/api-key-status/"));
