@@ -6,7 +6,6 @@ import dev.keypool.config.Provider;
 import dev.keypool.providers.ollama.OllamaAvailability;
 import java.util.List;
 import java.util.Locale;
-import java.util.regex.Pattern;
 
 /**
  * Decides which provider a requested model name belongs to. The rules, first match wins:
@@ -25,7 +24,6 @@ import java.util.regex.Pattern;
  */
 final class ModelRouter {
 
-    private static final Pattern OPENAI_NAMES = Pattern.compile("^(gpt-|chatgpt-|ft:|o[1-9](-|$)).*");
 
     private final KeypoolConfig config;
     private final OllamaAvailability ollama;
@@ -60,7 +58,7 @@ final class ModelRouter {
         if (lower.startsWith("gemini-")) {
             return new ModelRoute(Provider.GEMINI, name);
         }
-        if (OPENAI_NAMES.matcher(lower).matches() || configuredOn(Provider.OPENAI, name)) {
+        if (openAiName(lower) || configuredOn(Provider.OPENAI, name)) {
             return new ModelRoute(Provider.OPENAI, name);
         }
         if (configuredOn(Provider.GEMINI, name)) {
@@ -71,6 +69,19 @@ final class ModelRouter {
         }
         throw new UnknownModelException(requested, "The model `" + requested
                 + "` does not exist or no configured provider serves it");
+    }
+
+    /**
+     * OpenAI's names: {@code gpt-*}, {@code chatgpt-*}, fine-tunes {@code ft:*}, and the o-series
+     * ({@code o1}, {@code o3-mini}). Prefixes, not a regex: this runs for every chat request, and a
+     * matcher per call was a seventh of the gateway's allocation.
+     */
+    static boolean openAiName(String lower) {
+        if (lower.startsWith("gpt-") || lower.startsWith("chatgpt-") || lower.startsWith("ft:")) {
+            return true;
+        }
+        return lower.length() >= 2 && lower.charAt(0) == 'o' && lower.charAt(1) >= '1' && lower.charAt(1) <= '9'
+                && (lower.length() == 2 || lower.charAt(2) == '-');
     }
 
     private static ModelRoute chatProvider(Provider provider, String requested, String model) {

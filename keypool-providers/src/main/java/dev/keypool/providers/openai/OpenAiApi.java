@@ -14,7 +14,9 @@ import dev.keypool.providers.relay.ProviderApi;
 import dev.keypool.providers.relay.RelayContext;
 import io.helidon.http.HeaderNames;
 import java.net.URI;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * OpenAI's API ({@code OPENAI_BASE_URL}, default {@code https://api.openai.com/v1}) as the gateway
@@ -45,6 +47,7 @@ public final class OpenAiApi implements ProviderApi {
     private final RelayContext context;
     private final String baseUrl;
     private final String organization;
+    private final Map<String, URI> endpoints;
     private final Operation chat;
     private final Operation completions;
     private final Operation embeddings;
@@ -55,6 +58,11 @@ public final class OpenAiApi implements ProviderApi {
         this.context = context;
         this.baseUrl = context.config().baseUrl(Provider.OPENAI);
         this.organization = context.config().openAiOrgId();
+        Map<String, URI> parsed = new HashMap<>();
+        for (String path : List.of("/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses")) {
+            parsed.put(path, URI.create(baseUrl + path.substring("/v1".length())));
+        }
+        this.endpoints = Map.copyOf(parsed);
         this.chat = new ChatCompletions(this, context);
         this.completions = new Completions(this, context);
         this.embeddings = new Embeddings(this, context);
@@ -93,6 +101,12 @@ public final class OpenAiApi implements ProviderApi {
         return other;
     }
 
+    /** The upstream address of a path without a query; the endpoints of nearly every request are parsed once. */
+    private URI endpoint(String path) {
+        URI known = endpoints.get(path);
+        return known != null ? known : URI.create(baseUrl + path.substring("/v1".length()));
+    }
+
     /** The chat operation, which other protocols' packages translate to. */
     public Operation chat() {
         return chat;
@@ -120,7 +134,7 @@ public final class OpenAiApi implements ProviderApi {
     /** The caller's request as it goes to OpenAI: same method, path under the base URL, headers and body. */
     UpstreamRequest request(String method, String path, String query, List<Header> headers, byte[] body,
             String apiKey) {
-        URI uri = URI.create(baseUrl + path.substring("/v1".length()) + (query == null ? "" : "?" + query));
+        URI uri = query == null ? endpoint(path) : URI.create(baseUrl + path.substring("/v1".length()) + "?" + query);
         UpstreamRequest request = UpstreamRequest.of(method, uri, body.length == 0 && !method.equals("POST") ? null : body);
         for (Header header : ForwardedHeaders.upstream(headers)) {
             request.header(HeaderNames.create(header.name()), header.value());
