@@ -116,6 +116,24 @@ public final class RepeatedWarningFilter extends TurboFilter {
     }
 
     /**
+     * Writes what is held back and forgets every run, so that the next warning of each kind is
+     * logged as it comes: what a reconfiguration wants, and a test that must not inherit the window
+     * an earlier one opened in the same process.
+     */
+    public void forget() {
+        long now = ticker.getAsLong();
+        List<Summary> held = new ArrayList<>();
+        runs.values().forEach(run -> {
+            Summary summary = run.closeIfDue(now, 0);
+            if (summary != null) {
+                held.add(summary);
+            }
+        });
+        runs.clear();
+        held.forEach(Summary::log);
+    }
+
+    /**
      * Writes the count of every run whose period is over, and forgets runs that have been quiet for
      * two periods.
      */

@@ -66,6 +66,22 @@ class RepeatedWarningFilterTest {
     }
 
     @Test
+    void forget_writesWhatWasHeldBackAndLogsTheNextAtOnce() {
+        // A regression: LogFloodTest saw no line at all when an earlier test in the same JVM had
+        // opened the kind's window moments before.
+        events.warn("No {} key can take {} tokens", "openai", 1);
+        events.warn("No {} key can take {} tokens", "openai", 2);
+
+        filter.forget();
+        events.warn("No {} key can take {} tokens", "openai", 3);
+
+        assertThat(lines()).containsExactly(
+                "WARN dev.keypool.events - No openai key can take 1 tokens",
+                "WARN dev.keypool.events - 1 more like this in the last 1 s; the last: No openai key can take 2 tokens",
+                "WARN dev.keypool.events - No openai key can take 3 tokens");
+    }
+
+    @Test
     void floodOfOneWarning_isTheFirstLineThenOneSummaryPerPeriod() {
         for (int i = 0; i < 10_000; i++) {
             events.warn("No {} key can take {} tokens", "openai", i);
