@@ -5,6 +5,7 @@ import dev.keypool.config.KeyId;
 import dev.keypool.config.KeyMask;
 import dev.keypool.config.KeypoolConfig;
 import dev.keypool.config.Provider;
+import dev.keypool.config.SecretDigest;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.event.KeyEvent;
 import dev.keypool.event.KeyEvents;
@@ -12,6 +13,7 @@ import dev.keypool.failure.Failure;
 import dev.keypool.failure.FailureKind;
 import dev.keypool.usage.DayWindow;
 import dev.keypool.usage.InMemoryUsageStore;
+import dev.keypool.usage.KeyFingerprint;
 import dev.keypool.usage.KeyState;
 import dev.keypool.usage.KeyStatus;
 import dev.keypool.usage.KeyUsage;
@@ -38,6 +40,9 @@ import org.slf4j.LoggerFactory;
  * The seed's {@code api_key_manager}: holds the configured keys, tracks their usage in the
  * {@link UsageStore}, says which are available, and activates and deactivates them. The
  * {@link ApiKeyRotator} chooses among the keys; this class owns what happens to one key.
+ *
+ * <p>It registers its keys with the store ({@link UsageStore#register}) when it is built, so the
+ * store keeps each key's usage under its fingerprint; the index is this process's name for a key.
  *
  * <p>Time comes from the injected {@link Clock}; {@link #maintain()} releases reservations nobody
  * settled and brings back keys whose rest is over. {@link #startMaintenance(Duration)} runs it in
@@ -76,6 +81,9 @@ public final class ApiKeyManager implements AutoCloseable {
         }
         this.keys = Collections.unmodifiableMap(byId);
         this.keysByProvider = Collections.unmodifiableMap(byProvider);
+        Map<KeyId, SecretDigest> digests = new LinkedHashMap<>();
+        byId.forEach((id, key) -> digests.put(id, key.secretDigest()));
+        store.register(digests);
     }
 
     /** A manager on the process environment and {@code ./.env}. */
@@ -369,8 +377,9 @@ public final class ApiKeyManager implements AutoCloseable {
         KeyStatus status = state.statusAt(now);
         boolean resting = status != KeyStatus.ACTIVE;
         Long availableAt = resting && state.untilMillis() != KeyState.NEVER ? state.untilMillis() : null;
+        KeyFingerprint fingerprint = store.fingerprint(key.id());
         return new KeyStatusSnapshot(
-                key.id(), key.maskedKey(), key.model(), status,
+                key.id(), fingerprint == null ? null : fingerprint.value(), key.maskedKey(), key.model(), status,
                 resting ? state.kind() : null, resting ? state.reason() : null, availableAt,
                 usage.minuteTokens(), limits.minuteLimited() ? limits.perMinute() : null,
                 percent(usage.minuteTokens(), limits.perMinute(), limits.minuteLimited()),

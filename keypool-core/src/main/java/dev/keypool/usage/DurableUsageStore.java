@@ -1,6 +1,7 @@
 package dev.keypool.usage;
 
 import dev.keypool.config.KeyId;
+import dev.keypool.config.SecretDigest;
 import dev.keypool.config.WindowLimits;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -10,8 +11,10 @@ import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -34,6 +37,15 @@ import org.slf4j.LoggerFactory;
  * <p>Reservations pending at a crash are restored with it: their callers are gone, so they are
  * released by {@link #releaseExpired(long)} when they expire, like any other unsettled ticket.
  *
+ * <p>Keys are kept under their fingerprints ({@link KeyFingerprint}), made with a secret of 32
+ * random bytes that the store creates once beside its snapshot ({@value #SECRET_FILE_NAME},
+ * readable by the owner only): the same key finds its usage again whatever its index, and a copy
+ * of the data directory alone does not tell which keys it counted. Without that secret the
+ * snapshot's keys cannot be recognised, so a snapshot without it is refused like a corrupt one.
+ * A snapshot written before keys had an identity (format 1, by index) is read, and each window
+ * goes to the key configured at its index when the store is registered: the configuration that
+ * first starts on this version decides which key the old counters belong to.
+ *
  * <p>One process at a time may use a data directory; a second one is refused with a clear error
  * instead of two processes overwriting each other's counters.
  */
@@ -43,6 +55,9 @@ public final class DurableUsageStore implements UsageStore {
 
     /** The snapshot's file name inside the data directory. */
     public static final String FILE_NAME = "usage-state.bin";
+
+    /** The file of the secret that makes key fingerprints, inside the data directory. */
+    public static final String SECRET_FILE_NAME = "key-id.secret";
 
     /** How often the snapshot is written when something changed: the most a crash can lose. */
     public static final Duration DEFAULT_FLUSH_INTERVAL = Duration.ofSeconds(1);
@@ -54,6 +69,8 @@ public final class DurableUsageStore implements UsageStore {
     private final ScheduledExecutorService flusher;
     private volatile boolean dirty;
     private volatile boolean closed;
+    /** The snapshot read at start named keys by index. */
+    private boolean migrating;
 
     private DurableUsageStore(InMemoryUsageStore memory, Path file, FileChannel lockChannel, FileLock lock,
             Duration flushInterval) {
@@ -97,10 +114,12 @@ public final class DurableUsageStore implements UsageStore {
                 throw new IllegalStateException("Another keypool process is using the data directory " + dataDir
                         + "; give each instance its own KEYPOOL_DATA_DIR, or share state through KEYPOOL_REDIS_URL");
             }
-            InMemoryUsageStore memory = new InMemoryUsageStore(bucketMillis);
             Path file = dataDir.resolve(FILE_NAME);
-            if (Files.exists(file)) {
-                StoreSnapshot snapshot = SnapshotFile.read(file);
+            StoreSnapshot snapshot = Files.exists(file) ? SnapshotFile.read(file) : null;
+            boolean byFingerprint = snapshot != null && snapshot.windows().stream().anyMatch(w -> w.key() != null);
+            InMemoryUsageStore memory = new InMemoryUsageStore(bucketMillis,
+                    fingerprinter(dataDir.resolve(SECRET_FILE_NAME), byFingerprint, file));
+            if (snapshot != null) {
                 try {
                     memory.restore(snapshot);
                 } catch (IllegalArgumentException e) {
@@ -110,7 +129,9 @@ public final class DurableUsageStore implements UsageStore {
                 LOG.info("Restored usage of {} keys and {} pending reservations from {}", snapshot.windows().size(),
                         snapshot.pending().size(), file);
             }
-            return new DurableUsageStore(memory, file, channel, lock, flushInterval);
+            DurableUsageStore store = new DurableUsageStore(memory, file, channel, lock, flushInterval);
+            store.migrating = snapshot != null && snapshot.windows().stream().anyMatch(w -> w.key() == null);
+            return store;
         } catch (IOException e) {
             closeQuietly(channel);
             throw new UncheckedIOException("Cannot use the data directory " + dataDir + ": " + e.getMessage(), e);
@@ -123,6 +144,20 @@ public final class DurableUsageStore implements UsageStore {
     /** Where the snapshot is kept. */
     public Path file() {
         return file;
+    }
+
+    @Override
+    public void register(Map<KeyId, SecretDigest> keys) {
+        memory.register(keys);
+        if (migrating) {
+            // Write the counters a format-1 snapshot kept by index under their keys' fingerprints.
+            markDirty();
+        }
+    }
+
+    @Override
+    public KeyFingerprint fingerprint(KeyId key) {
+        return memory.fingerprint(key);
     }
 
     @Override
@@ -233,6 +268,44 @@ public final class DurableUsageStore implements UsageStore {
             flush();
         } catch (IOException | RuntimeException e) {
             LOG.warn("Could not write the usage snapshot to {} ({}); retrying", file, e.getMessage());
+        }
+    }
+
+    /**
+     * The fingerprinter of the data directory: its secret file, created at the first start. A
+     * snapshot that names keys by fingerprint is worthless without it: refused, not read as empty.
+     */
+    private static KeyFingerprinter fingerprinter(Path secretFile, boolean snapshotNeedsIt, Path snapshot)
+            throws IOException {
+        if (Files.exists(secretFile)) {
+            byte[] secret = Files.readAllBytes(secretFile);
+            if (secret.length != KeyFingerprinter.SECRET_BYTES) {
+                throw new StoreCorruptedException(secretFile, "a key-id secret is " + KeyFingerprinter.SECRET_BYTES
+                        + " bytes, this one " + secret.length, null);
+            }
+            return KeyFingerprinter.of(secret);
+        }
+        if (snapshotNeedsIt) {
+            throw new StoreCorruptedException(snapshot, "its keys are named by fingerprints made with "
+                    + secretFile.getFileName() + ", which is missing", null);
+        }
+        byte[] secret = KeyFingerprinter.newSecret();
+        Path temp = secretFile.resolveSibling(secretFile.getFileName() + ".tmp");
+        Files.deleteIfExists(temp);
+        try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            restrictToOwner(temp);
+            channel.write(java.nio.ByteBuffer.wrap(secret));
+            channel.force(true);
+        }
+        Files.move(temp, secretFile, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        return KeyFingerprinter.of(secret);
+    }
+
+    private static void restrictToOwner(Path file) throws IOException {
+        try {
+            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+        } catch (UnsupportedOperationException e) {
+            // Not a POSIX file system: the directory's own permissions protect it.
         }
     }
 

@@ -1,8 +1,10 @@
 package dev.keypool.usage;
 
 import dev.keypool.config.KeyId;
+import dev.keypool.config.SecretDigest;
 import dev.keypool.config.WindowLimits;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -28,6 +30,11 @@ import java.util.concurrent.atomic.AtomicReference;
  * one bucket early, never admit late. Stale slots are not swept eagerly; a slot counts only while
  * its bucket number is within a ring length of the newest bucket, and is zeroed when reused.
  *
+ * <h2>Keys</h2>
+ * Windows belong to a key's {@link KeyFingerprint}; {@link #register} binds this process's handles
+ * ({@link KeyId}) to them in an immutable map that every call reads once, replaced whole on a new
+ * registration, so the hot path costs one lookup as before.
+ *
  * <h2>Pending tickets</h2>
  * Granted tickets are kept in a concurrent map until settled, so that {@link #releaseExpired(long)}
  * can refund the ones nobody settled. Removal from the map decides who settles a ticket: the
@@ -41,9 +48,16 @@ public final class InMemoryUsageStore implements UsageStore {
     private final long bucketMillis;
     private final int ringLength;
     private final Window empty;
-    private final Map<KeyId, AtomicReference<Window>> windows = new ConcurrentHashMap<>();
+    private final KeyFingerprinter fingerprinter;
+    private final Map<KeyFingerprint, AtomicReference<Window>> windows = new ConcurrentHashMap<>();
+    /** This process's handles on the registered keys; replaced whole, never changed. */
+    private volatile Map<KeyId, Slot> handles = Map.of();
     private final Map<Long, Ticket> pending = new ConcurrentHashMap<>();
     private final AtomicLong ticketIds = new AtomicLong();
+    /** Restored from a snapshot and waiting for their key's registration. */
+    private final List<StoreSnapshot.PendingTicket> unclaimed = new ArrayList<>();
+    /** Windows of a snapshot that named keys by index (format 1), claimed by whichever key registers at that index. */
+    private final Map<KeyId, Window> legacy = new HashMap<>();
 
     public InMemoryUsageStore() {
         this(DEFAULT_BUCKET_MILLIS);
@@ -53,12 +67,22 @@ public final class InMemoryUsageStore implements UsageStore {
      * @param bucketMillis the width of a minute bucket; must divide 60 000
      */
     public InMemoryUsageStore(long bucketMillis) {
+        this(bucketMillis, KeyFingerprinter.random());
+    }
+
+    /** A store whose fingerprints are made with {@code fingerprinter}, so that they outlive the process. */
+    InMemoryUsageStore(long bucketMillis, KeyFingerprinter fingerprinter) {
         if (bucketMillis <= 0 || MINUTE_MILLIS % bucketMillis != 0) {
             throw new IllegalArgumentException("bucketMillis must divide 60000, was " + bucketMillis);
         }
         this.bucketMillis = bucketMillis;
         this.ringLength = (int) (MINUTE_MILLIS / bucketMillis) + 1;
         this.empty = new Window(new long[ringLength], Long.MIN_VALUE / 2, 0, Long.MIN_VALUE, 0, KeyState.ACTIVE);
+        this.fingerprinter = fingerprinter;
+    }
+
+    /** A registered key: where its windows are. */
+    private record Slot(KeyFingerprint fingerprint, AtomicReference<Window> window) {
     }
 
     /**
@@ -72,6 +96,37 @@ public final class InMemoryUsageStore implements UsageStore {
         Window withState(KeyState next) {
             return new Window(ring, head, minuteSum, epochDay, dayTokens, next);
         }
+    }
+
+    @Override
+    public synchronized void register(Map<KeyId, SecretDigest> keys) {
+        Map<KeyId, Slot> next = new HashMap<>();
+        keys.forEach((key, digest) -> {
+            KeyFingerprint fingerprint = fingerprinter.fingerprint(digest);
+            Window claimed = legacy.remove(key);
+            AtomicReference<Window> window = windows.computeIfAbsent(fingerprint,
+                    f -> new AtomicReference<>(claimed != null ? claimed : empty));
+            next.put(key, new Slot(fingerprint, window));
+        });
+        handles = Map.copyOf(next);
+        legacy.clear();
+        unclaimed.removeIf(restored -> {
+            for (Map.Entry<KeyId, Slot> entry : next.entrySet()) {
+                if (restored.claimedBy(entry.getKey(), entry.getValue().fingerprint())) {
+                    Ticket ticket = restored.toTicket(entry.getKey());
+                    pending.put(ticket.id(), ticket);
+                    return true;
+                }
+            }
+            return false;
+        });
+        // What no configured key claims belongs to a key no longer configured.
+        unclaimed.clear();
+    }
+
+    @Override
+    public KeyFingerprint fingerprint(KeyId key) {
+        return slot(key).fingerprint();
     }
 
     @Override
@@ -132,8 +187,7 @@ public final class InMemoryUsageStore implements UsageStore {
 
     @Override
     public KeyUsage usage(KeyId key, long nowMillis, DayWindow day) {
-        AtomicReference<Window> ref = windows.get(key);
-        Window current = ref == null ? empty : ref.get();
+        Window current = windowOf(key).get();
         long head = Math.max(current.head, Math.floorDiv(nowMillis, bucketMillis));
         return new KeyUsage(minuteTokens(current, head), dayTokens(current, day), current.state);
     }
@@ -149,8 +203,7 @@ public final class InMemoryUsageStore implements UsageStore {
 
     @Override
     public KeyState state(KeyId key) {
-        AtomicReference<Window> ref = windows.get(key);
-        return ref == null ? KeyState.ACTIVE : ref.get().state;
+        return windowOf(key).get().state;
     }
 
     @Override
@@ -197,29 +250,44 @@ public final class InMemoryUsageStore implements UsageStore {
         List<StoreSnapshot.KeyWindow> keys = new ArrayList<>(windows.size());
         windows.forEach((key, ref) -> {
             Window w = ref.get();
-            keys.add(new StoreSnapshot.KeyWindow(key, w.ring, w.head, w.minuteSum, w.epochDay, w.dayTokens, w.state));
+            keys.add(new StoreSnapshot.KeyWindow(key, null, w.ring, w.head, w.minuteSum, w.epochDay, w.dayTokens,
+                    w.state));
         });
-        return new StoreSnapshot(bucketMillis, ticketIds.get(), keys, List.copyOf(pending.values()));
+        Map<KeyId, Slot> registered = handles;
+        List<StoreSnapshot.PendingTicket> tickets = new ArrayList<>(pending.size());
+        for (Ticket ticket : pending.values()) {
+            tickets.add(StoreSnapshot.PendingTicket.of(registered.get(ticket.key()).fingerprint(), ticket));
+        }
+        return new StoreSnapshot(bucketMillis, ticketIds.get(), keys, tickets);
     }
 
-    /** Loads a snapshot into this store, which must be new and have the snapshot's bucket width. */
-    void restore(StoreSnapshot snapshot) {
+    /**
+     * Loads a snapshot into this store, which must be new, not yet registered, and have the
+     * snapshot's bucket width. Windows a format-1 snapshot kept by index wait for the key that
+     * {@link #register registers} at that index.
+     */
+    synchronized void restore(StoreSnapshot snapshot) {
         if (snapshot.bucketMillis() != bucketMillis) {
             throw new IllegalArgumentException("snapshot has " + snapshot.bucketMillis() + " ms buckets, store has "
                     + bucketMillis);
         }
-        if (!windows.isEmpty() || !pending.isEmpty()) {
+        if (!windows.isEmpty() || !pending.isEmpty() || !handles.isEmpty()) {
             throw new IllegalStateException("restore needs an empty store");
         }
         for (StoreSnapshot.KeyWindow key : snapshot.windows()) {
             if (key.ring().length != ringLength) {
-                throw new IllegalArgumentException("snapshot ring of " + key.key() + " has " + key.ring().length
+                throw new IllegalArgumentException("snapshot ring of " + key.owner() + " has " + key.ring().length
                         + " buckets, expected " + ringLength);
             }
-            windows.put(key.key(), new AtomicReference<>(new Window(key.ring().clone(), key.head(), key.minuteSum(),
-                    key.epochDay(), key.dayTokens(), key.state())));
+            Window window = new Window(key.ring().clone(), key.head(), key.minuteSum(), key.epochDay(),
+                    key.dayTokens(), key.state());
+            if (key.key() != null) {
+                windows.put(key.key(), new AtomicReference<>(window));
+            } else {
+                legacy.put(key.legacyIndex(), window);
+            }
         }
-        snapshot.pending().forEach(ticket -> pending.put(ticket.id(), ticket));
+        unclaimed.addAll(snapshot.pending());
         ticketIds.set(snapshot.nextTicketId());
     }
 
@@ -255,8 +323,16 @@ public final class InMemoryUsageStore implements UsageStore {
     }
 
     private AtomicReference<Window> windowOf(KeyId key) {
-        AtomicReference<Window> ref = windows.get(key);
-        return ref != null ? ref : windows.computeIfAbsent(key, k -> new AtomicReference<>(empty));
+        return slot(key).window();
+    }
+
+    private Slot slot(KeyId key) {
+        Slot slot = handles.get(key);
+        if (slot == null) {
+            Objects.requireNonNull(key, "key");
+            throw new IllegalArgumentException(key + " was not registered with the store");
+        }
+        return slot;
     }
 
     private int slot(long bucket) {

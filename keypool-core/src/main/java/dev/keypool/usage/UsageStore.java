@@ -1,8 +1,10 @@
 package dev.keypool.usage;
 
 import dev.keypool.config.KeyId;
+import dev.keypool.config.SecretDigest;
 import dev.keypool.config.WindowLimits;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Where the usage windows and the states of keys live. Every method is one atomic step, so that a
@@ -21,12 +23,33 @@ import java.util.List;
  * refunded (or charged) in the windows the ticket was put in, where they are still current. A
  * ticket nobody settles is released by {@link #releaseExpired(long)} after its expiry.
  *
+ * <h2>Which key</h2>
+ * Calls name a key by its {@link KeyId}, this process's handle on it (provider and index); the
+ * store keeps everything under the key's {@link KeyFingerprint}, a keyed hash of its secret, which
+ * {@link #register} binds to the handle.
+ *
  * <p>Implementations must pass {@code UsageStoreContract} in this module's test jar.
  */
 public interface UsageStore extends AutoCloseable {
 
     /** The span of the sliding minute window. */
     long MINUTE_MILLIS = 60_000;
+
+    /**
+     * Names the keys this store serves: each handle with the digest of its key. The store keeps
+     * usage and state under the key's {@link KeyFingerprint}, never under the handle, so that
+     * reordering the keys in {@code .env} changes nothing, a new key at an old index starts with
+     * nothing, and instances whose {@code .env} list the keys in different orders share each key.
+     * The key manager calls it once, before any call names a key; the other methods refuse a
+     * handle that was not registered ({@link IllegalArgumentException}).
+     */
+    void register(Map<KeyId, SecretDigest> keys);
+
+    /**
+     * The fingerprint {@code key} is stored under, or {@code null} while the store cannot tell (a
+     * shared store that has not reached its server since it started).
+     */
+    KeyFingerprint fingerprint(KeyId key);
 
     /**
      * Atomically: checks the key's state, then reserves {@code tokens} in the minute and the day

@@ -14,7 +14,9 @@ import dev.keypool.failure.FailureKind;
 import dev.keypool.testing.AdmissionLedger;
 import dev.keypool.testing.ManualClock;
 import dev.keypool.usage.DayWindow;
+import dev.keypool.config.SecretDigest;
 import dev.keypool.usage.InMemoryUsageStore;
+import dev.keypool.usage.KeyFingerprint;
 import dev.keypool.usage.KeyState;
 import dev.keypool.usage.KeyUsage;
 import dev.keypool.usage.ReserveResult;
@@ -223,6 +225,16 @@ class RotatorConcurrencyTest {
 
         RecordingStore(UsageStore delegate) {
             this.delegate = delegate;
+        }
+
+        @Override
+        public void register(Map<KeyId, SecretDigest> keys) {
+            delegate.register(keys);
+        }
+
+        @Override
+        public KeyFingerprint fingerprint(KeyId key) {
+            return delegate.fingerprint(key);
         }
 
         @Override

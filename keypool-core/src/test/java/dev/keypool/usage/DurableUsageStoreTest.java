@@ -31,7 +31,9 @@ class DurableUsageStoreTest extends UsageStoreContract {
     }
 
     private DurableUsageStore open(Path dir) {
-        return DurableUsageStore.open(dir, InMemoryUsageStore.DEFAULT_BUCKET_MILLIS, MANUAL);
+        DurableUsageStore store = DurableUsageStore.open(dir, InMemoryUsageStore.DEFAULT_BUCKET_MILLIS, MANUAL);
+        store.register(registeredKeys(KEY, OTHER_KEY));
+        return store;
     }
 
     @Test
@@ -163,6 +165,7 @@ class DurableUsageStoreTest extends UsageStoreContract {
         Path dir = dataDir.resolve("background");
         DurableUsageStore store = DurableUsageStore.open(dir, InMemoryUsageStore.DEFAULT_BUCKET_MILLIS,
                 Duration.ofMillis(20));
+        store.register(registeredKeys(KEY));
         try {
             granted(store, 777, T0);
             org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))

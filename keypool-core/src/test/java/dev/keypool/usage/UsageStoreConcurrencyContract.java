@@ -73,6 +73,7 @@ public abstract class UsageStoreConcurrencyContract {
     @BeforeEach
     void setUp() {
         store = createStore();
+        store.register(UsageStoreContract.registeredKeys(KEYS.toArray(KeyId[]::new)));
         // ten minutes before midnight: the run crosses into the next day
         clock = new ManualClock(Instant.parse("2026-01-15T23:50:00Z"));
         ledger = new AdmissionLedger();

@@ -5,12 +5,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.keypool.config.KeyId;
 import dev.keypool.config.Provider;
+import dev.keypool.config.SecretDigest;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.failure.FailureKind;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -26,6 +29,8 @@ public abstract class UsageStoreContract {
 
     protected static final KeyId KEY = KeyId.of(Provider.OPENAI, 0);
     protected static final KeyId OTHER_KEY = KeyId.of(Provider.OPENAI, 1);
+    /** A key that no test reserves on. */
+    protected static final KeyId UNSEEN_KEY = KeyId.of(Provider.GEMINI, 0);
     protected static final ZoneId UTC = ZoneOffset.UTC;
     /** 2026-01-15T10:00:00Z: on a bucket boundary, far from midnight. */
     protected static final long T0 = Instant.parse("2026-01-15T10:00:00Z").toEpochMilli();
@@ -36,8 +41,22 @@ public abstract class UsageStoreContract {
 
     protected UsageStore store;
 
-    /** A new, empty store. */
+    /** A new, empty store, not yet registered: the contract registers its keys. */
     protected abstract UsageStore createStore();
+
+    /** The keys every contract test may name, with a distinct secret each: what a key manager registers. */
+    public static Map<KeyId, SecretDigest> registeredKeys(KeyId... keys) {
+        Map<KeyId, SecretDigest> digests = new LinkedHashMap<>();
+        for (KeyId key : keys) {
+            digests.put(key, secretOf(key));
+        }
+        return digests;
+    }
+
+    /** The digest of the test secret of {@code key}'s index: {@code key-<provider>-<index>}. */
+    public static SecretDigest secretOf(KeyId key) {
+        return SecretDigest.of(key.provider(), "test-key-" + key.provider().id() + "-" + key.index() + "-0123456789");
+    }
 
     /**
      * The width of the store's minute buckets: tokens admitted at {@code t} may count until
@@ -50,6 +69,7 @@ public abstract class UsageStoreContract {
     @BeforeEach
     void createEmptyStore() {
         store = createStore();
+        store.register(registeredKeys(KEY, OTHER_KEY, UNSEEN_KEY));
     }
 
     @AfterEach
@@ -594,9 +614,7 @@ public abstract class UsageStoreContract {
     void usages_answersForEachKeyInTheOrderAsked() {
         granted(KEY, WindowLimits.NONE, 100, T0);
         granted(OTHER_KEY, WindowLimits.NONE, 200, T0);
-        KeyId unseen = KeyId.of(Provider.GEMINI, 0);
-
-        List<KeyUsage> usages = store.usages(List.of(OTHER_KEY, unseen, KEY), T0, DayWindow.at(T0, UTC));
+        List<KeyUsage> usages = store.usages(List.of(OTHER_KEY, UNSEEN_KEY, KEY), T0, DayWindow.at(T0, UTC));
 
         assertThat(usages).containsExactly(
                 new KeyUsage(200, 200, KeyState.ACTIVE),

@@ -1,9 +1,12 @@
 package dev.keypool.redis;
 
 import dev.keypool.config.KeyId;
+import dev.keypool.config.SecretDigest;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.usage.DayWindow;
 import dev.keypool.usage.DenialReason;
+import dev.keypool.usage.KeyFingerprint;
+import dev.keypool.usage.KeyFingerprinter;
 import dev.keypool.usage.KeyState;
 import dev.keypool.usage.KeyUsage;
 import dev.keypool.usage.ReserveResult;
@@ -19,7 +22,9 @@ import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.Delay;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -27,6 +32,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The {@link UsageStore} that many gateway instances share through one Redis: each instance
@@ -43,8 +50,18 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * concurrent reserves on one key queue inside Redis and each costs one script run, a few
  * microseconds.
  *
+ * <h2>Which key</h2>
+ * A key's data is kept under its fingerprint ({@link KeyFingerprint}), an HMAC of its secret
+ * under a secret every instance reads from Redis ({@code keypool:key-id-secret}, created once,
+ * atomically, by the first instance that asks): instances whose {@code .env} list the keys in
+ * different orders share each key, and a new key at an old index starts with nothing. Until the
+ * store has reached Redis once it cannot name any key ({@link #fingerprint} is {@code null}); it
+ * asks again on the next call. Data written by index ({@code keypool:{openai:0}:...}, before keys
+ * had an identity) is moved once, when the store first reaches Redis, to the key configured at
+ * that index in the configuration being started; the instance that moves it first decides.
+ *
  * <h2>Layout and expiry</h2>
- * Each pool key's data sits under one hash tag, {@code keypool:{openai:0}:...} (see
+ * Each pool key's data sits under one hash tag, {@code keypool:{openai:3f9a…}:...} (see
  * {@link KeySpace}), so every script touches one Redis Cluster slot. The sliding minute is the
  * in-memory store's ring of buckets as a hash of bucket number to tokens, with the same rule:
  * tokens of bucket {@code b} count until bucket {@code b + 60 s / bucket + 1} begins (refuse early
@@ -131,7 +148,14 @@ public final class RedisUsageStore implements UsageStore {
     private final boolean ownsConnection;
     private final RedisCalls calls;
     private final KeySpace keys;
-    private final Set<KeyId> registered = ConcurrentHashMap.newKeySet();
+    private static final Logger LOG = LoggerFactory.getLogger(RedisUsageStore.class);
+
+    /** The keys this instance names in the registry, so it adds each once. */
+    private final Set<KeyFingerprint> listed = ConcurrentHashMap.newKeySet();
+    /** What {@link #register} was given; fingerprints are made from it once Redis gives the secret. */
+    private volatile Map<KeyId, SecretDigest> digests = Map.of();
+    /** The fingerprint of each registered handle, and back; {@code null} until Redis was reached. */
+    private volatile Identity identity;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private final String bucketArg;
@@ -234,6 +258,41 @@ public final class RedisUsageStore implements UsageStore {
         return config;
     }
 
+    /** Which fingerprint each registered handle is, and which handle each fingerprint. */
+    private record Identity(Map<KeyId, KeyFingerprint> fingerprints, Map<KeyFingerprint, KeyId> handles) {
+    }
+
+    /**
+     * Keeps the keys' digests and, when Redis can be reached, makes their fingerprints with the
+     * shared secret and moves data Redis kept by index. When it cannot, the next call that needs a
+     * key tries again (and throws {@link RedisUnavailableException} while Redis is away).
+     */
+    @Override
+    public void register(Map<KeyId, SecretDigest> keys) {
+        keys.keySet().forEach(RedisUsageStore::checkNumberable);
+        synchronized (this) {
+            digests = Map.copyOf(keys);
+            identity = null;
+        }
+        try {
+            identify();
+        } catch (RedisUnavailableException e) {
+            LOG.debug("Cannot name the keys in Redis yet: {}", e.getMessage());
+        }
+    }
+
+    @Override
+    public KeyFingerprint fingerprint(KeyId key) {
+        Identity known = identity;
+        if (known == null) {
+            if (!digests.containsKey(key)) {
+                throw notRegistered(key);
+            }
+            return null;
+        }
+        return fingerprintOf(known, key);
+    }
+
     /** Whether the connection to Redis is up now (for health checks; calls may still time out). */
     public boolean isConnected() {
         return connection.isOpen();
@@ -247,8 +306,9 @@ public final class RedisUsageStore implements UsageStore {
         if (tokens < 0) {
             throw new IllegalArgumentException("tokens must be >= 0, was " + tokens);
         }
-        register(key);
-        List<Object> answer = calls.run(Script.RESERVE, keys.of(key).forReserve(),
+        KeySpace.Names names = names(key);
+        list(key);
+        List<Object> answer = calls.run(Script.RESERVE, names.forReserve(),
                 Long.toString(tokens), Long.toString(nowMillis), bucketArg, ringArg,
                 limitArg(limits.perMinute()), limitArg(limits.perDay()), Long.toString(day.epochDay()),
                 Long.toString(expiresMillis), Long.toString(MINUTE_SLACK_MILLIS), Long.toString(DAY_TTL_MILLIS));
@@ -271,7 +331,7 @@ public final class RedisUsageStore implements UsageStore {
         if (actualTokens < 0) {
             throw new IllegalArgumentException("actualTokens must be >= 0, was " + actualTokens);
         }
-        Long wasPending = calls.run(Script.SETTLE, keys.of(ticket.key()).forSettle(), pendingMember(ticket),
+        Long wasPending = calls.run(Script.SETTLE, names(ticket.key()).forSettle(), pendingMember(ticket),
                 Long.toString(ticket.tokens()), Long.toString(actualTokens), Long.toString(nowMillis), bucketArg,
                 ringArg, Long.toString(Math.floorDiv(ticket.admittedMillis(), bucketMillis)),
                 Long.toString(ticket.epochDay()), Long.toString(MINUTE_SLACK_MILLIS));
@@ -299,7 +359,7 @@ public final class RedisUsageStore implements UsageStore {
 
     @Override
     public KeyState state(KeyId key) {
-        String stateKey = keys.of(key).state();
+        String stateKey = names(key).state();
         Map<String, String> fields = calls.await(calls.start(() -> calls.redis().hgetall(stateKey), "reading a key state"),
                 "reading a key state");
         return StateCodec.decode(fields);
@@ -311,7 +371,7 @@ public final class RedisUsageStore implements UsageStore {
         List<String> args = new ArrayList<>();
         args.add(Long.toString(stateTtl(state)));
         args.addAll(StateCodec.encode(state));
-        calls.run(Script.SET_STATE, keys.of(key).forState(), args.toArray(String[]::new));
+        calls.run(Script.SET_STATE, names(key).forState(), args.toArray(String[]::new));
     }
 
     @Override
@@ -326,7 +386,7 @@ public final class RedisUsageStore implements UsageStore {
         args.addAll(expectedPairs);
         args.add(Long.toString(stateTtl(next)));
         args.addAll(StateCodec.encode(next));
-        Long replaced = calls.run(Script.COMPARE_AND_SET_STATE, keys.of(key).forState(), args.toArray(String[]::new));
+        Long replaced = calls.run(Script.COMPARE_AND_SET_STATE, names(key).forState(), args.toArray(String[]::new));
         return replaced == 1;
     }
 
@@ -342,8 +402,9 @@ public final class RedisUsageStore implements UsageStore {
         if (minuteTokens < 0 || dayTokens < 0) {
             throw new IllegalArgumentException("tokens must be >= 0, was " + minuteTokens + " and " + dayTokens);
         }
-        register(key);
-        Long tokens = calls.run(Script.CHARGE, keys.of(key).forCharge(), Long.toString(minuteTokens),
+        KeySpace.Names names = names(key);
+        list(key);
+        Long tokens = calls.run(Script.CHARGE, names.forCharge(), Long.toString(minuteTokens),
                 Long.toString(dayTokens), Long.toString(nowMillis), bucketArg, ringArg, Long.toString(day.epochDay()),
                 Long.toString(MINUTE_SLACK_MILLIS), Long.toString(DAY_TTL_MILLIS));
         return tokens;
@@ -355,17 +416,22 @@ public final class RedisUsageStore implements UsageStore {
         List<Ticket> released = new ArrayList<>();
         String[] args = {Long.toString(nowMillis), bucketArg, ringArg, Long.toString(MINUTE_SLACK_MILLIS),
                 Integer.toString(RELEASE_BATCH)};
-        List<KeyId> todo = new ArrayList<>(knownKeys());
+        Identity known = identified();
+        List<KeyFingerprint> todo = new ArrayList<>(knownKeys());
         while (!todo.isEmpty()) {
             List<RedisCalls.ScriptCall<List<Object>>> started = new ArrayList<>(todo.size());
-            for (KeyId key : todo) {
+            for (KeyFingerprint key : todo) {
                 started.add(calls.script(Script.RELEASE, keys.of(key).forSettle(), args));
             }
-            List<KeyId> more = new ArrayList<>();
+            List<KeyFingerprint> more = new ArrayList<>();
             for (int i = 0; i < todo.size(); i++) {
                 List<Object> members = started.get(i).await();
+                // A key this instance does not have is released all the same, for the instance that does.
+                KeyId handle = known.handles().get(todo.get(i));
                 for (Object member : members) {
-                    released.add(parseMember(todo.get(i), (String) member));
+                    if (handle != null) {
+                        released.add(parseMember(handle, (String) member));
+                    }
                 }
                 if (members.size() == RELEASE_BATCH) {
                     more.add(todo.get(i));
@@ -379,8 +445,9 @@ public final class RedisUsageStore implements UsageStore {
     /** Counts the pending tickets of every instance, not only this one's. */
     @Override
     public int pendingCount() {
+        identified();
         List<RedisFuture<Long>> started = new ArrayList<>();
-        for (KeyId key : knownKeys()) {
+        for (KeyFingerprint key : knownKeys()) {
             String pending = keys.of(key).pending();
             started.add(calls.start(() -> calls.redis().zcard(pending), "counting pending tickets"));
         }
@@ -416,7 +483,7 @@ public final class RedisUsageStore implements UsageStore {
     // ---- internals --------------------------------------------------------------------------------
 
     private RedisCalls.ScriptCall<List<Object>> startUsage(KeyId key, long nowMillis, DayWindow day) {
-        return calls.script(Script.USAGE, keys.of(key).forUsage(), Long.toString(nowMillis), bucketArg, ringArg,
+        return calls.script(Script.USAGE, names(key).forUsage(), Long.toString(nowMillis), bucketArg, ringArg,
                 Long.toString(day.epochDay()));
     }
 
@@ -425,40 +492,156 @@ public final class RedisUsageStore implements UsageStore {
     }
 
     /** Names the key in the registry the first time this instance reserves on it. */
-    private void register(KeyId key) {
-        Objects.requireNonNull(key, "key");
-        if (registered.contains(key)) {
+    private void list(KeyId key) {
+        KeyFingerprint fingerprint = fingerprintOf(identified(), key);
+        if (listed.contains(fingerprint)) {
             return;
         }
-        if (key.provider().ordinal() >= 1 << (Long.SIZE - 1 - INDEX_BITS - SEQ_BITS)
-                || key.index() >= 1 << INDEX_BITS) {
-            throw new IllegalArgumentException("keypool-redis numbers keys below " + (1 << INDEX_BITS) + ", was " + key);
-        }
-        String member = KeySpace.member(key);
+        String member = KeySpace.member(fingerprint);
         calls.await(calls.start(() -> calls.redis().sadd(keys.registry(), member), "registering a key"),
                 "registering a key");
-        registered.add(key);
+        listed.add(fingerprint);
     }
 
     /**
-     * Every key in the registry, and those this instance registered; those the registry lacks
-     * (Redis restarted empty) are put back, so that other instances' sweepers find them again.
+     * Every key in the registry, and those this instance listed; those the registry lacks (Redis
+     * restarted empty) are put back, so that other instances' sweepers find them again.
      */
-    private Set<KeyId> knownKeys() {
+    private Set<KeyFingerprint> knownKeys() {
         Set<String> members = calls.await(calls.start(() -> calls.redis().smembers(keys.registry()), "reading the key registry"),
                 "reading the key registry");
-        Set<KeyId> known = new HashSet<>();
+        Set<KeyFingerprint> known = new HashSet<>();
         for (String member : members) {
-            known.add(KeySpace.parse(member));
+            KeyFingerprint key = KeySpace.parse(member);
+            if (key != null) {
+                known.add(key);
+            }
         }
-        String[] lost = registered.stream().filter(key -> !known.contains(key)).map(KeySpace::member)
+        String[] lost = listed.stream().filter(key -> !known.contains(key)).map(KeySpace::member)
                 .toArray(String[]::new);
         if (lost.length > 0) {
             calls.await(calls.start(() -> calls.redis().sadd(keys.registry(), lost), "registering keys again"),
                     "registering keys again");
-            known.addAll(registered);
+            known.addAll(listed);
         }
         return known;
+    }
+
+    /** The Redis names of a registered key's data. */
+    private KeySpace.Names names(KeyId key) {
+        return keys.of(fingerprintOf(identified(), key));
+    }
+
+    private KeyFingerprint fingerprintOf(Identity known, KeyId key) {
+        KeyFingerprint fingerprint = known.fingerprints().get(key);
+        if (fingerprint == null) {
+            throw notRegistered(key);
+        }
+        return fingerprint;
+    }
+
+    private static IllegalArgumentException notRegistered(KeyId key) {
+        Objects.requireNonNull(key, "key");
+        return new IllegalArgumentException(key + " was not registered with the store");
+    }
+
+    private Identity identified() {
+        Identity known = identity;
+        return known != null ? known : identify();
+    }
+
+    /**
+     * Makes the registered keys' fingerprints with the secret in Redis (creating it if this is the
+     * first instance), and moves what Redis kept by index to the keys now at those indexes.
+     *
+     * @throws RedisUnavailableException when Redis cannot be reached; nothing is decided then
+     */
+    private synchronized Identity identify() {
+        if (identity != null) {
+            return identity;
+        }
+        String fresh = HexFormat.of().formatHex(KeyFingerprinter.newSecret());
+        String secret = calls.run(Script.KEY_ID_SECRET, new String[] {keys.secret()}, fresh);
+        byte[] bytes;
+        try {
+            bytes = HexFormat.of().parseHex(secret);
+        } catch (IllegalArgumentException e) {
+            bytes = new byte[0];
+        }
+        if (bytes.length != KeyFingerprinter.SECRET_BYTES) {
+            throw new IllegalStateException("Redis key " + keys.secret() + " does not hold a keypool key-id secret ("
+                    + KeyFingerprinter.SECRET_BYTES * 2 + " hex digits); is the prefix shared with something else?");
+        }
+        KeyFingerprinter fingerprinter = KeyFingerprinter.of(bytes);
+        Map<KeyId, KeyFingerprint> fingerprints = new HashMap<>();
+        Map<KeyFingerprint, KeyId> handles = new HashMap<>();
+        digests.forEach((key, digest) -> {
+            KeyFingerprint fingerprint = fingerprinter.fingerprint(digest);
+            fingerprints.put(key, fingerprint);
+            handles.put(fingerprint, key);
+        });
+        moveIndexLayout(fingerprints);
+        identity = new Identity(Map.copyOf(fingerprints), Map.copyOf(handles));
+        return identity;
+    }
+
+    /**
+     * Moves what Redis kept by index (before keys had an identity) to the key configured at each
+     * index: one pipelined read of every index's old data, then for each index that had some, a
+     * merge under the key's fingerprint (done once, whoever else merges too) and the old data's
+     * deletion.
+     */
+    private void moveIndexLayout(Map<KeyId, KeyFingerprint> fingerprints) {
+        List<KeyId> handles = new ArrayList<>(fingerprints.keySet());
+        List<RedisCalls.ScriptCall<List<Object>>> reads = new ArrayList<>(handles.size());
+        for (KeyId handle : handles) {
+            reads.add(calls.script(Script.LEGACY_READ, keys.byIndex(handle).forLegacy()));
+        }
+        for (int i = 0; i < handles.size(); i++) {
+            List<Object> data = reads.get(i).await();
+            if (data.isEmpty()) {
+                continue;
+            }
+            KeyId handle = handles.get(i);
+            KeyFingerprint fingerprint = fingerprints.get(handle);
+            List<String> args = new ArrayList<>();
+            args.add(Long.toString(config.clock().millis()));
+            args.add(bucketArg);
+            args.add(ringArg);
+            args.add(Long.toString(MINUTE_SLACK_MILLIS));
+            args.add(Long.toString(DAY_TTL_MILLIS));
+            addCounted(args, (List<?>) data.get(0));
+            addCounted(args, (List<?>) data.get(1));
+            addCounted(args, (List<?>) data.get(2));
+            args.add(Long.toString(number(data.get(4))));
+            addCounted(args, (List<?>) data.get(3));
+            calls.run(Script.LEGACY_MERGE, keys.of(fingerprint).forMerge(), args.toArray(String[]::new));
+            String[] old = keys.byIndex(handle).forLegacy();
+            calls.await(calls.start(() -> calls.redis().del(old), "deleting data kept by index"),
+                    "deleting data kept by index");
+            String member = KeySpace.indexMember(handle);
+            calls.await(calls.start(() -> calls.redis().srem(keys.registry(), member), "deleting data kept by index"),
+                    "deleting data kept by index");
+            String listedMember = KeySpace.member(fingerprint);
+            calls.await(calls.start(() -> calls.redis().sadd(keys.registry(), listedMember), "registering a key"),
+                    "registering a key");
+            LOG.info("Moved the usage Redis kept for {} by index to the key now configured there ({})", handle,
+                    fingerprint);
+        }
+    }
+
+    private static void addCounted(List<String> args, List<?> items) {
+        args.add(Integer.toString(items.size()));
+        items.forEach(item -> args.add(String.valueOf(item)));
+    }
+
+    /** Ticket ids carry the key's provider and index: refuses keys beyond what they can name. */
+    private static void checkNumberable(KeyId key) {
+        Objects.requireNonNull(key, "key");
+        if (key.provider().ordinal() >= 1 << (Long.SIZE - 1 - INDEX_BITS - SEQ_BITS)
+                || key.index() >= 1 << INDEX_BITS) {
+            throw new IllegalArgumentException("keypool-redis numbers keys below " + (1 << INDEX_BITS) + ", was " + key);
+        }
     }
 
     private static long ticketId(KeyId key, long seq) {

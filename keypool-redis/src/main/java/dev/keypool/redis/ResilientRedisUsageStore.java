@@ -1,10 +1,12 @@
 package dev.keypool.redis;
 
 import dev.keypool.config.KeyId;
+import dev.keypool.config.SecretDigest;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.usage.DayWindow;
 import dev.keypool.usage.DenialReason;
 import dev.keypool.usage.InMemoryUsageStore;
+import dev.keypool.usage.KeyFingerprint;
 import dev.keypool.usage.KeyState;
 import dev.keypool.usage.KeyUsage;
 import dev.keypool.usage.ReserveResult;
@@ -65,6 +67,7 @@ public final class ResilientRedisUsageStore implements UsageStore {
     private final Map<Ticket, InMemoryUsageStore> localTickets = new ConcurrentHashMap<>();
     private final Queue<Settlement> unsettled = new ConcurrentLinkedQueue<>();
     private final AtomicLong nextProbeMillis = new AtomicLong();
+    private volatile Map<KeyId, SecretDigest> registered = Map.of();
     private volatile InMemoryUsageStore local;
     private volatile boolean degraded;
     private volatile long degradedSinceMillis;
@@ -94,6 +97,19 @@ public final class ResilientRedisUsageStore implements UsageStore {
 
     public int instances() {
         return instances;
+    }
+
+    /** Registers the keys with Redis (which names them once it is reached) and with the local accounting. */
+    @Override
+    public void register(Map<KeyId, SecretDigest> keys) {
+        registered = Map.copyOf(keys);
+        local.register(registered);
+        redis.register(registered);
+    }
+
+    @Override
+    public KeyFingerprint fingerprint(KeyId key) {
+        return redis.fingerprint(key);
     }
 
     @Override
@@ -275,7 +291,7 @@ public final class ResilientRedisUsageStore implements UsageStore {
             if (degraded) {
                 return;
             }
-            InMemoryUsageStore fresh = new InMemoryUsageStore(redis.config().bucketMillis());
+            InMemoryUsageStore fresh = newLocalStore();
             lastKnown.forEach((key, usage) -> {
                 if (!usage.state().equals(KeyState.ACTIVE)) {
                     fresh.setState(key, usage.state());
@@ -315,7 +331,7 @@ public final class ResilientRedisUsageStore implements UsageStore {
                 unsettled.poll();
             }
             // Local tickets still pending settle in the outage store, whose usage Redis now has.
-            local = new InMemoryUsageStore(redis.config().bucketMillis());
+            local = newLocalStore();
             localKeys.clear();
             degraded = false;
         } catch (RedisUnavailableException e) {
@@ -326,6 +342,12 @@ public final class ResilientRedisUsageStore implements UsageStore {
         }
         LOG.warn("Redis is reachable again; the usage counted locally during the outage was added to it");
         return true;
+    }
+
+    private InMemoryUsageStore newLocalStore() {
+        InMemoryUsageStore store = new InMemoryUsageStore(redis.config().bucketMillis());
+        store.register(registered);
+        return store;
     }
 
     /**

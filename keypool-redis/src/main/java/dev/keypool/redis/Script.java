@@ -21,7 +21,10 @@ enum Script {
     USAGE("usage.lua", ScriptOutputType.MULTI),
     SET_STATE("set_state.lua", ScriptOutputType.INTEGER),
     COMPARE_AND_SET_STATE("compare_and_set_state.lua", ScriptOutputType.INTEGER),
-    CHARGE("charge.lua", ScriptOutputType.INTEGER);
+    CHARGE("charge.lua", ScriptOutputType.INTEGER),
+    LEGACY_READ("legacy_read.lua", ScriptOutputType.MULTI),
+    LEGACY_MERGE("legacy_merge.lua", ScriptOutputType.INTEGER),
+    KEY_ID_SECRET("key_id_secret.lua", ScriptOutputType.VALUE);
 
     private final String fileName;
     private final ScriptOutputType outputType;

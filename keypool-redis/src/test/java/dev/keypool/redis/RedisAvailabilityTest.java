@@ -9,6 +9,7 @@ import dev.keypool.config.Provider;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.redis.testing.RedisServer;
 import dev.keypool.redis.testing.RedisServerExtension;
+import dev.keypool.usage.UsageStoreContract;
 import dev.keypool.usage.DayWindow;
 import dev.keypool.usage.KeyUsage;
 import dev.keypool.usage.ReserveResult;
@@ -42,6 +43,11 @@ class RedisAvailabilityTest {
         return RedisStoreConfig.custom().prefix("availability-" + STORES.incrementAndGet()).build();
     }
 
+    private static RedisUsageStore registered(RedisUsageStore store) {
+        store.register(UsageStoreContract.registeredKeys(KEY));
+        return store;
+    }
+
     private static ReserveResult reserve(RedisUsageStore store, long tokens) {
         return store.reserve(KEY, WindowLimits.of(1_000, 10_000), tokens, NOW, DAY, NOW + 60_000);
     }
@@ -50,7 +56,7 @@ class RedisAvailabilityTest {
     void scripts_areSentInFull_whenRedisHasForgottenThem() {
         RedisClient client = RedisClient.create(REDIS.server().url());
         try (StatefulRedisConnection<String, String> admin = client.connect();
-                RedisUsageStore store = new RedisUsageStore(client, config())) {
+                RedisUsageStore store = registered(new RedisUsageStore(client, config()))) {
             Ticket ticket = ((ReserveResult.Granted) reserve(store, 100)).ticket();
 
             admin.sync().scriptFlush();
@@ -65,7 +71,7 @@ class RedisAvailabilityTest {
 
     @Test
     void urlConstructor_connects_andServes() {
-        try (RedisUsageStore store = new RedisUsageStore(REDIS.server().url(), config())) {
+        try (RedisUsageStore store = registered(new RedisUsageStore(REDIS.server().url(), config()))) {
             assertThat(store.isConnected()).isTrue();
             assertThat(reserve(store, 100)).isInstanceOf(ReserveResult.Granted.class);
         }
@@ -74,7 +80,7 @@ class RedisAvailabilityTest {
     @Test
     void redisStopped_everyCallFailsFastWithRedisUnavailable_andServesAgainOnceRedisIsBack() {
         try (RedisServer own = RedisServer.start();
-                RedisUsageStore store = new RedisUsageStore(own.url(), config())) {
+                RedisUsageStore store = registered(new RedisUsageStore(own.url(), config()))) {
             assertThat(reserve(store, 100)).isInstanceOf(ReserveResult.Granted.class);
 
             own.stop();

@@ -9,6 +9,7 @@ import dev.keypool.config.WindowLimits;
 import dev.keypool.failure.FailureKind;
 import dev.keypool.redis.testing.RedisServerExtension;
 import dev.keypool.testing.ManualClock;
+import dev.keypool.usage.UsageStoreContract;
 import dev.keypool.usage.DayWindow;
 import dev.keypool.usage.KeyState;
 import dev.keypool.usage.KeyStatus;
@@ -64,11 +65,17 @@ class RedisKeyLayoutTest {
     void createStore() {
         prefix = "layout-" + STORES.incrementAndGet();
         store = new RedisUsageStore(client, RedisStoreConfig.custom().prefix(prefix).clock(clock).build());
+        store.register(UsageStoreContract.registeredKeys(KEY));
     }
 
     @AfterEach
     void closeStore() {
         store.close();
+    }
+
+    /** {@code prefix:{openai:<fingerprint>}:}: where the key's data is. */
+    private String base() {
+        return prefix + ":{" + store.fingerprint(KEY) + "}:";
     }
 
     private Ticket reserve(long tokens, long expires) {
@@ -84,13 +91,13 @@ class RedisKeyLayoutTest {
         reserve(100, clock.millis() + 30 * SECOND);
 
         assertThat(redis.keys(prefix + ":*")).containsExactlyInAnyOrder(
-                prefix + ":{openai:3}:minute", prefix + ":{openai:3}:day", prefix + ":{openai:3}:pending",
-                prefix + ":keys");
-        assertThat(redis.smembers(prefix + ":keys")).containsExactly("openai:3");
-        int slot = SlotHash.getSlot(prefix + ":{openai:3}:minute");
-        assertThat(SlotHash.getSlot(prefix + ":{openai:3}:day")).isEqualTo(slot);
-        assertThat(SlotHash.getSlot(prefix + ":{openai:3}:pending")).isEqualTo(slot);
-        assertThat(SlotHash.getSlot(prefix + ":{openai:3}:state")).isEqualTo(slot);
+                base() + "minute", base() + "day", base() + "pending",
+                prefix + ":keys", prefix + ":key-id-secret");
+        assertThat(redis.smembers(prefix + ":keys")).containsExactly(store.fingerprint(KEY).toString());
+        int slot = SlotHash.getSlot(base() + "minute");
+        assertThat(SlotHash.getSlot(base() + "day")).isEqualTo(slot);
+        assertThat(SlotHash.getSlot(base() + "pending")).isEqualTo(slot);
+        assertThat(SlotHash.getSlot(base() + "state")).isEqualTo(slot);
     }
 
     @Test
@@ -100,13 +107,13 @@ class RedisKeyLayoutTest {
         Ticket ticket = reserve(100, now + 30 * SECOND);
 
         long bucket = Math.floorDiv(now, 1_000);
-        assertThat(redis.hgetall(prefix + ":{openai:3}:minute"))
+        assertThat(redis.hgetall(base() + "minute"))
                 .containsEntry("head", Long.toString(bucket))
                 .containsEntry(Long.toString(bucket), "100");
-        assertThat(redis.hgetall(prefix + ":{openai:3}:day"))
+        assertThat(redis.hgetall(base() + "day"))
                 .containsEntry("day", Long.toString(ticket.epochDay()))
                 .containsEntry("tokens", "100");
-        assertThat(redis.zrangeWithScores(prefix + ":{openai:3}:pending", 0, -1))
+        assertThat(redis.zrangeWithScores(base() + "pending", 0, -1))
                 .singleElement()
                 .satisfies(member -> assertThat(member.getScore()).isEqualTo(now + 30 * SECOND));
     }
@@ -115,7 +122,7 @@ class RedisKeyLayoutTest {
     void minuteData_expiresAFewSecondsAfterItsNewestBucketLeavesTheWindow() {
         reserve(100, clock.millis() + 30 * SECOND);
 
-        assertThat(redis.pttl(prefix + ":{openai:3}:minute"))
+        assertThat(redis.pttl(base() + "minute"))
                 .isBetween(60_000L, 61_000L + RedisUsageStore.MINUTE_SLACK_MILLIS);
     }
 
@@ -123,9 +130,9 @@ class RedisKeyLayoutTest {
     void dayCounterAndPendingTickets_expireTwoDaysAfterTheLastReservation() {
         reserve(100, clock.millis() + 30 * SECOND);
 
-        assertThat(redis.pttl(prefix + ":{openai:3}:day"))
+        assertThat(redis.pttl(base() + "day"))
                 .isBetween(RedisUsageStore.DAY_TTL_MILLIS - 10_000, RedisUsageStore.DAY_TTL_MILLIS);
-        assertThat(redis.pttl(prefix + ":{openai:3}:pending"))
+        assertThat(redis.pttl(base() + "pending"))
                 .isBetween(RedisUsageStore.DAY_TTL_MILLIS - 10_000, RedisUsageStore.DAY_TTL_MILLIS);
     }
 
@@ -136,7 +143,7 @@ class RedisKeyLayoutTest {
 
         reserve(50, clock.millis() + 30 * SECOND);
 
-        assertThat(redis.hgetall(prefix + ":{openai:3}:minute"))
+        assertThat(redis.hgetall(base() + "minute"))
                 .containsOnlyKeys("head", Long.toString(Math.floorDiv(clock.millis(), 1_000)));
     }
 
@@ -145,11 +152,11 @@ class RedisKeyLayoutTest {
         store.setState(KEY, KeyState.coolingDown(FailureKind.RATE_LIMITED, "429 from upstream",
                 clock.millis() + 30 * SECOND));
 
-        assertThat(redis.hgetall(prefix + ":{openai:3}:state")).containsOnly(
+        assertThat(redis.hgetall(base() + "state")).containsOnly(
                 Map.entry("status", "COOLING_DOWN"), Map.entry("kind", "RATE_LIMITED"),
                 Map.entry("reason", "429 from upstream"),
                 Map.entry("until", Long.toString(clock.millis() + 30 * SECOND)));
-        assertThat(redis.pttl(prefix + ":{openai:3}:state"))
+        assertThat(redis.pttl(base() + "state"))
                 .isBetween(RedisUsageStore.STATE_GRACE_MILLIS + 20 * SECOND,
                         RedisUsageStore.STATE_GRACE_MILLIS + 30 * SECOND);
     }
@@ -158,7 +165,7 @@ class RedisKeyLayoutTest {
     void deactivationUntilAReset_neverExpires() {
         store.setState(KEY, KeyState.deactivated(FailureKind.INVALID_KEY, "invalid", KeyState.NEVER));
 
-        assertThat(redis.pttl(prefix + ":{openai:3}:state")).isEqualTo(-1);
+        assertThat(redis.pttl(base() + "state")).isEqualTo(-1);
     }
 
     @Test
@@ -167,7 +174,7 @@ class RedisKeyLayoutTest {
 
         store.setState(KEY, KeyState.ACTIVE);
 
-        assertThat(redis.exists(prefix + ":{openai:3}:state")).isZero();
+        assertThat(redis.exists(base() + "state")).isZero();
         assertThat(store.state(KEY)).isEqualTo(KeyState.ACTIVE);
     }
 
@@ -184,11 +191,10 @@ class RedisKeyLayoutTest {
     }
 
     @Test
-    void reserve_onAKeyIndexBeyondWhatTicketIdsCanName_isRefused() {
+    void register_aKeyIndexBeyondWhatTicketIdsCanName_isRefused() {
         KeyId huge = KeyId.of(Provider.GEMINI, 1 << 19);
-        long now = clock.millis();
 
-        assertThatThrownBy(() -> store.reserve(huge, WindowLimits.NONE, 1, now, DayWindow.at(now, ZoneOffset.UTC), now))
+        assertThatThrownBy(() -> store.register(UsageStoreContract.registeredKeys(huge)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("gemini#524288");
     }
 }

@@ -7,6 +7,7 @@ import dev.keypool.config.Provider;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.failure.FailureKind;
 import dev.keypool.redis.testing.RedisServerExtension;
+import dev.keypool.usage.UsageStoreContract;
 import dev.keypool.usage.DayWindow;
 import dev.keypool.usage.InMemoryUsageStore;
 import dev.keypool.usage.KeyState;
@@ -60,6 +61,8 @@ class RedisMatchesInMemoryTest {
         try (UsageStore memory = new InMemoryUsageStore(bucketMillis);
                 UsageStore redis = new RedisUsageStore(REDIS.client(), RedisStoreConfig.custom()
                         .prefix("same-" + STORES.incrementAndGet()).bucketMillis(bucketMillis).build())) {
+            memory.register(UsageStoreContract.registeredKeys(KEYS.toArray(KeyId[]::new)));
+            redis.register(UsageStoreContract.registeredKeys(KEYS.toArray(KeyId[]::new)));
             new Run(new SplittableRandom(seed), memory, redis).go();
         }
     }

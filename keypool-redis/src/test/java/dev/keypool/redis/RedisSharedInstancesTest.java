@@ -9,6 +9,7 @@ import dev.keypool.failure.FailureKind;
 import dev.keypool.redis.testing.RedisServerExtension;
 import dev.keypool.testing.AdmissionLedger;
 import dev.keypool.testing.ManualClock;
+import dev.keypool.usage.UsageStoreContract;
 import dev.keypool.usage.DayWindow;
 import dev.keypool.usage.DenialReason;
 import dev.keypool.usage.KeyState;
@@ -77,6 +78,7 @@ class RedisSharedInstancesTest {
         RedisClient client = RedisClient.create(REDIS.server().url());
         clients.add(client);
         RedisUsageStore store = new RedisUsageStore(client, RedisStoreConfig.custom().prefix(prefix).build());
+        store.register(UsageStoreContract.registeredKeys(KEY, HOT_KEYS.get(1)));
         stores.add(store);
         return store;
     }

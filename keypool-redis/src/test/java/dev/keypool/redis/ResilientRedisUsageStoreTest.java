@@ -9,6 +9,7 @@ import dev.keypool.config.WindowLimits;
 import dev.keypool.failure.FailureKind;
 import dev.keypool.redis.testing.RedisServer;
 import dev.keypool.testing.ManualClock;
+import dev.keypool.usage.UsageStoreContract;
 import dev.keypool.usage.DayWindow;
 import dev.keypool.usage.DenialReason;
 import dev.keypool.usage.KeyState;
@@ -50,8 +51,10 @@ class ResilientRedisUsageStoreTest {
     }
 
     private ResilientRedisUsageStore instance() {
-        return new ResilientRedisUsageStore(new RedisUsageStore(server.url(), RedisStoreConfig.custom().clock(clock)
-                .commandTimeout(Duration.ofMillis(500)).build()), 2);
+        ResilientRedisUsageStore store = new ResilientRedisUsageStore(new RedisUsageStore(server.url(),
+                RedisStoreConfig.custom().clock(clock).commandTimeout(Duration.ofMillis(500)).build()), 2);
+        store.register(UsageStoreContract.registeredKeys(KEY));
+        return store;
     }
 
     private DayWindow day() {

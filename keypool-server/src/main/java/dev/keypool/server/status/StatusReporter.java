@@ -80,7 +80,7 @@ public final class StatusReporter {
     public StatusReport.Key key(Provider provider, KeyStatusSnapshot snapshot, long now) {
         Long availableAt = snapshot.availableAtMillis();
         UsageRecorder.Totals totals = recorder.keyTotals(provider, snapshot.index());
-        return new StatusReport.Key(snapshot.index(), snapshot.maskedKey(), snapshot.model(), snapshot.status().id(),
+        return new StatusReport.Key(snapshot.index(), snapshot.keyId(), snapshot.maskedKey(), snapshot.model(), snapshot.status().id(),
                 snapshot.reason(), snapshot.failureKind() == null ? null : snapshot.failureKind().id(),
                 availableAt == null ? null : Instant.ofEpochMilli(availableAt).toString(),
                 availableAt == null ? null : Math.max(0, (availableAt - now + 999) / 1000),
