@@ -133,6 +133,7 @@ public final class ApiKeyManager implements AutoCloseable {
         long now = clock.millis();
         KeyUsage usage = store.usage(id, now, day(now));
         return usage.state().availableAt(now)
+                && !(key.limits().minuteLimited() && usage.minuteHeldAt(now))
                 && tokens <= key.limits().perMinute() - usage.minuteTokens()
                 && tokens <= key.limits().perDay() - usage.dayTokens()
                 && budgetBlockedUntil(id, tokens, now) == 0;
@@ -378,11 +379,14 @@ public final class ApiKeyManager implements AutoCloseable {
         boolean resting = status != KeyStatus.ACTIVE;
         Long availableAt = resting && state.untilMillis() != KeyState.NEVER ? state.untilMillis() : null;
         KeyFingerprint fingerprint = store.fingerprint(key.id());
+        // A held minute (after an unclean stop) is shown as the full minute it counts as.
+        long minuteTokens = limits.minuteLimited() && usage.minuteHeldAt(now)
+                ? Math.max(usage.minuteTokens(), limits.perMinute()) : usage.minuteTokens();
         return new KeyStatusSnapshot(
                 key.id(), fingerprint == null ? null : fingerprint.value(), key.maskedKey(), key.model(), status,
                 resting ? state.kind() : null, resting ? state.reason() : null, availableAt,
-                usage.minuteTokens(), limits.minuteLimited() ? limits.perMinute() : null,
-                percent(usage.minuteTokens(), limits.perMinute(), limits.minuteLimited()),
+                minuteTokens, limits.minuteLimited() ? limits.perMinute() : null,
+                percent(minuteTokens, limits.perMinute(), limits.minuteLimited()),
                 usage.dayTokens(), limits.dayLimited() ? limits.perDay() : null,
                 percent(usage.dayTokens(), limits.perDay(), limits.dayLimited()));
     }

@@ -297,7 +297,7 @@ public final class ApiKeyRotator {
             if (!usage.state().availableAt(now)) {
                 continue;
             }
-            double headroom = headroom(open.get(i).limits(), usage);
+            double headroom = headroom(open.get(i).limits(), usage, now);
             if (headroom > bestHeadroom || (headroom == bestHeadroom && usage.minuteTokens() < bestMinute)) {
                 best = i;
                 bestHeadroom = headroom;
@@ -313,8 +313,8 @@ public final class ApiKeyRotator {
         Ranked[] ranked = new Ranked[open.size()];
         for (int i = 0; i < ranked.length; i++) {
             KeyUsage usage = usages.get(i);
-            ranked[i] = new Ranked(open.get(i), usage.state().availableAt(now) ? headroom(open.get(i).limits(), usage)
-                    : -1, usage.minuteTokens());
+            ranked[i] = new Ranked(open.get(i), usage.state().availableAt(now)
+                    ? headroom(open.get(i).limits(), usage, now) : -1, usage.minuteTokens());
         }
         Arrays.sort(ranked, BY_HEADROOM);
         for (Ranked candidate : ranked) {
@@ -361,7 +361,10 @@ public final class ApiKeyRotator {
     private record Ranked(KeyConfig key, double headroom, long minuteTokens) {
     }
 
-    private static double headroom(WindowLimits limits, KeyUsage usage) {
+    private static double headroom(WindowLimits limits, KeyUsage usage, long now) {
+        if (limits.minuteLimited() && usage.minuteHeldAt(now)) {
+            return 0;
+        }
         double minute = limits.minuteLimited() ? 1.0 - (double) usage.minuteTokens() / limits.perMinute() : 1.0;
         double day = limits.dayLimited() ? 1.0 - (double) usage.dayTokens() / limits.perDay() : 1.0;
         return Math.min(minute, day);

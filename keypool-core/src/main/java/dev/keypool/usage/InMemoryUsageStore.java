@@ -37,7 +37,7 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * <h2>Pending tickets</h2>
  * Granted tickets are kept in a concurrent map until settled, so that {@link #releaseExpired(long)}
- * can refund the ones nobody settled. Removal from the map decides who settles a ticket: the
+ * can charge the ones nobody settled. Removal from the map decides who settles a ticket: the
  * caller or the sweeper, never both.
  */
 public final class InMemoryUsageStore implements UsageStore {
@@ -54,10 +54,10 @@ public final class InMemoryUsageStore implements UsageStore {
     private volatile Map<KeyId, Slot> handles = Map.of();
     private final Map<Long, Ticket> pending = new ConcurrentHashMap<>();
     private final AtomicLong ticketIds = new AtomicLong();
-    /** Restored from a snapshot and waiting for their key's registration. */
-    private final List<StoreSnapshot.PendingTicket> unclaimed = new ArrayList<>();
     /** Windows of a snapshot that named keys by index (format 1), claimed by whichever key registers at that index. */
     private final Map<KeyId, Window> legacy = new HashMap<>();
+    /** Until when every minute limit counts as reached ({@link #holdMinutesUntil}); read on every reserve. */
+    private volatile long minutesHeldUntil;
 
     public InMemoryUsageStore() {
         this(DEFAULT_BUCKET_MILLIS);
@@ -109,19 +109,19 @@ public final class InMemoryUsageStore implements UsageStore {
             next.put(key, new Slot(fingerprint, window));
         });
         handles = Map.copyOf(next);
-        legacy.clear();
-        unclaimed.removeIf(restored -> {
-            for (Map.Entry<KeyId, Slot> entry : next.entrySet()) {
-                if (restored.claimedBy(entry.getKey(), entry.getValue().fingerprint())) {
-                    Ticket ticket = restored.toTicket(entry.getKey());
-                    pending.put(ticket.id(), ticket);
-                    return true;
-                }
-            }
-            return false;
-        });
         // What no configured key claims belongs to a key no longer configured.
-        unclaimed.clear();
+        legacy.clear();
+    }
+
+    /**
+     * Counts every key's minute as full until {@code untilMillis}, whatever its tokens: for a store
+     * that cannot know what a lost interval admitted (an unclean stop, a shared store that lost
+     * its data). Keys without a minute limit are not held. Never shortens an earlier hold.
+     */
+    public void holdMinutesUntil(long untilMillis) {
+        synchronized (this) {
+            minutesHeldUntil = Math.max(minutesHeldUntil, untilMillis);
+        }
     }
 
     @Override
@@ -147,6 +147,10 @@ public final class InMemoryUsageStore implements UsageStore {
             }
             if (tokens > limits.perMinute() || tokens > limits.perDay()) {
                 return new ReserveResult.Denied(DenialReason.EXCEEDS_LIMIT, KeyState.NEVER);
+            }
+            long heldUntil = minutesHeldUntil;
+            if (nowMillis < heldUntil && limits.minuteLimited()) {
+                return new ReserveResult.Denied(DenialReason.MINUTE_LIMIT, heldUntil);
             }
             long dayTokens = dayTokens(current, day);
             if (tokens > limits.perDay() - dayTokens) {
@@ -178,7 +182,8 @@ public final class InMemoryUsageStore implements UsageStore {
             throw new IllegalArgumentException("actualTokens must be >= 0, was " + actualTokens);
         }
         boolean wasPending = pending.remove(ticket.id()) != null;
-        long delta = wasPending ? actualTokens - ticket.tokens() : actualTokens;
+        // An expired ticket was charged in full: only what the provider reported beyond it is added.
+        long delta = wasPending ? actualTokens - ticket.tokens() : Math.max(0, actualTokens - ticket.tokens());
         if (delta != 0) {
             adjust(ticket, delta, nowMillis);
         }
@@ -189,7 +194,9 @@ public final class InMemoryUsageStore implements UsageStore {
     public KeyUsage usage(KeyId key, long nowMillis, DayWindow day) {
         Window current = windowOf(key).get();
         long head = Math.max(current.head, Math.floorDiv(nowMillis, bucketMillis));
-        return new KeyUsage(minuteTokens(current, head), dayTokens(current, day), current.state);
+        long heldUntil = minutesHeldUntil;
+        return new KeyUsage(minuteTokens(current, head), dayTokens(current, day), current.state,
+                nowMillis < heldUntil ? heldUntil : 0);
     }
 
     @Override
@@ -232,8 +239,8 @@ public final class InMemoryUsageStore implements UsageStore {
     public List<Ticket> releaseExpired(long nowMillis) {
         List<Ticket> released = new ArrayList<>();
         for (Ticket ticket : pending.values()) {
+            // Its tokens stay where they were admitted: the request may well have reached the provider.
             if (ticket.expiresMillis() <= nowMillis && pending.remove(ticket.id(), ticket)) {
-                adjust(ticket, -ticket.tokens(), nowMillis);
                 released.add(ticket);
             }
         }
@@ -253,18 +260,35 @@ public final class InMemoryUsageStore implements UsageStore {
             keys.add(new StoreSnapshot.KeyWindow(key, null, w.ring, w.head, w.minuteSum, w.epochDay, w.dayTokens,
                     w.state));
         });
-        Map<KeyId, Slot> registered = handles;
-        List<StoreSnapshot.PendingTicket> tickets = new ArrayList<>(pending.size());
-        for (Ticket ticket : pending.values()) {
-            tickets.add(StoreSnapshot.PendingTicket.of(registered.get(ticket.key()).fingerprint(), ticket));
-        }
-        return new StoreSnapshot(bucketMillis, ticketIds.get(), keys, tickets);
+        return new StoreSnapshot(bucketMillis, ticketIds.get(), keys);
+    }
+
+    /**
+     * Raises a key's count for {@code epochDay} to at least {@code tokens} (a day ceiling that was
+     * written before the tokens could be admitted): the day may then count more than was used,
+     * never less. A day older than the key's is left alone.
+     */
+    synchronized void raiseDay(KeyFingerprint key, long epochDay, long tokens) {
+        AtomicReference<Window> ref = windows.computeIfAbsent(key, k -> new AtomicReference<>(empty));
+        ref.updateAndGet(w -> {
+            if (w.epochDay > epochDay || (w.epochDay == epochDay && w.dayTokens >= tokens)) {
+                return w;
+            }
+            return new Window(w.ring, w.head, w.minuteSum, epochDay, tokens, w.state);
+        });
+    }
+
+    /** The tokens {@code key} has on {@code epochDay}, reservations included (0 once its day moved on). */
+    long dayTokens(KeyId key, long epochDay) {
+        Window window = windowOf(key).get();
+        return window.epochDay == epochDay ? window.dayTokens : 0;
     }
 
     /**
      * Loads a snapshot into this store, which must be new, not yet registered, and have the
      * snapshot's bucket width. Windows a format-1 snapshot kept by index wait for the key that
-     * {@link #register registers} at that index.
+     * {@link #register registers} at that index. The snapshot's pending tickets are not restored:
+     * whoever held them is gone, so their tokens stay charged where they were admitted.
      */
     synchronized void restore(StoreSnapshot snapshot) {
         if (snapshot.bucketMillis() != bucketMillis) {
@@ -287,7 +311,6 @@ public final class InMemoryUsageStore implements UsageStore {
                 legacy.put(key.legacyIndex(), window);
             }
         }
-        unclaimed.addAll(snapshot.pending());
         ticketIds.set(snapshot.nextTicketId());
     }
 

@@ -63,15 +63,6 @@ final class SnapshotFile {
             out.writeLong(window.dayTokens());
             writeState(out, window.state());
         }
-        out.writeInt(snapshot.pending().size());
-        for (StoreSnapshot.PendingTicket ticket : snapshot.pending()) {
-            out.writeLong(ticket.id());
-            out.writeUTF(ticket.key().toString());
-            out.writeLong(ticket.tokens());
-            out.writeLong(ticket.admittedMillis());
-            out.writeLong(ticket.epochDay());
-            out.writeLong(ticket.expiresMillis());
-        }
         out.flush();
         return bytes.toByteArray();
     }
@@ -91,19 +82,22 @@ final class SnapshotFile {
             windows.add(new StoreSnapshot.KeyWindow(key, legacyIndex, ring, in.readLong(), in.readLong(),
                     in.readLong(), in.readLong(), readState(in)));
         }
-        int tickets = count(in.readInt());
-        List<StoreSnapshot.PendingTicket> pending = new ArrayList<>(tickets);
-        for (int i = 0; i < tickets; i++) {
-            long id = in.readLong();
-            KeyFingerprint key = byIndex ? null : KeyFingerprint.parse(in.readUTF());
-            KeyId legacyIndex = byIndex ? readIndex(in) : null;
-            pending.add(new StoreSnapshot.PendingTicket(key, legacyIndex, id, in.readLong(), in.readLong(),
-                    in.readLong(), in.readLong()));
+        if (byIndex) {
+            // Format 1 listed the pending tickets; their tokens are in the windows, which is all a restart needs.
+            int tickets = count(in.readInt());
+            for (int i = 0; i < tickets; i++) {
+                in.readLong();
+                readIndex(in);
+                in.readLong();
+                in.readLong();
+                in.readLong();
+                in.readLong();
+            }
         }
         if (in.read() != -1) {
             throw new IOException("trailing bytes after the last ticket");
         }
-        return new StoreSnapshot(bucketMillis, nextTicketId, windows, pending);
+        return new StoreSnapshot(bucketMillis, nextTicketId, windows);
     }
 
     /** How format 1 named a key. */

@@ -21,7 +21,9 @@ import java.util.Map;
  * <h2>Settling</h2>
  * A ticket is settled once with the tokens actually used: the difference to what was reserved is
  * refunded (or charged) in the windows the ticket was put in, where they are still current. A
- * ticket nobody settles is released by {@link #releaseExpired(long)} after its expiry.
+ * ticket nobody settles is charged in full by {@link #releaseExpired(long)} after its expiry,
+ * never refunded: its caller may have crashed after the provider served it, and over-counting a
+ * key is safe where under-counting it is not.
  *
  * <h2>Which key</h2>
  * Calls name a key by its {@link KeyId}, this process's handle on it (provider and index); the
@@ -62,8 +64,8 @@ public interface UsageStore extends AutoCloseable {
 
     /**
      * Settles a ticket with the tokens actually used. Returns {@code false} when the ticket was no
-     * longer pending (it expired and was released): the tokens actually used are then charged in
-     * full, since the release refunded them.
+     * longer pending (it expired, and its reservation was charged): only what was used beyond the
+     * reservation is then added.
      */
     boolean settle(Ticket ticket, long actualTokens, long nowMillis, DayWindow day);
 
@@ -84,11 +86,19 @@ public interface UsageStore extends AutoCloseable {
     /** Replaces the key's state only if it is still {@code expected}; true if it was replaced. */
     boolean compareAndSetState(KeyId key, KeyState expected, KeyState next);
 
-    /** Releases every pending ticket whose expiry is at or before {@code nowMillis}, and returns them. */
+    /**
+     * Ends every pending ticket whose expiry is at or before {@code nowMillis}, charging its
+     * reserved tokens (they are not refunded), and returns them.
+     */
     List<Ticket> releaseExpired(long nowMillis);
 
     /** The number of tickets reserved and not yet settled or released. */
     int pendingCount();
+
+    /** Whether the store can persist (or share) what it counts now; a degraded store still serves. */
+    default StoreHealth health() {
+        return StoreHealth.HEALTHY;
+    }
 
     @Override
     default void close() {

@@ -368,7 +368,7 @@ class ApiKeyManagerTest {
     }
 
     @Test
-    void maintain_releasesAReservationNobodySettledInTime() {
+    void maintain_endsAReservationNobodySettledInTime_andKeepsItsTokensCharged() {
         Reservation reservation = pool.rotator.acquire(Provider.OPENAI, null, 5_000);
 
         pool.clock.advance(Duration.ofSeconds(29));
@@ -379,7 +379,8 @@ class ApiKeyManagerTest {
         pool.manager.maintain();
 
         assertThat(pool.manager.store().pendingCount()).isZero();
-        assertThat(status(0).minuteTokens()).isZero();
+        assertThat(status(0).minuteTokens()).isEqualTo(5_000);
+        assertThat(status(0).dayTokens()).isEqualTo(5_000);
         assertThat(pool.events(KeyEvent.ReservationReleased.class)).singleElement().satisfies(event -> {
             assertThat(event.expired()).isTrue();
             assertThat(event.tokens()).isEqualTo(5_000);
@@ -388,15 +389,19 @@ class ApiKeyManagerTest {
     }
 
     @Test
-    void commit_afterTheReservationExpired_chargesTheActualUsageInFull() {
-        Reservation reservation = pool.rotator.acquire(Provider.OPENAI, null, 5_000);
+    void commit_afterTheReservationExpired_addsOnlyWhatWentBeyondTheChargedReservation() {
+        Reservation small = pool.rotator.acquire(Provider.OPENAI, null, 5_000);
         pool.clock.advance(Duration.ofSeconds(30));
         pool.manager.maintain();
 
-        reservation.commit(1_200);
+        small.commit(1_200);
+        assertThat(status(0).dayTokens()).as("5 000 charged at expiry, never refunded").isEqualTo(5_000);
 
-        assertThat(status(0).minuteTokens()).isEqualTo(1_200);
-        assertThat(status(0).dayTokens()).isEqualTo(1_200);
+        Reservation large = pool.rotator.acquire(Provider.OPENAI, null, 1_000);
+        pool.clock.advance(Duration.ofSeconds(30));
+        pool.manager.maintain();
+        large.commit(1_500);
+        assertThat(status(0).dayTokens()).isEqualTo(5_000 + 1_500);
     }
 
     @Test

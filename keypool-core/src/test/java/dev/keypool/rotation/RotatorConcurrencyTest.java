@@ -282,7 +282,7 @@ class RotatorConcurrencyTest {
         @Override
         public List<Ticket> releaseExpired(long nowMillis) {
             List<Ticket> released = delegate.releaseExpired(nowMillis);
-            released.forEach(ticket -> ledger.record(ticket, 0));
+            released.forEach(ticket -> ledger.record(ticket, ticket.tokens()));
             return released;
         }
 

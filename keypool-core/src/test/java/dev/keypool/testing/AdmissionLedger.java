@@ -18,7 +18,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * Every reservation a concurrency test was granted, with the tokens it finally kept (what it
- * committed; 0 when released, failed or expired), and the checks of keypool's invariants over
+ * committed; 0 when released or failed; its reservation when it expired), and the checks of keypool's invariants over
  * them: no 60-second span and no day admitted more than a key's limits, and the store holds
  * exactly the committed usage still in its windows.
  *

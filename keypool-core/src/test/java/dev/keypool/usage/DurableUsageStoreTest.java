@@ -37,7 +37,7 @@ class DurableUsageStoreTest extends UsageStoreContract {
     }
 
     @Test
-    void reopen_restoresMinuteAndDayWindows_keyStates_andPendingReservations() throws IOException {
+    void reopen_restoresMinuteAndDayWindows_andKeyStates_andChargesPendingReservations() throws IOException {
         Path dir = dataDir.resolve("restart");
         long now = T0;
         Ticket settled;
@@ -55,12 +55,12 @@ class DurableUsageStoreTest extends UsageStoreContract {
             assertThat(usage.dayTokens()).isEqualTo(3_500);
             assertThat(second.state(OTHER_KEY).status()).isEqualTo(KeyStatus.DEACTIVATED);
             assertThat(second.state(OTHER_KEY).reason()).isEqualTo("invalid key");
-            assertThat(second.pendingCount()).isEqualTo(1);
-
-            // The restored reservation settles like any other, and new tickets get new ids.
-            assertThat(second.settle(pendingTicket, 400, now + 3 * SECOND, DayWindow.at(now, UTC))).isTrue();
-            assertThat(second.usage(KEY, now + 3 * SECOND, DayWindow.at(now, UTC)).minuteTokens()).isEqualTo(2_900);
-            assertThat(granted(second, 10, now + 4 * SECOND).id()).isGreaterThan(pendingTicket.id());
+            // Whoever held the pending reservation is gone: it stays charged, and cannot be refunded.
+            assertThat(second.pendingCount()).isZero();
+            assertThat(second.settle(pendingTicket, 400, now + 3 * SECOND, DayWindow.at(now, UTC))).isFalse();
+            assertThat(second.usage(KEY, now + 3 * SECOND, DayWindow.at(now, UTC)).minuteTokens()).isEqualTo(3_500);
+            assertThat(granted(second, 10, now + 4 * SECOND).id()).as("new tickets get new ids")
+                    .isGreaterThan(pendingTicket.id());
         }
     }
 

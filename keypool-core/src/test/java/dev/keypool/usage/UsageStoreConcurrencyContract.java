@@ -125,7 +125,7 @@ public abstract class UsageStoreConcurrencyContract {
                     if (interleave && step % 10 == 0) {
                         for (Ticket released : store.releaseExpired(clock.millis())) {
                             expiredTickets.incrementAndGet();
-                            ledger.record(released, 0);
+                            ledger.record(released, released.tokens());
                         }
                     }
                 }
@@ -146,7 +146,7 @@ public abstract class UsageStoreConcurrencyContract {
         // past the expiry of every abandoned ticket
         clock.advanceMillis(ABANDONED_TICKET_LIFETIME + 1);
         for (Ticket released : store.releaseExpired(clock.millis())) {
-            ledger.record(released, 0);
+            ledger.record(released, released.tokens());
         }
     }
 

@@ -493,18 +493,34 @@ public abstract class UsageStoreContract {
     }
 
     @Test
-    void settle_afterExpiryRelease_chargesTheActualTokensInFull() {
+    void settle_afterExpiry_addsOnlyWhatWasUsedBeyondTheChargedReservation() {
         long now = T0;
-        Ticket ticket = expiringAt(now + 10 * SECOND, WindowLimits.of(1_000, 10_000), 500, now);
-        assertThat(store.releaseExpired(now + 10 * SECOND)).containsExactly(ticket);
-        assertThat(usage(KEY, now + 10 * SECOND)).isEqualTo(new KeyUsage(0, 0, KeyState.ACTIVE));
+        Ticket less = expiringAt(now + 10 * SECOND, WindowLimits.of(1_000, 10_000), 500, now);
+        Ticket more = expiringAt(now + 10 * SECOND, WindowLimits.of(1_000, 10_000), 100, now);
+        assertThat(store.releaseExpired(now + 10 * SECOND)).containsExactlyInAnyOrder(less, more);
 
-        boolean pending = settle(ticket, 300, now + 11 * SECOND);
+        assertThat(settle(less, 300, now + 11 * SECOND)).as("the ticket had expired").isFalse();
+        assertThat(settle(more, 250, now + 11 * SECOND)).isFalse();
 
-        assertThat(pending).as("the ticket was already released").isFalse();
+        // 500 and 100 charged at expiry, never refunded; 150 more reported on the second
         KeyUsage usage = usage(KEY, now + 11 * SECOND);
-        assertThat(usage.minuteTokens()).isEqualTo(300);
-        assertThat(usage.dayTokens()).isEqualTo(300);
+        assertThat(usage.minuteTokens()).isEqualTo(750);
+        assertThat(usage.dayTokens()).isEqualTo(750);
+    }
+
+    /**
+     * Issue 11: a crash orphaned reservations whose requests the provider had served, and expiry
+     * refunded them; the day counter went from 600 to 0 while the provider had charged 1,200.
+     */
+    @Test
+    void releaseExpired_chargesAReservationNobodySettled_insteadOfRefundingIt() {
+        WindowLimits limits = WindowLimits.of(1_000, 600);
+        expiringAt(T0 + 10 * SECOND, limits, 600, T0);
+
+        store.releaseExpired(T0 + 10 * SECOND);
+
+        assertThat(usage(KEY, T0 + 10 * SECOND).dayTokens()).isEqualTo(600);
+        assertThat(denied(KEY, limits, 600, T0 + 2 * MINUTE).reason()).isEqualTo(DenialReason.DAY_LIMIT);
     }
 
     @Test
@@ -527,11 +543,10 @@ public abstract class UsageStoreContract {
 
         assertThat(released).containsExactly(early);
         assertThat(store.pendingCount()).isEqualTo(1);
-        assertThat(usage(KEY, T0 + 10 * SECOND).minuteTokens()).isEqualTo(200);
-        assertThat(usage(KEY, T0 + 10 * SECOND).dayTokens()).isEqualTo(200);
         assertThat(store.releaseExpired(T0 + 20 * SECOND)).containsExactly(late);
         assertThat(store.releaseExpired(T0 + 30 * SECOND)).isEmpty();
-        assertThat(usage(KEY, T0 + 30 * SECOND)).isEqualTo(new KeyUsage(0, 0, KeyState.ACTIVE));
+        assertThat(store.pendingCount()).isZero();
+        assertThat(usage(KEY, T0 + 30 * SECOND).dayTokens()).as("charged, not refunded").isEqualTo(500);
     }
 
     @Test

@@ -10,6 +10,7 @@ import dev.keypool.usage.KeyFingerprint;
 import dev.keypool.usage.KeyState;
 import dev.keypool.usage.KeyUsage;
 import dev.keypool.usage.ReserveResult;
+import dev.keypool.usage.StoreHealth;
 import dev.keypool.usage.Ticket;
 import dev.keypool.usage.UsageStore;
 import java.util.ArrayList;
@@ -253,6 +254,12 @@ public final class ResilientRedisUsageStore implements UsageStore {
             }
         }
         return pending;
+    }
+
+    @Override
+    public StoreHealth health() {
+        return degraded ? StoreHealth.degraded("Redis is unreachable: this instance accounts locally with 1/" + instances
+                + " of each key's limits until it returns") : StoreHealth.HEALTHY;
     }
 
     @Override

@@ -111,8 +111,13 @@ class RedisSharedInstancesTest {
 
     // ---- a crashed instance --------------------------------------------------------------------------
 
+    /**
+     * Issue 11: after kill -9 of one of two gateways, the survivor refunded the dead one's
+     * reservations when they expired, although the provider had served them: 920 tokens reached
+     * the provider in 60 s against 600.
+     */
     @Test
-    void reservationsOfACrashedInstance_areReleasedByAnotherOne() {
+    void reservationsOfACrashedInstance_areChargedByAnotherOne_notRefunded() {
         long now = Instant.parse("2026-01-15T10:00:00Z").toEpochMilli();
         RedisUsageStore crashing = instance();
         Ticket abandoned = ((ReserveResult.Granted) reserve(crashing, WindowLimits.of(1_000, 5_000), 800, now,
@@ -125,8 +130,10 @@ class RedisSharedInstancesTest {
         List<Ticket> released = survivor.releaseExpired(now + 10_000);
 
         assertThat(released).containsExactly(abandoned);
-        assertThat(survivor.usage(KEY, now + 10_000, DayWindow.at(now, UTC))).isEqualTo(new KeyUsage(0, 0, KeyState.ACTIVE));
+        assertThat(survivor.usage(KEY, now + 10_000, DayWindow.at(now, UTC))).isEqualTo(new KeyUsage(800, 800, KeyState.ACTIVE));
         assertThat(survivor.pendingCount()).isZero();
+        assertThat(reserve(survivor, WindowLimits.of(1_000, 5_000), 300, now + 10_000, now + 60_000))
+                .as("the crashed instance's 800 still count").isInstanceOf(ReserveResult.Denied.class);
     }
 
     @Test
@@ -214,7 +221,7 @@ class RedisSharedInstancesTest {
         }
         clock.advanceMillis(ABANDONED_LIFETIME + lagMillis + 1);
         for (Ticket released : second.releaseExpired(clock.millis())) {
-            ledger.record(released, 0);
+            ledger.record(released, released.tokens());
         }
 
         assertThat(denials.get(DenialReason.MINUTE_LIMIT).get()).as("minute refusals").isPositive();
@@ -273,7 +280,7 @@ class RedisSharedInstancesTest {
                 }
                 if (done % 97 == 0) {
                     for (Ticket released : other.releaseExpired(clock.millis())) {
-                        ledger.record(released, 0);
+                        ledger.record(released, released.tokens());
                     }
                 }
             }

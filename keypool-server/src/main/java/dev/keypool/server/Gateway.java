@@ -22,6 +22,7 @@ import dev.keypool.redis.RedisUsageStore;
 import dev.keypool.redis.ResilientRedisUsageStore;
 import dev.keypool.usage.DurableUsageStore;
 import dev.keypool.usage.InMemoryUsageStore;
+import dev.keypool.usage.StoreHealth;
 import dev.keypool.usage.UsageStore;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http1.Http1Config;
@@ -85,7 +86,10 @@ public final class Gateway implements AutoCloseable {
         this.search = new SearchService(rotator);
         this.metrics = new KeypoolMetrics(manager);
         this.statusReporter = new StatusReporter(manager, recorder, llm::ollamaAvailable, settings.demo(),
-                () -> new StatusReport.Store(storeKind(), storeDegraded()));
+                () -> {
+                    StoreHealth health = storeHealth();
+                    return new StatusReport.Store(storeKind(), health.degraded(), health.problem());
+                });
         this.feed = new EventFeed(() -> Json.write(statusReporter.report()));
         this.tokens = new Tokens(settings.adminToken(), settings.clientTokens());
         manager.events().addListener(new LoggingKeyEventListener());
@@ -111,7 +115,7 @@ public final class Gateway implements AutoCloseable {
                     new RedisUsageStore(config.redisUrl(), RedisStoreConfig.custom().clock(clock).build()),
                     settings.instances());
         }
-        DurableUsageStore durable = DurableUsageStore.open(settings.dataDir());
+        DurableUsageStore durable = DurableUsageStore.open(settings.dataDir(), clock);
         LOG.info("Usage and key state are kept in {}", durable.file().toAbsolutePath());
         return durable;
     }
@@ -142,9 +146,12 @@ public final class Gateway implements AutoCloseable {
         return !(store instanceof ResilientRedisUsageStore redis) || redis.redis().isConnected();
     }
 
-    /** Whether Redis is unreachable and this instance accounts locally with its share of each limit. */
-    boolean storeDegraded() {
-        return store instanceof ResilientRedisUsageStore redis && redis.degraded();
+    /**
+     * Whether the store keeps its promise now: degraded while Redis is unreachable (this instance
+     * accounts locally with its share of each limit) or the data directory cannot be written.
+     */
+    StoreHealth storeHealth() {
+        return store.health();
     }
 
     /** Builds the gateway and starts its web server on {@code settings}' host and port. */

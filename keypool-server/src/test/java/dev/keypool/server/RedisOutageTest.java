@@ -58,7 +58,7 @@ class RedisOutageTest {
             assertThat(chat()).isEqualTo(200);
         }
         JsonNode health = TestGateway.json(gateway.get("/health"));
-        assertThat(health.path("status").asText()).isEqualTo("UP");
+        assertThat(health.path("status").asText()).isEqualTo("DEGRADED");
         assertThat(health.at("/checks/store/degraded").asBoolean()).isTrue();
         assertThat(gateway.status().at("/store/degraded").asBoolean()).isTrue();
 

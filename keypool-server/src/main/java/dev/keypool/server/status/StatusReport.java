@@ -15,9 +15,11 @@ public record StatusReport(Map<String, Object> providers, List<Alert> alerts, bo
 
     /**
      * @param kind     {@code redis}, {@code data-dir} or {@code memory}
-     * @param degraded Redis is unreachable and this instance accounts locally with its share of each limit
+     * @param degraded Redis is unreachable (this instance accounts locally with its share of each
+     *                 limit) or the data directory cannot be written
+     * @param problem  what is wrong and what it means for the keys, or {@code null}
      */
-    public record Store(String kind, boolean degraded) {
+    public record Store(String kind, boolean degraded, String problem) {
     }
 
     /** A provider used with pooled keys. {@code errorRate} is failures per request, 0..1. */

@@ -70,8 +70,7 @@ public final class StatusReporter {
         alerts.sort(Comparator.comparing((StatusReport.Alert alert) -> !alert.level().equals("critical")));
         StatusReport.Store storeStatus = store.get();
         if (storeStatus.degraded()) {
-            alerts.add(0, new StatusReport.Alert("critical", null, null, "Redis is unreachable: this instance accounts"
-                    + " locally with its share of each key's limits until it returns"));
+            alerts.add(0, new StatusReport.Alert("critical", null, null, storeStatus.problem()));
         }
         return new StatusReport(providers, alerts, demo, Instant.ofEpochMilli(now).toString(), now, storeStatus);
     }
