@@ -11,12 +11,16 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <pre>
  * {prefix}:{openai:3f9a…}:minute   hash  bucket number → tokens, and "head" (the newest bucket)
- * {prefix}:{openai:3f9a…}:day      hash  "day" (epoch day), "tokens", "seq" (ticket counter)
+ * {prefix}:{openai:3f9a…}:day      hash  "day" (epoch day), "tokens", "floor" (what the day counted
+ *                                         before Redis lost it), "seq" (ticket counter)
  * {prefix}:{openai:3f9a…}:state    hash  "status", "kind", "reason", "until"; absent while active
  * {prefix}:{openai:3f9a…}:pending  zset  seq:tokens:admitted:day:expires, scored by expiry
- * {prefix}:{openai:3f9a…}:meta     hash  "migrated" once data kept by index was moved here
+ * {prefix}:{openai:3f9a…}:meta     hash  "epoch" (of the data, see RedisUsageStore), "held_until"
+ *                                         (the minute counts as full until then), "migrated" once
+ *                                         data kept by index was moved here; never expires
  * {prefix}:keys                     set   "openai:3f9a…" for every key ever reserved, for the sweeper
  * {prefix}:key-id-secret            string the hex secret every instance makes fingerprints with
+ * {prefix}:members                  zset  instance id, scored by its last heartbeat on Redis
  * </pre>
  *
  * <p>Before keys had an identity the store named them by index ({@code {openai:0}}); those names
@@ -28,7 +32,7 @@ final class KeySpace {
     record Names(String minute, String day, String state, String pending, String meta) {
 
         String[] forReserve() {
-            return new String[] {minute, day, state, pending};
+            return new String[] {minute, day, state, pending, meta};
         }
 
         String[] forSettle() {
@@ -40,7 +44,12 @@ final class KeySpace {
         }
 
         String[] forUsage() {
-            return new String[] {minute, day, state};
+            return new String[] {minute, day, state, meta};
+        }
+
+        /** A key whose data Redis lost, taken back into the current epoch. */
+        String[] forRestore() {
+            return new String[] {day, meta};
         }
 
         String[] forState() {
@@ -61,12 +70,14 @@ final class KeySpace {
     private final String prefix;
     private final String registry;
     private final String secret;
+    private final String members;
     private final Map<KeyFingerprint, Names> names = new ConcurrentHashMap<>();
 
     KeySpace(String prefix) {
         this.prefix = prefix;
         this.registry = prefix + ":keys";
         this.secret = prefix + ":key-id-secret";
+        this.members = prefix + ":members";
     }
 
     Names of(KeyFingerprint key) {
@@ -82,6 +93,11 @@ final class KeySpace {
     /** The set of every pool key that has had a reservation. */
     String registry() {
         return registry;
+    }
+
+    /** The sorted set of the instances on Redis, scored by their last heartbeat. */
+    String members() {
+        return members;
     }
 
     /** The string of the secret that fingerprints are made with. */

@@ -12,14 +12,9 @@ import dev.keypool.usage.KeyUsage;
 import dev.keypool.usage.ReserveResult;
 import dev.keypool.usage.Ticket;
 import dev.keypool.usage.UsageStore;
-import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisFuture;
-import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.resource.ClientResources;
-import io.lettuce.core.resource.Delay;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -30,7 +25,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -131,7 +125,7 @@ public final class RedisUsageStore implements UsageStore {
      * The longest wait between reconnection attempts of a connection the store opens, so that it
      * is back on Redis within about this long of Redis's return.
      */
-    public static final Duration RECONNECT_DELAY_CAP = Duration.ofSeconds(1);
+    public static final Duration RECONNECT_DELAY_CAP = RedisLink.RECONNECT_DELAY_CAP;
 
     /** The most tickets of one key that one release script refunds, to keep each script short. */
     static final int RELEASE_BATCH = 1_000;
@@ -142,10 +136,7 @@ public final class RedisUsageStore implements UsageStore {
     private static final long SEQ_MASK = (1L << SEQ_BITS) - 1;
 
     private final RedisStoreConfig config;
-    private final ClientResources ownedResources;
-    private final RedisClient ownedClient;
-    private final StatefulRedisConnection<String, String> connection;
-    private final boolean ownsConnection;
+    private final RedisLink link;
     private final RedisCalls calls;
     private final KeySpace keys;
     private static final Logger LOG = LoggerFactory.getLogger(RedisUsageStore.class);
@@ -156,6 +147,8 @@ public final class RedisUsageStore implements UsageStore {
     private volatile Map<KeyId, SecretDigest> digests = Map.of();
     /** The fingerprint of each registered handle, and back; {@code null} until Redis was reached. */
     private volatile Identity identity;
+    /** What each key's day was seen to count: its floor if Redis loses it. */
+    private final Map<KeyId, DaySeen> daysSeen = new ConcurrentHashMap<>();
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private final String bucketArg;
@@ -170,17 +163,17 @@ public final class RedisUsageStore implements UsageStore {
 
     /**
      * Connects to {@code redisUrl}: {@code redis://[[user]:password@]host[:port][/database]}, or
-     * {@code rediss://} for TLS. The store owns the client and closes it.
-     *
-     * @throws RedisUnavailableException when Redis cannot be reached now
+     * {@code rediss://} for TLS. The store owns the client and closes it. A Redis that cannot be
+     * reached now is not an error: calls throw {@link RedisUnavailableException} until it can be,
+     * and the connection is tried again at most once per {@link #RECONNECT_DELAY_CAP}.
      */
     public RedisUsageStore(String redisUrl, RedisStoreConfig config) {
-        this(Link.open(redisUrl, config), config);
+        this(RedisLink.open(redisUrl, config), config);
     }
 
     /** Opens its own connection on {@code client}, and closes that connection (not the client). */
     public RedisUsageStore(RedisClient client, RedisStoreConfig config) {
-        this(Link.on(client), config);
+        this(RedisLink.on(client), config);
     }
 
     /**
@@ -188,69 +181,20 @@ public final class RedisUsageStore implements UsageStore {
      * it behaves while disconnected is the caller's choice of client options.
      */
     public RedisUsageStore(StatefulRedisConnection<String, String> connection, RedisStoreConfig config) {
-        this(new Link(null, null, Objects.requireNonNull(connection, "connection"), false), config);
+        this(RedisLink.using(connection), config);
     }
 
-    private RedisUsageStore(Link link, RedisStoreConfig config) {
+    private RedisUsageStore(RedisLink link, RedisStoreConfig config) {
         this.config = Objects.requireNonNull(config, "config");
-        this.ownedResources = link.resources();
-        this.ownedClient = link.client();
-        this.connection = link.connection();
-        this.ownsConnection = link.owned();
-        this.calls = new RedisCalls(connection.async(), config.commandTimeout());
+        this.link = link;
+        this.calls = new RedisCalls(link, config.commandTimeout());
         this.keys = new KeySpace(config.prefix());
         this.bucketMillis = config.bucketMillis();
         this.bucketArg = Long.toString(bucketMillis);
         this.ringArg = Long.toString(MINUTE_MILLIS / bucketMillis + 1);
-        calls.loadScripts();
-    }
-
-    /** A connection, and what was opened for it (and so is closed with it). */
-    record Link(ClientResources resources, RedisClient client, StatefulRedisConnection<String, String> connection,
-            boolean owned) {
-
-        static Link open(String redisUrl, RedisStoreConfig config) {
-            Objects.requireNonNull(config, "config");
-            RedisURI uri = parse(redisUrl);
-            uri.setTimeout(config.commandTimeout());
-            ClientResources resources = ClientResources.builder()
-                    .reconnectDelay(Delay.exponential(Duration.ofMillis(10), RECONNECT_DELAY_CAP, 2, TimeUnit.MILLISECONDS))
-                    .build();
-            RedisClient client = RedisClient.create(resources, uri);
-            client.setOptions(ClientOptions.builder()
-                    .autoReconnect(true)
-                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-                    .build());
-            try {
-                return new Link(resources, client, client.connect(), true);
-            } catch (RedisException e) {
-                client.shutdown();
-                resources.shutdown();
-                throw new RedisUnavailableException("Cannot connect to Redis at " + uri.getHost() + ":" + uri.getPort()
-                        + ": " + e.getMessage(), e);
-            }
-        }
-
-        static Link on(RedisClient client) {
-            Objects.requireNonNull(client, "client");
-            try {
-                return new Link(null, null, client.connect(), true);
-            } catch (RedisException e) {
-                throw new RedisUnavailableException("Cannot connect to Redis: " + e.getMessage(), e);
-            }
-        }
-
-        /** Never echoes the URL: it may hold a password. */
-        private static RedisURI parse(String redisUrl) {
-            if (redisUrl == null || redisUrl.isBlank()) {
-                throw new IllegalArgumentException("redisUrl must not be blank");
-            }
-            try {
-                return RedisURI.create(redisUrl.trim());
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(
-                        "redisUrl is not a Redis URL (redis://[[user]:password@]host[:port][/database])");
-            }
+        link.onConnect(calls::loadScripts);
+        if (link.isConnected()) {
+            calls.loadScripts();
         }
     }
 
@@ -259,7 +203,23 @@ public final class RedisUsageStore implements UsageStore {
     }
 
     /** Which fingerprint each registered handle is, and which handle each fingerprint. */
-    private record Identity(Map<KeyId, KeyFingerprint> fingerprints, Map<KeyFingerprint, KeyId> handles) {
+    /**
+     * @param secret the hex secret the fingerprints were made with
+     * @param epoch  a digest of it, which every key's meta hash carries while Redis keeps the data
+     */
+    private record Identity(String secret, String epoch, Map<KeyId, KeyFingerprint> fingerprints,
+            Map<KeyFingerprint, KeyId> handles) {
+    }
+
+    /** The most a key's day was seen to count (on {@code epochDay}), for restoring it if Redis loses it. */
+    private record DaySeen(long epochDay, long tokens) {
+
+        static DaySeen max(DaySeen a, DaySeen b) {
+            if (a.epochDay != b.epochDay) {
+                return a.epochDay > b.epochDay ? a : b;
+            }
+            return a.tokens >= b.tokens ? a : b;
+        }
     }
 
     /**
@@ -295,7 +255,19 @@ public final class RedisUsageStore implements UsageStore {
 
     /** Whether the connection to Redis is up now (for health checks; calls may still time out). */
     public boolean isConnected() {
-        return connection.isOpen();
+        return link.isConnected();
+    }
+
+    /**
+     * One round trip to Redis ({@code PING}), connecting first if it is time to try.
+     *
+     * @throws RedisUnavailableException when Redis does not answer within the command timeout
+     */
+    public void ping() {
+        String answer = calls.await(calls.start(() -> calls.redis().ping(), "PING"), "PING");
+        if (!"PONG".equals(answer)) {
+            throw new IllegalStateException("Redis answered PING with " + answer);
+        }
     }
 
     @Override
@@ -306,15 +278,20 @@ public final class RedisUsageStore implements UsageStore {
         if (tokens < 0) {
             throw new IllegalArgumentException("tokens must be >= 0, was " + tokens);
         }
-        KeySpace.Names names = names(key);
-        list(key);
-        List<Object> answer = calls.run(Script.RESERVE, names.forReserve(),
-                Long.toString(tokens), Long.toString(nowMillis), bucketArg, ringArg,
-                limitArg(limits.perMinute()), limitArg(limits.perDay()), Long.toString(day.epochDay()),
-                Long.toString(expiresMillis), Long.toString(MINUTE_SLACK_MILLIS), Long.toString(DAY_TTL_MILLIS));
+        List<Object> answer = runReserve(key, limits, tokens, nowMillis, day, expiresMillis);
+        if ("LOST".equals(answer.get(1))) {
+            revalidate();
+            answer = runReserve(key, limits, tokens, nowMillis, day, expiresMillis);
+            if ("LOST".equals(answer.get(1))) {
+                // Another instance is taking the key back this very moment: count it as full for now.
+                return new ReserveResult.Denied(DenialReason.MINUTE_LIMIT, nowMillis + bucketMillis);
+            }
+        }
         if (number(answer.get(0)) == 1) {
-            return new ReserveResult.Granted(new Ticket(ticketId(key, number(answer.get(1))), key, tokens,
-                    number(answer.get(2)), number(answer.get(3)), expiresMillis));
+            Ticket ticket = new Ticket(ticketId(key, number(answer.get(1))), key, tokens, number(answer.get(2)),
+                    number(answer.get(3)), expiresMillis);
+            saw(key, ticket.epochDay(), number(answer.get(4)));
+            return new ReserveResult.Granted(ticket);
         }
         DenialReason reason = DenialReason.valueOf((String) answer.get(1));
         long retryAt = switch (reason) {
@@ -340,21 +317,43 @@ public final class RedisUsageStore implements UsageStore {
 
     @Override
     public KeyUsage usage(KeyId key, long nowMillis, DayWindow day) {
-        return toUsage(startUsage(key, nowMillis, day).await());
+        return usages(List.of(key), nowMillis, day).get(0);
     }
 
-    /** Answers in one round trip: one read-only script per key, pipelined. */
+    /**
+     * Answers in one round trip: one read-only script per key, pipelined. An answer that says
+     * Redis lost a key's data takes the key back first ({@link #revalidate}) and asks again.
+     */
     @Override
     public List<KeyUsage> usages(List<KeyId> keyIds, long nowMillis, DayWindow day) {
-        List<RedisCalls.ScriptCall<List<Object>>> started = new ArrayList<>(keyIds.size());
-        for (KeyId key : keyIds) {
-            started.add(startUsage(key, nowMillis, day));
+        List<List<Object>> answers = readUsages(keyIds, nowMillis, day);
+        if (answers.stream().anyMatch(answer -> number(answer.get(4)) == 0)) {
+            revalidate();
+            answers = readUsages(keyIds, nowMillis, day);
         }
         List<KeyUsage> usages = new ArrayList<>(keyIds.size());
-        for (RedisCalls.ScriptCall<List<Object>> call : started) {
-            usages.add(toUsage(call.await()));
+        for (int i = 0; i < keyIds.size(); i++) {
+            List<Object> answer = answers.get(i);
+            KeyUsage usage = new KeyUsage(number(answer.get(0)), number(answer.get(1)),
+                    StateCodec.decode((List<?>) answer.get(2)), number(answer.get(3)));
+            saw(keyIds.get(i), day.epochDay(), usage.dayTokens());
+            usages.add(usage);
         }
         return usages;
+    }
+
+    private List<List<Object>> readUsages(List<KeyId> keyIds, long nowMillis, DayWindow day) {
+        String epoch = identified().epoch();
+        List<RedisCalls.ScriptCall<List<Object>>> started = new ArrayList<>(keyIds.size());
+        for (KeyId key : keyIds) {
+            started.add(calls.script(Script.USAGE, names(key).forUsage(), Long.toString(nowMillis), bucketArg, ringArg,
+                    Long.toString(day.epochDay()), epoch));
+        }
+        List<List<Object>> answers = new ArrayList<>(keyIds.size());
+        for (RedisCalls.ScriptCall<List<Object>> call : started) {
+            answers.add(call.await());
+        }
+        return answers;
     }
 
     @Override
@@ -407,7 +406,39 @@ public final class RedisUsageStore implements UsageStore {
         Long tokens = calls.run(Script.CHARGE, names.forCharge(), Long.toString(minuteTokens),
                 Long.toString(dayTokens), Long.toString(nowMillis), bucketArg, ringArg, Long.toString(day.epochDay()),
                 Long.toString(MINUTE_SLACK_MILLIS), Long.toString(DAY_TTL_MILLIS));
+        saw(key, day.epochDay(), tokens);
         return tokens;
+    }
+
+    /**
+     * Says that {@code instance} serves on Redis now: one {@code ZADD} in the instances' set (and
+     * the removal of instances silent for a day). The resilient store's coordination reads it.
+     */
+    void heartbeat(String instance, long nowMillis) {
+        String members = keys.members();
+        RedisFuture<Long> added = calls.start(() -> calls.redis().zadd(members, (double) nowMillis, instance),
+                "sending a heartbeat");
+        RedisFuture<Long> pruned = calls.start(() -> calls.redis().zremrangebyscore(members,
+                io.lettuce.core.Range.create(Double.NEGATIVE_INFINITY, (double) (nowMillis - Duration.ofDays(1).toMillis()))),
+                "sending a heartbeat");
+        calls.await(added, "sending a heartbeat");
+        calls.await(pruned, "sending a heartbeat");
+    }
+
+    /** Every instance's last heartbeat, by instance id. */
+    Map<String, Long> members() {
+        String members = keys.members();
+        List<io.lettuce.core.ScoredValue<String>> scored = calls.await(calls.start(
+                () -> calls.redis().zrangeWithScores(members, 0, -1), "reading the instances"), "reading the instances");
+        Map<String, Long> heartbeats = new HashMap<>();
+        scored.forEach(value -> heartbeats.put(value.getValue(), (long) value.getScore()));
+        return heartbeats;
+    }
+
+    /** Takes {@code instance} out of the instances' set: it stops cleanly, nobody waits for it. */
+    void leave(String instance) {
+        String members = keys.members();
+        calls.await(calls.start(() -> calls.redis().zrem(members, instance), "leaving"), "leaving");
     }
 
     /** Releases the expired tickets of every key any instance has reserved on. */
@@ -464,15 +495,7 @@ public final class RedisUsageStore implements UsageStore {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        if (ownsConnection) {
-            connection.close();
-        }
-        if (ownedClient != null) {
-            ownedClient.shutdown();
-        }
-        if (ownedResources != null) {
-            ownedResources.shutdown();
-        }
+        link.close();
     }
 
     @Override
@@ -482,13 +505,22 @@ public final class RedisUsageStore implements UsageStore {
 
     // ---- internals --------------------------------------------------------------------------------
 
-    private RedisCalls.ScriptCall<List<Object>> startUsage(KeyId key, long nowMillis, DayWindow day) {
-        return calls.script(Script.USAGE, names(key).forUsage(), Long.toString(nowMillis), bucketArg, ringArg,
-                Long.toString(day.epochDay()));
+    private List<Object> runReserve(KeyId key, WindowLimits limits, long tokens, long nowMillis, DayWindow day,
+            long expiresMillis) {
+        KeySpace.Names names = names(key);
+        list(key);
+        return calls.run(Script.RESERVE, names.forReserve(),
+                Long.toString(tokens), Long.toString(nowMillis), bucketArg, ringArg,
+                limitArg(limits.perMinute()), limitArg(limits.perDay()), Long.toString(day.epochDay()),
+                Long.toString(expiresMillis), Long.toString(MINUTE_SLACK_MILLIS), Long.toString(DAY_TTL_MILLIS),
+                identified().epoch());
     }
 
-    private static KeyUsage toUsage(List<Object> answer) {
-        return new KeyUsage(number(answer.get(0)), number(answer.get(1)), StateCodec.decode((List<?>) answer.get(2)));
+    private void saw(KeyId key, long epochDay, long dayTokens) {
+        DaySeen seen = daysSeen.get(key);
+        if (seen == null || seen.epochDay < epochDay || (seen.epochDay == epochDay && seen.tokens < dayTokens)) {
+            daysSeen.merge(key, new DaySeen(epochDay, dayTokens), DaySeen::max);
+        }
     }
 
     /** Names the key in the registry the first time this instance reserves on it. */
@@ -552,7 +584,8 @@ public final class RedisUsageStore implements UsageStore {
 
     /**
      * Makes the registered keys' fingerprints with the secret in Redis (creating it if this is the
-     * first instance), and moves what Redis kept by index to the keys now at those indexes.
+     * first instance), moves what Redis kept by index to the keys now at those indexes, and marks
+     * every key's data with the epoch.
      *
      * @throws RedisUnavailableException when Redis cannot be reached; nothing is decided then
      */
@@ -560,6 +593,59 @@ public final class RedisUsageStore implements UsageStore {
         if (identity != null) {
             return identity;
         }
+        Identity fresh = readIdentity();
+        moveIndexLayout(fresh.fingerprints());
+        // A key without the mark at the first start is a new one (or Redis lost it while no instance ran).
+        claimEpoch(fresh);
+        identity = fresh;
+        return fresh;
+    }
+
+    /**
+     * Checks that Redis still holds what this instance counted, and takes back whatever it lost:
+     * all of it when the secret is gone or changed (Redis restarted without persistence, or was
+     * flushed), a key's when only its mark is gone (evicted). A key taken back counts as full in
+     * its minute for a minute, and its day restarts from the most this instance saw it count
+     * ({@code restore.lua}); the lost interval is treated as spent.
+     *
+     * @return whether Redis lost everything (its secret, and so every instance's heartbeat too)
+     * @throws RedisUnavailableException when Redis cannot be reached
+     */
+    synchronized boolean revalidate() {
+        Identity known = identity;
+        if (known == null) {
+            identify();
+            return false;
+        }
+        Identity current = readIdentity();
+        List<KeyId> lost;
+        if (!current.secret().equals(known.secret())) {
+            lost = new ArrayList<>(current.fingerprints().keySet());
+            listed.clear();
+        } else {
+            lost = claimEpoch(current);
+        }
+        identity = current;
+        if (lost.isEmpty()) {
+            return false;
+        }
+        long heldUntil = config.clock().millis() + MINUTE_MILLIS;
+        List<RedisCalls.ScriptCall<Long>> restores = new ArrayList<>(lost.size());
+        for (KeyId key : lost) {
+            DaySeen seen = daysSeen.get(key);
+            restores.add(calls.script(Script.RESTORE, keys.of(current.fingerprints().get(key)).forRestore(),
+                    current.epoch(), Long.toString(heldUntil), Long.toString(seen == null ? 0 : seen.tokens()),
+                    Long.toString(seen == null ? -1 : seen.epochDay()), Long.toString(DAY_TTL_MILLIS)));
+        }
+        restores.forEach(RedisCalls.ScriptCall::await);
+        LOG.warn("Redis lost the data of {} key(s) (it restarted without persistence, was flushed, or evicted them):"
+                + " their minutes count as full until {}, and their days restart from the most this instance saw"
+                + " them count", lost.size(), java.time.Instant.ofEpochMilli(heldUntil));
+        return !current.secret().equals(known.secret());
+    }
+
+    /** The secret in Redis (made now if there is none) and the fingerprints and epoch it gives. */
+    private Identity readIdentity() {
         String fresh = HexFormat.of().formatHex(KeyFingerprinter.newSecret());
         String secret = calls.run(Script.KEY_ID_SECRET, new String[] {keys.secret()}, fresh);
         byte[] bytes;
@@ -580,9 +666,35 @@ public final class RedisUsageStore implements UsageStore {
             fingerprints.put(key, fingerprint);
             handles.put(fingerprint, key);
         });
-        moveIndexLayout(fingerprints);
-        identity = new Identity(Map.copyOf(fingerprints), Map.copyOf(handles));
-        return identity;
+        return new Identity(secret, epochOf(secret), Map.copyOf(fingerprints), Map.copyOf(handles));
+    }
+
+    /** Marks every registered key's data with the epoch where it has no mark; returns those it marked. */
+    private List<KeyId> claimEpoch(Identity current) {
+        List<KeyId> handles = new ArrayList<>(current.fingerprints().keySet());
+        List<RedisFuture<Boolean>> started = new ArrayList<>(handles.size());
+        for (KeyId key : handles) {
+            String meta = keys.of(current.fingerprints().get(key)).meta();
+            started.add(calls.start(() -> calls.redis().hsetnx(meta, "epoch", current.epoch()), "marking a key's data"));
+        }
+        List<KeyId> marked = new ArrayList<>();
+        for (int i = 0; i < handles.size(); i++) {
+            if (calls.await(started.get(i), "marking a key's data")) {
+                marked.add(handles.get(i));
+            }
+        }
+        return marked;
+    }
+
+    /** The mark every key's data carries while Redis keeps it: a digest of the secret, which goes with it. */
+    private static String epochOf(String secret) {
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(secret.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            return HexFormat.of().formatHex(digest, 0, 8);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("The JDK has no SHA-256", e);
+        }
     }
 
     /**

@@ -24,7 +24,8 @@ enum Script {
     CHARGE("charge.lua", ScriptOutputType.INTEGER),
     LEGACY_READ("legacy_read.lua", ScriptOutputType.MULTI),
     LEGACY_MERGE("legacy_merge.lua", ScriptOutputType.INTEGER),
-    KEY_ID_SECRET("key_id_secret.lua", ScriptOutputType.VALUE);
+    KEY_ID_SECRET("key_id_secret.lua", ScriptOutputType.VALUE),
+    RESTORE("restore.lua", ScriptOutputType.INTEGER);
 
     private final String fileName;
     private final ScriptOutputType outputType;

@@ -17,6 +17,7 @@ local epoch_day = tonumber(ARGV[6])
 local stored_day = tonumber(redis.call('HGET', KEYS[2], 'day'))
 if stored_day == nil or stored_day < epoch_day then
   redis.call('HSET', KEYS[2], 'day', ARGV[6], 'tokens', '0')
+  redis.call('HDEL', KEYS[2], 'floor')
   stored_day = epoch_day
 end
 local tokens = 0
@@ -26,4 +27,4 @@ else
   tokens = tonumber(redis.call('HGET', KEYS[2], 'tokens')) or 0
 end
 redis.call('PEXPIRE', KEYS[2], ARGV[8])
-return tokens
+return tokens + (tonumber(redis.call('HGET', KEYS[2], 'floor')) or 0)

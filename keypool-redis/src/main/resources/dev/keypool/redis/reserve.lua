@@ -1,9 +1,11 @@
 -- keypool reserve: checks the key's state, then reserves tokens in the minute and the day window
 -- if both have room, or in neither.
--- KEYS: 1 minute hash, 2 day hash, 3 state hash, 4 pending zset
+-- KEYS: 1 minute hash, 2 day hash, 3 state hash, 4 pending zset, 5 meta hash
 -- ARGV: 1 tokens, 2 now, 3 bucket millis, 4 ring length, 5 per-minute limit (-1: none),
---       6 per-day limit (-1: none), 7 epoch day, 8 expires millis, 9 minute slack, 10 day ttl
--- Returns {1, seq, admitted millis, epoch day} or {0, denial reason[, retry-at millis]}.
+--       6 per-day limit (-1: none), 7 epoch day, 8 expires millis, 9 minute slack, 10 day ttl,
+--       11 the data's epoch as the caller knows it
+-- Returns {1, seq, admitted millis, epoch day, day tokens after} or {0, denial reason[, retry-at
+-- millis]}; {0, 'LOST'} when the key's data is not of the caller's epoch (Redis lost it).
 local tokens = tonumber(ARGV[1])
 local now = tonumber(ARGV[2])
 local bucket_millis = tonumber(ARGV[3])
@@ -11,6 +13,11 @@ local ring_length = tonumber(ARGV[4])
 local per_minute = tonumber(ARGV[5])
 local per_day = tonumber(ARGV[6])
 local epoch_day = tonumber(ARGV[7])
+
+local meta = redis.call('HMGET', KEYS[5], 'epoch', 'held_until')
+if meta[1] ~= ARGV[11] then
+  return {0, 'LOST'}
+end
 
 local state = redis.call('HMGET', KEYS[3], 'status', 'until')
 if state[1] and state[1] ~= 'ACTIVE' and now < tonumber(state[2]) then
@@ -22,13 +29,16 @@ end
 if (per_minute >= 0 and tokens > per_minute) or (per_day >= 0 and tokens > per_day) then
   return {0, 'EXCEEDS_LIMIT'}
 end
+if per_minute >= 0 and meta[2] and now < tonumber(meta[2]) then
+  return {0, 'MINUTE_LIMIT', meta[2]}
+end
 
-local day = redis.call('HMGET', KEYS[2], 'day', 'tokens')
+local day = redis.call('HMGET', KEYS[2], 'day', 'tokens', 'floor')
 local stored_day = tonumber(day[1])
 local day_current = stored_day ~= nil and stored_day >= epoch_day
 local day_used = 0
 if day_current then
-  day_used = tonumber(day[2]) or 0
+  day_used = (tonumber(day[2]) or 0) + (tonumber(day[3]) or 0)
 end
 if per_day >= 0 and tokens > per_day - day_used then
   return {0, 'DAY_LIMIT'}
@@ -80,6 +90,8 @@ if day_current then
   redis.call('HINCRBY', KEYS[2], 'tokens', ARGV[1])
 else
   redis.call('HSET', KEYS[2], 'day', ARGV[7], 'tokens', ARGV[1])
+  redis.call('HDEL', KEYS[2], 'floor')
+  day_used = 0
 end
 local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
 redis.call('PEXPIRE', KEYS[2], ARGV[10])
@@ -88,4 +100,4 @@ local admitted = math.max(now, head * bucket_millis)
 local member = int(seq) .. ':' .. ARGV[1] .. ':' .. int(admitted) .. ':' .. int(ticket_day) .. ':' .. ARGV[8]
 redis.call('ZADD', KEYS[4], ARGV[8], member)
 redis.call('PEXPIRE', KEYS[4], ARGV[10])
-return {1, seq, int(admitted), int(ticket_day)}
+return {1, seq, int(admitted), int(ticket_day), int(day_used + tokens)}

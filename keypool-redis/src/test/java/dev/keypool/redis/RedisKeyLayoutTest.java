@@ -91,7 +91,7 @@ class RedisKeyLayoutTest {
         reserve(100, clock.millis() + 30 * SECOND);
 
         assertThat(redis.keys(prefix + ":*")).containsExactlyInAnyOrder(
-                base() + "minute", base() + "day", base() + "pending",
+                base() + "minute", base() + "day", base() + "pending", base() + "meta",
                 prefix + ":keys", prefix + ":key-id-secret");
         assertThat(redis.smembers(prefix + ":keys")).containsExactly(store.fingerprint(KEY).toString());
         int slot = SlotHash.getSlot(base() + "minute");
