@@ -255,7 +255,7 @@ public final class ApiKeyManager implements AutoCloseable {
      */
     public void maintain() {
         long now = clock.millis();
-        for (Ticket ticket : store.releaseExpired(now)) {
+        for (Ticket ticket : store.releaseExpired(now, day(now))) {
             KeyConfig key = keys.get(ticket.key());
             if (key != null) {
                 events.publish(() -> new KeyEvent.ReservationReleased(now, key.id(), key.maskedKey(),

@@ -9,12 +9,12 @@ import dev.keypool.usage.Ticket;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * A key handed out for one request, with its tokens reserved in both windows. The holder settles
- * it exactly once: {@link #commit(TokenUsage)} with what the provider reported (the difference is
- * refunded or charged), {@link #release()} when nothing was used, or {@link #fail(Throwable)} when
- * the call failed (the key then cools down or is deactivated as the failure demands). Closing an
- * unsettled reservation releases it; one never settled is released by the pool after
- * {@code KEYPOOL_RESERVATION_TIMEOUT_SECONDS}.
+ * A key handed out for one request, with its tokens held in both windows until the request ends.
+ * The holder settles it exactly once: {@link #commit(TokenUsage)} with what the provider reported
+ * (those tokens then count in the minute for a minute from the commit), {@link #release()} when
+ * nothing was used, or {@link #fail(Throwable)} when the call failed (the key then cools down or
+ * is deactivated as the failure demands). Closing an unsettled reservation releases it; one never
+ * settled is charged in full by the pool after {@code KEYPOOL_RESERVATION_TIMEOUT_SECONDS}.
  *
  * <p>{@link #toString()} shows the masked key only.
  */

@@ -52,8 +52,8 @@ import org.slf4j.LoggerFactory;
  *       written synchronously before the store could admit past it, so the day may count up to
  *       one chunk (1/{@value DayCeilings#CHUNKS_PER_DAY} of its limit) too much, never too little.</li>
  * </ul>
- * Reservations pending at a stop, clean or not, are charged where they were admitted: whoever
- * held them is gone, and the provider may have served them.
+ * Reservations pending at a stop, clean or not, are charged by the next start, at the moment it
+ * starts: whoever held them is gone, and the provider may have served them until then.
  *
  * <h2>A data directory that cannot be written</h2>
  * A full disk does not stop the gateway: the in-memory store keeps serving and the snapshot is
@@ -176,7 +176,7 @@ public final class DurableUsageStore implements UsageStore {
                     fingerprinter(dataDir.resolve(SECRET_FILE_NAME), byFingerprint || !ceilings.all().isEmpty(), file));
             if (snapshot != null) {
                 try {
-                    memory.restore(snapshot);
+                    memory.restore(snapshot, clock.millis());
                 } catch (IllegalArgumentException e) {
                     lock.release();
                     throw new StoreCorruptedException(file, e.getMessage(), e);
@@ -253,8 +253,9 @@ public final class DurableUsageStore implements UsageStore {
     public boolean settle(Ticket ticket, long actualTokens, long nowMillis, DayWindow day) {
         markDirty();
         boolean pending = memory.settle(ticket, actualTokens, nowMillis, day);
-        if (actualTokens > ticket.tokens()) {
-            coverDayBeyondReservation(ticket.key(), ticket.epochDay());
+        // More than was reserved, or charged to a later day than it was held in: the day may pass its ceiling.
+        if (actualTokens > ticket.tokens() || day.epochDay() != ticket.epochDay()) {
+            coverDayBeyondReservation(ticket.key(), day.epochDay());
         }
         return pending;
     }
@@ -290,8 +291,8 @@ public final class DurableUsageStore implements UsageStore {
     }
 
     @Override
-    public List<Ticket> releaseExpired(long nowMillis) {
-        List<Ticket> released = memory.releaseExpired(nowMillis);
+    public List<Ticket> releaseExpired(long nowMillis, DayWindow day) {
+        List<Ticket> released = memory.releaseExpired(nowMillis, day);
         if (!released.isEmpty()) {
             markDirty();
         }

@@ -61,6 +61,7 @@ final class SnapshotFile {
             out.writeLong(window.minuteSum());
             out.writeLong(window.epochDay());
             out.writeLong(window.dayTokens());
+            out.writeLong(window.held());
             writeState(out, window.state());
         }
         out.flush();
@@ -79,8 +80,14 @@ final class SnapshotFile {
             for (int b = 0; b < ring.length; b++) {
                 ring[b] = in.readLong();
             }
-            windows.add(new StoreSnapshot.KeyWindow(key, legacyIndex, ring, in.readLong(), in.readLong(),
-                    in.readLong(), in.readLong(), readState(in)));
+            long head = in.readLong();
+            long minuteSum = in.readLong();
+            long epochDay = in.readLong();
+            long dayTokens = in.readLong();
+            // Format 1 kept reservations in the buckets and the day; format 2 holds them apart.
+            long held = byIndex ? 0 : in.readLong();
+            windows.add(new StoreSnapshot.KeyWindow(key, legacyIndex, ring, head, minuteSum, epochDay, dayTokens, held,
+                    readState(in)));
         }
         if (byIndex) {
             // Format 1 listed the pending tickets; their tokens are in the windows, which is all a restart needs.

@@ -6,7 +6,7 @@ import java.util.List;
 /**
  * The whole content of an {@link InMemoryUsageStore} at one moment (consistent per key), as
  * {@link DurableUsageStore} writes and reads it. Pending tickets are not part of it: a restart
- * charges them where they were admitted, since whoever held them is gone.
+ * charges what they held, since whoever held them is gone.
  */
 record StoreSnapshot(long bucketMillis, long nextTicketId, List<KeyWindow> windows) {
 
@@ -15,7 +15,7 @@ record StoreSnapshot(long bucketMillis, long nextTicketId, List<KeyWindow> windo
      * ({@code legacyIndex}, and {@code key} is {@code null}).
      */
     record KeyWindow(KeyFingerprint key, KeyId legacyIndex, long[] ring, long head, long minuteSum, long epochDay,
-            long dayTokens, KeyState state) {
+            long dayTokens, long held, KeyState state) {
 
         Object owner() {
             return key != null ? key : legacyIndex;

@@ -11,19 +11,23 @@ import java.util.Map;
  * shared implementation (Redis) can do each in one script round trip and many gateway instances
  * never admit more than a key's limit between them.
  *
- * <h2>The windows</h2>
- * The minute window slides: tokens admitted at moment {@code t} count until at least
- * {@code t + 60 s}, so the tokens admitted in <em>any</em> 60-second span never exceed the limit.
- * A store may keep time in buckets of {@link #MINUTE_MILLIS}/{@code n}, counting each bucket for
- * one bucket longer than a minute; it then refuses slightly early, never late. The day window
- * holds everything admitted since the {@link DayWindow} began.
+ * <h2>The windows, where the provider sees them</h2>
+ * A request reaches the provider somewhere between its reservation and its settlement, and the
+ * provider counts it then. So a reservation's tokens count in the minute and the day from the
+ * moment they are reserved until the ticket is settled, however long that takes, and the tokens
+ * actually used then count for at least 60 s more: tokens settled at moment {@code t} count until
+ * at least {@code t + 60 s}. In <em>any</em> 60-second span of arrivals at the provider a key thus
+ * receives no more than its limit. A store may keep time in buckets of
+ * {@link #MINUTE_MILLIS}/{@code n}, counting each bucket for one bucket longer than a minute; it
+ * then refuses slightly early, never late. The day holds what was settled since the
+ * {@link DayWindow} began plus every reservation not yet settled (which may reach the provider on
+ * either side of midnight).
  *
  * <h2>Settling</h2>
- * A ticket is settled once with the tokens actually used: the difference to what was reserved is
- * refunded (or charged) in the windows the ticket was put in, where they are still current. A
- * ticket nobody settles is charged in full by {@link #releaseExpired(long)} after its expiry,
- * never refunded: its caller may have crashed after the provider served it, and over-counting a
- * key is safe where under-counting it is not.
+ * A ticket is settled once with the tokens actually used, which then count from the settle. A
+ * ticket nobody settles is charged in full by {@link #releaseExpired} after its expiry, never
+ * refunded: its caller may have crashed after the provider served it, and over-counting a key is
+ * safe where under-counting it is not.
  *
  * <h2>Which key</h2>
  * Calls name a key by its {@link KeyId}, this process's handle on it (provider and index); the
@@ -88,9 +92,10 @@ public interface UsageStore extends AutoCloseable {
 
     /**
      * Ends every pending ticket whose expiry is at or before {@code nowMillis}, charging its
-     * reserved tokens (they are not refunded), and returns them.
+     * reserved tokens (they are not refunded) at {@code nowMillis} and in {@code day}, and returns
+     * them.
      */
-    List<Ticket> releaseExpired(long nowMillis);
+    List<Ticket> releaseExpired(long nowMillis, DayWindow day);
 
     /** The number of tickets reserved and not yet settled or released. */
     int pendingCount();

@@ -247,7 +247,7 @@ class RotatorConcurrencyTest {
         public boolean settle(Ticket ticket, long actualTokens, long nowMillis, DayWindow day) {
             boolean pending = delegate.settle(ticket, actualTokens, nowMillis, day);
             if (pending) {
-                ledger.record(ticket, actualTokens);
+                ledger.record(ticket, actualTokens, nowMillis);
             } else {
                 anomalies.add("settled after it expired: " + ticket);
             }
@@ -280,9 +280,9 @@ class RotatorConcurrencyTest {
         }
 
         @Override
-        public List<Ticket> releaseExpired(long nowMillis) {
-            List<Ticket> released = delegate.releaseExpired(nowMillis);
-            released.forEach(ticket -> ledger.record(ticket, ticket.tokens()));
+        public List<Ticket> releaseExpired(long nowMillis, DayWindow day) {
+            List<Ticket> released = delegate.releaseExpired(nowMillis, day);
+            released.forEach(ticket -> ledger.record(ticket, ticket.tokens(), nowMillis));
             return released;
         }
 

@@ -161,7 +161,7 @@ class DurableCrashRecoveryTest {
         try (DurableUsageStore restarted = open(crashed)) {
             assertThat(restarted.pendingCount()).isZero();
             clock.advance(Duration.ofMinutes(15));
-            restarted.releaseExpired(clock.millis());
+            restarted.releaseExpired(clock.millis(), day());
             assertThat(restarted.usage(KEY, clock.millis(), day()).dayTokens()).isEqualTo(600);
             assertThat(((ReserveResult.Denied) reserve(restarted, limits, 600)).reason()).isEqualTo(DenialReason.DAY_LIMIT);
         }

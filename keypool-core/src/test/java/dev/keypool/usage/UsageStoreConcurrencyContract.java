@@ -123,9 +123,10 @@ public abstract class UsageStoreConcurrencyContract {
                     steps.acquire();
                     clock.advanceMillis(STEP_MILLIS);
                     if (interleave && step % 10 == 0) {
-                        for (Ticket released : store.releaseExpired(clock.millis())) {
+                        long now = clock.millis();
+                        for (Ticket released : store.releaseExpired(now, DayWindow.at(now, UTC))) {
                             expiredTickets.incrementAndGet();
-                            ledger.record(released, released.tokens());
+                            ledger.record(released, released.tokens(), now);
                         }
                     }
                 }
@@ -145,8 +146,9 @@ public abstract class UsageStoreConcurrencyContract {
         }
         // past the expiry of every abandoned ticket
         clock.advanceMillis(ABANDONED_TICKET_LIFETIME + 1);
-        for (Ticket released : store.releaseExpired(clock.millis())) {
-            ledger.record(released, released.tokens());
+        long now = clock.millis();
+        for (Ticket released : store.releaseExpired(now, DayWindow.at(now, UTC))) {
+            ledger.record(released, released.tokens(), now);
         }
     }
 
@@ -196,7 +198,7 @@ public abstract class UsageStoreConcurrencyContract {
         long now = clock.millis();
         boolean wasPending = store.settle(ticket, actual, now, DayWindow.at(now, UTC));
         assertThat(wasPending).as("a ticket settled before its expiry").isTrue();
-        ledger.record(ticket, actual);
+        ledger.record(ticket, actual, now);
     }
 
     private void assertRunCrossedMidnightAndRefusedOnBothWindows() {

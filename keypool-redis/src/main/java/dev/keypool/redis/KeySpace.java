@@ -10,8 +10,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * one hash tag, so that every script touches a single Redis Cluster slot:
  *
  * <pre>
- * {prefix}:{openai:3f9a…}:minute   hash  bucket number → tokens, and "head" (the newest bucket)
- * {prefix}:{openai:3f9a…}:day      hash  "day" (epoch day), "tokens", "floor" (what the day counted
+ * {prefix}:{openai:3f9a…}:minute   hash  bucket number → tokens settled in it, and "head" (the newest)
+ * {prefix}:{openai:3f9a…}:day      hash  "day" (epoch day), "tokens" (settled that day), "held"
+ *                                         (reserved, not settled yet), "floor" (what the day counted
  *                                         before Redis lost it), "seq" (ticket counter)
  * {prefix}:{openai:3f9a…}:state    hash  "status", "kind", "reason", "until"; absent while active
  * {prefix}:{openai:3f9a…}:pending  zset  seq:tokens:admitted:day:expires, scored by expiry
@@ -58,7 +59,7 @@ final class KeySpace {
 
         /** Where data kept by index goes, and the marker that it went. */
         String[] forMerge() {
-            return new String[] {minute, day, state, pending, meta};
+            return new String[] {minute, day, state, meta};
         }
 
         /** The data of a key kept by index, as the index layout named it. */

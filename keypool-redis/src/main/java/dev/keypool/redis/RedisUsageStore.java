@@ -57,9 +57,11 @@ import org.slf4j.LoggerFactory;
  * <h2>Layout and expiry</h2>
  * Each pool key's data sits under one hash tag, {@code keypool:{openai:3f9a…}:...} (see
  * {@link KeySpace}), so every script touches one Redis Cluster slot. The sliding minute is the
- * in-memory store's ring of buckets as a hash of bucket number to tokens, with the same rule:
- * tokens of bucket {@code b} count until bucket {@code b + 60 s / bucket + 1} begins (refuse early
- * by at most a bucket, never admit late). Reserve deletes the buckets that have left the window,
+ * in-memory store's: reservations are held (a {@code held} counter in the day hash) until they are
+ * settled, and the tokens actually used then go in a hash of bucket number to tokens, where tokens
+ * of bucket {@code b} count until bucket {@code b + 60 s / bucket + 1} begins (refuse early by at
+ * most a bucket, never admit late), so a request counts until a minute after it ended, where the
+ * provider can have seen it. Reserve deletes the buckets that have left the window,
  * and everything expires by itself: the minute hash {@link #MINUTE_SLACK_MILLIS} after its newest
  * bucket leaves the window, the day counter and the pending tickets {@link #DAY_TTL_MILLIS} after
  * the key's last reservation, a resting key's state {@link #STATE_GRACE_MILLIS} after its rest
@@ -67,9 +69,10 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Pending tickets and crashed instances</h2>
  * A granted reservation is a member of the key's pending sorted set, scored by its expiry, so that
- * {@link #releaseExpired(long)} on <em>any</em> instance refunds the reservations of an instance
- * that died before settling them. Settling and releasing both begin by removing the member; Redis
- * answers exactly one of them that it was there, so a ticket is refunded once. Every key that has
+ * {@link #releaseExpired} on <em>any</em> instance ends the reservations of an instance that died
+ * before settling them, charging them in full (the provider may have served them). Settling and
+ * releasing both begin by removing the member; Redis answers exactly one of them that it was
+ * there, so a ticket ends once. Every key that has
  * had a reservation is named in {@code keypool:keys} (added once per key per instance), which is
  * where the sweeper finds the pending sets.
  *
@@ -78,8 +81,8 @@ import org.slf4j.LoggerFactory;
  * the SPI has one time line, which tests drive by hand across minutes and midnights, and the
  * tickets, retry-at times and usage the store answers with are on it. Across instances the windows
  * are then as exact as the hosts' clocks agree. The minute's newest bucket only moves forward, so a
- * caller whose clock lags puts its tokens where they count longer, and in the store's own time
- * line ({@link Ticket#admittedMillis()}) no 60-second span ever holds more than the limit. In real
+ * caller whose clock lags puts its tokens where they count longer, and on the store's own time line
+ * no 60-second span of settlements ever holds more than the limit. In real
  * time, once a host whose clock runs {@code s} ms ahead has moved the newest bucket, buckets leave
  * the window up to {@code s} ms early: the limit holds over any {@code 60 s - s} span. With
  * NTP-synchronised hosts ({@code s} of a few ms, against buckets of a second) that is immaterial;
@@ -98,11 +101,13 @@ import org.slf4j.LoggerFactory;
  * Every method throws {@link RedisUnavailableException} when Redis cannot answer within
  * {@link RedisStoreConfig#commandTimeout()}. A connection the store opens itself rejects commands
  * at once while it is reconnecting, instead of queueing them, and retries at least every
- * {@link #RECONNECT_DELAY_CAP}; scripts a restarted Redis has forgotten are sent again in full.
- * Nothing is decided locally here: a wrapper that falls back to local accounting with a
- * per-instance share of each limit catches that exception, and the data a Redis without
- * persistence lost on a restart is lost (the registry of keys is rebuilt from the instances). A
- * script Redis ran and refused is a bug and throws {@link IllegalStateException}.
+ * {@link #RECONNECT_DELAY_CAP}; a store built while Redis is down connects when it can.
+ * Scripts a restarted Redis has forgotten are sent again in full. Nothing is decided locally here:
+ * a wrapper that falls back to local accounting with a per-instance share of each limit catches
+ * that exception ({@link ResilientRedisUsageStore}). A Redis that lost its data (a restart without
+ * persistence, a flush, eviction) is detected by the epoch every key's data carries, and its lost
+ * interval treated as spent ({@link #revalidate}); the registry of keys is rebuilt from the
+ * instances. A script Redis ran and refused is a bug and throws {@link IllegalStateException}.
  */
 public final class RedisUsageStore implements UsageStore {
 
@@ -127,7 +132,7 @@ public final class RedisUsageStore implements UsageStore {
      */
     public static final Duration RECONNECT_DELAY_CAP = RedisLink.RECONNECT_DELAY_CAP;
 
-    /** The most tickets of one key that one release script refunds, to keep each script short. */
+    /** The most tickets of one key that one release script ends, to keep each script short. */
     static final int RELEASE_BATCH = 1_000;
 
     /** Ticket ids are provider (4 bits), key index (19 bits), the key's ticket counter (40 bits). */
@@ -152,7 +157,7 @@ public final class RedisUsageStore implements UsageStore {
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private final String bucketArg;
-    /** The ring length as the scripts take it: tokens of bucket b count until bucket b + ring length begins. */
+    /** The ring length as the scripts take it: tokens settled in bucket b count until bucket b + ring length begins. */
     private final String ringArg;
     private final long bucketMillis;
 
@@ -308,11 +313,11 @@ public final class RedisUsageStore implements UsageStore {
         if (actualTokens < 0) {
             throw new IllegalArgumentException("actualTokens must be >= 0, was " + actualTokens);
         }
-        Long wasPending = calls.run(Script.SETTLE, names(ticket.key()).forSettle(), pendingMember(ticket),
+        List<Object> answer = calls.run(Script.SETTLE, names(ticket.key()).forSettle(), pendingMember(ticket),
                 Long.toString(ticket.tokens()), Long.toString(actualTokens), Long.toString(nowMillis), bucketArg,
-                ringArg, Long.toString(Math.floorDiv(ticket.admittedMillis(), bucketMillis)),
-                Long.toString(ticket.epochDay()), Long.toString(MINUTE_SLACK_MILLIS));
-        return wasPending == 1;
+                ringArg, Long.toString(day.epochDay()), Long.toString(MINUTE_SLACK_MILLIS), Long.toString(DAY_TTL_MILLIS));
+        saw(ticket.key(), day.epochDay(), number(answer.get(1)));
+        return number(answer.get(0)) == 1;
     }
 
     @Override
@@ -443,10 +448,11 @@ public final class RedisUsageStore implements UsageStore {
 
     /** Releases the expired tickets of every key any instance has reserved on. */
     @Override
-    public List<Ticket> releaseExpired(long nowMillis) {
+    public List<Ticket> releaseExpired(long nowMillis, DayWindow day) {
+        Objects.requireNonNull(day, "day");
         List<Ticket> released = new ArrayList<>();
         String[] args = {Long.toString(nowMillis), bucketArg, ringArg, Long.toString(MINUTE_SLACK_MILLIS),
-                Integer.toString(RELEASE_BATCH)};
+                Integer.toString(RELEASE_BATCH), Long.toString(day.epochDay()), Long.toString(DAY_TTL_MILLIS)};
         Identity known = identified();
         List<KeyFingerprint> todo = new ArrayList<>(knownKeys());
         while (!todo.isEmpty()) {
@@ -725,8 +731,7 @@ public final class RedisUsageStore implements UsageStore {
             addCounted(args, (List<?>) data.get(0));
             addCounted(args, (List<?>) data.get(1));
             addCounted(args, (List<?>) data.get(2));
-            args.add(Long.toString(number(data.get(4))));
-            addCounted(args, (List<?>) data.get(3));
+            args.add(Long.toString(number(data.get(3))));
             calls.run(Script.LEGACY_MERGE, keys.of(fingerprint).forMerge(), args.toArray(String[]::new));
             String[] old = keys.byIndex(handle).forLegacy();
             calls.await(calls.start(() -> calls.redis().del(old), "deleting data kept by index"),

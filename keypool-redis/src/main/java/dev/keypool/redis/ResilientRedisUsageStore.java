@@ -341,15 +341,16 @@ public final class ResilientRedisUsageStore implements UsageStore {
      * Redis it heartbeats and follows the peers it holds shares back for.
      */
     @Override
-    public List<Ticket> releaseExpired(long nowMillis) {
-        List<Ticket> released = new ArrayList<>(local.releaseExpired(nowMillis));
+    public List<Ticket> releaseExpired(long nowMillis, DayWindow day) {
+        lastDay = day;
+        List<Ticket> released = new ArrayList<>(local.releaseExpired(nowMillis, day));
         released.forEach(localTickets::remove);
         if (degraded) {
             probe(nowMillis);
             return released;
         }
         try {
-            released.addAll(redis.releaseExpired(nowMillis));
+            released.addAll(redis.releaseExpired(nowMillis, day));
             redis.heartbeat(instanceId, nowMillis);
             if (heldBackPeers > 0) {
                 heldBackPeers = peersNotBack(nowMillis);

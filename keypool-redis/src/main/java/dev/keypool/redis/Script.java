@@ -16,7 +16,7 @@ import java.util.HexFormat;
  */
 enum Script {
     RESERVE("reserve.lua", ScriptOutputType.MULTI),
-    SETTLE("settle.lua", ScriptOutputType.INTEGER),
+    SETTLE("settle.lua", ScriptOutputType.MULTI),
     RELEASE("release.lua", ScriptOutputType.MULTI),
     USAGE("usage.lua", ScriptOutputType.MULTI),
     SET_STATE("set_state.lua", ScriptOutputType.INTEGER),

@@ -1,12 +1,13 @@
 -- keypool legacy merge: adds a key's data from the index layout (read by legacy_read.lua) to the
 -- key's data under its fingerprint, once: a marker in the key's meta hash makes a second merge,
 -- by another instance that read the same data, do nothing.
--- KEYS: 1 minute hash, 2 day hash, 3 state hash, 4 pending zset, 5 meta hash (fingerprint layout)
--- ARGV: 1 now, 2 bucket millis, 3 ring length, 4 minute slack, 5 day ttl, then four counted lists,
---       each its length then its items: minute pairs, day pairs, state pairs, then the state's ttl
---       millis (-1: none), then pending member/score pairs.
+-- KEYS: 1 minute hash, 2 day hash, 3 state hash, 4 meta hash (fingerprint layout)
+-- ARGV: 1 now, 2 bucket millis, 3 ring length, 4 minute slack, 5 day ttl, then three counted lists,
+--       each its length then its items: minute pairs, day pairs, state pairs; then the state's ttl
+--       millis (-1: none). The index layout kept reservations in its buckets and day: they are
+--       moved as settled tokens.
 -- Returns 1 if merged, 0 if it had been already.
-if redis.call('HSETNX', KEYS[5], 'migrated', '1') == 0 then
+if redis.call('HSETNX', KEYS[4], 'migrated', '1') == 0 then
   return 0
 end
 local now = tonumber(ARGV[1])
@@ -26,8 +27,6 @@ local minute = list()
 local day = list()
 local state = list()
 local state_ttl = tonumber(ARGV[next_arg])
-next_arg = next_arg + 1
-local pending = list()
 
 local head = nil
 for j = 1, #minute, 2 do
@@ -68,10 +67,4 @@ if #state > 0 and redis.call('EXISTS', KEYS[3]) == 0 then
   end
 end
 
-for j = 1, #pending, 2 do
-  redis.call('ZADD', KEYS[4], pending[j + 1], pending[j])
-end
-if #pending > 0 then
-  redis.call('PEXPIRE', KEYS[4], ARGV[5])
-end
 return 1

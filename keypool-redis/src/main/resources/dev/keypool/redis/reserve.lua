@@ -1,5 +1,6 @@
 -- keypool reserve: checks the key's state, then reserves tokens in the minute and the day window
--- if both have room, or in neither.
+-- if both have room, or in neither. The tokens are held (counting in both) until the ticket is
+-- settled.
 -- KEYS: 1 minute hash, 2 day hash, 3 state hash, 4 pending zset, 5 meta hash
 -- ARGV: 1 tokens, 2 now, 3 bucket millis, 4 ring length, 5 per-minute limit (-1: none),
 --       6 per-day limit (-1: none), 7 epoch day, 8 expires millis, 9 minute slack, 10 day ttl,
@@ -33,17 +34,19 @@ if per_minute >= 0 and meta[2] and now < tonumber(meta[2]) then
   return {0, 'MINUTE_LIMIT', meta[2]}
 end
 
-local day = redis.call('HMGET', KEYS[2], 'day', 'tokens', 'floor')
+local day = redis.call('HMGET', KEYS[2], 'day', 'tokens', 'floor', 'held')
 local stored_day = tonumber(day[1])
 local day_current = stored_day ~= nil and stored_day >= epoch_day
-local day_used = 0
+local held = tonumber(day[4]) or 0
+local day_used = held
 if day_current then
-  day_used = (tonumber(day[2]) or 0) + (tonumber(day[3]) or 0)
+  day_used = day_used + (tonumber(day[2]) or 0) + (tonumber(day[3]) or 0)
 end
 if per_day >= 0 and tokens > per_day - day_used then
   return {0, 'DAY_LIMIT'}
 end
 
+-- The minute: tokens settled in the live buckets, and every reservation not yet settled.
 local fields = redis.call('HGETALL', KEYS[1])
 local head = math.floor(now / bucket_millis)
 for i = 1, #fields, 2 do
@@ -52,7 +55,7 @@ for i = 1, #fields, 2 do
   end
 end
 local oldest = head - ring_length + 1
-local live, stale, used = {}, {}, 0
+local live, stale, used = {}, {}, held
 for i = 1, #fields, 2 do
   if fields[i] ~= 'head' then
     local bucket = tonumber(fields[i])
@@ -66,6 +69,10 @@ for i = 1, #fields, 2 do
   end
 end
 if per_minute >= 0 and tokens > per_minute - used then
+  if tokens > per_minute - held then
+    -- Held tokens free up when their requests end, which no clock tells: try again a bucket later.
+    return {0, 'MINUTE_LIMIT', int((math.floor(now / bucket_millis) + 1) * bucket_millis)}
+  end
   table.sort(live, function(a, b) return a[1] < b[1] end)
   local freed = 0
   for _, entry in ipairs(live) do
@@ -80,19 +87,17 @@ end
 if #stale > 0 then
   redis.call('HDEL', KEYS[1], unpack(stale))
 end
-redis.call('HINCRBY', KEYS[1], int(head), ARGV[1])
-redis.call('HSET', KEYS[1], 'head', int(head))
-expire_minute(KEYS[1], head, now, bucket_millis, ring_length, tonumber(ARGV[9]))
 
+-- Held, not in a bucket: the tokens are charged where the request ends (settle.lua).
 local ticket_day = epoch_day
 if day_current then
   ticket_day = stored_day
-  redis.call('HINCRBY', KEYS[2], 'tokens', ARGV[1])
 else
-  redis.call('HSET', KEYS[2], 'day', ARGV[7], 'tokens', ARGV[1])
+  redis.call('HSET', KEYS[2], 'day', ARGV[7], 'tokens', '0')
   redis.call('HDEL', KEYS[2], 'floor')
-  day_used = 0
+  day_used = held
 end
+redis.call('HINCRBY', KEYS[2], 'held', ARGV[1])
 local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
 redis.call('PEXPIRE', KEYS[2], ARGV[10])
 

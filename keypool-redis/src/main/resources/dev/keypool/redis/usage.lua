@@ -11,16 +11,12 @@ for i = 1, #fields, 2 do
   end
 end
 local oldest = head - tonumber(ARGV[3]) + 1
-local minute = 0
+local day_tokens = day_used(KEYS[2], tonumber(ARGV[4]))
+local minute = tonumber(redis.call('HGET', KEYS[2], 'held')) or 0
 for i = 1, #fields, 2 do
   if fields[i] ~= 'head' and tonumber(fields[i]) >= oldest then
     minute = minute + tonumber(fields[i + 1])
   end
-end
-local day = redis.call('HMGET', KEYS[2], 'day', 'tokens', 'floor')
-local day_tokens = 0
-if tonumber(day[1]) and tonumber(day[1]) >= tonumber(ARGV[4]) then
-  day_tokens = (tonumber(day[2]) or 0) + (tonumber(day[3]) or 0)
 end
 local meta = redis.call('HMGET', KEYS[4], 'epoch', 'held_until')
 local held_until = 0

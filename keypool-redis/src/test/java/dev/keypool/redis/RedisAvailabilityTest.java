@@ -90,7 +90,7 @@ class RedisAvailabilityTest {
             await().atMost(Duration.ofSeconds(5)).until(() -> !store.isConnected());
             assertThatThrownBy(() -> reserve(store, 100)).isInstanceOf(RedisUnavailableException.class);
             assertThatThrownBy(() -> store.usage(KEY, NOW, DAY)).isInstanceOf(RedisUnavailableException.class);
-            assertThatThrownBy(() -> store.releaseExpired(NOW)).isInstanceOf(RedisUnavailableException.class);
+            assertThatThrownBy(() -> store.releaseExpired(NOW, DAY)).isInstanceOf(RedisUnavailableException.class);
             assertThat(Duration.ofNanos(System.nanoTime() - started))
                     .as("refused at once, not after the command timeout").isLessThan(Duration.ofSeconds(2));
 

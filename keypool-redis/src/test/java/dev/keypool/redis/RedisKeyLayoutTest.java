@@ -86,8 +86,16 @@ class RedisKeyLayoutTest {
         return ((ReserveResult.Granted) result).ticket();
     }
 
+    /** Reserves and settles {@code tokens} at once. */
+    private Ticket spend(long tokens) {
+        Ticket ticket = reserve(tokens, clock.millis() + 30 * SECOND);
+        store.settle(ticket, tokens, clock.millis(), DayWindow.at(clock.millis(), ZoneOffset.UTC));
+        return ticket;
+    }
+
     @Test
     void reserve_writesTheKeysDataUnderOneHashTag_andNamesTheKeyInTheRegistry() {
+        spend(100);
         reserve(100, clock.millis() + 30 * SECOND);
 
         assertThat(redis.keys(prefix + ":*")).containsExactlyInAnyOrder(
@@ -101,26 +109,33 @@ class RedisKeyLayoutTest {
     }
 
     @Test
-    void reserve_storesBucketsTheDayAndThePendingTicket() {
+    void reserve_holdsTheTokensInTheDayHash_andSettleChargesThemInTheBucketOfTheSettle() {
         clock.advanceMillis(250);
         long now = clock.millis();
         Ticket ticket = reserve(100, now + 30 * SECOND);
 
-        long bucket = Math.floorDiv(now, 1_000);
-        assertThat(redis.hgetall(base() + "minute"))
-                .containsEntry("head", Long.toString(bucket))
-                .containsEntry(Long.toString(bucket), "100");
+        assertThat(redis.exists(base() + "minute")).as("held tokens are in no bucket").isZero();
         assertThat(redis.hgetall(base() + "day"))
                 .containsEntry("day", Long.toString(ticket.epochDay()))
-                .containsEntry("tokens", "100");
+                .containsEntry("tokens", "0")
+                .containsEntry("held", "100");
         assertThat(redis.zrangeWithScores(base() + "pending", 0, -1))
                 .singleElement()
                 .satisfies(member -> assertThat(member.getScore()).isEqualTo(now + 30 * SECOND));
+
+        clock.advanceMillis(2_500);
+        store.settle(ticket, 80, clock.millis(), DayWindow.at(clock.millis(), ZoneOffset.UTC));
+
+        long settleBucket = Math.floorDiv(clock.millis(), 1_000);
+        assertThat(redis.hgetall(base() + "minute"))
+                .containsOnly(Map.entry("head", Long.toString(settleBucket)), Map.entry(Long.toString(settleBucket), "80"));
+        assertThat(redis.hgetall(base() + "day")).containsEntry("tokens", "80").containsEntry("held", "0");
+        assertThat(redis.zcard(base() + "pending")).isZero();
     }
 
     @Test
     void minuteData_expiresAFewSecondsAfterItsNewestBucketLeavesTheWindow() {
-        reserve(100, clock.millis() + 30 * SECOND);
+        spend(100);
 
         assertThat(redis.pttl(base() + "minute"))
                 .isBetween(60_000L, 61_000L + RedisUsageStore.MINUTE_SLACK_MILLIS);
@@ -138,8 +153,9 @@ class RedisKeyLayoutTest {
 
     @Test
     void staleBuckets_areDeletedByTheNextReservation() {
-        reserve(100, clock.millis() + 30 * SECOND);
+        spend(100);
         clock.advance(Duration.ofMinutes(2));
+        spend(50);
 
         reserve(50, clock.millis() + 30 * SECOND);
 

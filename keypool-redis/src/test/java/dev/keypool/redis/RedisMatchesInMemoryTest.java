@@ -154,8 +154,8 @@ class RedisMatchesInMemoryTest {
         }
 
         private void release(long at) {
-            List<Ticket> expected = memory.releaseExpired(at);
-            List<Ticket> actual = redis.releaseExpired(at);
+            List<Ticket> expected = memory.releaseExpired(at, DayWindow.at(at, ZONE));
+            List<Ticket> actual = redis.releaseExpired(at, DayWindow.at(at, ZONE));
             assertThat(actual.stream().map(ticket -> twinOfRedisTicket.get(ticket.id())).toList())
                     .containsExactlyInAnyOrderElementsOf(expected);
         }

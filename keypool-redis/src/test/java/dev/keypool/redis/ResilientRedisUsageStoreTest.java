@@ -83,7 +83,7 @@ class ResilientRedisUsageStoreTest {
     private void tick(ResilientRedisUsageStore... which) {
         clock.advance(Duration.ofMillis(ResilientRedisUsageStore.PROBE_MILLIS));
         for (ResilientRedisUsageStore store : which.length == 0 ? List.of(a, b) : List.of(which)) {
-            store.releaseExpired(clock.millis());
+            store.releaseExpired(clock.millis(), day());
         }
     }
 

@@ -10,6 +10,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.LinkedHashMap;
@@ -47,6 +48,7 @@ public abstract class FakeUpstream implements AutoCloseable {
     private final Map<String, Deque<Reply>> queued = new ConcurrentHashMap<>();
     private final Map<String, Reply> standing = new ConcurrentHashMap<>();
     private volatile Reply fallback;
+    private volatile Clock clock = Clock.systemUTC();
 
     protected FakeUpstream() {
         try {
@@ -86,6 +88,15 @@ public abstract class FakeUpstream implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot find a free port", e);
         }
+    }
+
+    /**
+     * Records arrivals on {@code clock} (the system clock unless told): a test that drives the
+     * pool's clock by hand gives the fake the same one, so that arrivals and the pool's windows
+     * are on one time line.
+     */
+    public void useClock(Clock clock) {
+        this.clock = Objects.requireNonNull(clock, "clock");
     }
 
     /** Queues replies for the next requests that carry {@code key} ({@code null}: any key). */
@@ -157,16 +168,17 @@ public abstract class FakeUpstream implements AutoCloseable {
 
     private void handle(HttpExchange http) throws IOException {
         boolean dropped = false;
+        long arrived = clock.millis();
         try (InputStream in = http.getRequestBody()) {
             String body = new String(in.readAllBytes(), StandardCharsets.UTF_8);
             Map<String, List<String>> headers = new LinkedHashMap<>();
             http.getRequestHeaders().forEach((name, values) -> headers.put(name.toLowerCase(Locale.ROOT), List.copyOf(values)));
             RecordedRequest unkeyed = new RecordedRequest(http.getRequestMethod(), http.getRequestURI().getPath(),
                     http.getRequestURI().getRawQuery(), Map.copyOf(headers), body, null,
-                    http.getRemoteAddress().getPort());
+                    http.getRemoteAddress().getPort(), arrived);
             String key = keyOf(http, unkeyed);
             RecordedRequest request = new RecordedRequest(unkeyed.method(), unkeyed.path(), unkeyed.query(),
-                    unkeyed.headers(), body, key, unkeyed.clientPort());
+                    unkeyed.headers(), body, key, unkeyed.clientPort(), arrived);
             requests.add(request);
             Reply reply = check(request);
             if (reply == null) {

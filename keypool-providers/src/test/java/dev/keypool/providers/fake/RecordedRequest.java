@@ -17,9 +17,11 @@ import java.util.Map;
  * @param headers lower-cased names
  * @param key     the API key it carried where the provider expects it, or {@code null}
  * @param clientPort the caller's port: requests on one kept-alive connection share it
+ * @param arrivedMillis when the request arrived, on the fake's clock ({@link FakeUpstream#useClock}):
+ *                      what a provider counts its rate limits by
  */
 public record RecordedRequest(String method, String path, String query, Map<String, List<String>> headers,
-        String body, String key, int clientPort) {
+        String body, String key, int clientPort, long arrivedMillis) {
 
     /** The first value of a header, or {@code null}. */
     public String header(String name) {
