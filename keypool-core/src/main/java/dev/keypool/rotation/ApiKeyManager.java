@@ -58,6 +58,7 @@ public final class ApiKeyManager implements AutoCloseable {
     private final KeyEvents events = new KeyEvents();
     private final Map<KeyId, KeyConfig> keys;
     private final Map<Provider, List<KeyConfig>> keysByProvider;
+    private final List<KeyId> allIds;
     private final Map<KeyId, ProviderBudget> budgets = new ConcurrentHashMap<>();
     private volatile ScheduledExecutorService maintenance;
     /** The day of the last call: computing a zoned date costs more than the rest of a reserve. */
@@ -81,6 +82,7 @@ public final class ApiKeyManager implements AutoCloseable {
         }
         this.keys = Collections.unmodifiableMap(byId);
         this.keysByProvider = Collections.unmodifiableMap(byProvider);
+        this.allIds = List.copyOf(byId.keySet());
         Map<KeyId, SecretDigest> digests = new LinkedHashMap<>();
         byId.forEach((id, key) -> digests.put(id, key.secretDigest()));
         store.register(digests);
@@ -215,16 +217,28 @@ public final class ApiKeyManager implements AutoCloseable {
      * rate limit does not shorten an invalid key's deactivation).
      */
     public void recordFailure(KeyConfig key, Failure failure, boolean failover) {
+        recordFailure(key, failure, failover, null);
+    }
+
+    /**
+     * Like {@link #recordFailure(KeyConfig, Failure, boolean)} for a call that was the probe of a
+     * key back from a rest: a client error means the provider answered (the key serves again), any
+     * other reaction replaces the probe's state whatever its rank.
+     */
+    void recordFailure(KeyConfig key, Failure failure, boolean failover, KeyState probing) {
         long now = clock.millis();
         String message = KeyMask.scrub(failure.message(), key.secret());
         events.publish(() -> new KeyEvent.KeyFailed(now, key.id(), key.maskedKey(), failure.kind(), message, failover));
         KeyState next = reaction(failure, message, now);
         if (next == null) {
+            if (probing != null) {
+                probeSucceeded(key, probing);
+            }
             return;
         }
         while (true) {
             KeyState current = store.state(key.id());
-            if (!current.availableAt(now) && outranks(current, next)) {
+            if (!current.availableAt(now) && outranks(current, next) && !current.equals(probing)) {
                 return;
             }
             if (store.compareAndSetState(key.id(), current, next)) {
@@ -250,8 +264,10 @@ public final class ApiKeyManager implements AutoCloseable {
     }
 
     /**
-     * Releases reservations nobody settled in time and reactivates keys whose rest is over, each
-     * with its event. Safe to call from any thread, as often as wanted.
+     * Charges reservations nobody settled in time, with their event, and reads every key's usage
+     * once. A key whose rest is over is not turned back to active here: its next reservation is
+     * its probe, and the probe's success reactivates it ({@link Reservation}). Safe to call from
+     * any thread, as often as wanted.
      */
     public void maintain() {
         long now = clock.millis();
@@ -262,17 +278,9 @@ public final class ApiKeyManager implements AutoCloseable {
                         ticket.tokens(), true));
             }
         }
-        // One batched read: a shared store answers every key's state in one round trip.
-        List<KeyConfig> all = allKeys();
-        List<KeyUsage> usages = store.usages(all.stream().map(KeyConfig::id).toList(), now, day(now));
-        for (int i = 0; i < all.size(); i++) {
-            KeyConfig key = all.get(i);
-            KeyState state = usages.get(i).state();
-            if (state.status() != KeyStatus.ACTIVE && state.untilMillis() != KeyState.NEVER
-                    && state.availableAt(now) && store.compareAndSetState(key.id(), state, KeyState.ACTIVE)) {
-                events.publish(() -> new KeyEvent.KeyReactivated(now, key.id(), key.maskedKey(), false));
-            }
-        }
+        // One batched read of every key, used or not: it keeps a shared store's last-known usage
+        // fresh (its share of each limit should it lose Redis) and finds data Redis lost.
+        store.usages(allIds, now, day(now));
         budgets.values().removeIf(budget -> budget.tokensResetAtMillis() <= now && budget.requestsResetAtMillis() <= now);
     }
 
@@ -326,9 +334,26 @@ public final class ApiKeyManager implements AutoCloseable {
         return store.reserve(key.id(), key.limits(), tokens, nowMillis, day(nowMillis), expires);
     }
 
-    Reservation granted(KeyConfig key, Ticket ticket, String model, long nowMillis) {
+    Reservation granted(KeyConfig key, ReserveResult.Granted granted, String model, long nowMillis) {
+        Ticket ticket = granted.ticket();
         events.publish(() -> new KeyEvent.KeyAcquired(nowMillis, key.id(), key.maskedKey(), model, ticket.tokens()));
-        return new Reservation(this, key, ticket, model);
+        return new Reservation(this, key, ticket, model, granted.probing());
+    }
+
+    /**
+     * The probe of a key back from a rest got an answer from the provider: the key serves again,
+     * for everyone, with its event (unless its state changed meanwhile).
+     */
+    void probeSucceeded(KeyConfig key, KeyState probing) {
+        long now = clock.millis();
+        if (store.compareAndSetState(key.id(), probing, KeyState.ACTIVE)) {
+            events.publish(() -> new KeyEvent.KeyReactivated(now, key.id(), key.maskedKey(), false));
+        }
+    }
+
+    /** The probe ended without an answer (released unused): the next reservation probes the key instead. */
+    void probeAbandoned(KeyConfig key, KeyState probing) {
+        store.compareAndSetState(key.id(), probing, probing.withUntil(clock.millis()));
     }
 
     void commit(Reservation reservation, Ticket ticket, TokenUsage usage) {

@@ -337,7 +337,7 @@ public final class ApiKeyRotator {
         }
         ReserveResult result = manager.reserve(key, tokens, now);
         if (result instanceof ReserveResult.Granted granted) {
-            return manager.granted(key, granted.ticket(), model != null ? model : key.model(), now);
+            return manager.granted(key, granted, model != null ? model : key.model(), now);
         }
         ReserveResult.Denied denied = (ReserveResult.Denied) result;
         denials.add(denied.reason(), denied.retryAtMillis());

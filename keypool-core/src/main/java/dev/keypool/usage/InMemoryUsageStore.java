@@ -164,6 +164,9 @@ public final class InMemoryUsageStore implements UsageStore {
                         ? DenialReason.COOLING_DOWN : DenialReason.DEACTIVATED;
                 return new ReserveResult.Denied(reason, current.state.untilMillis());
             }
+            // A rest that is over lets one reservation through, the probe; the others wait for its outcome.
+            KeyState probing = current.state.status() == KeyStatus.ACTIVE ? null
+                    : current.state.withUntil(nowMillis + PROBE_MILLIS);
             if (tokens > limits.perMinute() || tokens > limits.perDay()) {
                 return new ReserveResult.Denied(DenialReason.EXCEEDS_LIMIT, KeyState.NEVER);
             }
@@ -182,16 +185,17 @@ public final class InMemoryUsageStore implements UsageStore {
                         minuteRetryAt(current, head, settledMinute, tokens, limits.perMinute(), nowMillis));
             }
             // The ring is untouched: held tokens are in no bucket until they are settled.
+            KeyState state = probing != null ? probing : current.state;
             Window next = current.epochDay >= day.epochDay()
                     ? new Window(current.ring, current.head, current.minuteSum, current.epochDay, current.dayTokens,
-                            current.held + tokens, current.state)
+                            current.held + tokens, state)
                     : new Window(current.ring, current.head, current.minuteSum, day.epochDay(), 0,
-                            current.held + tokens, current.state);
+                            current.held + tokens, state);
             if (ref.compareAndSet(current, next)) {
                 Ticket ticket = new Ticket(ticketIds.incrementAndGet(), key, tokens,
                         Math.max(nowMillis, head * bucketMillis), next.epochDay, expiresMillis);
                 pending.put(ticket.id(), ticket);
-                return new ReserveResult.Granted(ticket);
+                return new ReserveResult.Granted(ticket, probing);
             }
         }
     }

@@ -42,6 +42,13 @@ public interface UsageStore extends AutoCloseable {
     long MINUTE_MILLIS = 60_000;
 
     /**
+     * How long the probe of a key whose rest ended keeps every other reservation off it: a key
+     * back from a cool-down gets one request first (half-open), and the others wait for its
+     * outcome, or for this long if its caller never tells (it vanished, or the request runs long).
+     */
+    long PROBE_MILLIS = 10_000;
+
+    /**
      * Names the keys this store serves: each handle with the digest of its key. The store keeps
      * usage and state under the key's {@link KeyFingerprint}, never under the handle, so that
      * reordering the keys in {@code .env} changes nothing, a new key at an old index starts with
@@ -59,7 +66,9 @@ public interface UsageStore extends AutoCloseable {
 
     /**
      * Atomically: checks the key's state, then reserves {@code tokens} in the minute and the day
-     * window if both have room, or in neither.
+     * window if both have room, or in neither. A key whose rest is over is granted to one
+     * reservation, its probe ({@link ReserveResult.Granted#probing()}), and refused to the others
+     * for {@link #PROBE_MILLIS} or until the probe's outcome sets the key's state.
      *
      * @param expiresMillis when to release the tokens if the ticket is never settled
      */

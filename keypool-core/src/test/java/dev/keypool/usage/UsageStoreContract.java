@@ -363,6 +363,49 @@ public abstract class UsageStoreContract {
         granted(KEY, WindowLimits.NONE, 1, T0 + 30 * SECOND);
     }
 
+    /**
+     * Issue 11: a key back from a cool-down was hit by a herd of up to 20 requests at once. It now
+     * gets one, its probe, and the others wait for the probe's outcome (or its length).
+     */
+    @Test
+    void reserve_aKeyWhoseRestIsOver_isGrantedToOneProbe_andRefusedToTheOthersMeanwhile() {
+        KeyState cooling = KeyState.coolingDown(FailureKind.RATE_LIMITED, "429", T0 + 30 * SECOND);
+        store.setState(KEY, cooling);
+        long back = T0 + 30 * SECOND;
+
+        ReserveResult.Granted probe = (ReserveResult.Granted) reserve(KEY, WindowLimits.NONE, 1, back);
+        ReserveResult.Denied herd = denied(KEY, WindowLimits.NONE, 1, back + 10);
+
+        assertThat(probe.probe()).isTrue();
+        assertThat(probe.probing()).isEqualTo(cooling.withUntil(back + UsageStore.PROBE_MILLIS));
+        assertThat(store.state(KEY)).isEqualTo(probe.probing());
+        assertThat(herd).isEqualTo(new ReserveResult.Denied(DenialReason.COOLING_DOWN, back + UsageStore.PROBE_MILLIS));
+        // A probe whose outcome never comes keeps the key for its length only.
+        assertThat(((ReserveResult.Granted) reserve(KEY, WindowLimits.NONE, 1, back + UsageStore.PROBE_MILLIS)).probe())
+                .isTrue();
+    }
+
+    @Test
+    void probeOutcome_setsTheKeysStateForEveryone() {
+        store.setState(KEY, KeyState.coolingDown(FailureKind.SERVER_ERROR, "503", T0));
+        ReserveResult.Granted probe = (ReserveResult.Granted) reserve(KEY, WindowLimits.NONE, 1, T0);
+
+        assertThat(store.compareAndSetState(KEY, probe.probing(), KeyState.ACTIVE)).isTrue();
+
+        ReserveResult.Granted next = (ReserveResult.Granted) reserve(KEY, WindowLimits.NONE, 1, T0 + 1);
+        assertThat(next.probe()).isFalse();
+        assertThat(((ReserveResult.Granted) reserve(KEY, WindowLimits.NONE, 1, T0 + 2)).probe()).isFalse();
+    }
+
+    @Test
+    void reserve_aKeyThatIsStillResting_orRefusedOnItsWindows_isNoProbe() {
+        store.setState(KEY, KeyState.coolingDown(FailureKind.RATE_LIMITED, "429", T0));
+        denied(KEY, WindowLimits.of(10, 100), 11, T0);
+
+        assertThat(store.state(KEY).untilMillis()).as("a refused request does not start a probe").isEqualTo(T0);
+        assertThat(((ReserveResult.Granted) reserve(KEY, WindowLimits.of(10, 100), 10, T0)).probe()).isTrue();
+    }
+
     @Test
     void reserve_deniesAKeyDeactivatedUntilAReset_withRetryAtNever() {
         store.setState(KEY, KeyState.deactivated(FailureKind.INVALID_KEY, "invalid key", KeyState.NEVER));

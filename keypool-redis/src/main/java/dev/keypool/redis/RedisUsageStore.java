@@ -296,7 +296,8 @@ public final class RedisUsageStore implements UsageStore {
             Ticket ticket = new Ticket(ticketId(key, number(answer.get(1))), key, tokens, number(answer.get(2)),
                     number(answer.get(3)), expiresMillis);
             saw(key, ticket.epochDay(), number(answer.get(4)));
-            return new ReserveResult.Granted(ticket);
+            List<?> probing = (List<?>) answer.get(5);
+            return new ReserveResult.Granted(ticket, probing.isEmpty() ? null : StateCodec.decode(probing));
         }
         DenialReason reason = DenialReason.valueOf((String) answer.get(1));
         long retryAt = switch (reason) {
@@ -519,7 +520,7 @@ public final class RedisUsageStore implements UsageStore {
                 Long.toString(tokens), Long.toString(nowMillis), bucketArg, ringArg,
                 limitArg(limits.perMinute()), limitArg(limits.perDay()), Long.toString(day.epochDay()),
                 Long.toString(expiresMillis), Long.toString(MINUTE_SLACK_MILLIS), Long.toString(DAY_TTL_MILLIS),
-                identified().epoch());
+                identified().epoch(), Long.toString(PROBE_MILLIS), Long.toString(STATE_GRACE_MILLIS));
     }
 
     private void saw(KeyId key, long epochDay, long dayTokens) {

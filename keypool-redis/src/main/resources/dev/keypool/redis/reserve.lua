@@ -4,9 +4,12 @@
 -- KEYS: 1 minute hash, 2 day hash, 3 state hash, 4 pending zset, 5 meta hash
 -- ARGV: 1 tokens, 2 now, 3 bucket millis, 4 ring length, 5 per-minute limit (-1: none),
 --       6 per-day limit (-1: none), 7 epoch day, 8 expires millis, 9 minute slack, 10 day ttl,
---       11 the data's epoch as the caller knows it
--- Returns {1, seq, admitted millis, epoch day, day tokens after} or {0, denial reason[, retry-at
--- millis]}; {0, 'LOST'} when the key's data is not of the caller's epoch (Redis lost it).
+--       11 the data's epoch as the caller knows it, 12 probe millis, 13 state grace millis
+-- Returns {1, seq, admitted millis, epoch day, day tokens after, probe state} or {0, denial
+-- reason[, retry-at millis]}; {0, 'LOST'} when the key's data is not of the caller's epoch (Redis
+-- lost it). A key whose rest is over is granted to one reservation, its probe: the key rests on
+-- for the probe's length, so the others are refused until the probe's outcome sets its state, and
+-- the probe state is the key's state field/value pairs (empty for a key that was active).
 local tokens = tonumber(ARGV[1])
 local now = tonumber(ARGV[2])
 local bucket_millis = tonumber(ARGV[3])
@@ -27,6 +30,7 @@ if state[1] and state[1] ~= 'ACTIVE' and now < tonumber(state[2]) then
   end
   return {0, 'DEACTIVATED', state[2]}
 end
+local probe = state[1] and state[1] ~= 'ACTIVE'
 if (per_minute >= 0 and tokens > per_minute) or (per_day >= 0 and tokens > per_day) then
   return {0, 'EXCEEDS_LIMIT'}
 end
@@ -105,4 +109,11 @@ local admitted = math.max(now, head * bucket_millis)
 local member = int(seq) .. ':' .. ARGV[1] .. ':' .. int(admitted) .. ':' .. int(ticket_day) .. ':' .. ARGV[8]
 redis.call('ZADD', KEYS[4], ARGV[8], member)
 redis.call('PEXPIRE', KEYS[4], ARGV[10])
-return {1, seq, int(admitted), int(ticket_day), int(day_used + tokens)}
+
+local probe_state = {}
+if probe then
+  redis.call('HSET', KEYS[3], 'until', int(now + tonumber(ARGV[12])))
+  redis.call('PEXPIRE', KEYS[3], int(tonumber(ARGV[12]) + tonumber(ARGV[13])))
+  probe_state = redis.call('HGETALL', KEYS[3])
+end
+return {1, seq, int(admitted), int(ticket_day), int(day_used + tokens), probe_state}
