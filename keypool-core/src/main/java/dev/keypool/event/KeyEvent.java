@@ -100,7 +100,10 @@ public sealed interface KeyEvent {
         }
     }
 
-    /** The key serves again: its rest ended ({@code byAdmin} false) or an admin reset it. */
+    /**
+     * The key serves again: its rest ended and its probe (the first request after it) got an answer
+     * ({@code byAdmin} false), or an admin reset it.
+     */
     record KeyReactivated(long timeMillis, KeyId key, String maskedKey, boolean byAdmin) implements OfKey {
         @Override
         public String type() {

@@ -135,7 +135,7 @@ public final class ApiKeyManager implements AutoCloseable {
         long now = clock.millis();
         KeyUsage usage = store.usage(id, now, day(now));
         return usage.state().availableAt(now)
-                && !(key.limits().minuteLimited() && usage.minuteHeldAt(now))
+                && !(key.limits().minuteLimited() && usage.minuteFullAt(now))
                 && tokens <= key.limits().perMinute() - usage.minuteTokens()
                 && tokens <= key.limits().perDay() - usage.dayTokens()
                 && budgetBlockedUntil(id, tokens, now) == 0;
@@ -404,8 +404,8 @@ public final class ApiKeyManager implements AutoCloseable {
         boolean resting = status != KeyStatus.ACTIVE;
         Long availableAt = resting && state.untilMillis() != KeyState.NEVER ? state.untilMillis() : null;
         KeyFingerprint fingerprint = store.fingerprint(key.id());
-        // A held minute (after an unclean stop) is shown as the full minute it counts as.
-        long minuteTokens = limits.minuteLimited() && usage.minuteHeldAt(now)
+        // A minute counted full (after an unclean stop, or data Redis lost) is shown as full.
+        long minuteTokens = limits.minuteLimited() && usage.minuteFullAt(now)
                 ? Math.max(usage.minuteTokens(), limits.perMinute()) : usage.minuteTokens();
         return new KeyStatusSnapshot(
                 key.id(), fingerprint == null ? null : fingerprint.value(), key.maskedKey(), key.model(), status,

@@ -362,7 +362,7 @@ public final class ApiKeyRotator {
     }
 
     private static double headroom(WindowLimits limits, KeyUsage usage, long now) {
-        if (limits.minuteLimited() && usage.minuteHeldAt(now)) {
+        if (limits.minuteLimited() && usage.minuteFullAt(now)) {
             return 0;
         }
         double minute = limits.minuteLimited() ? 1.0 - (double) usage.minuteTokens() / limits.perMinute() : 1.0;

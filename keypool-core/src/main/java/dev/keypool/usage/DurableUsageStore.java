@@ -46,7 +46,7 @@ import org.slf4j.LoggerFactory;
  * an unclean stop, and then
  * <ul>
  *   <li>every key's minute counts as full until a minute after the restart
- *       ({@link InMemoryUsageStore#holdMinutesUntil}): whatever the lost second admitted has left
+ *       ({@link InMemoryUsageStore#countMinutesFullUntil}): whatever the lost second admitted has left
  *       the window by then;</li>
  *   <li>every day-limited key's day restarts from its ceiling ({@link DayCeilings}), which was
  *       written synchronously before the store could admit past it, so the day may count up to
@@ -70,7 +70,7 @@ import org.slf4j.LoggerFactory;
  * A snapshot written before keys had an identity (format 1, by index) is read, and each window
  * goes to the key configured at its index when the store is registered: the configuration that
  * first starts on this version decides which key the old counters belong to. That version wrote
- * no clean-shutdown mark, so the first start after an upgrade holds the minute windows.
+ * no clean-shutdown mark, so the first start after an upgrade counts the minute windows as full.
  *
  * <p>One process at a time may use a data directory; a second one is refused with a clear error
  * instead of two processes overwriting each other's counters.
@@ -148,7 +148,7 @@ public final class DurableUsageStore implements UsageStore {
     /**
      * Opens (or creates) the store in {@code dataDir}.
      *
-     * @param clock what "now" is when an unclean stop holds the minute windows for a minute
+     * @param clock what "now" is when an unclean stop counts the minute windows as full for a minute
      * @throws StoreCorruptedException when the saved snapshot or ceilings cannot be read back
      * @throws IllegalStateException   when another process uses the directory
      * @throws UncheckedIOException    when the directory cannot be created or locked
@@ -208,12 +208,12 @@ public final class DurableUsageStore implements UsageStore {
      * day from its ceiling.
      */
     private static void recoverFromUncleanStop(InMemoryUsageStore memory, DayCeilings ceilings, long nowMillis) {
-        long heldUntil = nowMillis + MINUTE_MILLIS;
-        memory.holdMinutesUntil(heldUntil);
+        long fullUntil = nowMillis + MINUTE_MILLIS;
+        memory.countMinutesFullUntil(fullUntil);
         ceilings.all().forEach((key, ceiling) -> memory.raiseDay(key, ceiling.epochDay(), ceiling.tokens()));
         LOG.warn("The last run did not stop cleanly, so it may have admitted tokens it had not saved yet: every"
                 + " key's minute counts as full until {}, and day counters restart from their saved ceilings",
-                Instant.ofEpochMilli(heldUntil));
+                Instant.ofEpochMilli(fullUntil));
     }
 
     /** Where the snapshot is kept. */
@@ -241,7 +241,8 @@ public final class DurableUsageStore implements UsageStore {
         ReserveResult result = memory.reserve(key, limits, tokens, nowMillis, day, expiresMillis);
         if (result instanceof ReserveResult.Granted granted) {
             markDirty();
-            if (limits.dayLimited() && !coverDay(key, granted.ticket().epochDay(), limits.perDay())) {
+            long newestDay = Math.max(granted.ticket().epochDay(), memory.newestDay(key));
+            if (limits.dayLimited() && !coverDay(key, newestDay, limits.perDay())) {
                 memory.settle(granted.ticket(), 0, nowMillis, day);
                 return new ReserveResult.Denied(DenialReason.DAY_LIMIT, nowMillis + UNWRITABLE_RETRY_MILLIS);
             }

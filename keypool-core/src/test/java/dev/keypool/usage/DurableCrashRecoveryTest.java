@@ -112,7 +112,7 @@ class DurableCrashRecoveryTest {
             ReserveResult.Denied denied = (ReserveResult.Denied) reserve(restarted, limits, 300);
             assertThat(denied.reason()).isEqualTo(DenialReason.MINUTE_LIMIT);
             assertThat(denied.retryAtMillis()).isEqualTo(clock.millis() + MINUTE);
-            assertThat(restarted.usage(KEY, clock.millis(), day()).minuteHeldUntilMillis())
+            assertThat(restarted.usage(KEY, clock.millis(), day()).minuteFullUntilMillis())
                     .isEqualTo(clock.millis() + MINUTE);
             assertThat(reserve(restarted, WindowLimits.of(WindowLimits.UNLIMITED, 10_000), 300))
                     .as("a key without a minute limit is not held").isInstanceOf(ReserveResult.Granted.class);
@@ -180,7 +180,7 @@ class DurableCrashRecoveryTest {
             assertThat(dir.resolve(DurableUsageStore.CLEAN_SHUTDOWN_FILE_NAME))
                     .as("removed at start, so that a crash from now on is unclean").doesNotExist();
             KeyUsage usage = restarted.usage(KEY, clock.millis(), day());
-            assertThat(usage.minuteHeldUntilMillis()).isZero();
+            assertThat(usage.minuteFullUntilMillis()).isZero();
             assertThat(usage.dayTokens()).as("exactly what was used, not the ceiling").isEqualTo(300);
             assertThat(reserve(restarted, limits, 300)).isInstanceOf(ReserveResult.Granted.class);
         }

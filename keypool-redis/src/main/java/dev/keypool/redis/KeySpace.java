@@ -16,7 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
  *                                         before Redis lost it), "seq" (ticket counter)
  * {prefix}:{openai:3f9a…}:state    hash  "status", "kind", "reason", "until"; absent while active
  * {prefix}:{openai:3f9a…}:pending  zset  seq:tokens:admitted:day:expires, scored by expiry
- * {prefix}:{openai:3f9a…}:meta     hash  "epoch" (of the data, see RedisUsageStore), "held_until"
+ * {prefix}:{openai:3f9a…}:meta     hash  "epoch" (of the data, see RedisUsageStore), "full_until"
  *                                         (the minute counts as full until then), "migrated" once
  *                                         data kept by index was moved here; never expires
  * {prefix}:keys                     set   "openai:3f9a…" for every key ever reserved, for the sweeper

@@ -636,18 +636,18 @@ public final class RedisUsageStore implements UsageStore {
         if (lost.isEmpty()) {
             return false;
         }
-        long heldUntil = config.clock().millis() + MINUTE_MILLIS;
+        long fullUntil = config.clock().millis() + MINUTE_MILLIS;
         List<RedisCalls.ScriptCall<Long>> restores = new ArrayList<>(lost.size());
         for (KeyId key : lost) {
             DaySeen seen = daysSeen.get(key);
             restores.add(calls.script(Script.RESTORE, keys.of(current.fingerprints().get(key)).forRestore(),
-                    current.epoch(), Long.toString(heldUntil), Long.toString(seen == null ? 0 : seen.tokens()),
+                    current.epoch(), Long.toString(fullUntil), Long.toString(seen == null ? 0 : seen.tokens()),
                     Long.toString(seen == null ? -1 : seen.epochDay()), Long.toString(DAY_TTL_MILLIS)));
         }
         restores.forEach(RedisCalls.ScriptCall::await);
         LOG.warn("Redis lost the data of {} key(s) (it restarted without persistence, was flushed, or evicted them):"
                 + " their minutes count as full until {}, and their days restart from the most this instance saw"
-                + " them count", lost.size(), java.time.Instant.ofEpochMilli(heldUntil));
+                + " them count", lost.size(), java.time.Instant.ofEpochMilli(fullUntil));
         return !current.secret().equals(known.secret());
     }
 

@@ -171,7 +171,7 @@ public final class ResilientRedisUsageStore implements UsageStore {
     @Override
     public ReserveResult reserve(KeyId key, WindowLimits limits, long tokens, long nowMillis, DayWindow day,
             long expiresMillis) {
-        lastDay = day;
+        noteDay(day);
         if (!degraded) {
             try {
                 return reserveOnRedis(key, limits, tokens, nowMillis, day, expiresMillis);
@@ -268,7 +268,7 @@ public final class ResilientRedisUsageStore implements UsageStore {
 
     @Override
     public KeyUsage usage(KeyId key, long nowMillis, DayWindow day) {
-        lastDay = day;
+        noteDay(day);
         if (!degraded) {
             try {
                 return remember(key, redis.usage(key, nowMillis, day), day);
@@ -281,7 +281,7 @@ public final class ResilientRedisUsageStore implements UsageStore {
 
     @Override
     public List<KeyUsage> usages(List<KeyId> keys, long nowMillis, DayWindow day) {
-        lastDay = day;
+        noteDay(day);
         if (!degraded) {
             try {
                 List<KeyUsage> usages = redis.usages(keys, nowMillis, day);
@@ -342,7 +342,7 @@ public final class ResilientRedisUsageStore implements UsageStore {
      */
     @Override
     public List<Ticket> releaseExpired(long nowMillis, DayWindow day) {
-        lastDay = day;
+        noteDay(day);
         List<Ticket> released = new ArrayList<>(local.releaseExpired(nowMillis, day));
         released.forEach(localTickets::remove);
         if (degraded) {
@@ -417,7 +417,7 @@ public final class ResilientRedisUsageStore implements UsageStore {
                 }
             });
             if (neverReached) {
-                fresh.holdMinutesUntil(nowMillis + MINUTE_MILLIS);
+                fresh.countMinutesFullUntil(nowMillis + MINUTE_MILLIS);
             }
             local = fresh;
             degradedSinceMillis = nowMillis;
@@ -520,6 +520,13 @@ public final class ResilientRedisUsageStore implements UsageStore {
             }
         }
         return peersLost ? Math.max(0, instances - 1 - back) : waiting;
+    }
+
+    /** Remembers the day calls name, for the outage's charge; read first, so the hot path writes it once a day. */
+    private void noteDay(DayWindow day) {
+        if (lastDay != day) {
+            lastDay = day;
+        }
     }
 
     private InMemoryUsageStore newLocalStore() {

@@ -14,13 +14,7 @@ if tonumber(ARGV[1]) > 0 then
   expire_minute(KEYS[1], head, now, bucket_millis, ring_length, tonumber(ARGV[7]))
 end
 local epoch_day = tonumber(ARGV[6])
-local stored_day = tonumber(redis.call('HGET', KEYS[2], 'day'))
-if stored_day == nil or stored_day < epoch_day then
-  redis.call('HSET', KEYS[2], 'day', ARGV[6], 'tokens', '0')
-  redis.call('HDEL', KEYS[2], 'floor')
-  stored_day = epoch_day
-end
-if stored_day == epoch_day then
+if roll_day(KEYS[2], epoch_day) == epoch_day then
   redis.call('HINCRBY', KEYS[2], 'tokens', ARGV[2])
 end
 redis.call('PEXPIRE', KEYS[2], ARGV[8])

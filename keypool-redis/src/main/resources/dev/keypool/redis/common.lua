@@ -21,6 +21,19 @@ local function expire_minute(minute_key, head, now, bucket_millis, ring_length, 
   redis.call('PEXPIRE', minute_key, int((head + ring_length) * bucket_millis - now + slack))
 end
 
+-- Moves a key's stored day on to epoch_day if it is older (nothing settled yet, no floor; held
+-- reservations and the ticket counter stay), and returns the stored day: epoch_day, or a newer one
+-- an instance whose clock runs ahead already reached.
+local function roll_day(day_key, epoch_day)
+  local stored_day = tonumber(redis.call('HGET', day_key, 'day'))
+  if stored_day == nil or stored_day < epoch_day then
+    redis.call('HSET', day_key, 'day', int(epoch_day), 'tokens', '0')
+    redis.call('HDEL', day_key, 'floor')
+    return epoch_day
+  end
+  return stored_day
+end
+
 -- Puts tokens actually used at now: in the newest bucket (the later of the caller's and the one
 -- stored, so that they count longer, never shorter), and in the day (the caller's, or the key's if
 -- it is newer). A request's tokens thus occupy the minute until 60 s after it ended.
@@ -32,13 +45,8 @@ local function charge_now(minute_key, day_key, tokens, now, bucket_millis, ring_
   redis.call('HINCRBY', minute_key, int(head), int(tokens))
   redis.call('HSET', minute_key, 'head', int(head))
   expire_minute(minute_key, head, now, bucket_millis, ring_length, slack)
-  local stored_day = tonumber(redis.call('HGET', day_key, 'day'))
-  if stored_day == nil or stored_day < epoch_day then
-    redis.call('HSET', day_key, 'day', int(epoch_day), 'tokens', int(tokens))
-    redis.call('HDEL', day_key, 'floor')
-  else
-    redis.call('HINCRBY', day_key, 'tokens', int(tokens))
-  end
+  roll_day(day_key, epoch_day)
+  redis.call('HINCRBY', day_key, 'tokens', int(tokens))
   redis.call('PEXPIRE', day_key, day_ttl)
 end
 

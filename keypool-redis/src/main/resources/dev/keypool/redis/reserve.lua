@@ -18,7 +18,7 @@ local per_minute = tonumber(ARGV[5])
 local per_day = tonumber(ARGV[6])
 local epoch_day = tonumber(ARGV[7])
 
-local meta = redis.call('HMGET', KEYS[5], 'epoch', 'held_until')
+local meta = redis.call('HMGET', KEYS[5], 'epoch', 'full_until')
 if meta[1] ~= ARGV[11] then
   return {0, 'LOST'}
 end
@@ -53,18 +53,28 @@ end
 -- The minute: tokens settled in the live buckets, and every reservation not yet settled.
 local fields = redis.call('HGETALL', KEYS[1])
 local head = math.floor(now / bucket_millis)
+local stored_head = nil
 for i = 1, #fields, 2 do
   if fields[i] == 'head' then
+    stored_head = tonumber(fields[i + 1])
     head = head_of(fields[i + 1], head)
   end
 end
 local oldest = head - ring_length + 1
+-- Only what has left the window as the stored head sees it is deleted: a reserve does not move the
+-- head (settles do), and a caller whose clock lags still counts from the stored head.
+local stale_before = oldest
+if stored_head then
+  stale_before = stored_head - ring_length + 1
+end
 local live, stale, used = {}, {}, held
 for i = 1, #fields, 2 do
   if fields[i] ~= 'head' then
     local bucket = tonumber(fields[i])
-    if bucket < oldest then
+    if bucket < stale_before then
       stale[#stale + 1] = fields[i]
+    elseif bucket < oldest then
+      -- out of this caller's window, kept for a caller whose clock lags
     else
       local bucket_tokens = tonumber(fields[i + 1])
       used = used + bucket_tokens
@@ -93,19 +103,17 @@ if #stale > 0 then
 end
 
 -- Held, not in a bucket: the tokens are charged where the request ends (settle.lua).
-local ticket_day = epoch_day
-if day_current then
-  ticket_day = stored_day
-else
-  redis.call('HSET', KEYS[2], 'day', ARGV[7], 'tokens', '0')
-  redis.call('HDEL', KEYS[2], 'floor')
+roll_day(KEYS[2], epoch_day)
+if not day_current then
   day_used = held
 end
 redis.call('HINCRBY', KEYS[2], 'held', ARGV[1])
 local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
 redis.call('PEXPIRE', KEYS[2], ARGV[10])
 
-local admitted = math.max(now, head * bucket_millis)
+-- The ticket says when and on which day the caller reserved (the tokens are in no bucket yet).
+local admitted = now
+local ticket_day = epoch_day
 local member = int(seq) .. ':' .. ARGV[1] .. ':' .. int(admitted) .. ':' .. int(ticket_day) .. ':' .. ARGV[8]
 redis.call('ZADD', KEYS[4], ARGV[8], member)
 redis.call('PEXPIRE', KEYS[4], ARGV[10])

@@ -4,24 +4,18 @@
 -- restores it once; floors take the highest, so the freshest instance's view wins, and tokens
 -- admitted since the loss add to the floor instead of hiding under it.
 -- KEYS: 1 day hash, 2 meta hash
--- ARGV: 1 epoch, 2 minute held until, 3 day floor, 4 epoch day of the floor (-1: none known), 5 day ttl
+-- ARGV: 1 epoch, 2 minute full until, 3 day floor, 4 epoch day of the floor (-1: none known), 5 day ttl
 -- Returns 1.
 redis.call('HSET', KEYS[2], 'epoch', ARGV[1])
-local held = tonumber(redis.call('HGET', KEYS[2], 'held_until')) or 0
+local held = tonumber(redis.call('HGET', KEYS[2], 'full_until')) or 0
 if tonumber(ARGV[2]) > held then
-  redis.call('HSET', KEYS[2], 'held_until', ARGV[2])
+  redis.call('HSET', KEYS[2], 'full_until', ARGV[2])
 end
 local epoch_day = tonumber(ARGV[4])
 if epoch_day < 0 then
   return 1
 end
-local stored_day = tonumber(redis.call('HGET', KEYS[1], 'day'))
-if stored_day == nil or stored_day < epoch_day then
-  redis.call('HSET', KEYS[1], 'day', ARGV[4], 'tokens', '0')
-  redis.call('HDEL', KEYS[1], 'floor')
-  stored_day = epoch_day
-end
-if stored_day == epoch_day then
+if roll_day(KEYS[1], epoch_day) == epoch_day then
   local floor = tonumber(redis.call('HGET', KEYS[1], 'floor')) or 0
   if tonumber(ARGV[3]) > floor then
     redis.call('HSET', KEYS[1], 'floor', ARGV[3])

@@ -9,12 +9,12 @@ import dev.keypool.config.Provider;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.redis.testing.RedisServer;
 import dev.keypool.redis.testing.RedisServerExtension;
-import dev.keypool.usage.UsageStoreContract;
 import dev.keypool.usage.DayWindow;
 import dev.keypool.usage.DenialReason;
 import dev.keypool.usage.KeyUsage;
 import dev.keypool.usage.ReserveResult;
 import dev.keypool.usage.Ticket;
+import dev.keypool.usage.UsageStoreContract;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import java.net.InetAddress;
@@ -102,7 +102,7 @@ class RedisAvailabilityTest {
                     .until(() -> reserve(store, 100) instanceof ReserveResult.Denied denied
                             && denied.reason() == DenialReason.MINUTE_LIMIT);
             KeyUsage usage = store.usage(KEY, NOW, DAY);
-            assertThat(usage.minuteHeldUntilMillis()).isGreaterThan(NOW);
+            assertThat(usage.minuteFullUntilMillis()).isGreaterThan(NOW);
             assertThat(usage.dayTokens()).as("the day restarts from what the store last saw").isEqualTo(100);
         }
     }

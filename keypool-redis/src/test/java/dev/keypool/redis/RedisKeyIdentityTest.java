@@ -13,7 +13,6 @@ import dev.keypool.usage.DayWindow;
 import dev.keypool.usage.KeyState;
 import dev.keypool.usage.KeyStatus;
 import dev.keypool.usage.ReserveResult;
-import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import java.time.ZoneOffset;
@@ -46,7 +45,6 @@ class RedisKeyIdentityTest {
     private static final KeyId SECOND = KeyId.of(Provider.OPENAI, 1);
     private static final WindowLimits LIMITS = WindowLimits.of(1_000, 10_000);
 
-    private static RedisClient client;
     private static StatefulRedisConnection<String, String> inspection;
     private static RedisCommands<String, String> redis;
 
@@ -56,15 +54,13 @@ class RedisKeyIdentityTest {
 
     @BeforeAll
     static void connect() {
-        client = RedisClient.create(REDIS.server().url());
-        inspection = client.connect();
+        inspection = REDIS.client().connect();
         redis = inspection.sync();
     }
 
     @AfterAll
     static void disconnect() {
         inspection.close();
-        client.shutdown();
     }
 
     @BeforeEach
@@ -79,7 +75,8 @@ class RedisKeyIdentityTest {
 
     /** An instance whose {@code .env} lists {@code secrets} in this order. */
     private RedisUsageStore instance(String... secrets) {
-        RedisUsageStore store = new RedisUsageStore(client, RedisStoreConfig.custom().prefix(prefix).clock(clock).build());
+        RedisUsageStore store = new RedisUsageStore(REDIS.client(), RedisStoreConfig.custom().prefix(prefix).clock(clock)
+                .build());
         Map<KeyId, SecretDigest> keys = new LinkedHashMap<>();
         for (int i = 0; i < secrets.length; i++) {
             keys.put(KeyId.of(Provider.OPENAI, i), SecretDigest.of(Provider.OPENAI, secrets[i]));

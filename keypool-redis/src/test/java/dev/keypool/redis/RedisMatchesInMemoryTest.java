@@ -7,13 +7,13 @@ import dev.keypool.config.Provider;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.failure.FailureKind;
 import dev.keypool.redis.testing.RedisServerExtension;
-import dev.keypool.usage.UsageStoreContract;
 import dev.keypool.usage.DayWindow;
 import dev.keypool.usage.InMemoryUsageStore;
 import dev.keypool.usage.KeyState;
 import dev.keypool.usage.ReserveResult;
 import dev.keypool.usage.Ticket;
 import dev.keypool.usage.UsageStore;
+import dev.keypool.usage.UsageStoreContract;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.util.ArrayList;
@@ -23,10 +23,10 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The Redis store against the reference: the same random sequence of reserves, settles, releases,

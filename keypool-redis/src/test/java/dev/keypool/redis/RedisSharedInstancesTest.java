@@ -9,13 +9,13 @@ import dev.keypool.failure.FailureKind;
 import dev.keypool.redis.testing.RedisServerExtension;
 import dev.keypool.testing.AdmissionLedger;
 import dev.keypool.testing.ManualClock;
-import dev.keypool.usage.UsageStoreContract;
 import dev.keypool.usage.DayWindow;
 import dev.keypool.usage.DenialReason;
 import dev.keypool.usage.KeyState;
 import dev.keypool.usage.KeyUsage;
 import dev.keypool.usage.ReserveResult;
 import dev.keypool.usage.Ticket;
+import dev.keypool.usage.UsageStoreContract;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import java.time.Instant;
@@ -35,6 +35,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.LongSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -179,6 +181,7 @@ class RedisSharedInstancesTest {
     private static final long STEP_MILLIS = 150;
     private static final int OPERATIONS_PER_STEP = 4;
     private static final long ABANDONED_LIFETIME = 3_000;
+    private static final ReadWriteLock CLOCK_STEPS = new ReentrantReadWriteLock();
 
     /**
      * @param start     where the shared clock starts; the run lasts about two minutes of it
@@ -256,15 +259,23 @@ class RedisSharedInstancesTest {
     private static Callable<Void> worker(RedisUsageStore store, LongSupplier now, RedisUsageStore other,
             ManualClock clock, int seed, AdmissionLedger ledger, Map<DenialReason, AtomicLong> denials, AtomicLong operations) {
         return () -> {
+            // Operations read the clock and call the store under the read lock, the clock moves under
+            // the write lock: besides the lag it is given, no thread's "now" lags another's.
             SplittableRandom random = new SplittableRandom(0xC1_0000L + seed);
             Deque<Ticket> open = new ArrayDeque<>();
             for (int i = 0; i < OPERATIONS_PER_THREAD; i++) {
                 KeyId key = HOT_KEYS.get(random.nextInt(HOT_KEYS.size()));
-                long at = now.getAsLong();
                 boolean abandon = random.nextInt(25) == 0;
-                long expires = at + (abandon ? ABANDONED_LIFETIME : 3_600_000);
-                ReserveResult result = store.reserve(key, HOT_LIMITS.get(key), 1 + random.nextLong(120), at,
-                        DayWindow.at(at, UTC), expires);
+                long tokens = 1 + random.nextLong(120);
+                ReserveResult result;
+                CLOCK_STEPS.readLock().lock();
+                try {
+                    long at = now.getAsLong();
+                    long expires = at + (abandon ? ABANDONED_LIFETIME : 3_600_000);
+                    result = store.reserve(key, HOT_LIMITS.get(key), tokens, at, DayWindow.at(at, UTC), expires);
+                } finally {
+                    CLOCK_STEPS.readLock().unlock();
+                }
                 if (result instanceof ReserveResult.Granted granted && !abandon) {
                     open.addLast(granted.ticket());
                 } else if (result instanceof ReserveResult.Denied denied) {
@@ -273,18 +284,33 @@ class RedisSharedInstancesTest {
                 while (open.size() > random.nextInt(3)) {
                     Ticket ticket = open.removeFirst();
                     long actual = random.nextLong(ticket.tokens() + 1);
-                    long settledAt = now.getAsLong();
-                    assertThat(store.settle(ticket, actual, settledAt, DayWindow.at(settledAt, UTC))).isTrue();
-                    ledger.record(ticket, actual, settledAt);
+                    CLOCK_STEPS.readLock().lock();
+                    try {
+                        long settledAt = now.getAsLong();
+                        assertThat(store.settle(ticket, actual, settledAt, DayWindow.at(settledAt, UTC))).isTrue();
+                        ledger.record(ticket, actual, settledAt);
+                    } finally {
+                        CLOCK_STEPS.readLock().unlock();
+                    }
                 }
                 long done = operations.incrementAndGet();
                 if (done % OPERATIONS_PER_STEP == 0) {
-                    clock.advanceMillis(STEP_MILLIS);
+                    CLOCK_STEPS.writeLock().lock();
+                    try {
+                        clock.advanceMillis(STEP_MILLIS);
+                    } finally {
+                        CLOCK_STEPS.writeLock().unlock();
+                    }
                 }
                 if (done % 97 == 0) {
-                    long sweptAt = clock.millis();
-                    for (Ticket released : other.releaseExpired(sweptAt, DayWindow.at(sweptAt, UTC))) {
-                        ledger.record(released, released.tokens(), sweptAt);
+                    CLOCK_STEPS.readLock().lock();
+                    try {
+                        long sweptAt = clock.millis();
+                        for (Ticket released : other.releaseExpired(sweptAt, DayWindow.at(sweptAt, UTC))) {
+                            ledger.record(released, released.tokens(), sweptAt);
+                        }
+                    } finally {
+                        CLOCK_STEPS.readLock().unlock();
                     }
                 }
             }

@@ -191,7 +191,7 @@ class ResilientRedisUsageStoreTest {
             assertThat(refused).as("the lost minute counts as spent").isInstanceOfSatisfying(ReserveResult.Denied.class,
                     denied -> assertThat(denied.reason()).isEqualTo(DenialReason.MINUTE_LIMIT));
         }
-        assertThat(a.usage(KEY, clock.millis(), day()).minuteHeldUntilMillis()).isGreaterThan(clock.millis());
+        assertThat(a.usage(KEY, clock.millis(), day()).minuteFullUntilMillis()).isGreaterThan(clock.millis());
         assertThat(a.usage(KEY, clock.millis(), day()).dayTokens()).isGreaterThanOrEqualTo(600);
 
         clock.advance(Duration.ofSeconds(61));
