@@ -61,17 +61,22 @@ SHA=$(cli -x SCRIPT LOAD < "$WORK/reserve-full.lua")
 NOW=$(date +%s%3N)
 EPOCH_DAY=$((NOW / 86400000))
 LIMIT=1000000000000000
-# KEYS: minute, day, state, pending of a hot key (openai:2, apart from the JMH keys), as KeySpace names them.
-K="keypool:{openai:2}"
-# ARGV: tokens, now, bucket ms, ring length (60 s / 1 s + 1), per-minute, per-day, epoch day, expires, minute slack, day ttl
-RESERVE=(EVALSHA "$SHA" 4 "$K:minute" "$K:day" "$K:state" "$K:pending"
-  1000 "$NOW" 1000 61 "$LIMIT" "$LIMIT" "$EPOCH_DAY" $((NOW + 60000)) 5000 172800000)
+# KEYS: minute, day, state, pending, meta of a hot key (apart from the JMH keys), as KeySpace names them.
+K="keypool:{openai:00000000000000000000000000000002}"
+# The key's data carries the epoch its callers know (RedisUsageStore marks it when it names a key).
+mark_epoch() { cli HSET "$K:meta" epoch benchepoch >/dev/null; }
+# ARGV: tokens, now, bucket ms, ring length (60 s / 1 s + 1), per-minute, per-day, epoch day, expires, minute slack,
+#       day ttl, epoch, probe ms, state grace ms
+RESERVE=(EVALSHA "$SHA" 5 "$K:minute" "$K:day" "$K:state" "$K:pending" "$K:meta"
+  1000 "$NOW" 1000 61 "$LIMIT" "$LIMIT" "$EPOCH_DAY" $((NOW + 60000)) 5000 172800000 benchepoch 10000 3600000)
 cli FLUSHALL >/dev/null
+mark_epoch
 FIRST=$(cli "${RESERVE[@]}" | head -1)
 [ "$FIRST" = "1" ] || { echo "The reserve script did not grant: $(cli "${RESERVE[@]}")" >&2; exit 1; }
 declare -A RB
 for c in "${CALLERS[@]}"; do
   cli FLUSHALL >/dev/null
+  mark_epoch
   RB[$c]=$(redis-benchmark -p "$PORT" -c "$c" -n "$N" --csv "${RESERVE[@]}" | tail -1 | cut -d, -f2 | tr -d '"')
   echo "redis-benchmark -c $c: ${RB[$c]} requests/s"
 done
@@ -106,9 +111,9 @@ OUT=docs/BENCHMARKS-redis.md
   echo "  never refuse. \`reserveSettle\` = \`reserve\` then \`settle\` of its ticket (2 scripts, 2 round trips);"
   echo "  \`reserveOnly\` = \`reserve\` alone (on \`openai:1\`)."
   echo "  \`java -jar keypool-bench/target/keypool-benchmarks.jar RedisStoreBenchmark -t T -wi $WI -w $W -i $I -r $R -f 1\`"
-  echo "- **ceiling**: \`redis-benchmark -p PORT -c C -n $N EVALSHA <sha> 4 <minute> <day> <state> <pending> 1000 <now> 1000 61 $LIMIT $LIMIT <epoch day> <expires> 5000 172800000\`"
+  echo "- **ceiling**: \`redis-benchmark -p PORT -c C -n $N EVALSHA <sha> 5 <minute> <day> <state> <pending> <meta> 1000 <now> 1000 61 $LIMIT $LIMIT <epoch day> <expires> 5000 172800000 <epoch> 10000 3600000\`"
   echo "  — the reserve script exactly as \`Script.java\` builds it (\`common.lua\` + \`reserve.lua\`, SHA \`$SHA\`,"
-  echo "  checked to be the one the store loaded), the same 4 KEYS and 10 ARGV on one hot key, C connections"
+  echo "  checked to be the one the store loaded), the same 5 KEYS and 13 ARGV on one hot key, C connections"
   echo "  each with one request in flight. Every request is a grant, like the store's."
   echo "- Redis is flushed before each run. T = C = callers."
   echo

@@ -2,11 +2,13 @@ package dev.keypool.bench;
 
 import dev.keypool.config.KeyId;
 import dev.keypool.config.Provider;
+import dev.keypool.config.SecretDigest;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.redis.RedisUsageStore;
 import dev.keypool.usage.DayWindow;
 import dev.keypool.usage.ReserveResult;
 import java.time.ZoneOffset;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -61,6 +63,8 @@ public class RedisStoreBenchmark {
         @Setup(Level.Trial)
         public void setUp() {
             store = new RedisUsageStore(System.getProperty("keypool.bench.redis", "redis://127.0.0.1:6379"));
+            store.register(Map.of(HOT, SecretDigest.of(HOT.provider(), "bench-hot-key-0123456789"),
+                    HOT_RESERVE_ONLY, SecretDigest.of(HOT.provider(), "bench-reserve-only-key-0123456789")));
             day = DayWindow.at(System.currentTimeMillis(), ZoneOffset.UTC);
         }
 

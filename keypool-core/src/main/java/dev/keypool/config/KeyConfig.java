@@ -34,6 +34,11 @@ public record KeyConfig(KeyId id, String secret, String model, WindowLimits limi
         return id.index();
     }
 
+    /** The digest a store turns into the key's fingerprint: usage and state belong to it, not to the index. */
+    public SecretDigest secretDigest() {
+        return SecretDigest.of(id.provider(), secret);
+    }
+
     /** The key as it may be shown: {@code sk-p…key1}. */
     public String maskedKey() {
         return KeyMask.mask(secret);

@@ -58,7 +58,10 @@ public sealed interface KeyEvent {
         }
     }
 
-    /** A reservation was given back unused; {@code expired} when nobody settled it in time. */
+    /**
+     * A reservation was given back unused; or, when {@code expired}, nobody settled it in time and
+     * its tokens stay charged (its caller may have crashed after the provider served it).
+     */
     record ReservationReleased(long timeMillis, KeyId key, String maskedKey, long tokens, boolean expired)
             implements OfKey {
         @Override
@@ -97,7 +100,10 @@ public sealed interface KeyEvent {
         }
     }
 
-    /** The key serves again: its rest ended ({@code byAdmin} false) or an admin reset it. */
+    /**
+     * The key serves again: its rest ended and its probe (the first request after it) got an answer
+     * ({@code byAdmin} false), or an admin reset it.
+     */
     record KeyReactivated(long timeMillis, KeyId key, String maskedKey, boolean byAdmin) implements OfKey {
         @Override
         public String type() {

@@ -22,7 +22,7 @@ public final class LoggingKeyEventListener implements KeyEventListener {
                     e.key(), e.maskedKey(), e.totalTokens(), e.reservedTokens());
             case KeyEvent.ReservationReleased e -> {
                 if (e.expired()) {
-                    LOG.warn("{} {} reservation of {} tokens expired unsettled and was released",
+                    LOG.warn("{} {} reservation of {} tokens expired unsettled; its tokens stay charged",
                             e.key(), e.maskedKey(), e.tokens());
                 } else {
                     LOG.debug("{} {} released {} reserved tokens", e.key(), e.maskedKey(), e.tokens());

@@ -5,6 +5,7 @@ import dev.keypool.config.KeyId;
 import dev.keypool.config.KeyMask;
 import dev.keypool.config.KeypoolConfig;
 import dev.keypool.config.Provider;
+import dev.keypool.config.SecretDigest;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.event.KeyEvent;
 import dev.keypool.event.KeyEvents;
@@ -12,6 +13,7 @@ import dev.keypool.failure.Failure;
 import dev.keypool.failure.FailureKind;
 import dev.keypool.usage.DayWindow;
 import dev.keypool.usage.InMemoryUsageStore;
+import dev.keypool.usage.KeyFingerprint;
 import dev.keypool.usage.KeyState;
 import dev.keypool.usage.KeyStatus;
 import dev.keypool.usage.KeyUsage;
@@ -39,6 +41,9 @@ import org.slf4j.LoggerFactory;
  * {@link UsageStore}, says which are available, and activates and deactivates them. The
  * {@link ApiKeyRotator} chooses among the keys; this class owns what happens to one key.
  *
+ * <p>It registers its keys with the store ({@link UsageStore#register}) when it is built, so the
+ * store keeps each key's usage under its fingerprint; the index is this process's name for a key.
+ *
  * <p>Time comes from the injected {@link Clock}; {@link #maintain()} releases reservations nobody
  * settled and brings back keys whose rest is over. {@link #startMaintenance(Duration)} runs it in
  * the background; tests call it after moving their clock.
@@ -53,6 +58,7 @@ public final class ApiKeyManager implements AutoCloseable {
     private final KeyEvents events = new KeyEvents();
     private final Map<KeyId, KeyConfig> keys;
     private final Map<Provider, List<KeyConfig>> keysByProvider;
+    private final List<KeyId> allIds;
     private final Map<KeyId, ProviderBudget> budgets = new ConcurrentHashMap<>();
     private volatile ScheduledExecutorService maintenance;
     /** The day of the last call: computing a zoned date costs more than the rest of a reserve. */
@@ -76,6 +82,10 @@ public final class ApiKeyManager implements AutoCloseable {
         }
         this.keys = Collections.unmodifiableMap(byId);
         this.keysByProvider = Collections.unmodifiableMap(byProvider);
+        this.allIds = List.copyOf(byId.keySet());
+        Map<KeyId, SecretDigest> digests = new LinkedHashMap<>();
+        byId.forEach((id, key) -> digests.put(id, key.secretDigest()));
+        store.register(digests);
     }
 
     /** A manager on the process environment and {@code ./.env}. */
@@ -125,6 +135,7 @@ public final class ApiKeyManager implements AutoCloseable {
         long now = clock.millis();
         KeyUsage usage = store.usage(id, now, day(now));
         return usage.state().availableAt(now)
+                && !(key.limits().minuteLimited() && usage.minuteFullAt(now))
                 && tokens <= key.limits().perMinute() - usage.minuteTokens()
                 && tokens <= key.limits().perDay() - usage.dayTokens()
                 && budgetBlockedUntil(id, tokens, now) == 0;
@@ -206,16 +217,28 @@ public final class ApiKeyManager implements AutoCloseable {
      * rate limit does not shorten an invalid key's deactivation).
      */
     public void recordFailure(KeyConfig key, Failure failure, boolean failover) {
+        recordFailure(key, failure, failover, null);
+    }
+
+    /**
+     * Like {@link #recordFailure(KeyConfig, Failure, boolean)} for a call that was the probe of a
+     * key back from a rest: a client error means the provider answered (the key serves again), any
+     * other reaction replaces the probe's state whatever its rank.
+     */
+    void recordFailure(KeyConfig key, Failure failure, boolean failover, KeyState probing) {
         long now = clock.millis();
         String message = KeyMask.scrub(failure.message(), key.secret());
         events.publish(() -> new KeyEvent.KeyFailed(now, key.id(), key.maskedKey(), failure.kind(), message, failover));
         KeyState next = reaction(failure, message, now);
         if (next == null) {
+            if (probing != null) {
+                probeSucceeded(key, probing);
+            }
             return;
         }
         while (true) {
             KeyState current = store.state(key.id());
-            if (!current.availableAt(now) && outranks(current, next)) {
+            if (!current.availableAt(now) && outranks(current, next) && !current.equals(probing)) {
                 return;
             }
             if (store.compareAndSetState(key.id(), current, next)) {
@@ -241,29 +264,23 @@ public final class ApiKeyManager implements AutoCloseable {
     }
 
     /**
-     * Releases reservations nobody settled in time and reactivates keys whose rest is over, each
-     * with its event. Safe to call from any thread, as often as wanted.
+     * Charges reservations nobody settled in time, with their event, and reads every key's usage
+     * once. A key whose rest is over is not turned back to active here: its next reservation is
+     * its probe, and the probe's success reactivates it ({@link Reservation}). Safe to call from
+     * any thread, as often as wanted.
      */
     public void maintain() {
         long now = clock.millis();
-        for (Ticket ticket : store.releaseExpired(now)) {
+        for (Ticket ticket : store.releaseExpired(now, day(now))) {
             KeyConfig key = keys.get(ticket.key());
             if (key != null) {
                 events.publish(() -> new KeyEvent.ReservationReleased(now, key.id(), key.maskedKey(),
                         ticket.tokens(), true));
             }
         }
-        // One batched read: a shared store answers every key's state in one round trip.
-        List<KeyConfig> all = allKeys();
-        List<KeyUsage> usages = store.usages(all.stream().map(KeyConfig::id).toList(), now, day(now));
-        for (int i = 0; i < all.size(); i++) {
-            KeyConfig key = all.get(i);
-            KeyState state = usages.get(i).state();
-            if (state.status() != KeyStatus.ACTIVE && state.untilMillis() != KeyState.NEVER
-                    && state.availableAt(now) && store.compareAndSetState(key.id(), state, KeyState.ACTIVE)) {
-                events.publish(() -> new KeyEvent.KeyReactivated(now, key.id(), key.maskedKey(), false));
-            }
-        }
+        // One batched read of every key, used or not: it keeps a shared store's last-known usage
+        // fresh (its share of each limit should it lose Redis) and finds data Redis lost.
+        store.usages(allIds, now, day(now));
         budgets.values().removeIf(budget -> budget.tokensResetAtMillis() <= now && budget.requestsResetAtMillis() <= now);
     }
 
@@ -317,9 +334,26 @@ public final class ApiKeyManager implements AutoCloseable {
         return store.reserve(key.id(), key.limits(), tokens, nowMillis, day(nowMillis), expires);
     }
 
-    Reservation granted(KeyConfig key, Ticket ticket, String model, long nowMillis) {
+    Reservation granted(KeyConfig key, ReserveResult.Granted granted, String model, long nowMillis) {
+        Ticket ticket = granted.ticket();
         events.publish(() -> new KeyEvent.KeyAcquired(nowMillis, key.id(), key.maskedKey(), model, ticket.tokens()));
-        return new Reservation(this, key, ticket, model);
+        return new Reservation(this, key, ticket, model, granted.probing());
+    }
+
+    /**
+     * The probe of a key back from a rest got an answer from the provider: the key serves again,
+     * for everyone, with its event (unless its state changed meanwhile).
+     */
+    void probeSucceeded(KeyConfig key, KeyState probing) {
+        long now = clock.millis();
+        if (store.compareAndSetState(key.id(), probing, KeyState.ACTIVE)) {
+            events.publish(() -> new KeyEvent.KeyReactivated(now, key.id(), key.maskedKey(), false));
+        }
+    }
+
+    /** The probe ended without an answer (released unused): the next reservation probes the key instead. */
+    void probeAbandoned(KeyConfig key, KeyState probing) {
+        store.compareAndSetState(key.id(), probing, probing.withUntil(clock.millis()));
     }
 
     void commit(Reservation reservation, Ticket ticket, TokenUsage usage) {
@@ -369,11 +403,15 @@ public final class ApiKeyManager implements AutoCloseable {
         KeyStatus status = state.statusAt(now);
         boolean resting = status != KeyStatus.ACTIVE;
         Long availableAt = resting && state.untilMillis() != KeyState.NEVER ? state.untilMillis() : null;
+        KeyFingerprint fingerprint = store.fingerprint(key.id());
+        // A minute counted full (after an unclean stop, or data Redis lost) is shown as full.
+        long minuteTokens = limits.minuteLimited() && usage.minuteFullAt(now)
+                ? Math.max(usage.minuteTokens(), limits.perMinute()) : usage.minuteTokens();
         return new KeyStatusSnapshot(
-                key.id(), key.maskedKey(), key.model(), status,
+                key.id(), fingerprint == null ? null : fingerprint.value(), key.maskedKey(), key.model(), status,
                 resting ? state.kind() : null, resting ? state.reason() : null, availableAt,
-                usage.minuteTokens(), limits.minuteLimited() ? limits.perMinute() : null,
-                percent(usage.minuteTokens(), limits.perMinute(), limits.minuteLimited()),
+                minuteTokens, limits.minuteLimited() ? limits.perMinute() : null,
+                percent(minuteTokens, limits.perMinute(), limits.minuteLimited()),
                 usage.dayTokens(), limits.dayLimited() ? limits.perDay() : null,
                 percent(usage.dayTokens(), limits.perDay(), limits.dayLimited()));
     }

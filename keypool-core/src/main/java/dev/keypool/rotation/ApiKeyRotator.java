@@ -318,7 +318,7 @@ public final class ApiKeyRotator {
             if (!usage.state().availableAt(now)) {
                 continue;
             }
-            double headroom = headroom(open.get(i).limits(), usage);
+            double headroom = headroom(open.get(i).limits(), usage, now);
             if (headroom > bestHeadroom || (headroom == bestHeadroom && usage.minuteTokens() < bestMinute)) {
                 best = i;
                 bestHeadroom = headroom;
@@ -334,8 +334,8 @@ public final class ApiKeyRotator {
         Ranked[] ranked = new Ranked[open.size()];
         for (int i = 0; i < ranked.length; i++) {
             KeyUsage usage = usages.get(i);
-            ranked[i] = new Ranked(open.get(i), usage.state().availableAt(now) ? headroom(open.get(i).limits(), usage)
-                    : -1, usage.minuteTokens());
+            ranked[i] = new Ranked(open.get(i), usage.state().availableAt(now)
+                    ? headroom(open.get(i).limits(), usage, now) : -1, usage.minuteTokens());
         }
         Arrays.sort(ranked, BY_HEADROOM);
         for (Ranked candidate : ranked) {
@@ -358,7 +358,7 @@ public final class ApiKeyRotator {
         }
         ReserveResult result = manager.reserve(key, tokens, now);
         if (result instanceof ReserveResult.Granted granted) {
-            return manager.granted(key, granted.ticket(), model != null ? model : key.model(), now);
+            return manager.granted(key, granted, model != null ? model : key.model(), now);
         }
         ReserveResult.Denied denied = (ReserveResult.Denied) result;
         denials.add(denied.reason(), denied.retryAtMillis());
@@ -382,7 +382,10 @@ public final class ApiKeyRotator {
     private record Ranked(KeyConfig key, double headroom, long minuteTokens) {
     }
 
-    private static double headroom(WindowLimits limits, KeyUsage usage) {
+    private static double headroom(WindowLimits limits, KeyUsage usage, long now) {
+        if (limits.minuteLimited() && usage.minuteFullAt(now)) {
+            return 0;
+        }
         double minute = limits.minuteLimited() ? 1.0 - (double) usage.minuteTokens() / limits.perMinute() : 1.0;
         double day = limits.dayLimited() ? 1.0 - (double) usage.dayTokens() / limits.perDay() : 1.0;
         return Math.min(minute, day);

@@ -7,6 +7,8 @@ import dev.keypool.usage.KeyStatus;
 /**
  * One key as the admin API and the dashboard show it; no secret in it.
  *
+ * @param keyId             the key's fingerprint ({@code KeyFingerprint#value()}), which its usage and
+ *                          state are stored under; {@code null} while the store cannot tell
  * @param availableAtMillis when a resting key comes back by itself; {@code null} when active or
  *                          when only an admin reset brings it back
  * @param minuteLimit       {@code null} when the minute window is unlimited (and so its percent)
@@ -14,6 +16,7 @@ import dev.keypool.usage.KeyStatus;
  */
 public record KeyStatusSnapshot(
         KeyId id,
+        String keyId,
         String maskedKey,
         String model,
         KeyStatus status,

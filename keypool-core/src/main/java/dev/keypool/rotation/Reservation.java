@@ -5,16 +5,17 @@ import dev.keypool.config.KeyId;
 import dev.keypool.config.Provider;
 import dev.keypool.failure.Failure;
 import dev.keypool.failure.FailureClassifier;
+import dev.keypool.usage.KeyState;
 import dev.keypool.usage.Ticket;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * A key handed out for one request, with its tokens reserved in both windows. The holder settles
- * it exactly once: {@link #commit(TokenUsage)} with what the provider reported (the difference is
- * refunded or charged), {@link #release()} when nothing was used, or {@link #fail(Throwable)} when
- * the call failed (the key then cools down or is deactivated as the failure demands). Closing an
- * unsettled reservation releases it; one never settled is released by the pool after
- * {@code KEYPOOL_RESERVATION_TIMEOUT_SECONDS}.
+ * A key handed out for one request, with its tokens held in both windows until the request ends.
+ * The holder settles it exactly once: {@link #commit(TokenUsage)} with what the provider reported
+ * (those tokens then count in the minute for a minute from the commit), {@link #release()} when
+ * nothing was used, or {@link #fail(Throwable)} when the call failed (the key then cools down or
+ * is deactivated as the failure demands). Closing an unsettled reservation releases it; one never
+ * settled is charged in full by the pool after {@code KEYPOOL_RESERVATION_TIMEOUT_SECONDS}.
  *
  * <p>{@link #toString()} shows the masked key only.
  */
@@ -24,14 +25,25 @@ public final class Reservation implements AutoCloseable {
     private final KeyConfig key;
     private final Ticket ticket;
     private final String model;
+    /** When this reservation probes a key back from a rest: the state the store put the key in meanwhile. */
+    private final KeyState probing;
     private final AtomicBoolean settled = new AtomicBoolean();
     private volatile TokenUsage reported;
 
-    Reservation(ApiKeyManager manager, KeyConfig key, Ticket ticket, String model) {
+    Reservation(ApiKeyManager manager, KeyConfig key, Ticket ticket, String model, KeyState probing) {
         this.manager = manager;
         this.key = key;
         this.ticket = ticket;
         this.model = model;
+        this.probing = probing;
+    }
+
+    /**
+     * Whether this reservation is the probe of a key whose rest just ended: the key's other
+     * requests wait for its outcome (half-open), and its success brings the key back for all.
+     */
+    public boolean isProbe() {
+        return probing != null;
     }
 
     /** The full API key, for the one line that puts it on the wire. Never log it. */
@@ -87,6 +99,9 @@ public final class Reservation implements AutoCloseable {
     public void commit(TokenUsage usage) {
         if (settle()) {
             manager.commit(this, ticket, usage);
+            if (probing != null) {
+                manager.probeSucceeded(key, probing);
+            }
         }
     }
 
@@ -105,6 +120,9 @@ public final class Reservation implements AutoCloseable {
     public void release() {
         if (settle()) {
             manager.release(this, ticket);
+            if (probing != null) {
+                manager.probeAbandoned(key, probing);
+            }
         }
     }
 
@@ -127,7 +145,7 @@ public final class Reservation implements AutoCloseable {
         if (settle()) {
             manager.release(this, ticket);
         }
-        manager.recordFailure(key, failure, failover);
+        manager.recordFailure(key, failure, failover, probing);
         return failure;
     }
 

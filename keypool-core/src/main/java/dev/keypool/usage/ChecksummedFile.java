@@ -39,6 +39,10 @@ public final class ChecksummedFile {
         Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
+    /** A file's body and the format version it was written in. */
+    public record Content(int version, byte[] body) {
+    }
+
     /**
      * The body of {@code file}, checked.
      *
@@ -46,6 +50,14 @@ public final class ChecksummedFile {
      * @throws StoreCorruptedException when the file is unreadable, not of this kind, torn or altered
      */
     public static byte[] read(Path file, int magic, int version, String what) {
+        return read(file, magic, version, version, what).body();
+    }
+
+    /**
+     * The body of {@code file}, checked, written in any version from {@code oldest} to
+     * {@code newest}: for readers that still understand earlier formats.
+     */
+    public static Content read(Path file, int magic, int oldest, int newest, String what) {
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(file);
@@ -57,9 +69,9 @@ public final class ChecksummedFile {
             throw new StoreCorruptedException(file, "not a " + what, null);
         }
         int found = buffer.getInt();
-        if (found != version) {
-            throw new StoreCorruptedException(file, "format version " + found + ", this keypool reads " + version,
-                    null);
+        if (found < oldest || found > newest) {
+            throw new StoreCorruptedException(file, "format version " + found + ", this keypool reads "
+                    + (oldest == newest ? Integer.toString(newest) : oldest + " to " + newest), null);
         }
         int length = buffer.getInt();
         if (length < 0 || length != bytes.length - HEADER - TRAILER) {
@@ -73,6 +85,6 @@ public final class ChecksummedFile {
         }
         byte[] body = new byte[length];
         System.arraycopy(bytes, HEADER, body, 0, length);
-        return body;
+        return new Content(found, body);
     }
 }

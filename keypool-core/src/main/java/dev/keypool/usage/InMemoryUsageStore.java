@@ -1,8 +1,10 @@
 package dev.keypool.usage;
 
 import dev.keypool.config.KeyId;
+import dev.keypool.config.SecretDigest;
 import dev.keypool.config.WindowLimits;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -15,22 +17,43 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * <h2>Design</h2>
  * Each key has one {@link AtomicReference} to an immutable {@link Window}: a ring of minute
- * buckets, the bucket number at its head, the day's number and total, and the key's state. Every
- * write (reserve, settle, state change) reads the current window, builds the next one and
- * compare-and-sets it, retrying on a lost race, so the check "is there room in both windows" and
- * the update happen as one step without a lock. A reserve never blocks another key; on one hot
- * key concurrent reserves retry, which costs a copy of the ring (61 longs by default) per attempt.
+ * buckets, the bucket number at its head, the day's number and total, the tokens of reservations
+ * not yet settled, and the key's state. Every write (reserve, settle, state change) reads the
+ * current window, builds the next one and compare-and-sets it, retrying on a lost race, so the
+ * check "is there room in both windows" and the update happen as one step without a lock. A
+ * reserve never blocks another key, and copies nothing but the small window record; a settle that
+ * charges tokens copies the ring (61 longs by default).
  *
- * <h2>The sliding minute</h2>
- * Time is cut into buckets of {@code bucketMillis}; the ring holds {@code 60 s / bucketMillis + 1}
- * of them. Tokens admitted in bucket {@code x} count until bucket {@code x + ring length} begins,
+ * <h2>The sliding minute, where the provider sees it</h2>
+ * A reservation's tokens are <em>held</em> from its admission until it is settled, counting in the
+ * minute and the day all that time, however long the request takes; settling (commit, release,
+ * expiry) puts the tokens actually used in the bucket of the settle. A request reaches the
+ * provider somewhere between its admission and its settlement, so its tokens occupy the window
+ * until at least 60 s after the latest moment the provider can have seen them: in any 60 s of
+ * arrivals at the provider a key gets no more than its limit, however late requests arrive.
+ * (Anchoring them at admission let three gateways admit a minute's worth in one second, deliver
+ * it 1.2 to 1.5 s later, and admit the next minute's 61 s after admission: 1,200 tokens in 60 s of
+ * arrivals against 600.)
+ *
+ * <p>Time is cut into buckets of {@code bucketMillis}; the ring holds {@code 60 s / bucketMillis + 1}
+ * of them. Tokens settled in bucket {@code x} count until bucket {@code x + ring length} begins,
  * which is at least 60 seconds after any moment in bucket {@code x}: the store may refuse up to
  * one bucket early, never admit late. Stale slots are not swept eagerly; a slot counts only while
  * its bucket number is within a ring length of the newest bucket, and is zeroed when reused.
  *
+ * <h2>The day</h2>
+ * The day counts what was settled in it plus what is held. Held tokens count in every day until
+ * they are settled, so a request admitted before midnight and still running after it counts in
+ * both days, since the provider may count it in either.
+ *
+ * <h2>Keys</h2>
+ * Windows belong to a key's {@link KeyFingerprint}; {@link #register} binds this process's handles
+ * ({@link KeyId}) to them in an immutable map that every call reads once, replaced whole on a new
+ * registration, so the hot path costs one lookup as before.
+ *
  * <h2>Pending tickets</h2>
- * Granted tickets are kept in a concurrent map until settled, so that {@link #releaseExpired(long)}
- * can refund the ones nobody settled. Removal from the map decides who settles a ticket: the
+ * Granted tickets are kept in a concurrent map until settled, so that {@link #releaseExpired}
+ * can charge the ones nobody settled. Removal from the map decides who settles a ticket: the
  * caller or the sweeper, never both.
  */
 public final class InMemoryUsageStore implements UsageStore {
@@ -41,9 +64,22 @@ public final class InMemoryUsageStore implements UsageStore {
     private final long bucketMillis;
     private final int ringLength;
     private final Window empty;
-    private final Map<KeyId, AtomicReference<Window>> windows = new ConcurrentHashMap<>();
+    private final KeyFingerprinter fingerprinter;
+    private final Map<KeyFingerprint, AtomicReference<Window>> windows = new ConcurrentHashMap<>();
+    /**
+     * This process's handles on the registered keys, straight to their windows (no record between:
+     * the least-used selector looks every key up on every request); replaced whole, never changed
+     * once published.
+     */
+    private volatile Map<KeyId, AtomicReference<Window>> handles = Map.of();
+    /** The fingerprint of each registered handle; replaced with {@link #handles}. */
+    private volatile Map<KeyId, KeyFingerprint> fingerprints = Map.of();
     private final Map<Long, Ticket> pending = new ConcurrentHashMap<>();
     private final AtomicLong ticketIds = new AtomicLong();
+    /** Windows of a snapshot that named keys by index (format 1), claimed by whichever key registers at that index. */
+    private final Map<KeyId, Window> legacy = new HashMap<>();
+    /** Until when every minute limit counts as reached ({@link #countMinutesFullUntil}); read on every reserve. */
+    private volatile long minutesFullUntil;
 
     public InMemoryUsageStore() {
         this(DEFAULT_BUCKET_MILLIS);
@@ -53,25 +89,73 @@ public final class InMemoryUsageStore implements UsageStore {
      * @param bucketMillis the width of a minute bucket; must divide 60 000
      */
     public InMemoryUsageStore(long bucketMillis) {
+        this(bucketMillis, KeyFingerprinter.random());
+    }
+
+    /** A store whose fingerprints are made with {@code fingerprinter}, so that they outlive the process. */
+    InMemoryUsageStore(long bucketMillis, KeyFingerprinter fingerprinter) {
         if (bucketMillis <= 0 || MINUTE_MILLIS % bucketMillis != 0) {
             throw new IllegalArgumentException("bucketMillis must divide 60000, was " + bucketMillis);
         }
         this.bucketMillis = bucketMillis;
         this.ringLength = (int) (MINUTE_MILLIS / bucketMillis) + 1;
-        this.empty = new Window(new long[ringLength], Long.MIN_VALUE / 2, 0, Long.MIN_VALUE, 0, KeyState.ACTIVE);
+        this.empty = new Window(new long[ringLength], Long.MIN_VALUE / 2, 0, Long.MIN_VALUE, 0, 0, KeyState.ACTIVE);
+        this.fingerprinter = fingerprinter;
     }
 
     /**
      * One key's windows and state, never changed after it is published.
      *
-     * @param minuteSum the tokens of the live buckets as seen from {@code head}, kept so that a
-     *                  read costs O(buckets passed since the last write), not O(ring)
+     * @param minuteSum the tokens settled in the live buckets as seen from {@code head}, kept so
+     *                  that a read costs O(buckets passed since the last write), not O(ring)
+     * @param dayTokens the tokens settled on {@code epochDay}
+     * @param held      the tokens of the reservations not yet settled: in the minute and every day
      */
-    private record Window(long[] ring, long head, long minuteSum, long epochDay, long dayTokens, KeyState state) {
+    private record Window(long[] ring, long head, long minuteSum, long epochDay, long dayTokens, long held,
+            KeyState state) {
 
         Window withState(KeyState next) {
-            return new Window(ring, head, minuteSum, epochDay, dayTokens, next);
+            return new Window(ring, head, minuteSum, epochDay, dayTokens, held, next);
         }
+    }
+
+    @Override
+    public synchronized void register(Map<KeyId, SecretDigest> keys) {
+        Map<KeyId, AtomicReference<Window>> next = new HashMap<>();
+        Map<KeyId, KeyFingerprint> nextFingerprints = new HashMap<>();
+        keys.forEach((key, digest) -> {
+            KeyFingerprint fingerprint = fingerprinter.fingerprint(digest);
+            Window claimed = legacy.remove(key);
+            next.put(key, windows.computeIfAbsent(fingerprint,
+                    f -> new AtomicReference<>(claimed != null ? claimed : empty)));
+            nextFingerprints.put(key, fingerprint);
+        });
+        fingerprints = nextFingerprints;
+        // A HashMap, never changed once published: its lookups compare hashes before equals, the
+        // immutable Map.copyOf probes with equals (measured 1.3x slower on 100 keys, least-used).
+        handles = next;
+        // What no configured key claims belongs to a key no longer configured.
+        legacy.clear();
+    }
+
+    /**
+     * Counts every key's minute as full until {@code untilMillis}, whatever its tokens: for a store
+     * that cannot know what a lost interval admitted (an unclean stop, a shared store that lost
+     * its data). Keys without a minute limit are not held. Never shortens an earlier hold.
+     */
+    public void countMinutesFullUntil(long untilMillis) {
+        synchronized (this) {
+            minutesFullUntil = Math.max(minutesFullUntil, untilMillis);
+        }
+    }
+
+    @Override
+    public KeyFingerprint fingerprint(KeyId key) {
+        KeyFingerprint fingerprint = fingerprints.get(key);
+        if (fingerprint == null) {
+            throw notRegistered(key);
+        }
+        return fingerprint;
     }
 
     @Override
@@ -90,29 +174,39 @@ public final class InMemoryUsageStore implements UsageStore {
                         ? DenialReason.COOLING_DOWN : DenialReason.DEACTIVATED;
                 return new ReserveResult.Denied(reason, current.state.untilMillis());
             }
+            // A rest that is over lets one reservation through, the probe; the others wait for its outcome.
+            KeyState probing = current.state.status() == KeyStatus.ACTIVE ? null
+                    : current.state.withUntil(nowMillis + PROBE_MILLIS);
             if (tokens > limits.perMinute() || tokens > limits.perDay()) {
                 return new ReserveResult.Denied(DenialReason.EXCEEDS_LIMIT, KeyState.NEVER);
             }
-            long dayTokens = dayTokens(current, day);
-            if (tokens > limits.perDay() - dayTokens) {
+            long fullUntil = minutesFullUntil;
+            if (nowMillis < fullUntil && limits.minuteLimited()) {
+                return new ReserveResult.Denied(DenialReason.MINUTE_LIMIT, fullUntil);
+            }
+            long settledToday = dayTokens(current, day);
+            if (tokens > limits.perDay() - settledToday - current.held) {
                 return new ReserveResult.Denied(DenialReason.DAY_LIMIT, day.nextStartMillis());
             }
             long head = Math.max(current.head, bucket);
-            long minuteTokens = minuteTokens(current, head);
-            if (tokens > limits.perMinute() - minuteTokens) {
+            long settledMinute = minuteTokens(current, head);
+            if (tokens > limits.perMinute() - settledMinute - current.held) {
                 return new ReserveResult.Denied(DenialReason.MINUTE_LIMIT,
-                        minuteRetryAt(current, head, minuteTokens, tokens, limits.perMinute()));
+                        minuteRetryAt(current, head, settledMinute, tokens, limits.perMinute(), nowMillis));
             }
-            // Into the newest bucket: if another writer's clock ran ahead, the tokens count longer, not shorter.
-            long[] ring = advancedCopy(current, head);
-            ring[slot(head)] += tokens;
-            Window next = new Window(ring, head, minuteTokens + tokens, Math.max(current.epochDay, day.epochDay()),
-                    dayTokens + tokens, current.state);
+            // The ring is untouched: held tokens are in no bucket until they are settled.
+            KeyState state = probing != null ? probing : current.state;
+            Window next = current.epochDay >= day.epochDay()
+                    ? new Window(current.ring, current.head, current.minuteSum, current.epochDay, current.dayTokens,
+                            current.held + tokens, state)
+                    : new Window(current.ring, current.head, current.minuteSum, day.epochDay(), 0,
+                            current.held + tokens, state);
             if (ref.compareAndSet(current, next)) {
-                Ticket ticket = new Ticket(ticketIds.incrementAndGet(), key, tokens,
-                        Math.max(nowMillis, head * bucketMillis), next.epochDay, expiresMillis);
+                // Held tokens are in no bucket: the ticket says when and on which day the caller reserved.
+                Ticket ticket = new Ticket(ticketIds.incrementAndGet(), key, tokens, nowMillis, day.epochDay(),
+                        expiresMillis);
                 pending.put(ticket.id(), ticket);
-                return new ReserveResult.Granted(ticket);
+                return new ReserveResult.Granted(ticket, probing);
             }
         }
     }
@@ -123,34 +217,41 @@ public final class InMemoryUsageStore implements UsageStore {
             throw new IllegalArgumentException("actualTokens must be >= 0, was " + actualTokens);
         }
         boolean wasPending = pending.remove(ticket.id()) != null;
-        long delta = wasPending ? actualTokens - ticket.tokens() : actualTokens;
-        if (delta != 0) {
-            adjust(ticket, delta, nowMillis);
-        }
+        // An expired ticket was charged in full: only what the provider reported beyond it is added.
+        long charge = wasPending ? actualTokens : Math.max(0, actualTokens - ticket.tokens());
+        end(ticket.key(), wasPending ? ticket.tokens() : 0, charge, nowMillis, day);
         return wasPending;
     }
 
     @Override
     public KeyUsage usage(KeyId key, long nowMillis, DayWindow day) {
-        AtomicReference<Window> ref = windows.get(key);
-        Window current = ref == null ? empty : ref.get();
-        long head = Math.max(current.head, Math.floorDiv(nowMillis, bucketMillis));
-        return new KeyUsage(minuteTokens(current, head), dayTokens(current, day), current.state);
+        long fullUntil = minutesFullUntil;
+        return usageOf(windowOf(key).get(), nowMillis, day, nowMillis < fullUntil ? fullUntil : 0);
     }
 
     @Override
     public List<KeyUsage> usages(List<KeyId> keys, long nowMillis, DayWindow day) {
+        // Both volatile fields read once for the batch: the least-used selector asks for every key.
+        Map<KeyId, AtomicReference<Window>> registered = handles;
+        long fullUntil = minutesFullUntil;
+        long minuteFullUntil = nowMillis < fullUntil ? fullUntil : 0;
         List<KeyUsage> usages = new ArrayList<>(keys.size());
         for (KeyId key : keys) {
-            usages.add(usage(key, nowMillis, day));
+            AtomicReference<Window> window = registered.get(key);
+            usages.add(usageOf((window != null ? window : windowOf(key)).get(), nowMillis, day, minuteFullUntil));
         }
         return usages;
     }
 
+    private KeyUsage usageOf(Window window, long nowMillis, DayWindow day, long minuteFullUntil) {
+        long head = Math.max(window.head, Math.floorDiv(nowMillis, bucketMillis));
+        return new KeyUsage(minuteTokens(window, head) + window.held, dayTokens(window, day) + window.held,
+                window.state, minuteFullUntil);
+    }
+
     @Override
     public KeyState state(KeyId key) {
-        AtomicReference<Window> ref = windows.get(key);
-        return ref == null ? KeyState.ACTIVE : ref.get().state;
+        return windowOf(key).get().state;
     }
 
     @Override
@@ -176,11 +277,12 @@ public final class InMemoryUsageStore implements UsageStore {
     }
 
     @Override
-    public List<Ticket> releaseExpired(long nowMillis) {
+    public List<Ticket> releaseExpired(long nowMillis, DayWindow day) {
         List<Ticket> released = new ArrayList<>();
         for (Ticket ticket : pending.values()) {
+            // Charged in full where the sweep finds it: its request may well have reached the provider.
             if (ticket.expiresMillis() <= nowMillis && pending.remove(ticket.id(), ticket)) {
-                adjust(ticket, -ticket.tokens(), nowMillis);
+                end(ticket.key(), ticket.tokens(), ticket.tokens(), nowMillis, day);
                 released.add(ticket);
             }
         }
@@ -197,55 +299,95 @@ public final class InMemoryUsageStore implements UsageStore {
         List<StoreSnapshot.KeyWindow> keys = new ArrayList<>(windows.size());
         windows.forEach((key, ref) -> {
             Window w = ref.get();
-            keys.add(new StoreSnapshot.KeyWindow(key, w.ring, w.head, w.minuteSum, w.epochDay, w.dayTokens, w.state));
+            keys.add(new StoreSnapshot.KeyWindow(key, null, w.ring, w.head, w.minuteSum, w.epochDay, w.dayTokens,
+                    w.held, w.state));
         });
-        return new StoreSnapshot(bucketMillis, ticketIds.get(), keys, List.copyOf(pending.values()));
+        return new StoreSnapshot(bucketMillis, ticketIds.get(), keys);
     }
 
-    /** Loads a snapshot into this store, which must be new and have the snapshot's bucket width. */
-    void restore(StoreSnapshot snapshot) {
+    /**
+     * Raises a key's count for {@code epochDay} to at least {@code tokens} (a day ceiling that was
+     * written before the tokens could be admitted): the day may then count more than was used,
+     * never less. A day older than the key's is left alone.
+     */
+    synchronized void raiseDay(KeyFingerprint key, long epochDay, long tokens) {
+        AtomicReference<Window> ref = windows.computeIfAbsent(key, k -> new AtomicReference<>(empty));
+        ref.updateAndGet(w -> {
+            if (w.epochDay > epochDay || (w.epochDay == epochDay && w.dayTokens >= tokens)) {
+                return w;
+            }
+            return new Window(w.ring, w.head, w.minuteSum, epochDay, tokens, w.held, w.state);
+        });
+    }
+
+    /** The newest day {@code key}'s window has reached (a caller whose clock runs ahead may have moved it). */
+    long newestDay(KeyId key) {
+        return windowOf(key).get().epochDay;
+    }
+
+    /** The tokens {@code key} has on {@code epochDay}, reservations included. */
+    long dayTokens(KeyId key, long epochDay) {
+        Window window = windowOf(key).get();
+        return (window.epochDay == epochDay ? window.dayTokens : 0) + window.held;
+    }
+
+    /**
+     * Loads a snapshot into this store, which must be new, not yet registered, and have the
+     * snapshot's bucket width. Windows a format-1 snapshot kept by index wait for the key that
+     * {@link #register registers} at that index. The snapshot's pending tickets are not restored:
+     * whoever held them is gone, so their held tokens are charged, in the bucket of
+     * {@code nowMillis} (the process may have sent them until it stopped) and the day they were
+     * held in.
+     */
+    synchronized void restore(StoreSnapshot snapshot, long nowMillis) {
         if (snapshot.bucketMillis() != bucketMillis) {
             throw new IllegalArgumentException("snapshot has " + snapshot.bucketMillis() + " ms buckets, store has "
                     + bucketMillis);
         }
-        if (!windows.isEmpty() || !pending.isEmpty()) {
+        if (!windows.isEmpty() || !pending.isEmpty() || !handles.isEmpty()) {
             throw new IllegalStateException("restore needs an empty store");
         }
         for (StoreSnapshot.KeyWindow key : snapshot.windows()) {
             if (key.ring().length != ringLength) {
-                throw new IllegalArgumentException("snapshot ring of " + key.key() + " has " + key.ring().length
+                throw new IllegalArgumentException("snapshot ring of " + key.owner() + " has " + key.ring().length
                         + " buckets, expected " + ringLength);
             }
-            windows.put(key.key(), new AtomicReference<>(new Window(key.ring().clone(), key.head(), key.minuteSum(),
-                    key.epochDay(), key.dayTokens(), key.state())));
+            Window window = chargeHeld(new Window(key.ring().clone(), key.head(), key.minuteSum(), key.epochDay(),
+                    key.dayTokens(), key.held(), key.state()), nowMillis);
+            if (key.key() != null) {
+                windows.put(key.key(), new AtomicReference<>(window));
+            } else {
+                legacy.put(key.legacyIndex(), window);
+            }
         }
-        snapshot.pending().forEach(ticket -> pending.put(ticket.id(), ticket));
         ticketIds.set(snapshot.nextTicketId());
     }
 
-    /** Adds {@code delta} to the windows the ticket was put in, where they are still current. */
-    private void adjust(Ticket ticket, long delta, long nowMillis) {
-        AtomicReference<Window> ref = windowOf(ticket.key());
-        long ticketBucket = Math.floorDiv(ticket.admittedMillis(), bucketMillis);
+    /**
+     * Ends a reservation: takes {@code released} tokens off what the key holds and puts
+     * {@code charge} tokens in the newest bucket (if another writer's clock ran ahead, they count
+     * longer, not shorter) and in the day of {@code day} (or the key's, if it is newer).
+     */
+    private void end(KeyId key, long released, long charge, long nowMillis, DayWindow day) {
+        if (released == 0 && charge == 0) {
+            return;
+        }
+        AtomicReference<Window> ref = windowOf(key);
+        long bucket = Math.floorDiv(nowMillis, bucketMillis);
         while (true) {
             Window current = ref.get();
-            long head = Math.max(current.head, Math.floorDiv(nowMillis, bucketMillis));
-            boolean minuteCurrent = ticketBucket > head - ringLength && ticketBucket <= head;
-            boolean dayCurrent = current.epochDay == ticket.epochDay();
-            if (!minuteCurrent && !dayCurrent) {
-                return;
-            }
+            long held = Math.max(0, current.held - released);
             Window next;
-            long dayTokens = dayCurrent ? Math.max(0, current.dayTokens + delta) : current.dayTokens;
-            if (minuteCurrent) {
-                long[] ring = advancedCopy(current, head);
-                int slot = slot(ticketBucket);
-                long before = ring[slot];
-                ring[slot] = Math.max(0, before + delta);
-                long minuteSum = minuteTokens(current, head) - before + ring[slot];
-                next = new Window(ring, head, minuteSum, current.epochDay, dayTokens, current.state);
+            if (charge == 0) {
+                next = new Window(current.ring, current.head, current.minuteSum, current.epochDay, current.dayTokens,
+                        held, current.state);
             } else {
-                next = new Window(current.ring, current.head, current.minuteSum, current.epochDay, dayTokens,
+                long head = Math.max(current.head, bucket);
+                long[] ring = advancedCopy(current, head);
+                ring[slot(head)] += charge;
+                boolean newDay = current.epochDay < day.epochDay();
+                next = new Window(ring, head, minuteTokens(current, head) + charge,
+                        newDay ? day.epochDay() : current.epochDay, (newDay ? 0 : current.dayTokens) + charge, held,
                         current.state);
             }
             if (ref.compareAndSet(current, next)) {
@@ -254,9 +396,29 @@ public final class InMemoryUsageStore implements UsageStore {
         }
     }
 
+    /** A restored window whose held tokens are charged at {@code nowMillis}, in the day they were held in. */
+    private Window chargeHeld(Window window, long nowMillis) {
+        if (window.held == 0) {
+            return window;
+        }
+        long head = Math.max(window.head, Math.floorDiv(nowMillis, bucketMillis));
+        long[] ring = advancedCopy(window, head);
+        ring[slot(head)] += window.held;
+        return new Window(ring, head, minuteTokens(window, head) + window.held, window.epochDay,
+                window.dayTokens + window.held, 0, window.state);
+    }
+
     private AtomicReference<Window> windowOf(KeyId key) {
-        AtomicReference<Window> ref = windows.get(key);
-        return ref != null ? ref : windows.computeIfAbsent(key, k -> new AtomicReference<>(empty));
+        AtomicReference<Window> window = handles.get(key);
+        if (window == null) {
+            throw notRegistered(key);
+        }
+        return window;
+    }
+
+    private static IllegalArgumentException notRegistered(KeyId key) {
+        Objects.requireNonNull(key, "key");
+        return new IllegalArgumentException(key + " was not registered with the store");
     }
 
     private int slot(long bucket) {
@@ -286,12 +448,20 @@ public final class InMemoryUsageStore implements UsageStore {
         return sum;
     }
 
-    /** The first moment at which the minute has room for {@code tokens}, as its oldest buckets expire. */
-    private long minuteRetryAt(Window window, long head, long used, long tokens, long limit) {
+    /**
+     * The first moment at which the minute has room for {@code tokens}, as its oldest settled
+     * buckets expire; a moment a bucket from now when the held tokens alone leave no room (they
+     * free up when their requests end, which no clock tells).
+     */
+    private long minuteRetryAt(Window window, long head, long settled, long tokens, long limit, long nowMillis) {
+        long soon = (Math.floorDiv(nowMillis, bucketMillis) + 1) * bucketMillis;
+        if (tokens > limit - window.held) {
+            return soon;
+        }
         long freed = 0;
         for (long bucket = oldestLive(window, head); bucket <= window.head; bucket++) {
             freed += window.ring[slot(bucket)];
-            if (used - freed + tokens <= limit) {
+            if (settled - freed + window.held + tokens <= limit) {
                 return (bucket + ringLength) * bucketMillis;
             }
         }

@@ -31,6 +31,11 @@ public record KeyState(KeyStatus status, FailureKind kind, String reason, long u
         return new KeyState(KeyStatus.DEACTIVATED, kind, reason, untilMillis);
     }
 
+    /** The same state, resting until {@code untilMillis}. */
+    public KeyState withUntil(long untilMillis) {
+        return new KeyState(status, kind, reason, untilMillis);
+    }
+
     /** Whether the key may serve at {@code nowMillis}: active, or its rest is over. */
     public boolean availableAt(long nowMillis) {
         return status == KeyStatus.ACTIVE || nowMillis >= untilMillis;

@@ -3,8 +3,23 @@ package dev.keypool.usage;
 /** The answer to one reservation attempt on one key. */
 public sealed interface ReserveResult {
 
-    /** The tokens are reserved in both windows. */
-    record Granted(Ticket ticket) implements ReserveResult {
+    /**
+     * The tokens are reserved in both windows.
+     *
+     * @param probing when the key's rest had ended and this reservation is its probe: the state
+     *                the store put the key in meanwhile (the same rest, until {@link UsageStore#PROBE_MILLIS}
+     *                from now), which the probe's outcome replaces; {@code null} for a key that was active
+     */
+    record Granted(Ticket ticket, KeyState probing) implements ReserveResult {
+
+        public Granted(Ticket ticket) {
+            this(ticket, null);
+        }
+
+        /** Whether this reservation probes a key whose rest just ended. */
+        public boolean probe() {
+            return probing != null;
+        }
     }
 
     /**

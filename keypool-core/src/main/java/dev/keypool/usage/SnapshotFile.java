@@ -17,11 +17,16 @@ import java.util.List;
  * The on-disk form of a {@link StoreSnapshot}, kept as a {@link ChecksummedFile}: a crash leaves
  * either the old snapshot or the new one, never half of one; a torn or altered file fails the
  * length or checksum check and is reported, never read as zero.
+ *
+ * <p>Format 2 names each key by its fingerprint. Format 1 (keypool before keys had an identity)
+ * named them by provider and index; it is still read, and its windows go to the keys configured
+ * at those indexes when the new process starts ({@link InMemoryUsageStore#restore}).
  */
 final class SnapshotFile {
 
     private static final int MAGIC = 0x4B505553; // "KPUS"
-    private static final int VERSION = 1;
+    private static final int VERSION = 2;
+    private static final int BY_INDEX = 1;
     private static final int MAX_REASON = 2_000;
 
     private SnapshotFile() {
@@ -32,9 +37,9 @@ final class SnapshotFile {
     }
 
     static StoreSnapshot read(Path file) {
-        byte[] body = ChecksummedFile.read(file, MAGIC, VERSION, "keypool usage snapshot");
+        ChecksummedFile.Content content = ChecksummedFile.read(file, MAGIC, BY_INDEX, VERSION, "keypool usage snapshot");
         try {
-            return decode(new DataInputStream(new ByteArrayInputStream(body)));
+            return decode(new DataInputStream(new ByteArrayInputStream(content.body())), content.version() == BY_INDEX);
         } catch (IOException | RuntimeException e) {
             throw new StoreCorruptedException(file, "malformed body: " + e, e);
         }
@@ -47,7 +52,7 @@ final class SnapshotFile {
         out.writeLong(snapshot.nextTicketId());
         out.writeInt(snapshot.windows().size());
         for (StoreSnapshot.KeyWindow window : snapshot.windows()) {
-            writeKey(out, window.key());
+            out.writeUTF(window.key().toString());
             out.writeInt(window.ring().length);
             for (long tokens : window.ring()) {
                 out.writeLong(tokens);
@@ -56,53 +61,54 @@ final class SnapshotFile {
             out.writeLong(window.minuteSum());
             out.writeLong(window.epochDay());
             out.writeLong(window.dayTokens());
+            out.writeLong(window.held());
             writeState(out, window.state());
-        }
-        out.writeInt(snapshot.pending().size());
-        for (Ticket ticket : snapshot.pending()) {
-            out.writeLong(ticket.id());
-            writeKey(out, ticket.key());
-            out.writeLong(ticket.tokens());
-            out.writeLong(ticket.admittedMillis());
-            out.writeLong(ticket.epochDay());
-            out.writeLong(ticket.expiresMillis());
         }
         out.flush();
         return bytes.toByteArray();
     }
 
-    private static StoreSnapshot decode(DataInputStream in) throws IOException {
+    private static StoreSnapshot decode(DataInputStream in, boolean byIndex) throws IOException {
         long bucketMillis = in.readLong();
         long nextTicketId = in.readLong();
         int keys = count(in.readInt());
         List<StoreSnapshot.KeyWindow> windows = new ArrayList<>(keys);
         for (int i = 0; i < keys; i++) {
-            KeyId key = readKey(in);
+            KeyFingerprint key = byIndex ? null : KeyFingerprint.parse(in.readUTF());
+            KeyId legacyIndex = byIndex ? readIndex(in) : null;
             long[] ring = new long[count(in.readInt())];
             for (int b = 0; b < ring.length; b++) {
                 ring[b] = in.readLong();
             }
-            windows.add(new StoreSnapshot.KeyWindow(key, ring, in.readLong(), in.readLong(), in.readLong(),
-                    in.readLong(), readState(in)));
+            long head = in.readLong();
+            long minuteSum = in.readLong();
+            long epochDay = in.readLong();
+            long dayTokens = in.readLong();
+            // Format 1 kept reservations in the buckets and the day; format 2 holds them apart.
+            long held = byIndex ? 0 : in.readLong();
+            windows.add(new StoreSnapshot.KeyWindow(key, legacyIndex, ring, head, minuteSum, epochDay, dayTokens, held,
+                    readState(in)));
         }
-        int tickets = count(in.readInt());
-        List<Ticket> pending = new ArrayList<>(tickets);
-        for (int i = 0; i < tickets; i++) {
-            long id = in.readLong();
-            pending.add(new Ticket(id, readKey(in), in.readLong(), in.readLong(), in.readLong(), in.readLong()));
+        if (byIndex) {
+            // Format 1 listed the pending tickets; their tokens are in the windows, which is all a restart needs.
+            int tickets = count(in.readInt());
+            for (int i = 0; i < tickets; i++) {
+                in.readLong();
+                readIndex(in);
+                in.readLong();
+                in.readLong();
+                in.readLong();
+                in.readLong();
+            }
         }
         if (in.read() != -1) {
             throw new IOException("trailing bytes after the last ticket");
         }
-        return new StoreSnapshot(bucketMillis, nextTicketId, windows, pending);
+        return new StoreSnapshot(bucketMillis, nextTicketId, windows);
     }
 
-    private static void writeKey(DataOutputStream out, KeyId key) throws IOException {
-        out.writeUTF(key.provider().id());
-        out.writeInt(key.index());
-    }
-
-    private static KeyId readKey(DataInputStream in) throws IOException {
+    /** How format 1 named a key. */
+    private static KeyId readIndex(DataInputStream in) throws IOException {
         return KeyId.of(Provider.of(in.readUTF()), in.readInt());
     }
 

@@ -5,11 +5,20 @@ import java.util.List;
 
 /**
  * The whole content of an {@link InMemoryUsageStore} at one moment (consistent per key), as
- * {@link DurableUsageStore} writes and reads it.
+ * {@link DurableUsageStore} writes and reads it. Pending tickets are not part of it: a restart
+ * charges what they held, since whoever held them is gone.
  */
-record StoreSnapshot(long bucketMillis, long nextTicketId, List<KeyWindow> windows, List<Ticket> pending) {
+record StoreSnapshot(long bucketMillis, long nextTicketId, List<KeyWindow> windows) {
 
-    record KeyWindow(KeyId key, long[] ring, long head, long minuteSum, long epochDay, long dayTokens,
-            KeyState state) {
+    /**
+     * One key's windows, under its fingerprint; a snapshot of format 1 named keys by index instead
+     * ({@code legacyIndex}, and {@code key} is {@code null}).
+     */
+    record KeyWindow(KeyFingerprint key, KeyId legacyIndex, long[] ring, long head, long minuteSum, long epochDay,
+            long dayTokens, long held, KeyState state) {
+
+        Object owner() {
+            return key != null ? key : legacyIndex;
+        }
     }
 }

@@ -9,8 +9,8 @@ import dev.keypool.config.KeyId;
  * @param id              unique within the store
  * @param key             the key the tokens were reserved on
  * @param tokens          how many tokens were reserved
- * @param admittedMillis  when they were admitted
- * @param epochDay        the day window they were put in
+ * @param admittedMillis  when they were reserved, on the caller's clock
+ * @param epochDay        the day they were reserved on, the caller's
  * @param expiresMillis   when the store releases them if nobody settles them
  */
 public record Ticket(long id, KeyId key, long tokens, long admittedMillis, long epochDay, long expiresMillis) {

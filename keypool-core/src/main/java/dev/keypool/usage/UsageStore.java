@@ -1,25 +1,38 @@
 package dev.keypool.usage;
 
 import dev.keypool.config.KeyId;
+import dev.keypool.config.SecretDigest;
 import dev.keypool.config.WindowLimits;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Where the usage windows and the states of keys live. Every method is one atomic step, so that a
  * shared implementation (Redis) can do each in one script round trip and many gateway instances
  * never admit more than a key's limit between them.
  *
- * <h2>The windows</h2>
- * The minute window slides: tokens admitted at moment {@code t} count until at least
- * {@code t + 60 s}, so the tokens admitted in <em>any</em> 60-second span never exceed the limit.
- * A store may keep time in buckets of {@link #MINUTE_MILLIS}/{@code n}, counting each bucket for
- * one bucket longer than a minute; it then refuses slightly early, never late. The day window
- * holds everything admitted since the {@link DayWindow} began.
+ * <h2>The windows, where the provider sees them</h2>
+ * A request reaches the provider somewhere between its reservation and its settlement, and the
+ * provider counts it then. So a reservation's tokens count in the minute and the day from the
+ * moment they are reserved until the ticket is settled, however long that takes, and the tokens
+ * actually used then count for at least 60 s more: tokens settled at moment {@code t} count until
+ * at least {@code t + 60 s}. In <em>any</em> 60-second span of arrivals at the provider a key thus
+ * receives no more than its limit. A store may keep time in buckets of
+ * {@link #MINUTE_MILLIS}/{@code n}, counting each bucket for one bucket longer than a minute; it
+ * then refuses slightly early, never late. The day holds what was settled since the
+ * {@link DayWindow} began plus every reservation not yet settled (which may reach the provider on
+ * either side of midnight).
  *
  * <h2>Settling</h2>
- * A ticket is settled once with the tokens actually used: the difference to what was reserved is
- * refunded (or charged) in the windows the ticket was put in, where they are still current. A
- * ticket nobody settles is released by {@link #releaseExpired(long)} after its expiry.
+ * A ticket is settled once with the tokens actually used, which then count from the settle. A
+ * ticket nobody settles is charged in full by {@link #releaseExpired} after its expiry, never
+ * refunded: its caller may have crashed after the provider served it, and over-counting a key is
+ * safe where under-counting it is not.
+ *
+ * <h2>Which key</h2>
+ * Calls name a key by its {@link KeyId}, this process's handle on it (provider and index); the
+ * store keeps everything under the key's {@link KeyFingerprint}, a keyed hash of its secret, which
+ * {@link #register} binds to the handle.
  *
  * <p>Implementations must pass {@code UsageStoreContract} in this module's test jar.
  */
@@ -29,8 +42,33 @@ public interface UsageStore extends AutoCloseable {
     long MINUTE_MILLIS = 60_000;
 
     /**
+     * How long the probe of a key whose rest ended keeps every other reservation off it: a key
+     * back from a cool-down gets one request first (half-open), and the others wait for its
+     * outcome, or for this long if its caller never tells (it vanished, or the request runs long).
+     */
+    long PROBE_MILLIS = 10_000;
+
+    /**
+     * Names the keys this store serves: each handle with the digest of its key. The store keeps
+     * usage and state under the key's {@link KeyFingerprint}, never under the handle, so that
+     * reordering the keys in {@code .env} changes nothing, a new key at an old index starts with
+     * nothing, and instances whose {@code .env} list the keys in different orders share each key.
+     * The key manager calls it once, before any call names a key; the other methods refuse a
+     * handle that was not registered ({@link IllegalArgumentException}).
+     */
+    void register(Map<KeyId, SecretDigest> keys);
+
+    /**
+     * The fingerprint {@code key} is stored under, or {@code null} while the store cannot tell (a
+     * shared store that has not reached its server since it started).
+     */
+    KeyFingerprint fingerprint(KeyId key);
+
+    /**
      * Atomically: checks the key's state, then reserves {@code tokens} in the minute and the day
-     * window if both have room, or in neither.
+     * window if both have room, or in neither. A key whose rest is over is granted to one
+     * reservation, its probe ({@link ReserveResult.Granted#probing()}), and refused to the others
+     * for {@link #PROBE_MILLIS} or until the probe's outcome sets the key's state.
      *
      * @param expiresMillis when to release the tokens if the ticket is never settled
      */
@@ -39,8 +77,8 @@ public interface UsageStore extends AutoCloseable {
 
     /**
      * Settles a ticket with the tokens actually used. Returns {@code false} when the ticket was no
-     * longer pending (it expired and was released): the tokens actually used are then charged in
-     * full, since the release refunded them.
+     * longer pending (it expired, and its reservation was charged): only what was used beyond the
+     * reservation is then added.
      */
     boolean settle(Ticket ticket, long actualTokens, long nowMillis, DayWindow day);
 
@@ -61,11 +99,20 @@ public interface UsageStore extends AutoCloseable {
     /** Replaces the key's state only if it is still {@code expected}; true if it was replaced. */
     boolean compareAndSetState(KeyId key, KeyState expected, KeyState next);
 
-    /** Releases every pending ticket whose expiry is at or before {@code nowMillis}, and returns them. */
-    List<Ticket> releaseExpired(long nowMillis);
+    /**
+     * Ends every pending ticket whose expiry is at or before {@code nowMillis}, charging its
+     * reserved tokens (they are not refunded) at {@code nowMillis} and in {@code day}, and returns
+     * them.
+     */
+    List<Ticket> releaseExpired(long nowMillis, DayWindow day);
 
     /** The number of tickets reserved and not yet settled or released. */
     int pendingCount();
+
+    /** Whether the store can persist (or share) what it counts now; a degraded store still serves. */
+    default StoreHealth health() {
+        return StoreHealth.HEALTHY;
+    }
 
     @Override
     default void close() {

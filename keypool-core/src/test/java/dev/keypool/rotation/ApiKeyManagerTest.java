@@ -73,18 +73,21 @@ class ApiKeyManagerTest {
     }
 
     @Test
-    void rateLimitedKey_comesBackByItselfOnceTheClockPasses_andMaintainSaysSo() {
+    void rateLimitedKey_comesBackByItselfOnceTheClockPasses_throughAProbeWhoseSuccessSaysSo() {
         fail(0, new Failure(FailureKind.RATE_LIMITED, Duration.ofSeconds(20), "429"));
 
         pool.clock.advance(Duration.ofSeconds(19));
         pool.manager.maintain();
         assertThat(status(0).status()).isEqualTo(KeyStatus.COOLING_DOWN);
-        assertThat(pool.events(KeyEvent.KeyReactivated.class)).isEmpty();
 
         pool.clock.advance(Duration.ofSeconds(1));
-        assertThat(status(0).status()).as("due back, before any maintenance").isEqualTo(KeyStatus.ACTIVE);
-        assertThat(pool.rotator.acquire(Provider.OPENAI, null, 1).keyId()).isEqualTo(openAi(0));
+        assertThat(status(0).status()).as("due back").isEqualTo(KeyStatus.ACTIVE);
         pool.manager.maintain();
+        assertThat(pool.events(KeyEvent.KeyReactivated.class)).as("not before a request proves it").isEmpty();
+        Reservation probe = pool.rotator.acquire(Provider.OPENAI, null, 1);
+        assertThat(probe.keyId()).isEqualTo(openAi(0));
+        assertThat(probe.isProbe()).isTrue();
+        probe.commit(1);
 
         assertThat(pool.manager.store().state(openAi(0))).isEqualTo(KeyState.ACTIVE);
         assertThat(pool.events(KeyEvent.KeyReactivated.class)).singleElement()
@@ -122,7 +125,7 @@ class ApiKeyManagerTest {
     }
 
     @Test
-    void quotaExhaustedKey_isReactivatedByMaintenanceWhenItsDayResets() {
+    void quotaExhaustedKey_isBackWhenItsDayResets_andActiveOnceItsProbeSucceeds() {
         fail(0, Failure.of(FailureKind.QUOTA_EXHAUSTED, "insufficient_quota"));
 
         pool.clock.set(Instant.parse("2026-01-15T14:59:59Z"));
@@ -130,7 +133,10 @@ class ApiKeyManagerTest {
         assertThat(status(0).status()).isEqualTo(KeyStatus.DEACTIVATED);
 
         pool.clock.set(Instant.parse("2026-01-15T15:00:00Z"));
-        pool.manager.maintain();
+        assertThat(status(0).status()).isEqualTo(KeyStatus.ACTIVE);
+        Reservation probe = pool.rotator.acquire(Provider.OPENAI, null, 1);
+        assertThat(probe.keyId()).isEqualTo(openAi(0));
+        probe.commit(1);
         assertThat(pool.manager.store().state(openAi(0))).isEqualTo(KeyState.ACTIVE);
     }
 
@@ -368,7 +374,7 @@ class ApiKeyManagerTest {
     }
 
     @Test
-    void maintain_releasesAReservationNobodySettledInTime() {
+    void maintain_endsAReservationNobodySettledInTime_andKeepsItsTokensCharged() {
         Reservation reservation = pool.rotator.acquire(Provider.OPENAI, null, 5_000);
 
         pool.clock.advance(Duration.ofSeconds(29));
@@ -379,7 +385,8 @@ class ApiKeyManagerTest {
         pool.manager.maintain();
 
         assertThat(pool.manager.store().pendingCount()).isZero();
-        assertThat(status(0).minuteTokens()).isZero();
+        assertThat(status(0).minuteTokens()).isEqualTo(5_000);
+        assertThat(status(0).dayTokens()).isEqualTo(5_000);
         assertThat(pool.events(KeyEvent.ReservationReleased.class)).singleElement().satisfies(event -> {
             assertThat(event.expired()).isTrue();
             assertThat(event.tokens()).isEqualTo(5_000);
@@ -388,15 +395,19 @@ class ApiKeyManagerTest {
     }
 
     @Test
-    void commit_afterTheReservationExpired_chargesTheActualUsageInFull() {
-        Reservation reservation = pool.rotator.acquire(Provider.OPENAI, null, 5_000);
+    void commit_afterTheReservationExpired_addsOnlyWhatWentBeyondTheChargedReservation() {
+        Reservation small = pool.rotator.acquire(Provider.OPENAI, null, 5_000);
         pool.clock.advance(Duration.ofSeconds(30));
         pool.manager.maintain();
 
-        reservation.commit(1_200);
+        small.commit(1_200);
+        assertThat(status(0).dayTokens()).as("5 000 charged at expiry, never refunded").isEqualTo(5_000);
 
-        assertThat(status(0).minuteTokens()).isEqualTo(1_200);
-        assertThat(status(0).dayTokens()).isEqualTo(1_200);
+        Reservation large = pool.rotator.acquire(Provider.OPENAI, null, 1_000);
+        pool.clock.advance(Duration.ofSeconds(30));
+        pool.manager.maintain();
+        large.commit(1_500);
+        assertThat(status(0).dayTokens()).isEqualTo(5_000 + 1_500);
     }
 
     @Test

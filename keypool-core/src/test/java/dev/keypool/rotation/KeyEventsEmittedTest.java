@@ -112,13 +112,16 @@ class KeyEventsEmittedTest {
     }
 
     @Test
-    void reactivation_isAnnounced_byMaintenanceAndByAnAdmin() {
+    void reactivation_isAnnounced_byASuccessfulProbeAndByAnAdmin() {
         pool.rotator.acquire(Provider.OPENAI, null, 1)
                 .fail(new Failure(FailureKind.SERVER_ERROR, Duration.ofSeconds(3), "503"));
         pool.manager.deactivate(openAi(1), "paused");
         pool.clock.advance(Duration.ofSeconds(3));
 
         pool.manager.maintain();
+        Reservation probe = pool.rotator.acquire(Provider.OPENAI, null, 1);
+        assertThat(probe.isProbe()).isTrue();
+        probe.commit(1);
         pool.manager.activate(openAi(1));
 
         assertThat(pool.events(KeyEvent.KeyReactivated.class)).containsExactly(

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.keypool.config.KeyId;
 import dev.keypool.config.KeypoolConfig;
 import dev.keypool.config.Provider;
+import dev.keypool.config.SecretDigest;
 import dev.keypool.config.SelectionStrategy;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.event.KeyEvent;
@@ -15,6 +16,7 @@ import dev.keypool.testing.AdmissionLedger;
 import dev.keypool.testing.ManualClock;
 import dev.keypool.usage.DayWindow;
 import dev.keypool.usage.InMemoryUsageStore;
+import dev.keypool.usage.KeyFingerprint;
 import dev.keypool.usage.KeyState;
 import dev.keypool.usage.KeyUsage;
 import dev.keypool.usage.ReserveResult;
@@ -226,6 +228,16 @@ class RotatorConcurrencyTest {
         }
 
         @Override
+        public void register(Map<KeyId, SecretDigest> keys) {
+            delegate.register(keys);
+        }
+
+        @Override
+        public KeyFingerprint fingerprint(KeyId key) {
+            return delegate.fingerprint(key);
+        }
+
+        @Override
         public ReserveResult reserve(KeyId key, WindowLimits limits, long tokens, long nowMillis, DayWindow day,
                 long expiresMillis) {
             return delegate.reserve(key, limits, tokens, nowMillis, day, expiresMillis);
@@ -235,7 +247,7 @@ class RotatorConcurrencyTest {
         public boolean settle(Ticket ticket, long actualTokens, long nowMillis, DayWindow day) {
             boolean pending = delegate.settle(ticket, actualTokens, nowMillis, day);
             if (pending) {
-                ledger.record(ticket, actualTokens);
+                ledger.record(ticket, actualTokens, nowMillis);
             } else {
                 anomalies.add("settled after it expired: " + ticket);
             }
@@ -268,9 +280,9 @@ class RotatorConcurrencyTest {
         }
 
         @Override
-        public List<Ticket> releaseExpired(long nowMillis) {
-            List<Ticket> released = delegate.releaseExpired(nowMillis);
-            released.forEach(ticket -> ledger.record(ticket, 0));
+        public List<Ticket> releaseExpired(long nowMillis, DayWindow day) {
+            List<Ticket> released = delegate.releaseExpired(nowMillis, day);
+            released.forEach(ticket -> ledger.record(ticket, ticket.tokens(), nowMillis));
             return released;
         }
 

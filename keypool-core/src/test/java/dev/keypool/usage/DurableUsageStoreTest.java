@@ -9,7 +9,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,12 +32,16 @@ class DurableUsageStoreTest extends UsageStoreContract {
         return DurableUsageStore.open(dataDir.resolve("contract-" + opened++));
     }
 
+    /** Opens on a clock at {@link #T0}: reservations a restart charges are charged there. */
     private DurableUsageStore open(Path dir) {
-        return DurableUsageStore.open(dir, InMemoryUsageStore.DEFAULT_BUCKET_MILLIS, MANUAL);
+        DurableUsageStore store = DurableUsageStore.open(dir, InMemoryUsageStore.DEFAULT_BUCKET_MILLIS, MANUAL,
+                Clock.fixed(Instant.ofEpochMilli(T0), UTC));
+        store.register(registeredKeys(KEY, OTHER_KEY));
+        return store;
     }
 
     @Test
-    void reopen_restoresMinuteAndDayWindows_keyStates_andPendingReservations() throws IOException {
+    void reopen_restoresMinuteAndDayWindows_andKeyStates_andChargesPendingReservations() throws IOException {
         Path dir = dataDir.resolve("restart");
         long now = T0;
         Ticket settled;
@@ -53,17 +59,17 @@ class DurableUsageStoreTest extends UsageStoreContract {
             assertThat(usage.dayTokens()).isEqualTo(3_500);
             assertThat(second.state(OTHER_KEY).status()).isEqualTo(KeyStatus.DEACTIVATED);
             assertThat(second.state(OTHER_KEY).reason()).isEqualTo("invalid key");
-            assertThat(second.pendingCount()).isEqualTo(1);
-
-            // The restored reservation settles like any other, and new tickets get new ids.
-            assertThat(second.settle(pendingTicket, 400, now + 3 * SECOND, DayWindow.at(now, UTC))).isTrue();
-            assertThat(second.usage(KEY, now + 3 * SECOND, DayWindow.at(now, UTC)).minuteTokens()).isEqualTo(2_900);
-            assertThat(granted(second, 10, now + 4 * SECOND).id()).isGreaterThan(pendingTicket.id());
+            // Whoever held the pending reservation is gone: it stays charged, and cannot be refunded.
+            assertThat(second.pendingCount()).isZero();
+            assertThat(second.settle(pendingTicket, 400, now + 3 * SECOND, DayWindow.at(now, UTC))).isFalse();
+            assertThat(second.usage(KEY, now + 3 * SECOND, DayWindow.at(now, UTC)).minuteTokens()).isEqualTo(3_500);
+            assertThat(granted(second, 10, now + 4 * SECOND).id()).as("new tickets get new ids")
+                    .isGreaterThan(pendingTicket.id());
         }
     }
 
     @Test
-    void reopen_minuteWindowKeepsSliding_afterTheRestart() {
+    void reopen_minuteWindowKeepsSliding_afterTheRestart_withAReservationPendingAtTheStopChargedAtTheRestart() {
         Path dir = dataDir.resolve("sliding");
         try (DurableUsageStore first = open(dir)) {
             granted(first, 10_000, T0);
@@ -163,13 +169,14 @@ class DurableUsageStoreTest extends UsageStoreContract {
         Path dir = dataDir.resolve("background");
         DurableUsageStore store = DurableUsageStore.open(dir, InMemoryUsageStore.DEFAULT_BUCKET_MILLIS,
                 Duration.ofMillis(20));
+        store.register(registeredKeys(KEY));
         try {
             granted(store, 777, T0);
             org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
                     .until(() -> Files.exists(store.file()));
             StoreSnapshot saved = SnapshotFile.read(store.file());
             assertThat(saved.windows()).singleElement()
-                    .satisfies(window -> assertThat(window.dayTokens()).isEqualTo(777));
+                    .satisfies(window -> assertThat(window.held()).as("reserved, not settled yet").isEqualTo(777));
         } finally {
             store.close();
         }

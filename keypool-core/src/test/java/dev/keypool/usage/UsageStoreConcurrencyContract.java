@@ -23,6 +23,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -36,6 +38,12 @@ import org.junit.jupiter.api.Timeout;
  *
  * <p>The run is bounded by a number of operations, never by time, and asserts nothing about
  * timing. A store's test extends this class like {@link UsageStoreContract}.
+ *
+ * <p>An operation reads the clock and calls the store under a read lock that the driver takes
+ * exclusively to move the clock: the threads of a step share one "now", so none is a caller whose
+ * clock lags another's (a store places such a caller's tokens in the newest bucket and day it has
+ * seen, which the ledger cannot know; RedisSharedInstancesTest runs lagging clocks away from
+ * midnight).
  */
 public abstract class UsageStoreConcurrencyContract {
 
@@ -48,15 +56,19 @@ public abstract class UsageStoreConcurrencyContract {
     private static final long ABANDONED_TICKET_LIFETIME = 2_000;
     private static final List<KeyId> KEYS = List.of(
             KeyId.of(Provider.OPENAI, 0), KeyId.of(Provider.OPENAI, 1), KeyId.of(Provider.OPENAI, 2));
-    /** Small limits, so that both windows refuse often: the day fills well before midnight. */
+    /**
+     * Small limits, so that both windows refuse often: the day fills well before midnight, even
+     * when threads that hold their tickets open keep the minute full for a while.
+     */
     private static final Map<KeyId, WindowLimits> LIMITS = Map.of(
-            KEYS.get(0), WindowLimits.of(1_000, 3_000),
-            KEYS.get(1), WindowLimits.of(700, 2_000),
-            KEYS.get(2), WindowLimits.of(1_500, 4_500));
+            KEYS.get(0), WindowLimits.of(1_000, 1_500),
+            KEYS.get(1), WindowLimits.of(700, 1_000),
+            KEYS.get(2), WindowLimits.of(1_500, 2_200));
 
     private UsageStore store;
     private ManualClock clock;
     private AdmissionLedger ledger;
+    private final ReadWriteLock clockSteps = new ReentrantReadWriteLock();
 
     protected abstract UsageStore createStore();
 
@@ -73,6 +85,7 @@ public abstract class UsageStoreConcurrencyContract {
     @BeforeEach
     void setUp() {
         store = createStore();
+        store.register(UsageStoreContract.registeredKeys(KEYS.toArray(KeyId[]::new)));
         // ten minutes before midnight: the run crosses into the next day
         clock = new ManualClock(Instant.parse("2026-01-15T23:50:00Z"));
         ledger = new AdmissionLedger();
@@ -120,11 +133,22 @@ public abstract class UsageStoreConcurrencyContract {
             Future<?> driver = pool.submit(() -> {
                 for (int step = 0; step < totalOperations / OPERATIONS_PER_STEP; step++) {
                     steps.acquire();
-                    clock.advanceMillis(STEP_MILLIS);
+                    clockSteps.writeLock().lock();
+                    try {
+                        clock.advanceMillis(STEP_MILLIS);
+                    } finally {
+                        clockSteps.writeLock().unlock();
+                    }
                     if (interleave && step % 10 == 0) {
-                        for (Ticket released : store.releaseExpired(clock.millis())) {
-                            expiredTickets.incrementAndGet();
-                            ledger.record(released, 0);
+                        clockSteps.readLock().lock();
+                        try {
+                            long now = clock.millis();
+                            for (Ticket released : store.releaseExpired(now, DayWindow.at(now, UTC))) {
+                                expiredTickets.incrementAndGet();
+                                ledger.record(released, released.tokens(), now);
+                            }
+                        } finally {
+                            clockSteps.readLock().unlock();
                         }
                     }
                 }
@@ -144,8 +168,9 @@ public abstract class UsageStoreConcurrencyContract {
         }
         // past the expiry of every abandoned ticket
         clock.advanceMillis(ABANDONED_TICKET_LIFETIME + 1);
-        for (Ticket released : store.releaseExpired(clock.millis())) {
-            ledger.record(released, 0);
+        long now = clock.millis();
+        for (Ticket released : store.releaseExpired(now, DayWindow.at(now, UTC))) {
+            ledger.record(released, released.tokens(), now);
         }
     }
 
@@ -156,11 +181,17 @@ public abstract class UsageStoreConcurrencyContract {
             for (int i = 0; i < operationsPerThread(); i++) {
                 KeyId key = KEYS.get(random.nextInt(KEYS.size()));
                 long tokens = 1 + random.nextLong(MAX_REQUEST);
-                long now = clock.millis();
                 boolean abandon = interleave && random.nextInt(20) == 0;
-                // abandoned tickets expire quickly; the others long after the run, so none is settled late
-                long expires = now + (abandon ? ABANDONED_TICKET_LIFETIME : 3_600_000);
-                ReserveResult result = store.reserve(key, LIMITS.get(key), tokens, now, DayWindow.at(now, UTC), expires);
+                ReserveResult result;
+                clockSteps.readLock().lock();
+                try {
+                    long now = clock.millis();
+                    // abandoned tickets expire quickly; the others long after the run, so none is settled late
+                    long expires = now + (abandon ? ABANDONED_TICKET_LIFETIME : 3_600_000);
+                    result = store.reserve(key, LIMITS.get(key), tokens, now, DayWindow.at(now, UTC), expires);
+                } finally {
+                    clockSteps.readLock().unlock();
+                }
                 switch (result) {
                     case ReserveResult.Granted granted -> {
                         if (!abandon) {
@@ -175,8 +206,9 @@ public abstract class UsageStoreConcurrencyContract {
                         }
                     }
                 }
-                // hold a few tickets open while time moves, then settle the oldest
-                while (open.size() > random.nextInt(4)) {
+                // hold a ticket or two open while time moves, then settle the oldest: held tokens count
+                // in the minute until they are settled, so more would keep the minute full all the run
+                while (open.size() > random.nextInt(3)) {
                     settle(open.removeFirst(), random, interleave);
                 }
                 if (operations.incrementAndGet() % OPERATIONS_PER_STEP == 0) {
@@ -192,10 +224,15 @@ public abstract class UsageStoreConcurrencyContract {
 
     private void settle(Ticket ticket, SplittableRandom random, boolean interleave) {
         long actual = interleave && random.nextInt(4) == 0 ? 0 : random.nextLong(ticket.tokens() + 1);
-        long now = clock.millis();
-        boolean wasPending = store.settle(ticket, actual, now, DayWindow.at(now, UTC));
-        assertThat(wasPending).as("a ticket settled before its expiry").isTrue();
-        ledger.record(ticket, actual);
+        clockSteps.readLock().lock();
+        try {
+            long now = clock.millis();
+            boolean wasPending = store.settle(ticket, actual, now, DayWindow.at(now, UTC));
+            assertThat(wasPending).as("a ticket settled before its expiry").isTrue();
+            ledger.record(ticket, actual, now);
+        } finally {
+            clockSteps.readLock().unlock();
+        }
     }
 
     private void assertRunCrossedMidnightAndRefusedOnBothWindows() {

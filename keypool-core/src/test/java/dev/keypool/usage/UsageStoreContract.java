@@ -5,12 +5,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.keypool.config.KeyId;
 import dev.keypool.config.Provider;
+import dev.keypool.config.SecretDigest;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.failure.FailureKind;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -26,6 +29,8 @@ public abstract class UsageStoreContract {
 
     protected static final KeyId KEY = KeyId.of(Provider.OPENAI, 0);
     protected static final KeyId OTHER_KEY = KeyId.of(Provider.OPENAI, 1);
+    /** A key that no test reserves on. */
+    protected static final KeyId UNSEEN_KEY = KeyId.of(Provider.GEMINI, 0);
     protected static final ZoneId UTC = ZoneOffset.UTC;
     /** 2026-01-15T10:00:00Z: on a bucket boundary, far from midnight. */
     protected static final long T0 = Instant.parse("2026-01-15T10:00:00Z").toEpochMilli();
@@ -36,8 +41,22 @@ public abstract class UsageStoreContract {
 
     protected UsageStore store;
 
-    /** A new, empty store. */
+    /** A new, empty store, not yet registered: the contract registers its keys. */
     protected abstract UsageStore createStore();
+
+    /** The keys every contract test may name, with a distinct secret each: what a key manager registers. */
+    public static Map<KeyId, SecretDigest> registeredKeys(KeyId... keys) {
+        Map<KeyId, SecretDigest> digests = new LinkedHashMap<>();
+        for (KeyId key : keys) {
+            digests.put(key, secretOf(key));
+        }
+        return digests;
+    }
+
+    /** The digest of the test secret of {@code key}'s index: {@code key-<provider>-<index>}. */
+    public static SecretDigest secretOf(KeyId key) {
+        return SecretDigest.of(key.provider(), "test-key-" + key.provider().id() + "-" + key.index() + "-0123456789");
+    }
 
     /**
      * The width of the store's minute buckets: tokens admitted at {@code t} may count until
@@ -50,6 +69,7 @@ public abstract class UsageStoreContract {
     @BeforeEach
     void createEmptyStore() {
         store = createStore();
+        store.register(registeredKeys(KEY, OTHER_KEY, UNSEEN_KEY));
     }
 
     @AfterEach
@@ -70,6 +90,13 @@ public abstract class UsageStoreContract {
         return ((ReserveResult.Granted) result).ticket();
     }
 
+    /** Reserves {@code tokens} at {@code now} and settles them at once: a request that took no time. */
+    protected Ticket spent(KeyId key, WindowLimits limits, long tokens, long now) {
+        Ticket ticket = granted(key, limits, tokens, now);
+        settle(ticket, tokens, now);
+        return ticket;
+    }
+
     protected ReserveResult.Denied denied(KeyId key, WindowLimits limits, long tokens, long now) {
         ReserveResult result = reserve(key, limits, tokens, now);
         assertThat(result).as("reserve %d tokens at %s", tokens, Instant.ofEpochMilli(now))
@@ -86,6 +113,11 @@ public abstract class UsageStoreContract {
 
     protected KeyUsage usage(KeyId key, long now) {
         return store.usage(key, now, DayWindow.at(now, UTC));
+    }
+
+    /** The store's sweep of expired tickets at {@code now}. */
+    protected List<Ticket> expire(long now) {
+        return store.releaseExpired(now, DayWindow.at(now, UTC));
     }
 
     protected boolean settle(Ticket ticket, long actual, long now) {
@@ -145,7 +177,7 @@ public abstract class UsageStoreContract {
     @Test
     void reserve_chargesNeitherWindow_whenTheMinuteHasRoomButTheDayDoesNot() {
         WindowLimits limits = WindowLimits.of(1_000, 1_500);
-        granted(KEY, limits, 1_000, T0);
+        spent(KEY, limits, 1_000, T0);
 
         ReserveResult.Denied denial = denied(KEY, limits, 600, T0 + 2 * MINUTE);
 
@@ -191,7 +223,7 @@ public abstract class UsageStoreContract {
     void reserve_slidingMinute_refusesAcrossTheMinuteBoundaryWhereAFixedWindowWouldAdmitDouble() {
         // Given the whole minute limit spent 100 ms before the clock's minute turns
         WindowLimits limits = perMinute(1_000);
-        granted(KEY, limits, 1_000, at("2026-01-15T10:00:59.900Z"));
+        spent(KEY, limits, 1_000, at("2026-01-15T10:00:59.900Z"));
 
         // When the next minute on the clock begins 200 ms later
         ReserveResult.Denied denial = denied(KEY, limits, 1_000, at("2026-01-15T10:01:00.100Z"));
@@ -205,7 +237,7 @@ public abstract class UsageStoreContract {
     @Test
     void reserve_tokensStillCountOneMillisecondBeforeSixtySecondsHavePassed() {
         long admitted = T0 + 12_345;
-        granted(KEY, perMinute(1_000), 1_000, admitted);
+        spent(KEY, perMinute(1_000), 1_000, admitted);
 
         assertThat(denied(KEY, perMinute(1_000), 1, admitted + MINUTE - 1).reason())
                 .isEqualTo(DenialReason.MINUTE_LIMIT);
@@ -215,7 +247,7 @@ public abstract class UsageStoreContract {
     @Test
     void reserve_tokensFreeUpOnceSixtySecondsAndOneBucketHavePassed() {
         long admitted = T0 + 12_345;
-        granted(KEY, perMinute(1_000), 1_000, admitted);
+        spent(KEY, perMinute(1_000), 1_000, admitted);
 
         long later = admitted + MINUTE + bucketMillis();
         granted(KEY, perMinute(1_000), 1_000, later);
@@ -228,8 +260,8 @@ public abstract class UsageStoreContract {
         WindowLimits limits = perMinute(1_000);
         long first = T0 + 1_500;
         long second = T0 + 21_500;
-        granted(KEY, limits, 600, first);
-        granted(KEY, limits, 400, second);
+        spent(KEY, limits, 600, first);
+        spent(KEY, limits, 400, second);
         long now = T0 + 30 * SECOND;
 
         long retryFor500 = denied(KEY, limits, 500, now).retryAtMillis();
@@ -243,8 +275,8 @@ public abstract class UsageStoreContract {
     @Test
     void reserve_minuteDenial_retryAtIsExactlyTheFirstMomentTheRequestFits() {
         WindowLimits limits = perMinute(1_000);
-        granted(KEY, limits, 600, T0 + 1_500);
-        granted(KEY, limits, 400, T0 + 21_500);
+        spent(KEY, limits, 600, T0 + 1_500);
+        spent(KEY, limits, 400, T0 + 21_500);
         long retryAt = denied(KEY, limits, 500, T0 + 30 * SECOND).retryAtMillis();
 
         assertThat(denied(KEY, limits, 500, retryAt - 1).reason()).isEqualTo(DenialReason.MINUTE_LIMIT);
@@ -255,7 +287,7 @@ public abstract class UsageStoreContract {
     void reserve_callerWithALaggingClock_stillSeesTokensAdmittedLater() {
         // Given another instance, whose clock runs 30 s ahead, spent the minute
         WindowLimits limits = perMinute(1_000);
-        granted(KEY, limits, 1_000, T0 + 30 * SECOND);
+        spent(KEY, limits, 1_000, T0 + 30 * SECOND);
 
         // When a caller whose clock is behind asks
         ReserveResult.Denied denial = denied(KEY, limits, 1, T0);
@@ -269,7 +301,7 @@ public abstract class UsageStoreContract {
     @Test
     void reserve_dayDenial_retryAtIsTheNextDayStart() {
         WindowLimits limits = perDay(1_000);
-        granted(KEY, limits, 1_000, at("2026-01-15T08:00:00Z"));
+        spent(KEY, limits, 1_000, at("2026-01-15T08:00:00Z"));
 
         ReserveResult.Denied denial = denied(KEY, limits, 1, at("2026-01-15T23:59:59.999Z"));
 
@@ -280,7 +312,7 @@ public abstract class UsageStoreContract {
     @Test
     void reserve_dayWindowResetsAtTheDayBoundary() {
         WindowLimits limits = perDay(1_000);
-        granted(KEY, limits, 1_000, at("2026-01-15T23:59:30Z"));
+        spent(KEY, limits, 1_000, at("2026-01-15T23:59:30Z"));
 
         Ticket nextDay = granted(KEY, limits, 1_000, at("2026-01-16T00:00:00Z"));
 
@@ -295,7 +327,9 @@ public abstract class UsageStoreContract {
         ZoneId tokyo = ZoneId.of("Asia/Tokyo");
         WindowLimits limits = perDay(1_000);
         long morning = at("2026-01-15T10:00:00Z");
-        store.reserve(KEY, limits, 1_000, morning, DayWindow.at(morning, tokyo), NO_EXPIRY);
+        ReserveResult.Granted spentInTheMorning = (ReserveResult.Granted) store.reserve(KEY, limits, 1_000, morning,
+                DayWindow.at(morning, tokyo), NO_EXPIRY);
+        store.settle(spentInTheMorning.ticket(), 1_000, morning, DayWindow.at(morning, tokyo));
 
         long beforeTokyoMidnight = at("2026-01-15T14:59:59Z");
         ReserveResult denial = store.reserve(KEY, limits, 1, beforeTokyoMidnight,
@@ -327,6 +361,49 @@ public abstract class UsageStoreContract {
         assertThat(denied(KEY, WindowLimits.NONE, 1, T0 + 30 * SECOND - 1).reason())
                 .isEqualTo(DenialReason.COOLING_DOWN);
         granted(KEY, WindowLimits.NONE, 1, T0 + 30 * SECOND);
+    }
+
+    /**
+     * Issue 11: a key back from a cool-down was hit by a herd of up to 20 requests at once. It now
+     * gets one, its probe, and the others wait for the probe's outcome (or its length).
+     */
+    @Test
+    void reserve_aKeyWhoseRestIsOver_isGrantedToOneProbe_andRefusedToTheOthersMeanwhile() {
+        KeyState cooling = KeyState.coolingDown(FailureKind.RATE_LIMITED, "429", T0 + 30 * SECOND);
+        store.setState(KEY, cooling);
+        long back = T0 + 30 * SECOND;
+
+        ReserveResult.Granted probe = (ReserveResult.Granted) reserve(KEY, WindowLimits.NONE, 1, back);
+        ReserveResult.Denied herd = denied(KEY, WindowLimits.NONE, 1, back + 10);
+
+        assertThat(probe.probe()).isTrue();
+        assertThat(probe.probing()).isEqualTo(cooling.withUntil(back + UsageStore.PROBE_MILLIS));
+        assertThat(store.state(KEY)).isEqualTo(probe.probing());
+        assertThat(herd).isEqualTo(new ReserveResult.Denied(DenialReason.COOLING_DOWN, back + UsageStore.PROBE_MILLIS));
+        // A probe whose outcome never comes keeps the key for its length only.
+        assertThat(((ReserveResult.Granted) reserve(KEY, WindowLimits.NONE, 1, back + UsageStore.PROBE_MILLIS)).probe())
+                .isTrue();
+    }
+
+    @Test
+    void probeOutcome_setsTheKeysStateForEveryone() {
+        store.setState(KEY, KeyState.coolingDown(FailureKind.SERVER_ERROR, "503", T0));
+        ReserveResult.Granted probe = (ReserveResult.Granted) reserve(KEY, WindowLimits.NONE, 1, T0);
+
+        assertThat(store.compareAndSetState(KEY, probe.probing(), KeyState.ACTIVE)).isTrue();
+
+        ReserveResult.Granted next = (ReserveResult.Granted) reserve(KEY, WindowLimits.NONE, 1, T0 + 1);
+        assertThat(next.probe()).isFalse();
+        assertThat(((ReserveResult.Granted) reserve(KEY, WindowLimits.NONE, 1, T0 + 2)).probe()).isFalse();
+    }
+
+    @Test
+    void reserve_aKeyThatIsStillResting_orRefusedOnItsWindows_isNoProbe() {
+        store.setState(KEY, KeyState.coolingDown(FailureKind.RATE_LIMITED, "429", T0));
+        denied(KEY, WindowLimits.of(10, 100), 11, T0);
+
+        assertThat(store.state(KEY).untilMillis()).as("a refused request does not start a probe").isEqualTo(T0);
+        assertThat(((ReserveResult.Granted) reserve(KEY, WindowLimits.of(10, 100), 10, T0)).probe()).isTrue();
     }
 
     @Test
@@ -376,7 +453,7 @@ public abstract class UsageStoreContract {
     @Test
     void reserve_unlimitedMinuteWithALimitedDay_refusesOnlyOnTheDay() {
         WindowLimits limits = perDay(1_000);
-        granted(KEY, limits, 1_000, T0);
+        spent(KEY, limits, 1_000, T0);
 
         assertThat(denied(KEY, limits, 1, T0).reason()).isEqualTo(DenialReason.DAY_LIMIT);
     }
@@ -385,7 +462,7 @@ public abstract class UsageStoreContract {
     void reserve_limitedMinuteWithAnUnlimitedDay_refusesOnlyOnTheMinute() {
         WindowLimits limits = perMinute(1_000);
         for (int minute = 0; minute < 5; minute++) {
-            granted(KEY, limits, 1_000, T0 + minute * 2 * MINUTE);
+            spent(KEY, limits, 1_000, T0 + minute * 2 * MINUTE);
         }
 
         assertThat(usage(KEY, T0 + 8 * MINUTE).dayTokens()).isEqualTo(5_000);
@@ -436,18 +513,43 @@ public abstract class UsageStoreContract {
         granted(KEY, limits, 600, T0 + 2 * SECOND);
     }
 
+    /**
+     * Issue 11: tokens were anchored at their admission, where the provider cannot see them; three
+     * gateways admitted a minute's worth in one second, delivered it 1.2 to 1.5 s later, and
+     * admitted the next minute's 61 s after the admission: 1,200 tokens in 60 s of arrivals
+     * against 600. A request reaches the provider by its settlement at the latest.
+     */
     @Test
-    void settle_chargesTheMinuteOfTheAdmission_notTheMinuteOfTheSettle() {
+    void settle_theTokensOccupyTheMinuteUntilSixtySecondsAfterTheSettle_notAfterTheAdmission() {
         WindowLimits limits = perMinute(1_000);
-        Ticket ticket = granted(KEY, limits, 100, T0);
-        settle(ticket, 1_000, T0 + 30 * SECOND);
+        Ticket ticket = granted(KEY, limits, 1_000, T0);
+        long settledAt = T0 + 1_500;
+        settle(ticket, 1_000, settledAt);
 
-        // the charge expires with the admission, not 60 s after the settle
-        granted(KEY, limits, 1_000, T0 + MINUTE + bucketMillis());
+        // A minute and a bucket after the admission, the request may have reached the provider 58.5 s ago.
+        assertThat(denied(KEY, limits, 1, T0 + MINUTE + bucketMillis()).reason()).isEqualTo(DenialReason.MINUTE_LIMIT);
+        assertThat(denied(KEY, limits, 1, settledAt + MINUTE - 1).reason()).isEqualTo(DenialReason.MINUTE_LIMIT);
+        granted(KEY, limits, 1_000, settledAt + MINUTE + bucketMillis());
     }
 
     @Test
-    void settle_afterTheMinutePassed_refundsOnlyTheDay() {
+    void reserve_heldTokensCount_howeverLongTheRequestTakes_untilItIsSettled() {
+        WindowLimits limits = WindowLimits.of(1_000, 5_000);
+        Ticket longStream = granted(KEY, limits, 800, T0);
+
+        long muchLater = T0 + 5 * MINUTE;
+        assertThat(usage(KEY, muchLater).minuteTokens()).isEqualTo(800);
+        ReserveResult.Denied denial = denied(KEY, limits, 300, muchLater);
+        assertThat(denial.reason()).isEqualTo(DenialReason.MINUTE_LIMIT);
+        assertThat(denial.retryAtMillis()).as("held tokens free up when the request ends: try again soon")
+                .isBetween(muchLater, muchLater + bucketMillis());
+
+        settle(longStream, 0, muchLater);
+        granted(KEY, limits, 300, muchLater);
+    }
+
+    @Test
+    void settle_chargesTheActualTokensAtTheSettle_andTakesTheReservationOffTheHold() {
         Ticket ticket = granted(KEY, WindowLimits.of(1_000, 10_000), 500, T0);
         long later = T0 + 2 * MINUTE;
         granted(KEY, WindowLimits.of(1_000, 10_000), 100, later);
@@ -455,8 +557,9 @@ public abstract class UsageStoreContract {
         settle(ticket, 200, later);
 
         KeyUsage usage = usage(KEY, later);
-        assertThat(usage.minuteTokens()).isEqualTo(100);
+        assertThat(usage.minuteTokens()).as("200 settled now, 100 held").isEqualTo(300);
         assertThat(usage.dayTokens()).isEqualTo(300);
+        assertThat(usage(KEY, later + MINUTE + bucketMillis()).minuteTokens()).as("the 100 still held").isEqualTo(100);
     }
 
     @Test
@@ -473,18 +576,34 @@ public abstract class UsageStoreContract {
     }
 
     @Test
-    void settle_afterExpiryRelease_chargesTheActualTokensInFull() {
+    void settle_afterExpiry_addsOnlyWhatWasUsedBeyondTheChargedReservation() {
         long now = T0;
-        Ticket ticket = expiringAt(now + 10 * SECOND, WindowLimits.of(1_000, 10_000), 500, now);
-        assertThat(store.releaseExpired(now + 10 * SECOND)).containsExactly(ticket);
-        assertThat(usage(KEY, now + 10 * SECOND)).isEqualTo(new KeyUsage(0, 0, KeyState.ACTIVE));
+        Ticket less = expiringAt(now + 10 * SECOND, WindowLimits.of(1_000, 10_000), 500, now);
+        Ticket more = expiringAt(now + 10 * SECOND, WindowLimits.of(1_000, 10_000), 100, now);
+        assertThat(expire(now + 10 * SECOND)).containsExactlyInAnyOrder(less, more);
 
-        boolean pending = settle(ticket, 300, now + 11 * SECOND);
+        assertThat(settle(less, 300, now + 11 * SECOND)).as("the ticket had expired").isFalse();
+        assertThat(settle(more, 250, now + 11 * SECOND)).isFalse();
 
-        assertThat(pending).as("the ticket was already released").isFalse();
+        // 500 and 100 charged at expiry, never refunded; 150 more reported on the second
         KeyUsage usage = usage(KEY, now + 11 * SECOND);
-        assertThat(usage.minuteTokens()).isEqualTo(300);
-        assertThat(usage.dayTokens()).isEqualTo(300);
+        assertThat(usage.minuteTokens()).isEqualTo(750);
+        assertThat(usage.dayTokens()).isEqualTo(750);
+    }
+
+    /**
+     * Issue 11: a crash orphaned reservations whose requests the provider had served, and expiry
+     * refunded them; the day counter went from 600 to 0 while the provider had charged 1,200.
+     */
+    @Test
+    void releaseExpired_chargesAReservationNobodySettled_insteadOfRefundingIt() {
+        WindowLimits limits = WindowLimits.of(1_000, 600);
+        expiringAt(T0 + 10 * SECOND, limits, 600, T0);
+
+        expire(T0 + 10 * SECOND);
+
+        assertThat(usage(KEY, T0 + 10 * SECOND).dayTokens()).isEqualTo(600);
+        assertThat(denied(KEY, limits, 600, T0 + 2 * MINUTE).reason()).isEqualTo(DenialReason.DAY_LIMIT);
     }
 
     @Test
@@ -502,16 +621,15 @@ public abstract class UsageStoreContract {
         Ticket early = expiringAt(T0 + 10 * SECOND, limits, 300, T0);
         Ticket late = expiringAt(T0 + 20 * SECOND, limits, 200, T0);
 
-        assertThat(store.releaseExpired(T0 + 10 * SECOND - 1)).isEmpty();
-        List<Ticket> released = store.releaseExpired(T0 + 10 * SECOND);
+        assertThat(expire(T0 + 10 * SECOND - 1)).isEmpty();
+        List<Ticket> released = expire(T0 + 10 * SECOND);
 
         assertThat(released).containsExactly(early);
         assertThat(store.pendingCount()).isEqualTo(1);
-        assertThat(usage(KEY, T0 + 10 * SECOND).minuteTokens()).isEqualTo(200);
-        assertThat(usage(KEY, T0 + 10 * SECOND).dayTokens()).isEqualTo(200);
-        assertThat(store.releaseExpired(T0 + 20 * SECOND)).containsExactly(late);
-        assertThat(store.releaseExpired(T0 + 30 * SECOND)).isEmpty();
-        assertThat(usage(KEY, T0 + 30 * SECOND)).isEqualTo(new KeyUsage(0, 0, KeyState.ACTIVE));
+        assertThat(expire(T0 + 20 * SECOND)).containsExactly(late);
+        assertThat(expire(T0 + 30 * SECOND)).isEmpty();
+        assertThat(store.pendingCount()).isZero();
+        assertThat(usage(KEY, T0 + 30 * SECOND).dayTokens()).as("charged, not refunded").isEqualTo(500);
     }
 
     @Test
@@ -519,7 +637,7 @@ public abstract class UsageStoreContract {
         Ticket ticket = expiringAt(T0 + 10 * SECOND, WindowLimits.NONE, 300, T0);
         settle(ticket, 250, T0 + SECOND);
 
-        assertThat(store.releaseExpired(T0 + 11 * SECOND)).isEmpty();
+        assertThat(expire(T0 + 11 * SECOND)).isEmpty();
         assertThat(usage(KEY, T0 + 11 * SECOND).dayTokens()).isEqualTo(250);
     }
 
@@ -594,9 +712,7 @@ public abstract class UsageStoreContract {
     void usages_answersForEachKeyInTheOrderAsked() {
         granted(KEY, WindowLimits.NONE, 100, T0);
         granted(OTHER_KEY, WindowLimits.NONE, 200, T0);
-        KeyId unseen = KeyId.of(Provider.GEMINI, 0);
-
-        List<KeyUsage> usages = store.usages(List.of(OTHER_KEY, unseen, KEY), T0, DayWindow.at(T0, UTC));
+        List<KeyUsage> usages = store.usages(List.of(OTHER_KEY, UNSEEN_KEY, KEY), T0, DayWindow.at(T0, UTC));
 
         assertThat(usages).containsExactly(
                 new KeyUsage(200, 200, KeyState.ACTIVE),
@@ -606,7 +722,7 @@ public abstract class UsageStoreContract {
 
     @Test
     void usage_minuteEmptiesWhileTheDayKeepsCounting() {
-        granted(KEY, WindowLimits.NONE, 100, T0);
+        spent(KEY, WindowLimits.NONE, 100, T0);
 
         KeyUsage later = usage(KEY, T0 + 2 * MINUTE);
 

@@ -45,6 +45,7 @@ import dev.keypool.rotation.NoAvailableKeyException;
 import dev.keypool.rotation.Reservation;
 import dev.keypool.rotation.TokenUsage;
 import dev.keypool.usage.AffinityStore;
+import dev.keypool.usage.KeyFingerprint;
 import dev.keypool.usage.KeyState;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -775,8 +776,14 @@ public final class Relay implements AutoCloseable {
     }
 
     /** How a key is named in the affinity store: carries no secret. */
-    static String keyRef(KeyConfig key) {
-        return key.id().toString();
+    /**
+     * How the affinity store names a key: its fingerprint, which every instance and every restart
+     * agree on whatever the key's position in {@code .env}; its handle only while the store cannot
+     * tell the fingerprint (Redis unreachable since start-up), which then holds for this process.
+     */
+    private String keyRef(KeyConfig key) {
+        KeyFingerprint fingerprint = manager.store().fingerprint(key.id());
+        return fingerprint != null ? fingerprint.toString() : key.id().toString();
     }
 
     private KeyConfig keyOfRef(String ref) {

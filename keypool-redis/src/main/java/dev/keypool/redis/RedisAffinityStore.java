@@ -3,9 +3,6 @@ package dev.keypool.redis;
 import dev.keypool.usage.AffinityStore;
 import dev.keypool.usage.InMemoryAffinityStore;
 import io.lettuce.core.SetArgs;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.resource.ClientResources;
-import io.lettuce.core.RedisClient;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -22,22 +19,20 @@ public final class RedisAffinityStore implements AffinityStore {
     private static final Logger LOG = LoggerFactory.getLogger(RedisAffinityStore.class);
 
     private final RedisStoreConfig config;
-    private final ClientResources resources;
-    private final RedisClient client;
-    private final StatefulRedisConnection<String, String> connection;
+    private final RedisLink link;
     private final RedisCalls calls;
     private final InMemoryAffinityStore local = new InMemoryAffinityStore();
     private final AtomicBoolean warned = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    /** Connects to {@code redisUrl} on a connection of its own, which it closes. */
+    /**
+     * Connects to {@code redisUrl} on a connection of its own, which it closes. A Redis that cannot
+     * be reached now is no error: the memory answers meanwhile and the connection is tried again.
+     */
     public RedisAffinityStore(String redisUrl, RedisStoreConfig config) {
         this.config = Objects.requireNonNull(config, "config");
-        RedisUsageStore.Link link = RedisUsageStore.Link.open(redisUrl, config);
-        this.resources = link.resources();
-        this.client = link.client();
-        this.connection = link.connection();
-        this.calls = new RedisCalls(connection.async(), config.commandTimeout());
+        this.link = RedisLink.open(redisUrl, config);
+        this.calls = new RedisCalls(link, config.commandTimeout());
     }
 
     @Override
@@ -78,8 +73,6 @@ public final class RedisAffinityStore implements AffinityStore {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        connection.close();
-        client.shutdown();
-        resources.shutdown();
+        link.close();
     }
 }

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,6 +20,14 @@ import org.slf4j.LoggerFactory;
  * timeout. Scripts go as {@code EVALSHA}; a {@code NOSCRIPT} answer (Redis restarted or its
  * script cache was flushed) is retried once as {@code EVAL}, which also puts the script back in
  * the cache. Calls are started before they are awaited, so a batch of them shares one round trip.
+ *
+ * <h2>A Redis that hangs</h2>
+ * A Redis that stops answering (a stopped process, a full network buffer) keeps the connection
+ * open, so nothing fails before the timeout. The first call that times out trips a wire: every
+ * call that was already waiting when it tripped gives up at once (within {@link #SLICE}) instead
+ * of waiting out its own timeout, so a hang costs the calls in flight one timeout, not one each.
+ * A call started after the trip waits its full timeout again; it is for the caller (the resilient
+ * store) not to start one while Redis is known to be away.
  */
 final class RedisCalls {
 
@@ -28,16 +37,22 @@ final class RedisCalls {
     private static final List<String> NOT_READY = List.of("LOADING", "BUSY", "READONLY", "MASTERDOWN",
             "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS");
 
-    private final RedisAsyncCommands<String, String> redis;
-    private final Duration timeout;
+    /** How often a waiting call looks whether another call has tripped the wire. */
+    static final Duration SLICE = Duration.ofMillis(20);
 
-    RedisCalls(RedisAsyncCommands<String, String> redis, Duration timeout) {
-        this.redis = redis;
+    private final RedisLink link;
+    private final Duration timeout;
+    /** How many calls timed out: a call waiting since before the last one gives up too. */
+    private final AtomicLong trips = new AtomicLong();
+
+    RedisCalls(RedisLink link, Duration timeout) {
+        this.link = link;
         this.timeout = timeout;
     }
 
+    /** The connection's commands; {@link RedisUnavailableException} while there is no connection. */
     RedisAsyncCommands<String, String> redis() {
-        return redis;
+        return link.commands();
     }
 
     /**
@@ -47,7 +62,7 @@ final class RedisCalls {
     void loadScripts() {
         try {
             for (Script script : Script.values()) {
-                String sha = await(start(() -> redis.scriptLoad(script.body()), "loading " + script.fileName()),
+                String sha = await(start(() -> redis().scriptLoad(script.body()), "loading " + script.fileName()),
                         "loading " + script.fileName());
                 if (!script.sha().equals(sha)) {
                     throw new IllegalStateException("Redis computed SHA " + sha + " for " + script.fileName()
@@ -62,7 +77,7 @@ final class RedisCalls {
 
     /** Starts a script; {@link ScriptCall#await()} waits for its answer. */
     <T> ScriptCall<T> script(Script script, String[] keys, String... args) {
-        RedisFuture<T> future = start(() -> redis.evalsha(script.sha(), script.outputType(), keys, args),
+        RedisFuture<T> future = start(() -> redis().evalsha(script.sha(), script.outputType(), keys, args),
                 script.fileName());
         return new ScriptCall<>(script, keys, args, future);
     }
@@ -91,11 +106,26 @@ final class RedisCalls {
     }
 
     private <T> T answer(RedisFuture<T> future, String what) throws ExecutionException {
+        long tripsBefore = trips.get();
+        long deadline = System.nanoTime() + timeout.toNanos();
         try {
-            return future.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
-        } catch (TimeoutException e) {
-            future.cancel(false);
-            throw new RedisUnavailableException("Redis did not answer " + what + " within " + timeout, e);
+            while (true) {
+                long left = deadline - System.nanoTime();
+                try {
+                    return future.get(Math.min(left, SLICE.toNanos()), TimeUnit.NANOSECONDS);
+                } catch (TimeoutException e) {
+                    if (trips.get() != tripsBefore) {
+                        future.cancel(false);
+                        throw new RedisUnavailableException("Redis stopped answering (another call timed out) while "
+                                + "waiting for " + what, e);
+                    }
+                    if (deadline - System.nanoTime() <= 0) {
+                        trips.incrementAndGet();
+                        future.cancel(false);
+                        throw new RedisUnavailableException("Redis did not answer " + what + " within " + timeout, e);
+                    }
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new RedisUnavailableException("Interrupted while waiting for Redis to answer " + what, e);
@@ -126,7 +156,7 @@ final class RedisCalls {
                 }
                 LOG.debug("Redis lost script {}; sending it in full", script.fileName());
                 return RedisCalls.this.await(
-                        start(() -> redis.<T>eval(script.body(), script.outputType(), keys, args), script.fileName()),
+                        start(() -> redis().<T>eval(script.body(), script.outputType(), keys, args), script.fileName()),
                         script.fileName());
             }
         }

@@ -1,9 +1,6 @@
 package dev.keypool.redis;
 
-import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisFuture;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.resource.ClientResources;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -24,20 +21,18 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class RedisCounters implements AutoCloseable {
 
     private final RedisStoreConfig config;
-    private final ClientResources ownedResources;
-    private final RedisClient ownedClient;
-    private final StatefulRedisConnection<String, String> connection;
+    private final RedisLink link;
     private final RedisCalls calls;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    /** Connects to {@code redisUrl} on a connection of its own, which it closes. */
+    /**
+     * Connects to {@code redisUrl} on a connection of its own, which it closes; a Redis that
+     * cannot be reached now is tried again by later calls, like {@link RedisUsageStore}'s.
+     */
     public RedisCounters(String redisUrl, RedisStoreConfig config) {
         this.config = Objects.requireNonNull(config, "config");
-        RedisUsageStore.Link link = RedisUsageStore.Link.open(redisUrl, config);
-        this.ownedResources = link.resources();
-        this.ownedClient = link.client();
-        this.connection = link.connection();
-        this.calls = new RedisCalls(connection.async(), config.commandTimeout());
+        this.link = RedisLink.open(redisUrl, config);
+        this.calls = new RedisCalls(link, config.commandTimeout());
     }
 
     /**
@@ -80,7 +75,7 @@ public final class RedisCounters implements AutoCloseable {
 
     /** Whether the connection to Redis is up now. */
     public boolean isConnected() {
-        return connection.isOpen();
+        return link.isConnected();
     }
 
     private String key(String name) {
@@ -92,8 +87,6 @@ public final class RedisCounters implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        connection.close();
-        ownedClient.shutdown();
-        ownedResources.shutdown();
+        link.close();
     }
 }

@@ -1,32 +1,33 @@
 package dev.keypool.redis;
 
 import dev.keypool.config.KeyId;
+import dev.keypool.config.SecretDigest;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.usage.DayWindow;
 import dev.keypool.usage.DenialReason;
+import dev.keypool.usage.KeyFingerprint;
+import dev.keypool.usage.KeyFingerprinter;
 import dev.keypool.usage.KeyState;
 import dev.keypool.usage.KeyUsage;
 import dev.keypool.usage.ReserveResult;
 import dev.keypool.usage.Ticket;
 import dev.keypool.usage.UsageStore;
-import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisFuture;
-import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.resource.ClientResources;
-import io.lettuce.core.resource.Delay;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The {@link UsageStore} that many gateway instances share through one Redis: each instance
@@ -43,12 +44,24 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * concurrent reserves on one key queue inside Redis and each costs one script run, a few
  * microseconds.
  *
+ * <h2>Which key</h2>
+ * A key's data is kept under its fingerprint ({@link KeyFingerprint}), an HMAC of its secret
+ * under a secret every instance reads from Redis ({@code keypool:key-id-secret}, created once,
+ * atomically, by the first instance that asks): instances whose {@code .env} list the keys in
+ * different orders share each key, and a new key at an old index starts with nothing. Until the
+ * store has reached Redis once it cannot name any key ({@link #fingerprint} is {@code null}); it
+ * asks again on the next call. Data written by index ({@code keypool:{openai:0}:...}, before keys
+ * had an identity) is moved once, when the store first reaches Redis, to the key configured at
+ * that index in the configuration being started; the instance that moves it first decides.
+ *
  * <h2>Layout and expiry</h2>
- * Each pool key's data sits under one hash tag, {@code keypool:{openai:0}:...} (see
+ * Each pool key's data sits under one hash tag, {@code keypool:{openai:3f9a…}:...} (see
  * {@link KeySpace}), so every script touches one Redis Cluster slot. The sliding minute is the
- * in-memory store's ring of buckets as a hash of bucket number to tokens, with the same rule:
- * tokens of bucket {@code b} count until bucket {@code b + 60 s / bucket + 1} begins (refuse early
- * by at most a bucket, never admit late). Reserve deletes the buckets that have left the window,
+ * in-memory store's: reservations are held (a {@code held} counter in the day hash) until they are
+ * settled, and the tokens actually used then go in a hash of bucket number to tokens, where tokens
+ * of bucket {@code b} count until bucket {@code b + 60 s / bucket + 1} begins (refuse early by at
+ * most a bucket, never admit late), so a request counts until a minute after it ended, where the
+ * provider can have seen it. Reserve deletes the buckets that have left the window,
  * and everything expires by itself: the minute hash {@link #MINUTE_SLACK_MILLIS} after its newest
  * bucket leaves the window, the day counter and the pending tickets {@link #DAY_TTL_MILLIS} after
  * the key's last reservation, a resting key's state {@link #STATE_GRACE_MILLIS} after its rest
@@ -56,9 +69,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <h2>Pending tickets and crashed instances</h2>
  * A granted reservation is a member of the key's pending sorted set, scored by its expiry, so that
- * {@link #releaseExpired(long)} on <em>any</em> instance refunds the reservations of an instance
- * that died before settling them. Settling and releasing both begin by removing the member; Redis
- * answers exactly one of them that it was there, so a ticket is refunded once. Every key that has
+ * {@link #releaseExpired} on <em>any</em> instance ends the reservations of an instance that died
+ * before settling them, charging them in full (the provider may have served them). Settling and
+ * releasing both begin by removing the member; Redis answers exactly one of them that it was
+ * there, so a ticket ends once. Every key that has
  * had a reservation is named in {@code keypool:keys} (added once per key per instance), which is
  * where the sweeper finds the pending sets.
  *
@@ -67,8 +81,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * the SPI has one time line, which tests drive by hand across minutes and midnights, and the
  * tickets, retry-at times and usage the store answers with are on it. Across instances the windows
  * are then as exact as the hosts' clocks agree. The minute's newest bucket only moves forward, so a
- * caller whose clock lags puts its tokens where they count longer, and in the store's own time
- * line ({@link Ticket#admittedMillis()}) no 60-second span ever holds more than the limit. In real
+ * caller whose clock lags puts its tokens where they count longer, and on the store's own time line
+ * no 60-second span of settlements ever holds more than the limit. In real
  * time, once a host whose clock runs {@code s} ms ahead has moved the newest bucket, buckets leave
  * the window up to {@code s} ms early: the limit holds over any {@code 60 s - s} span. With
  * NTP-synchronised hosts ({@code s} of a few ms, against buckets of a second) that is immaterial;
@@ -87,11 +101,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Every method throws {@link RedisUnavailableException} when Redis cannot answer within
  * {@link RedisStoreConfig#commandTimeout()}. A connection the store opens itself rejects commands
  * at once while it is reconnecting, instead of queueing them, and retries at least every
- * {@link #RECONNECT_DELAY_CAP}; scripts a restarted Redis has forgotten are sent again in full.
- * Nothing is decided locally here: a wrapper that falls back to local accounting with a
- * per-instance share of each limit catches that exception, and the data a Redis without
- * persistence lost on a restart is lost (the registry of keys is rebuilt from the instances). A
- * script Redis ran and refused is a bug and throws {@link IllegalStateException}.
+ * {@link #RECONNECT_DELAY_CAP}; a store built while Redis is down connects when it can.
+ * Scripts a restarted Redis has forgotten are sent again in full. Nothing is decided locally here:
+ * a wrapper that falls back to local accounting with a per-instance share of each limit catches
+ * that exception ({@link ResilientRedisUsageStore}). A Redis that lost its data (a restart without
+ * persistence, a flush, eviction) is detected by the epoch every key's data carries, and its lost
+ * interval treated as spent ({@link #revalidate}); the registry of keys is rebuilt from the
+ * instances. A script Redis ran and refused is a bug and throws {@link IllegalStateException}.
  */
 public final class RedisUsageStore implements UsageStore {
 
@@ -114,9 +130,9 @@ public final class RedisUsageStore implements UsageStore {
      * The longest wait between reconnection attempts of a connection the store opens, so that it
      * is back on Redis within about this long of Redis's return.
      */
-    public static final Duration RECONNECT_DELAY_CAP = Duration.ofSeconds(1);
+    public static final Duration RECONNECT_DELAY_CAP = RedisLink.RECONNECT_DELAY_CAP;
 
-    /** The most tickets of one key that one release script refunds, to keep each script short. */
+    /** The most tickets of one key that one release script ends, to keep each script short. */
     static final int RELEASE_BATCH = 1_000;
 
     /** Ticket ids are provider (4 bits), key index (19 bits), the key's ticket counter (40 bits). */
@@ -125,17 +141,23 @@ public final class RedisUsageStore implements UsageStore {
     private static final long SEQ_MASK = (1L << SEQ_BITS) - 1;
 
     private final RedisStoreConfig config;
-    private final ClientResources ownedResources;
-    private final RedisClient ownedClient;
-    private final StatefulRedisConnection<String, String> connection;
-    private final boolean ownsConnection;
+    private final RedisLink link;
     private final RedisCalls calls;
     private final KeySpace keys;
-    private final Set<KeyId> registered = ConcurrentHashMap.newKeySet();
+    private static final Logger LOG = LoggerFactory.getLogger(RedisUsageStore.class);
+
+    /** The keys this instance names in the registry, so it adds each once. */
+    private final Set<KeyFingerprint> listed = ConcurrentHashMap.newKeySet();
+    /** What {@link #register} was given; fingerprints are made from it once Redis gives the secret. */
+    private volatile Map<KeyId, SecretDigest> digests = Map.of();
+    /** The fingerprint of each registered handle, and back; {@code null} until Redis was reached. */
+    private volatile Identity identity;
+    /** What each key's day was seen to count: its floor if Redis loses it. */
+    private final Map<KeyId, DaySeen> daysSeen = new ConcurrentHashMap<>();
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private final String bucketArg;
-    /** The ring length as the scripts take it: tokens of bucket b count until bucket b + ring length begins. */
+    /** The ring length as the scripts take it: tokens settled in bucket b count until bucket b + ring length begins. */
     private final String ringArg;
     private final long bucketMillis;
 
@@ -146,17 +168,17 @@ public final class RedisUsageStore implements UsageStore {
 
     /**
      * Connects to {@code redisUrl}: {@code redis://[[user]:password@]host[:port][/database]}, or
-     * {@code rediss://} for TLS. The store owns the client and closes it.
-     *
-     * @throws RedisUnavailableException when Redis cannot be reached now
+     * {@code rediss://} for TLS. The store owns the client and closes it. A Redis that cannot be
+     * reached now is not an error: calls throw {@link RedisUnavailableException} until it can be,
+     * and the connection is tried again at most once per {@link #RECONNECT_DELAY_CAP}.
      */
     public RedisUsageStore(String redisUrl, RedisStoreConfig config) {
-        this(Link.open(redisUrl, config), config);
+        this(RedisLink.open(redisUrl, config), config);
     }
 
     /** Opens its own connection on {@code client}, and closes that connection (not the client). */
     public RedisUsageStore(RedisClient client, RedisStoreConfig config) {
-        this(Link.on(client), config);
+        this(RedisLink.on(client), config);
     }
 
     /**
@@ -164,69 +186,20 @@ public final class RedisUsageStore implements UsageStore {
      * it behaves while disconnected is the caller's choice of client options.
      */
     public RedisUsageStore(StatefulRedisConnection<String, String> connection, RedisStoreConfig config) {
-        this(new Link(null, null, Objects.requireNonNull(connection, "connection"), false), config);
+        this(RedisLink.using(connection), config);
     }
 
-    private RedisUsageStore(Link link, RedisStoreConfig config) {
+    private RedisUsageStore(RedisLink link, RedisStoreConfig config) {
         this.config = Objects.requireNonNull(config, "config");
-        this.ownedResources = link.resources();
-        this.ownedClient = link.client();
-        this.connection = link.connection();
-        this.ownsConnection = link.owned();
-        this.calls = new RedisCalls(connection.async(), config.commandTimeout());
+        this.link = link;
+        this.calls = new RedisCalls(link, config.commandTimeout());
         this.keys = new KeySpace(config.prefix());
         this.bucketMillis = config.bucketMillis();
         this.bucketArg = Long.toString(bucketMillis);
         this.ringArg = Long.toString(MINUTE_MILLIS / bucketMillis + 1);
-        calls.loadScripts();
-    }
-
-    /** A connection, and what was opened for it (and so is closed with it). */
-    record Link(ClientResources resources, RedisClient client, StatefulRedisConnection<String, String> connection,
-            boolean owned) {
-
-        static Link open(String redisUrl, RedisStoreConfig config) {
-            Objects.requireNonNull(config, "config");
-            RedisURI uri = parse(redisUrl);
-            uri.setTimeout(config.commandTimeout());
-            ClientResources resources = ClientResources.builder()
-                    .reconnectDelay(Delay.exponential(Duration.ofMillis(10), RECONNECT_DELAY_CAP, 2, TimeUnit.MILLISECONDS))
-                    .build();
-            RedisClient client = RedisClient.create(resources, uri);
-            client.setOptions(ClientOptions.builder()
-                    .autoReconnect(true)
-                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-                    .build());
-            try {
-                return new Link(resources, client, client.connect(), true);
-            } catch (RedisException e) {
-                client.shutdown();
-                resources.shutdown();
-                throw new RedisUnavailableException("Cannot connect to Redis at " + uri.getHost() + ":" + uri.getPort()
-                        + ": " + e.getMessage(), e);
-            }
-        }
-
-        static Link on(RedisClient client) {
-            Objects.requireNonNull(client, "client");
-            try {
-                return new Link(null, null, client.connect(), true);
-            } catch (RedisException e) {
-                throw new RedisUnavailableException("Cannot connect to Redis: " + e.getMessage(), e);
-            }
-        }
-
-        /** Never echoes the URL: it may hold a password. */
-        private static RedisURI parse(String redisUrl) {
-            if (redisUrl == null || redisUrl.isBlank()) {
-                throw new IllegalArgumentException("redisUrl must not be blank");
-            }
-            try {
-                return RedisURI.create(redisUrl.trim());
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(
-                        "redisUrl is not a Redis URL (redis://[[user]:password@]host[:port][/database])");
-            }
+        link.onConnect(calls::loadScripts);
+        if (link.isConnected()) {
+            calls.loadScripts();
         }
     }
 
@@ -234,9 +207,72 @@ public final class RedisUsageStore implements UsageStore {
         return config;
     }
 
+    /** Which fingerprint each registered handle is, and which handle each fingerprint. */
+    /**
+     * @param secret the hex secret the fingerprints were made with
+     * @param epoch  a digest of it, which every key's meta hash carries while Redis keeps the data
+     */
+    private record Identity(String secret, String epoch, Map<KeyId, KeyFingerprint> fingerprints,
+            Map<KeyFingerprint, KeyId> handles) {
+    }
+
+    /** The most a key's day was seen to count (on {@code epochDay}), for restoring it if Redis loses it. */
+    private record DaySeen(long epochDay, long tokens) {
+
+        static DaySeen max(DaySeen a, DaySeen b) {
+            if (a.epochDay != b.epochDay) {
+                return a.epochDay > b.epochDay ? a : b;
+            }
+            return a.tokens >= b.tokens ? a : b;
+        }
+    }
+
+    /**
+     * Keeps the keys' digests and, when Redis can be reached, makes their fingerprints with the
+     * shared secret and moves data Redis kept by index. When it cannot, the next call that needs a
+     * key tries again (and throws {@link RedisUnavailableException} while Redis is away).
+     */
+    @Override
+    public void register(Map<KeyId, SecretDigest> keys) {
+        keys.keySet().forEach(RedisUsageStore::checkNumberable);
+        synchronized (this) {
+            digests = Map.copyOf(keys);
+            identity = null;
+        }
+        try {
+            identify();
+        } catch (RedisUnavailableException e) {
+            LOG.debug("Cannot name the keys in Redis yet: {}", e.getMessage());
+        }
+    }
+
+    @Override
+    public KeyFingerprint fingerprint(KeyId key) {
+        Identity known = identity;
+        if (known == null) {
+            if (!digests.containsKey(key)) {
+                throw notRegistered(key);
+            }
+            return null;
+        }
+        return fingerprintOf(known, key);
+    }
+
     /** Whether the connection to Redis is up now (for health checks; calls may still time out). */
     public boolean isConnected() {
-        return connection.isOpen();
+        return link.isConnected();
+    }
+
+    /**
+     * One round trip to Redis ({@code PING}), connecting first if it is time to try.
+     *
+     * @throws RedisUnavailableException when Redis does not answer within the command timeout
+     */
+    public void ping() {
+        String answer = calls.await(calls.start(() -> calls.redis().ping(), "PING"), "PING");
+        if (!"PONG".equals(answer)) {
+            throw new IllegalStateException("Redis answered PING with " + answer);
+        }
     }
 
     @Override
@@ -247,14 +283,21 @@ public final class RedisUsageStore implements UsageStore {
         if (tokens < 0) {
             throw new IllegalArgumentException("tokens must be >= 0, was " + tokens);
         }
-        register(key);
-        List<Object> answer = calls.run(Script.RESERVE, keys.of(key).forReserve(),
-                Long.toString(tokens), Long.toString(nowMillis), bucketArg, ringArg,
-                limitArg(limits.perMinute()), limitArg(limits.perDay()), Long.toString(day.epochDay()),
-                Long.toString(expiresMillis), Long.toString(MINUTE_SLACK_MILLIS), Long.toString(DAY_TTL_MILLIS));
+        List<Object> answer = runReserve(key, limits, tokens, nowMillis, day, expiresMillis);
+        if ("LOST".equals(answer.get(1))) {
+            revalidate();
+            answer = runReserve(key, limits, tokens, nowMillis, day, expiresMillis);
+            if ("LOST".equals(answer.get(1))) {
+                // Another instance is taking the key back this very moment: count it as full for now.
+                return new ReserveResult.Denied(DenialReason.MINUTE_LIMIT, nowMillis + bucketMillis);
+            }
+        }
         if (number(answer.get(0)) == 1) {
-            return new ReserveResult.Granted(new Ticket(ticketId(key, number(answer.get(1))), key, tokens,
-                    number(answer.get(2)), number(answer.get(3)), expiresMillis));
+            Ticket ticket = new Ticket(ticketId(key, number(answer.get(1))), key, tokens, number(answer.get(2)),
+                    number(answer.get(3)), expiresMillis);
+            saw(key, ticket.epochDay(), number(answer.get(4)));
+            List<?> probing = (List<?>) answer.get(5);
+            return new ReserveResult.Granted(ticket, probing.isEmpty() ? null : StateCodec.decode(probing));
         }
         DenialReason reason = DenialReason.valueOf((String) answer.get(1));
         long retryAt = switch (reason) {
@@ -271,35 +314,57 @@ public final class RedisUsageStore implements UsageStore {
         if (actualTokens < 0) {
             throw new IllegalArgumentException("actualTokens must be >= 0, was " + actualTokens);
         }
-        Long wasPending = calls.run(Script.SETTLE, keys.of(ticket.key()).forSettle(), pendingMember(ticket),
+        List<Object> answer = calls.run(Script.SETTLE, names(ticket.key()).forSettle(), pendingMember(ticket),
                 Long.toString(ticket.tokens()), Long.toString(actualTokens), Long.toString(nowMillis), bucketArg,
-                ringArg, Long.toString(Math.floorDiv(ticket.admittedMillis(), bucketMillis)),
-                Long.toString(ticket.epochDay()), Long.toString(MINUTE_SLACK_MILLIS));
-        return wasPending == 1;
+                ringArg, Long.toString(day.epochDay()), Long.toString(MINUTE_SLACK_MILLIS), Long.toString(DAY_TTL_MILLIS));
+        saw(ticket.key(), day.epochDay(), number(answer.get(1)));
+        return number(answer.get(0)) == 1;
     }
 
     @Override
     public KeyUsage usage(KeyId key, long nowMillis, DayWindow day) {
-        return toUsage(startUsage(key, nowMillis, day).await());
+        return usages(List.of(key), nowMillis, day).get(0);
     }
 
-    /** Answers in one round trip: one read-only script per key, pipelined. */
+    /**
+     * Answers in one round trip: one read-only script per key, pipelined. An answer that says
+     * Redis lost a key's data takes the key back first ({@link #revalidate}) and asks again.
+     */
     @Override
     public List<KeyUsage> usages(List<KeyId> keyIds, long nowMillis, DayWindow day) {
-        List<RedisCalls.ScriptCall<List<Object>>> started = new ArrayList<>(keyIds.size());
-        for (KeyId key : keyIds) {
-            started.add(startUsage(key, nowMillis, day));
+        List<List<Object>> answers = readUsages(keyIds, nowMillis, day);
+        if (answers.stream().anyMatch(answer -> number(answer.get(4)) == 0)) {
+            revalidate();
+            answers = readUsages(keyIds, nowMillis, day);
         }
         List<KeyUsage> usages = new ArrayList<>(keyIds.size());
-        for (RedisCalls.ScriptCall<List<Object>> call : started) {
-            usages.add(toUsage(call.await()));
+        for (int i = 0; i < keyIds.size(); i++) {
+            List<Object> answer = answers.get(i);
+            KeyUsage usage = new KeyUsage(number(answer.get(0)), number(answer.get(1)),
+                    StateCodec.decode((List<?>) answer.get(2)), number(answer.get(3)));
+            saw(keyIds.get(i), day.epochDay(), usage.dayTokens());
+            usages.add(usage);
         }
         return usages;
     }
 
+    private List<List<Object>> readUsages(List<KeyId> keyIds, long nowMillis, DayWindow day) {
+        String epoch = identified().epoch();
+        List<RedisCalls.ScriptCall<List<Object>>> started = new ArrayList<>(keyIds.size());
+        for (KeyId key : keyIds) {
+            started.add(calls.script(Script.USAGE, names(key).forUsage(), Long.toString(nowMillis), bucketArg, ringArg,
+                    Long.toString(day.epochDay()), epoch));
+        }
+        List<List<Object>> answers = new ArrayList<>(keyIds.size());
+        for (RedisCalls.ScriptCall<List<Object>> call : started) {
+            answers.add(call.await());
+        }
+        return answers;
+    }
+
     @Override
     public KeyState state(KeyId key) {
-        String stateKey = keys.of(key).state();
+        String stateKey = names(key).state();
         Map<String, String> fields = calls.await(calls.start(() -> calls.redis().hgetall(stateKey), "reading a key state"),
                 "reading a key state");
         return StateCodec.decode(fields);
@@ -311,7 +376,7 @@ public final class RedisUsageStore implements UsageStore {
         List<String> args = new ArrayList<>();
         args.add(Long.toString(stateTtl(state)));
         args.addAll(StateCodec.encode(state));
-        calls.run(Script.SET_STATE, keys.of(key).forState(), args.toArray(String[]::new));
+        calls.run(Script.SET_STATE, names(key).forState(), args.toArray(String[]::new));
     }
 
     @Override
@@ -326,7 +391,7 @@ public final class RedisUsageStore implements UsageStore {
         args.addAll(expectedPairs);
         args.add(Long.toString(stateTtl(next)));
         args.addAll(StateCodec.encode(next));
-        Long replaced = calls.run(Script.COMPARE_AND_SET_STATE, keys.of(key).forState(), args.toArray(String[]::new));
+        Long replaced = calls.run(Script.COMPARE_AND_SET_STATE, names(key).forState(), args.toArray(String[]::new));
         return replaced == 1;
     }
 
@@ -342,30 +407,69 @@ public final class RedisUsageStore implements UsageStore {
         if (minuteTokens < 0 || dayTokens < 0) {
             throw new IllegalArgumentException("tokens must be >= 0, was " + minuteTokens + " and " + dayTokens);
         }
-        register(key);
-        Long tokens = calls.run(Script.CHARGE, keys.of(key).forCharge(), Long.toString(minuteTokens),
+        KeySpace.Names names = names(key);
+        list(key);
+        Long tokens = calls.run(Script.CHARGE, names.forCharge(), Long.toString(minuteTokens),
                 Long.toString(dayTokens), Long.toString(nowMillis), bucketArg, ringArg, Long.toString(day.epochDay()),
                 Long.toString(MINUTE_SLACK_MILLIS), Long.toString(DAY_TTL_MILLIS));
+        saw(key, day.epochDay(), tokens);
         return tokens;
+    }
+
+    /**
+     * Says that {@code instance} serves on Redis now: one {@code ZADD} in the instances' set (and
+     * the removal of instances silent for a day). The resilient store's coordination reads it.
+     */
+    void heartbeat(String instance, long nowMillis) {
+        String members = keys.members();
+        RedisFuture<Long> added = calls.start(() -> calls.redis().zadd(members, (double) nowMillis, instance),
+                "sending a heartbeat");
+        RedisFuture<Long> pruned = calls.start(() -> calls.redis().zremrangebyscore(members,
+                io.lettuce.core.Range.create(Double.NEGATIVE_INFINITY, (double) (nowMillis - Duration.ofDays(1).toMillis()))),
+                "sending a heartbeat");
+        calls.await(added, "sending a heartbeat");
+        calls.await(pruned, "sending a heartbeat");
+    }
+
+    /** Every instance's last heartbeat, by instance id. */
+    Map<String, Long> members() {
+        String members = keys.members();
+        List<io.lettuce.core.ScoredValue<String>> scored = calls.await(calls.start(
+                () -> calls.redis().zrangeWithScores(members, 0, -1), "reading the instances"), "reading the instances");
+        Map<String, Long> heartbeats = new HashMap<>();
+        scored.forEach(value -> heartbeats.put(value.getValue(), (long) value.getScore()));
+        return heartbeats;
+    }
+
+    /** Takes {@code instance} out of the instances' set: it stops cleanly, nobody waits for it. */
+    void leave(String instance) {
+        String members = keys.members();
+        calls.await(calls.start(() -> calls.redis().zrem(members, instance), "leaving"), "leaving");
     }
 
     /** Releases the expired tickets of every key any instance has reserved on. */
     @Override
-    public List<Ticket> releaseExpired(long nowMillis) {
+    public List<Ticket> releaseExpired(long nowMillis, DayWindow day) {
+        Objects.requireNonNull(day, "day");
         List<Ticket> released = new ArrayList<>();
         String[] args = {Long.toString(nowMillis), bucketArg, ringArg, Long.toString(MINUTE_SLACK_MILLIS),
-                Integer.toString(RELEASE_BATCH)};
-        List<KeyId> todo = new ArrayList<>(knownKeys());
+                Integer.toString(RELEASE_BATCH), Long.toString(day.epochDay()), Long.toString(DAY_TTL_MILLIS)};
+        Identity known = identified();
+        List<KeyFingerprint> todo = new ArrayList<>(knownKeys());
         while (!todo.isEmpty()) {
             List<RedisCalls.ScriptCall<List<Object>>> started = new ArrayList<>(todo.size());
-            for (KeyId key : todo) {
+            for (KeyFingerprint key : todo) {
                 started.add(calls.script(Script.RELEASE, keys.of(key).forSettle(), args));
             }
-            List<KeyId> more = new ArrayList<>();
+            List<KeyFingerprint> more = new ArrayList<>();
             for (int i = 0; i < todo.size(); i++) {
                 List<Object> members = started.get(i).await();
+                // A key this instance does not have is released all the same, for the instance that does.
+                KeyId handle = known.handles().get(todo.get(i));
                 for (Object member : members) {
-                    released.add(parseMember(todo.get(i), (String) member));
+                    if (handle != null) {
+                        released.add(parseMember(handle, (String) member));
+                    }
                 }
                 if (members.size() == RELEASE_BATCH) {
                     more.add(todo.get(i));
@@ -379,8 +483,9 @@ public final class RedisUsageStore implements UsageStore {
     /** Counts the pending tickets of every instance, not only this one's. */
     @Override
     public int pendingCount() {
+        identified();
         List<RedisFuture<Long>> started = new ArrayList<>();
-        for (KeyId key : knownKeys()) {
+        for (KeyFingerprint key : knownKeys()) {
             String pending = keys.of(key).pending();
             started.add(calls.start(() -> calls.redis().zcard(pending), "counting pending tickets"));
         }
@@ -397,15 +502,7 @@ public final class RedisUsageStore implements UsageStore {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        if (ownsConnection) {
-            connection.close();
-        }
-        if (ownedClient != null) {
-            ownedClient.shutdown();
-        }
-        if (ownedResources != null) {
-            ownedResources.shutdown();
-        }
+        link.close();
     }
 
     @Override
@@ -415,50 +512,254 @@ public final class RedisUsageStore implements UsageStore {
 
     // ---- internals --------------------------------------------------------------------------------
 
-    private RedisCalls.ScriptCall<List<Object>> startUsage(KeyId key, long nowMillis, DayWindow day) {
-        return calls.script(Script.USAGE, keys.of(key).forUsage(), Long.toString(nowMillis), bucketArg, ringArg,
-                Long.toString(day.epochDay()));
+    private List<Object> runReserve(KeyId key, WindowLimits limits, long tokens, long nowMillis, DayWindow day,
+            long expiresMillis) {
+        KeySpace.Names names = names(key);
+        list(key);
+        return calls.run(Script.RESERVE, names.forReserve(),
+                Long.toString(tokens), Long.toString(nowMillis), bucketArg, ringArg,
+                limitArg(limits.perMinute()), limitArg(limits.perDay()), Long.toString(day.epochDay()),
+                Long.toString(expiresMillis), Long.toString(MINUTE_SLACK_MILLIS), Long.toString(DAY_TTL_MILLIS),
+                identified().epoch(), Long.toString(PROBE_MILLIS), Long.toString(STATE_GRACE_MILLIS));
     }
 
-    private static KeyUsage toUsage(List<Object> answer) {
-        return new KeyUsage(number(answer.get(0)), number(answer.get(1)), StateCodec.decode((List<?>) answer.get(2)));
+    private void saw(KeyId key, long epochDay, long dayTokens) {
+        DaySeen seen = daysSeen.get(key);
+        if (seen == null || seen.epochDay < epochDay || (seen.epochDay == epochDay && seen.tokens < dayTokens)) {
+            daysSeen.merge(key, new DaySeen(epochDay, dayTokens), DaySeen::max);
+        }
     }
 
     /** Names the key in the registry the first time this instance reserves on it. */
-    private void register(KeyId key) {
-        Objects.requireNonNull(key, "key");
-        if (registered.contains(key)) {
+    private void list(KeyId key) {
+        KeyFingerprint fingerprint = fingerprintOf(identified(), key);
+        if (listed.contains(fingerprint)) {
             return;
         }
-        if (key.provider().ordinal() >= 1 << (Long.SIZE - 1 - INDEX_BITS - SEQ_BITS)
-                || key.index() >= 1 << INDEX_BITS) {
-            throw new IllegalArgumentException("keypool-redis numbers keys below " + (1 << INDEX_BITS) + ", was " + key);
-        }
-        String member = KeySpace.member(key);
+        String member = KeySpace.member(fingerprint);
         calls.await(calls.start(() -> calls.redis().sadd(keys.registry(), member), "registering a key"),
                 "registering a key");
-        registered.add(key);
+        listed.add(fingerprint);
     }
 
     /**
-     * Every key in the registry, and those this instance registered; those the registry lacks
-     * (Redis restarted empty) are put back, so that other instances' sweepers find them again.
+     * Every key in the registry, and those this instance listed; those the registry lacks (Redis
+     * restarted empty) are put back, so that other instances' sweepers find them again.
      */
-    private Set<KeyId> knownKeys() {
+    private Set<KeyFingerprint> knownKeys() {
         Set<String> members = calls.await(calls.start(() -> calls.redis().smembers(keys.registry()), "reading the key registry"),
                 "reading the key registry");
-        Set<KeyId> known = new HashSet<>();
+        Set<KeyFingerprint> known = new HashSet<>();
         for (String member : members) {
-            known.add(KeySpace.parse(member));
+            KeyFingerprint key = KeySpace.parse(member);
+            if (key != null) {
+                known.add(key);
+            }
         }
-        String[] lost = registered.stream().filter(key -> !known.contains(key)).map(KeySpace::member)
+        String[] lost = listed.stream().filter(key -> !known.contains(key)).map(KeySpace::member)
                 .toArray(String[]::new);
         if (lost.length > 0) {
             calls.await(calls.start(() -> calls.redis().sadd(keys.registry(), lost), "registering keys again"),
                     "registering keys again");
-            known.addAll(registered);
+            known.addAll(listed);
         }
         return known;
+    }
+
+    /** The Redis names of a registered key's data. */
+    private KeySpace.Names names(KeyId key) {
+        return keys.of(fingerprintOf(identified(), key));
+    }
+
+    private KeyFingerprint fingerprintOf(Identity known, KeyId key) {
+        KeyFingerprint fingerprint = known.fingerprints().get(key);
+        if (fingerprint == null) {
+            throw notRegistered(key);
+        }
+        return fingerprint;
+    }
+
+    private static IllegalArgumentException notRegistered(KeyId key) {
+        Objects.requireNonNull(key, "key");
+        return new IllegalArgumentException(key + " was not registered with the store");
+    }
+
+    private Identity identified() {
+        Identity known = identity;
+        return known != null ? known : identify();
+    }
+
+    /**
+     * Makes the registered keys' fingerprints with the secret in Redis (creating it if this is the
+     * first instance), moves what Redis kept by index to the keys now at those indexes, and marks
+     * every key's data with the epoch.
+     *
+     * @throws RedisUnavailableException when Redis cannot be reached; nothing is decided then
+     */
+    private synchronized Identity identify() {
+        if (identity != null) {
+            return identity;
+        }
+        Identity fresh = readIdentity();
+        moveIndexLayout(fresh.fingerprints());
+        // A key without the mark at the first start is a new one (or Redis lost it while no instance ran).
+        claimEpoch(fresh);
+        identity = fresh;
+        return fresh;
+    }
+
+    /**
+     * Checks that Redis still holds what this instance counted, and takes back whatever it lost:
+     * all of it when the secret is gone or changed (Redis restarted without persistence, or was
+     * flushed), a key's when only its mark is gone (evicted). A key taken back counts as full in
+     * its minute for a minute, and its day restarts from the most this instance saw it count
+     * ({@code restore.lua}); the lost interval is treated as spent.
+     *
+     * @return whether Redis lost everything (its secret, and so every instance's heartbeat too)
+     * @throws RedisUnavailableException when Redis cannot be reached
+     */
+    synchronized boolean revalidate() {
+        Identity known = identity;
+        if (known == null) {
+            identify();
+            return false;
+        }
+        Identity current = readIdentity();
+        List<KeyId> lost;
+        if (!current.secret().equals(known.secret())) {
+            lost = new ArrayList<>(current.fingerprints().keySet());
+            listed.clear();
+        } else {
+            lost = claimEpoch(current);
+        }
+        identity = current;
+        if (lost.isEmpty()) {
+            return false;
+        }
+        long fullUntil = config.clock().millis() + MINUTE_MILLIS;
+        List<RedisCalls.ScriptCall<Long>> restores = new ArrayList<>(lost.size());
+        for (KeyId key : lost) {
+            DaySeen seen = daysSeen.get(key);
+            restores.add(calls.script(Script.RESTORE, keys.of(current.fingerprints().get(key)).forRestore(),
+                    current.epoch(), Long.toString(fullUntil), Long.toString(seen == null ? 0 : seen.tokens()),
+                    Long.toString(seen == null ? -1 : seen.epochDay()), Long.toString(DAY_TTL_MILLIS)));
+        }
+        restores.forEach(RedisCalls.ScriptCall::await);
+        LOG.warn("Redis lost the data of {} key(s) (it restarted without persistence, was flushed, or evicted them):"
+                + " their minutes count as full until {}, and their days restart from the most this instance saw"
+                + " them count", lost.size(), java.time.Instant.ofEpochMilli(fullUntil));
+        return !current.secret().equals(known.secret());
+    }
+
+    /** The secret in Redis (made now if there is none) and the fingerprints and epoch it gives. */
+    private Identity readIdentity() {
+        String fresh = HexFormat.of().formatHex(KeyFingerprinter.newSecret());
+        String secret = calls.run(Script.KEY_ID_SECRET, new String[] {keys.secret()}, fresh);
+        byte[] bytes;
+        try {
+            bytes = HexFormat.of().parseHex(secret);
+        } catch (IllegalArgumentException e) {
+            bytes = new byte[0];
+        }
+        if (bytes.length != KeyFingerprinter.SECRET_BYTES) {
+            throw new IllegalStateException("Redis key " + keys.secret() + " does not hold a keypool key-id secret ("
+                    + KeyFingerprinter.SECRET_BYTES * 2 + " hex digits); is the prefix shared with something else?");
+        }
+        KeyFingerprinter fingerprinter = KeyFingerprinter.of(bytes);
+        Map<KeyId, KeyFingerprint> fingerprints = new HashMap<>();
+        Map<KeyFingerprint, KeyId> handles = new HashMap<>();
+        digests.forEach((key, digest) -> {
+            KeyFingerprint fingerprint = fingerprinter.fingerprint(digest);
+            fingerprints.put(key, fingerprint);
+            handles.put(fingerprint, key);
+        });
+        return new Identity(secret, epochOf(secret), Map.copyOf(fingerprints), Map.copyOf(handles));
+    }
+
+    /** Marks every registered key's data with the epoch where it has no mark; returns those it marked. */
+    private List<KeyId> claimEpoch(Identity current) {
+        List<KeyId> handles = new ArrayList<>(current.fingerprints().keySet());
+        List<RedisFuture<Boolean>> started = new ArrayList<>(handles.size());
+        for (KeyId key : handles) {
+            String meta = keys.of(current.fingerprints().get(key)).meta();
+            started.add(calls.start(() -> calls.redis().hsetnx(meta, "epoch", current.epoch()), "marking a key's data"));
+        }
+        List<KeyId> marked = new ArrayList<>();
+        for (int i = 0; i < handles.size(); i++) {
+            if (calls.await(started.get(i), "marking a key's data")) {
+                marked.add(handles.get(i));
+            }
+        }
+        return marked;
+    }
+
+    /** The mark every key's data carries while Redis keeps it: a digest of the secret, which goes with it. */
+    private static String epochOf(String secret) {
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(secret.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            return HexFormat.of().formatHex(digest, 0, 8);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("The JDK has no SHA-256", e);
+        }
+    }
+
+    /**
+     * Moves what Redis kept by index (before keys had an identity) to the key configured at each
+     * index: one pipelined read of every index's old data, then for each index that had some, a
+     * merge under the key's fingerprint (done once, whoever else merges too) and the old data's
+     * deletion.
+     */
+    private void moveIndexLayout(Map<KeyId, KeyFingerprint> fingerprints) {
+        List<KeyId> handles = new ArrayList<>(fingerprints.keySet());
+        List<RedisCalls.ScriptCall<List<Object>>> reads = new ArrayList<>(handles.size());
+        for (KeyId handle : handles) {
+            reads.add(calls.script(Script.LEGACY_READ, keys.byIndex(handle).forLegacy()));
+        }
+        for (int i = 0; i < handles.size(); i++) {
+            List<Object> data = reads.get(i).await();
+            if (data.isEmpty()) {
+                continue;
+            }
+            KeyId handle = handles.get(i);
+            KeyFingerprint fingerprint = fingerprints.get(handle);
+            List<String> args = new ArrayList<>();
+            args.add(Long.toString(config.clock().millis()));
+            args.add(bucketArg);
+            args.add(ringArg);
+            args.add(Long.toString(MINUTE_SLACK_MILLIS));
+            args.add(Long.toString(DAY_TTL_MILLIS));
+            addCounted(args, (List<?>) data.get(0));
+            addCounted(args, (List<?>) data.get(1));
+            addCounted(args, (List<?>) data.get(2));
+            args.add(Long.toString(number(data.get(3))));
+            calls.run(Script.LEGACY_MERGE, keys.of(fingerprint).forMerge(), args.toArray(String[]::new));
+            String[] old = keys.byIndex(handle).forLegacy();
+            calls.await(calls.start(() -> calls.redis().del(old), "deleting data kept by index"),
+                    "deleting data kept by index");
+            String member = KeySpace.indexMember(handle);
+            calls.await(calls.start(() -> calls.redis().srem(keys.registry(), member), "deleting data kept by index"),
+                    "deleting data kept by index");
+            String listedMember = KeySpace.member(fingerprint);
+            calls.await(calls.start(() -> calls.redis().sadd(keys.registry(), listedMember), "registering a key"),
+                    "registering a key");
+            LOG.info("Moved the usage Redis kept for {} by index to the key now configured there ({})", handle,
+                    fingerprint);
+        }
+    }
+
+    private static void addCounted(List<String> args, List<?> items) {
+        args.add(Integer.toString(items.size()));
+        items.forEach(item -> args.add(String.valueOf(item)));
+    }
+
+    /** Ticket ids carry the key's provider and index: refuses keys beyond what they can name. */
+    private static void checkNumberable(KeyId key) {
+        Objects.requireNonNull(key, "key");
+        if (key.provider().ordinal() >= 1 << (Long.SIZE - 1 - INDEX_BITS - SEQ_BITS)
+                || key.index() >= 1 << INDEX_BITS) {
+            throw new IllegalArgumentException("keypool-redis numbers keys below " + (1 << INDEX_BITS) + ", was " + key);
+        }
     }
 
     private static long ticketId(KeyId key, long seq) {

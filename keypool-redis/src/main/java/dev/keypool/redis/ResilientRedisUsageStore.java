@@ -1,13 +1,16 @@
 package dev.keypool.redis;
 
 import dev.keypool.config.KeyId;
+import dev.keypool.config.SecretDigest;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.usage.DayWindow;
 import dev.keypool.usage.DenialReason;
 import dev.keypool.usage.InMemoryUsageStore;
+import dev.keypool.usage.KeyFingerprint;
 import dev.keypool.usage.KeyState;
 import dev.keypool.usage.KeyUsage;
 import dev.keypool.usage.ReserveResult;
+import dev.keypool.usage.StoreHealth;
 import dev.keypool.usage.Ticket;
 import dev.keypool.usage.UsageStore;
 import java.util.ArrayList;
@@ -16,9 +19,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Queue;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.slf4j.Logger;
@@ -27,7 +30,7 @@ import org.slf4j.LoggerFactory;
 /**
  * A {@link RedisUsageStore} that keeps serving when Redis cannot be reached: each instance then
  * accounts locally, with its share of every limit, and hands what it used back to Redis when
- * Redis returns.
+ * Redis returns, in step with the other instances.
  *
  * <h2>Degraded mode</h2>
  * The first {@link RedisUnavailableException} switches the store to a local
@@ -38,17 +41,35 @@ import org.slf4j.LoggerFactory;
  * which the selector asks for on the request path, so they are seconds old at most; key states
  * carry over into the local store, so a key deactivated in Redis stays out. Between them the
  * instances therefore admit at most each limit during the outage, provided they are at most
- * {@code KEYPOOL_INSTANCES}.
+ * {@code KEYPOOL_INSTANCES}. While degraded, no request waits for Redis: calls go to the local
+ * store at once. A Redis that hangs (a stopped process) costs the calls in flight at that moment
+ * one command timeout between them ({@link RedisCalls}), then none.
+ *
+ * <h2>Starting without Redis</h2>
+ * An instance that starts while Redis is down starts degraded, with less than a share: it knows
+ * no last usage (it may be a restart of an instance that spent its share moments ago), so every
+ * minute-limited key counts as full for its first minute, and day-limited keys wait for Redis.
  *
  * <h2>Coming back</h2>
- * At most once per {@link #PROBE_MILLIS} a call tries Redis again. When Redis answers, the store
- * reconciles before it serves from Redis: every key's local minute and day tokens (reservations
- * still pending included, so this errs towards charging) are added to Redis with
- * {@link RedisUsageStore#charge}, settlements of Redis tickets that failed are replayed, and a key
- * that rested locally rests in Redis too unless Redis already has it resting. Then a WARN says the
- * store is back. Local reservations made during the outage settle in the local store that made
- * them. Degraded reserves take a read lock, reconciliation the write lock, so no local admission
- * slips between the charge and the switch back; in normal operation no lock is taken.
+ * Nothing on the request path tries Redis while degraded. {@link #releaseExpired}, which the key
+ * manager's maintenance calls every second, sends a {@code PING} at most once per
+ * {@link #PROBE_MILLIS}, and only a real answer starts the return: the store checks that Redis
+ * still holds its data ({@link RedisUsageStore#revalidate}: a Redis that restarted empty has its
+ * lost interval treated as spent), adds every key's local minute and day tokens (reservations still
+ * pending included, so this errs towards charging) with {@link RedisUsageStore#charge}, replays
+ * settlements of Redis tickets that failed, and rests in Redis the keys that rested locally. Then
+ * a WARN says the store is back. Local reservations made during the outage settle in the local
+ * store that made them. Degraded reserves take a read lock, the return the write lock, so no local
+ * admission slips between the charge and the switch; in normal operation no lock is taken.
+ *
+ * <h2>Coordination</h2>
+ * The other instances may not be back yet: their outage usage is not in Redis until they are, so
+ * the first one back must not serve the limits in full. Every instance on Redis heartbeats
+ * ({@link RedisUsageStore#heartbeat}, with each maintenance call); one that comes back counts the
+ * peers that were alive when its outage began and have not heartbeat since Redis returned, and
+ * holds back a share ({@code limit / KEYPOOL_INSTANCES}) of every limit for each of them, until
+ * they heartbeat (which they do only once they have handed their usage to Redis) or
+ * {@link #PEER_WAIT_MILLIS} passed (a peer that died meanwhile lost its local usage with it).
  */
 public final class ResilientRedisUsageStore implements UsageStore {
 
@@ -57,18 +78,41 @@ public final class ResilientRedisUsageStore implements UsageStore {
     /** How often a degraded store tries Redis again. */
     public static final long PROBE_MILLIS = 1_000;
 
+    /**
+     * How long an instance back from an outage waits for the peers that are not back yet, holding
+     * back their shares: long enough for a peer to reconnect, short enough not to starve the pool
+     * for a peer that died during the outage.
+     */
+    public static final long PEER_WAIT_MILLIS = 120_000;
+
+    /** A peer whose last heartbeat is this much before an outage began was gone already. */
+    static final long HEARTBEAT_MARGIN_MILLIS = 3 * PROBE_MILLIS;
+
     private final RedisUsageStore redis;
     private final int instances;
+    private final String instanceId = UUID.randomUUID().toString();
     private final ReadWriteLock switching = new ReentrantReadWriteLock();
     private final Map<KeyId, KeyUsage> lastKnown = new ConcurrentHashMap<>();
     private final Set<KeyId> localKeys = ConcurrentHashMap.newKeySet();
     private final Map<Ticket, InMemoryUsageStore> localTickets = new ConcurrentHashMap<>();
     private final Queue<Settlement> unsettled = new ConcurrentLinkedQueue<>();
-    private final AtomicLong nextProbeMillis = new AtomicLong();
+    private volatile Map<KeyId, SecretDigest> registered = Map.of();
     private volatile InMemoryUsageStore local;
     private volatile boolean degraded;
+    /** Started while Redis was down and has not reached it since: it knows no last usage. */
+    private volatile boolean neverReached;
     private volatile long degradedSinceMillis;
+    private volatile long nextProbeMillis;
     private volatile long lastKnownDay;
+    /** The last day a call named: what the outage's usage is charged to. */
+    private volatile DayWindow lastDay;
+    /** When this instance came back from its last outage, and when that outage began. */
+    private volatile long returnedAtMillis = Long.MIN_VALUE;
+    private volatile long outageBeganMillis;
+    /** Redis came back empty from the last outage: who was there went with its data. */
+    private volatile boolean peersLost;
+    /** How many peers this instance holds a share back for (not back from the outage yet). */
+    private volatile int heldBackPeers;
 
     /**
      * @param instances how many gateway instances share the Redis: each one's share of a limit
@@ -96,38 +140,113 @@ public final class ResilientRedisUsageStore implements UsageStore {
         return instances;
     }
 
+    /** How many peers this instance holds back a share of every limit for, until they are back on Redis. */
+    public int heldBackPeers() {
+        return heldBackPeers;
+    }
+
+    /**
+     * Registers the keys with Redis (which names them once it is reached) and with the local
+     * accounting; when Redis cannot be reached now, the store starts degraded.
+     */
+    @Override
+    public void register(Map<KeyId, SecretDigest> keys) {
+        registered = Map.copyOf(keys);
+        local.register(registered);
+        redis.register(registered);
+        try {
+            redis.ping();
+        } catch (RedisUnavailableException e) {
+            long now = redis.config().clock().millis();
+            neverReached = true;
+            degrade(e, now);
+        }
+    }
+
+    @Override
+    public KeyFingerprint fingerprint(KeyId key) {
+        return redis.fingerprint(key);
+    }
+
     @Override
     public ReserveResult reserve(KeyId key, WindowLimits limits, long tokens, long nowMillis, DayWindow day,
             long expiresMillis) {
-        if (onRedis(nowMillis, day)) {
+        noteDay(day);
+        if (!degraded) {
             try {
-                return redis.reserve(key, limits, tokens, nowMillis, day, expiresMillis);
+                return reserveOnRedis(key, limits, tokens, nowMillis, day, expiresMillis);
             } catch (RedisUnavailableException e) {
                 degrade(e, nowMillis);
             }
         }
         switching.readLock().lock();
         try {
-            InMemoryUsageStore store = local;
-            localKeys.add(key);
-            long minuteShare = minuteShare(key, limits.perMinute(), nowMillis);
-            long dayShare = dayShare(key, limits.perDay(), day);
-            // A request larger than the share is refused for now, not as too large for the key.
-            if (tokens > dayShare && tokens <= limits.perDay()) {
-                return new ReserveResult.Denied(DenialReason.DAY_LIMIT, day.nextStartMillis());
+            if (degraded) {
+                return reserveLocally(key, limits, tokens, nowMillis, day, expiresMillis);
             }
-            if (tokens > minuteShare && tokens <= limits.perMinute()) {
-                return new ReserveResult.Denied(DenialReason.MINUTE_LIMIT, nowMillis + PROBE_MILLIS);
-            }
-            ReserveResult result = store.reserve(key, WindowLimits.of(Math.max(1, minuteShare), Math.max(1, dayShare)),
-                    tokens, nowMillis, day, expiresMillis);
-            if (result instanceof ReserveResult.Granted granted) {
-                localTickets.put(granted.ticket(), store);
-            }
-            return result;
         } finally {
             switching.readLock().unlock();
         }
+        // Redis came back while this call waited for the switch.
+        try {
+            return reserveOnRedis(key, limits, tokens, nowMillis, day, expiresMillis);
+        } catch (RedisUnavailableException e) {
+            degrade(e, nowMillis);
+            return new ReserveResult.Denied(DenialReason.MINUTE_LIMIT, nowMillis + PROBE_MILLIS);
+        }
+    }
+
+    /** Reserves on this instance's share; the caller holds the read lock. */
+    private ReserveResult reserveLocally(KeyId key, WindowLimits limits, long tokens, long nowMillis, DayWindow day,
+            long expiresMillis) {
+        InMemoryUsageStore store = local;
+        localKeys.add(key);
+        if (neverReached && limits.dayLimited()) {
+            // No share of a day this instance has never seen: it may have spent it before a restart.
+            return new ReserveResult.Denied(DenialReason.DAY_LIMIT, nowMillis + PROBE_MILLIS);
+        }
+        long minuteShare = minuteShare(key, limits.perMinute(), nowMillis);
+        long dayShare = dayShare(key, limits.perDay(), day);
+        // A request larger than the share is refused for now, not as too large for the key.
+        if (tokens > dayShare && tokens <= limits.perDay()) {
+            return new ReserveResult.Denied(DenialReason.DAY_LIMIT, day.nextStartMillis());
+        }
+        if (tokens > minuteShare && tokens <= limits.perMinute()) {
+            return new ReserveResult.Denied(DenialReason.MINUTE_LIMIT, nowMillis + PROBE_MILLIS);
+        }
+        ReserveResult result = store.reserve(key, WindowLimits.of(Math.max(1, minuteShare), Math.max(1, dayShare)),
+                tokens, nowMillis, day, expiresMillis);
+        if (result instanceof ReserveResult.Granted granted) {
+            localTickets.put(granted.ticket(), store);
+        }
+        return result;
+    }
+
+    /** Reserves on Redis, holding back the shares of the peers that are not back from an outage yet. */
+    private ReserveResult reserveOnRedis(KeyId key, WindowLimits limits, long tokens, long nowMillis, DayWindow day,
+            long expiresMillis) {
+        int peers = heldBackPeers;
+        if (peers == 0) {
+            return redis.reserve(key, limits, tokens, nowMillis, day, expiresMillis);
+        }
+        long perMinute = withoutShares(limits.perMinute(), peers);
+        long perDay = withoutShares(limits.perDay(), peers);
+        if (tokens > perMinute && tokens <= limits.perMinute()) {
+            return new ReserveResult.Denied(DenialReason.MINUTE_LIMIT, nowMillis + PROBE_MILLIS);
+        }
+        if (tokens > perDay && tokens <= limits.perDay()) {
+            return new ReserveResult.Denied(DenialReason.DAY_LIMIT, nowMillis + PROBE_MILLIS);
+        }
+        return redis.reserve(key, WindowLimits.of(Math.max(1, perMinute), Math.max(1, perDay)), tokens, nowMillis, day,
+                expiresMillis);
+    }
+
+    private long withoutShares(long limit, int peers) {
+        if (limit == WindowLimits.UNLIMITED) {
+            return limit;
+        }
+        long share = (limit + instances - 1) / instances;
+        return Math.max(0, limit - peers * share);
     }
 
     @Override
@@ -136,18 +255,21 @@ public final class ResilientRedisUsageStore implements UsageStore {
         if (store != null) {
             return store.settle(ticket, actualTokens, nowMillis, day);
         }
-        try {
-            return redis.settle(ticket, actualTokens, nowMillis, day);
-        } catch (RedisUnavailableException e) {
-            degrade(e, nowMillis);
-            unsettled.add(new Settlement(ticket, actualTokens, nowMillis, day));
-            return true;
+        if (!degraded) {
+            try {
+                return redis.settle(ticket, actualTokens, nowMillis, day);
+            } catch (RedisUnavailableException e) {
+                degrade(e, nowMillis);
+            }
         }
+        unsettled.add(new Settlement(ticket, actualTokens, nowMillis, day));
+        return true;
     }
 
     @Override
     public KeyUsage usage(KeyId key, long nowMillis, DayWindow day) {
-        if (onRedis(nowMillis, day)) {
+        noteDay(day);
+        if (!degraded) {
             try {
                 return remember(key, redis.usage(key, nowMillis, day), day);
             } catch (RedisUnavailableException e) {
@@ -159,7 +281,8 @@ public final class ResilientRedisUsageStore implements UsageStore {
 
     @Override
     public List<KeyUsage> usages(List<KeyId> keys, long nowMillis, DayWindow day) {
-        if (onRedis(nowMillis, day)) {
+        noteDay(day);
+        if (!degraded) {
             try {
                 List<KeyUsage> usages = redis.usages(keys, nowMillis, day);
                 for (int i = 0; i < keys.size(); i++) {
@@ -212,16 +335,28 @@ public final class ResilientRedisUsageStore implements UsageStore {
         return local.compareAndSetState(key, expected, next);
     }
 
+    /**
+     * Releases expired tickets, and is the store's maintenance: while degraded it probes Redis (a
+     * {@code PING} at most once per {@link #PROBE_MILLIS}) and comes back when Redis answers; on
+     * Redis it heartbeats and follows the peers it holds shares back for.
+     */
     @Override
-    public List<Ticket> releaseExpired(long nowMillis) {
-        List<Ticket> released = new ArrayList<>(local.releaseExpired(nowMillis));
+    public List<Ticket> releaseExpired(long nowMillis, DayWindow day) {
+        noteDay(day);
+        List<Ticket> released = new ArrayList<>(local.releaseExpired(nowMillis, day));
         released.forEach(localTickets::remove);
-        if (onRedis(nowMillis, null)) {
-            try {
-                released.addAll(redis.releaseExpired(nowMillis));
-            } catch (RedisUnavailableException e) {
-                degrade(e, nowMillis);
+        if (degraded) {
+            probe(nowMillis);
+            return released;
+        }
+        try {
+            released.addAll(redis.releaseExpired(nowMillis, day));
+            redis.heartbeat(instanceId, nowMillis);
+            if (heldBackPeers > 0) {
+                heldBackPeers = peersNotBack(nowMillis);
             }
+        } catch (RedisUnavailableException e) {
+            degrade(e, nowMillis);
         }
         return released;
     }
@@ -240,7 +375,25 @@ public final class ResilientRedisUsageStore implements UsageStore {
     }
 
     @Override
+    public StoreHealth health() {
+        if (!degraded) {
+            return StoreHealth.HEALTHY;
+        }
+        return StoreHealth.degraded("Redis is unreachable: this instance accounts locally with 1/" + instances
+                + " of each key's limits until it returns" + (neverReached
+                        ? "; it has not reached Redis since it started, so keys with a day limit wait for Redis" : ""));
+    }
+
+    /** Leaves the instances' set (nobody waits for a stopped instance) and closes the Redis store. */
+    @Override
     public void close() {
+        if (!degraded) {
+            try {
+                redis.leave(instanceId);
+            } catch (RedisUnavailableException e) {
+                LOG.debug("Could not leave the instances' set: {}", e.getMessage());
+            }
+        }
         redis.close();
     }
 
@@ -251,61 +404,67 @@ public final class ResilientRedisUsageStore implements UsageStore {
 
     // ---- internals --------------------------------------------------------------------------------
 
-    /**
-     * Whether to ask Redis: yes unless degraded, and then once per probe interval on a call that
-     * names the day (reconciling first).
-     */
-    private boolean onRedis(long nowMillis, DayWindow day) {
-        if (!degraded) {
-            return true;
-        }
-        if (day == null) {
-            return false;
-        }
-        long due = nextProbeMillis.get();
-        if (nowMillis < due || !nextProbeMillis.compareAndSet(due, nowMillis + PROBE_MILLIS)) {
-            return false;
-        }
-        return recover(nowMillis, day);
-    }
-
     private void degrade(RedisUnavailableException cause, long nowMillis) {
         switching.writeLock().lock();
         try {
             if (degraded) {
                 return;
             }
-            InMemoryUsageStore fresh = new InMemoryUsageStore(redis.config().bucketMillis());
+            InMemoryUsageStore fresh = newLocalStore();
             lastKnown.forEach((key, usage) -> {
                 if (!usage.state().equals(KeyState.ACTIVE)) {
                     fresh.setState(key, usage.state());
                 }
             });
+            if (neverReached) {
+                fresh.countMinutesFullUntil(nowMillis + MINUTE_MILLIS);
+            }
             local = fresh;
             degradedSinceMillis = nowMillis;
-            nextProbeMillis.set(nowMillis + PROBE_MILLIS);
+            nextProbeMillis = nowMillis + PROBE_MILLIS;
             degraded = true;
         } finally {
             switching.writeLock().unlock();
         }
-        LOG.warn("Redis is unreachable ({}); accounting locally with 1/{} of each key's limits until it returns",
-                cause.getMessage(), instances);
+        LOG.warn("Redis is unreachable ({}); accounting locally with 1/{} of each key's limits until it returns{}",
+                cause.getMessage(), instances, neverReached
+                        ? " (started without it: every minute counts as full for a minute, day-limited keys wait)" : "");
     }
 
-    /** Hands the outage's local accounting to Redis, then serves from Redis again; false if Redis is still away. */
-    private boolean recover(long nowMillis, DayWindow day) {
+    /** Asks Redis for a real answer, at most once per probe interval, and comes back if it gives one. */
+    private void probe(long nowMillis) {
+        if (nowMillis < nextProbeMillis) {
+            return;
+        }
+        nextProbeMillis = nowMillis + PROBE_MILLIS;
+        try {
+            redis.ping();
+        } catch (RedisUnavailableException e) {
+            LOG.debug("Redis is still unreachable: {}", e.getMessage());
+            return;
+        }
+        recover(nowMillis);
+    }
+
+    /** Hands the outage's local accounting to Redis, then serves from Redis again; stays degraded if Redis fails meanwhile. */
+    private void recover(long nowMillis) {
+        int peers;
         switching.writeLock().lock();
         try {
             if (!degraded) {
-                return true;
+                return;
             }
+            boolean lostEverything = redis.revalidate();
             InMemoryUsageStore outage = local;
+            DayWindow day = lastDay;
             for (KeyId key : localKeys) {
-                KeyUsage used = outage.usage(key, nowMillis, day);
-                if (used.minuteTokens() > 0 || used.dayTokens() > 0) {
-                    redis.charge(key, used.minuteTokens(), used.dayTokens(), nowMillis, day);
+                if (day != null) {
+                    KeyUsage used = outage.usage(key, nowMillis, day);
+                    if (used.minuteTokens() > 0 || used.dayTokens() > 0) {
+                        redis.charge(key, used.minuteTokens(), used.dayTokens(), nowMillis, day);
+                    }
                 }
-                KeyState rested = used.state();
+                KeyState rested = outage.state(key);
                 if (!rested.equals(KeyState.ACTIVE) && redis.state(key).equals(KeyState.ACTIVE)) {
                     redis.setState(key, rested);
                 }
@@ -314,18 +473,66 @@ public final class ResilientRedisUsageStore implements UsageStore {
                 redis.settle(settlement.ticket(), settlement.actualTokens(), settlement.nowMillis(), settlement.day());
                 unsettled.poll();
             }
+            outageBeganMillis = degradedSinceMillis;
+            returnedAtMillis = nowMillis;
+            peersLost = lostEverything;
+            // Heartbeat only now that this instance's usage is in Redis: peers wait for exactly that.
+            redis.heartbeat(instanceId, nowMillis);
+            peers = peersNotBack(nowMillis);
+            heldBackPeers = peers;
             // Local tickets still pending settle in the outage store, whose usage Redis now has.
-            local = new InMemoryUsageStore(redis.config().bucketMillis());
+            local = newLocalStore();
             localKeys.clear();
+            neverReached = false;
             degraded = false;
         } catch (RedisUnavailableException e) {
-            LOG.debug("Redis is still unreachable: {}", e.getMessage());
-            return false;
+            LOG.debug("Redis answered a PING but failed while this instance handed its usage back: {}", e.getMessage());
+            return;
         } finally {
             switching.writeLock().unlock();
         }
-        LOG.warn("Redis is reachable again; the usage counted locally during the outage was added to it");
-        return true;
+        LOG.warn("Redis is reachable again (it answered); the usage counted locally during the outage was added to it{}",
+                peers == 0 ? "" : "; holding back a share of every limit for " + peers
+                        + " instance(s) that have not handed theirs back yet");
+    }
+
+    /**
+     * The peers that were alive when this instance's last outage began and have not heartbeat
+     * since it came back: their outage usage may not be in Redis yet. When Redis came back empty,
+     * nobody knows who was there: every other instance it is configured for counts, until it
+     * heartbeats. None once {@link #PEER_WAIT_MILLIS} has passed since the return.
+     */
+    private int peersNotBack(long nowMillis) {
+        if (nowMillis - returnedAtMillis >= PEER_WAIT_MILLIS) {
+            return 0;
+        }
+        int waiting = 0;
+        int back = 0;
+        for (Map.Entry<String, Long> member : redis.members().entrySet()) {
+            long heartbeat = member.getValue();
+            if (member.getKey().equals(instanceId)) {
+                continue;
+            }
+            if (heartbeat >= returnedAtMillis) {
+                back++;
+            } else if (heartbeat >= outageBeganMillis - HEARTBEAT_MARGIN_MILLIS) {
+                waiting++;
+            }
+        }
+        return peersLost ? Math.max(0, instances - 1 - back) : waiting;
+    }
+
+    /** Remembers the day calls name, for the outage's charge; read first, so the hot path writes it once a day. */
+    private void noteDay(DayWindow day) {
+        if (lastDay != day) {
+            lastDay = day;
+        }
+    }
+
+    private InMemoryUsageStore newLocalStore() {
+        InMemoryUsageStore store = new InMemoryUsageStore(redis.config().bucketMillis());
+        store.register(registered);
+        return store;
     }
 
     /**

@@ -16,12 +16,16 @@ import java.util.HexFormat;
  */
 enum Script {
     RESERVE("reserve.lua", ScriptOutputType.MULTI),
-    SETTLE("settle.lua", ScriptOutputType.INTEGER),
+    SETTLE("settle.lua", ScriptOutputType.MULTI),
     RELEASE("release.lua", ScriptOutputType.MULTI),
     USAGE("usage.lua", ScriptOutputType.MULTI),
     SET_STATE("set_state.lua", ScriptOutputType.INTEGER),
     COMPARE_AND_SET_STATE("compare_and_set_state.lua", ScriptOutputType.INTEGER),
-    CHARGE("charge.lua", ScriptOutputType.INTEGER);
+    CHARGE("charge.lua", ScriptOutputType.INTEGER),
+    LEGACY_READ("legacy_read.lua", ScriptOutputType.MULTI),
+    LEGACY_MERGE("legacy_merge.lua", ScriptOutputType.INTEGER),
+    KEY_ID_SECRET("key_id_secret.lua", ScriptOutputType.VALUE),
+    RESTORE("restore.lua", ScriptOutputType.INTEGER);
 
     private final String fileName;
     private final ScriptOutputType outputType;

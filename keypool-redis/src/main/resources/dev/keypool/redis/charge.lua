@@ -3,7 +3,7 @@
 -- KEYS: 1 minute hash, 2 day hash
 -- ARGV: 1 minute tokens, 2 day tokens, 3 now, 4 bucket millis, 5 ring length, 6 epoch day,
 --       7 minute slack, 8 day ttl
--- Returns the key's day tokens after the charge.
+-- Returns the key's day tokens after the charge (held reservations included).
 local now = tonumber(ARGV[3])
 local bucket_millis = tonumber(ARGV[4])
 local ring_length = tonumber(ARGV[5])
@@ -14,16 +14,8 @@ if tonumber(ARGV[1]) > 0 then
   expire_minute(KEYS[1], head, now, bucket_millis, ring_length, tonumber(ARGV[7]))
 end
 local epoch_day = tonumber(ARGV[6])
-local stored_day = tonumber(redis.call('HGET', KEYS[2], 'day'))
-if stored_day == nil or stored_day < epoch_day then
-  redis.call('HSET', KEYS[2], 'day', ARGV[6], 'tokens', '0')
-  stored_day = epoch_day
-end
-local tokens = 0
-if stored_day == epoch_day then
-  tokens = redis.call('HINCRBY', KEYS[2], 'tokens', ARGV[2])
-else
-  tokens = tonumber(redis.call('HGET', KEYS[2], 'tokens')) or 0
+if roll_day(KEYS[2], epoch_day) == epoch_day then
+  redis.call('HINCRBY', KEYS[2], 'tokens', ARGV[2])
 end
 redis.call('PEXPIRE', KEYS[2], ARGV[8])
-return tokens
+return day_used(KEYS[2], epoch_day)

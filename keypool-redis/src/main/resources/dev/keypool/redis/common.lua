@@ -21,23 +21,51 @@ local function expire_minute(minute_key, head, now, bucket_millis, ring_length, 
   redis.call('PEXPIRE', minute_key, int((head + ring_length) * bucket_millis - now + slack))
 end
 
--- Adds delta to the bucket and day a ticket was put in, where they are still current; a bucket or
--- day never goes below zero.
-local function adjust(minute_key, day_key, ticket_bucket, ticket_day, delta, now, bucket_millis, ring_length, slack)
+-- Moves a key's stored day on to epoch_day if it is older (nothing settled yet, no floor; held
+-- reservations and the ticket counter stay), and returns the stored day: epoch_day, or a newer one
+-- an instance whose clock runs ahead already reached.
+local function roll_day(day_key, epoch_day)
+  local stored_day = tonumber(redis.call('HGET', day_key, 'day'))
+  if stored_day == nil or stored_day < epoch_day then
+    redis.call('HSET', day_key, 'day', int(epoch_day), 'tokens', '0')
+    redis.call('HDEL', day_key, 'floor')
+    return epoch_day
+  end
+  return stored_day
+end
+
+-- Puts tokens actually used at now: in the newest bucket (the later of the caller's and the one
+-- stored, so that they count longer, never shorter), and in the day (the caller's, or the key's if
+-- it is newer). A request's tokens thus occupy the minute until 60 s after it ended.
+local function charge_now(minute_key, day_key, tokens, now, bucket_millis, ring_length, slack, epoch_day, day_ttl)
+  if tokens <= 0 then
+    return
+  end
   local head = head_of(redis.call('HGET', minute_key, 'head'), math.floor(now / bucket_millis))
-  if ticket_bucket > head - ring_length and ticket_bucket <= head then
-    local field = int(ticket_bucket)
-    if redis.call('HINCRBY', minute_key, field, int(delta)) <= 0 then
-      redis.call('HDEL', minute_key, field)
-    end
-    redis.call('HSET', minute_key, 'head', int(head))
-    expire_minute(minute_key, head, now, bucket_millis, ring_length, slack)
+  redis.call('HINCRBY', minute_key, int(head), int(tokens))
+  redis.call('HSET', minute_key, 'head', int(head))
+  expire_minute(minute_key, head, now, bucket_millis, ring_length, slack)
+  roll_day(day_key, epoch_day)
+  redis.call('HINCRBY', day_key, 'tokens', int(tokens))
+  redis.call('PEXPIRE', day_key, day_ttl)
+end
+
+-- Takes a reservation's tokens off what the key holds, never below zero.
+local function unhold(day_key, tokens)
+  if redis.call('HEXISTS', day_key, 'held') == 1 and redis.call('HINCRBY', day_key, 'held', int(-tokens)) < 0 then
+    redis.call('HSET', day_key, 'held', '0')
   end
-  if tonumber(redis.call('HGET', day_key, 'day')) == ticket_day then
-    if redis.call('HINCRBY', day_key, 'tokens', int(delta)) < 0 then
-      redis.call('HSET', day_key, 'tokens', '0')
-    end
+end
+
+-- The key's day tokens on epoch_day: settled (and the floor a lost day restarted from) if the
+-- stored day is that one or newer, plus every reservation held.
+local function day_used(day_key, epoch_day)
+  local day = redis.call('HMGET', day_key, 'day', 'tokens', 'floor', 'held')
+  local used = tonumber(day[4]) or 0
+  if tonumber(day[1]) and tonumber(day[1]) >= epoch_day then
+    used = used + (tonumber(day[2]) or 0) + (tonumber(day[3]) or 0)
   end
+  return used
 end
 
 -- Replaces a key's state with the field/value pairs in args from index first on (none: active).

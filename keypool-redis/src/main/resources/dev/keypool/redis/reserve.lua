@@ -1,9 +1,15 @@
 -- keypool reserve: checks the key's state, then reserves tokens in the minute and the day window
--- if both have room, or in neither.
--- KEYS: 1 minute hash, 2 day hash, 3 state hash, 4 pending zset
+-- if both have room, or in neither. The tokens are held (counting in both) until the ticket is
+-- settled.
+-- KEYS: 1 minute hash, 2 day hash, 3 state hash, 4 pending zset, 5 meta hash
 -- ARGV: 1 tokens, 2 now, 3 bucket millis, 4 ring length, 5 per-minute limit (-1: none),
---       6 per-day limit (-1: none), 7 epoch day, 8 expires millis, 9 minute slack, 10 day ttl
--- Returns {1, seq, admitted millis, epoch day} or {0, denial reason[, retry-at millis]}.
+--       6 per-day limit (-1: none), 7 epoch day, 8 expires millis, 9 minute slack, 10 day ttl,
+--       11 the data's epoch as the caller knows it, 12 probe millis, 13 state grace millis
+-- Returns {1, seq, admitted millis, epoch day, day tokens after, probe state} or {0, denial
+-- reason[, retry-at millis]}; {0, 'LOST'} when the key's data is not of the caller's epoch (Redis
+-- lost it). A key whose rest is over is granted to one reservation, its probe: the key rests on
+-- for the probe's length, so the others are refused until the probe's outcome sets its state, and
+-- the probe state is the key's state field/value pairs (empty for a key that was active).
 local tokens = tonumber(ARGV[1])
 local now = tonumber(ARGV[2])
 local bucket_millis = tonumber(ARGV[3])
@@ -12,6 +18,11 @@ local per_minute = tonumber(ARGV[5])
 local per_day = tonumber(ARGV[6])
 local epoch_day = tonumber(ARGV[7])
 
+local meta = redis.call('HMGET', KEYS[5], 'epoch', 'full_until')
+if meta[1] ~= ARGV[11] then
+  return {0, 'LOST'}
+end
+
 local state = redis.call('HMGET', KEYS[3], 'status', 'until')
 if state[1] and state[1] ~= 'ACTIVE' and now < tonumber(state[2]) then
   if state[1] == 'COOLING_DOWN' then
@@ -19,35 +30,51 @@ if state[1] and state[1] ~= 'ACTIVE' and now < tonumber(state[2]) then
   end
   return {0, 'DEACTIVATED', state[2]}
 end
+local probe = state[1] and state[1] ~= 'ACTIVE'
 if (per_minute >= 0 and tokens > per_minute) or (per_day >= 0 and tokens > per_day) then
   return {0, 'EXCEEDS_LIMIT'}
 end
+if per_minute >= 0 and meta[2] and now < tonumber(meta[2]) then
+  return {0, 'MINUTE_LIMIT', meta[2]}
+end
 
-local day = redis.call('HMGET', KEYS[2], 'day', 'tokens')
+local day = redis.call('HMGET', KEYS[2], 'day', 'tokens', 'floor', 'held')
 local stored_day = tonumber(day[1])
 local day_current = stored_day ~= nil and stored_day >= epoch_day
-local day_used = 0
+local held = tonumber(day[4]) or 0
+local day_used = held
 if day_current then
-  day_used = tonumber(day[2]) or 0
+  day_used = day_used + (tonumber(day[2]) or 0) + (tonumber(day[3]) or 0)
 end
 if per_day >= 0 and tokens > per_day - day_used then
   return {0, 'DAY_LIMIT'}
 end
 
+-- The minute: tokens settled in the live buckets, and every reservation not yet settled.
 local fields = redis.call('HGETALL', KEYS[1])
 local head = math.floor(now / bucket_millis)
+local stored_head = nil
 for i = 1, #fields, 2 do
   if fields[i] == 'head' then
+    stored_head = tonumber(fields[i + 1])
     head = head_of(fields[i + 1], head)
   end
 end
 local oldest = head - ring_length + 1
-local live, stale, used = {}, {}, 0
+-- Only what has left the window as the stored head sees it is deleted: a reserve does not move the
+-- head (settles do), and a caller whose clock lags still counts from the stored head.
+local stale_before = oldest
+if stored_head then
+  stale_before = stored_head - ring_length + 1
+end
+local live, stale, used = {}, {}, held
 for i = 1, #fields, 2 do
   if fields[i] ~= 'head' then
     local bucket = tonumber(fields[i])
-    if bucket < oldest then
+    if bucket < stale_before then
       stale[#stale + 1] = fields[i]
+    elseif bucket < oldest then
+      -- out of this caller's window, kept for a caller whose clock lags
     else
       local bucket_tokens = tonumber(fields[i + 1])
       used = used + bucket_tokens
@@ -56,6 +83,10 @@ for i = 1, #fields, 2 do
   end
 end
 if per_minute >= 0 and tokens > per_minute - used then
+  if tokens > per_minute - held then
+    -- Held tokens free up when their requests end, which no clock tells: try again a bucket later.
+    return {0, 'MINUTE_LIMIT', int((math.floor(now / bucket_millis) + 1) * bucket_millis)}
+  end
   table.sort(live, function(a, b) return a[1] < b[1] end)
   local freed = 0
   for _, entry in ipairs(live) do
@@ -70,22 +101,27 @@ end
 if #stale > 0 then
   redis.call('HDEL', KEYS[1], unpack(stale))
 end
-redis.call('HINCRBY', KEYS[1], int(head), ARGV[1])
-redis.call('HSET', KEYS[1], 'head', int(head))
-expire_minute(KEYS[1], head, now, bucket_millis, ring_length, tonumber(ARGV[9]))
 
-local ticket_day = epoch_day
-if day_current then
-  ticket_day = stored_day
-  redis.call('HINCRBY', KEYS[2], 'tokens', ARGV[1])
-else
-  redis.call('HSET', KEYS[2], 'day', ARGV[7], 'tokens', ARGV[1])
+-- Held, not in a bucket: the tokens are charged where the request ends (settle.lua).
+roll_day(KEYS[2], epoch_day)
+if not day_current then
+  day_used = held
 end
+redis.call('HINCRBY', KEYS[2], 'held', ARGV[1])
 local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
 redis.call('PEXPIRE', KEYS[2], ARGV[10])
 
-local admitted = math.max(now, head * bucket_millis)
+-- The ticket says when and on which day the caller reserved (the tokens are in no bucket yet).
+local admitted = now
+local ticket_day = epoch_day
 local member = int(seq) .. ':' .. ARGV[1] .. ':' .. int(admitted) .. ':' .. int(ticket_day) .. ':' .. ARGV[8]
 redis.call('ZADD', KEYS[4], ARGV[8], member)
 redis.call('PEXPIRE', KEYS[4], ARGV[10])
-return {1, seq, int(admitted), int(ticket_day)}
+
+local probe_state = {}
+if probe then
+  redis.call('HSET', KEYS[3], 'until', int(now + tonumber(ARGV[12])))
+  redis.call('PEXPIRE', KEYS[3], int(tonumber(ARGV[12]) + tonumber(ARGV[13])))
+  probe_state = redis.call('HGETALL', KEYS[3])
+end
+return {1, seq, int(admitted), int(ticket_day), int(day_used + tokens), probe_state}

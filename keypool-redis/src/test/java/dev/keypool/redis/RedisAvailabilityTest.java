@@ -10,9 +10,11 @@ import dev.keypool.config.WindowLimits;
 import dev.keypool.redis.testing.RedisServer;
 import dev.keypool.redis.testing.RedisServerExtension;
 import dev.keypool.usage.DayWindow;
+import dev.keypool.usage.DenialReason;
 import dev.keypool.usage.KeyUsage;
 import dev.keypool.usage.ReserveResult;
 import dev.keypool.usage.Ticket;
+import dev.keypool.usage.UsageStoreContract;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import java.net.InetAddress;
@@ -42,6 +44,11 @@ class RedisAvailabilityTest {
         return RedisStoreConfig.custom().prefix("availability-" + STORES.incrementAndGet()).build();
     }
 
+    private static RedisUsageStore registered(RedisUsageStore store) {
+        store.register(UsageStoreContract.registeredKeys(KEY));
+        return store;
+    }
+
     private static ReserveResult reserve(RedisUsageStore store, long tokens) {
         return store.reserve(KEY, WindowLimits.of(1_000, 10_000), tokens, NOW, DAY, NOW + 60_000);
     }
@@ -50,7 +57,7 @@ class RedisAvailabilityTest {
     void scripts_areSentInFull_whenRedisHasForgottenThem() {
         RedisClient client = RedisClient.create(REDIS.server().url());
         try (StatefulRedisConnection<String, String> admin = client.connect();
-                RedisUsageStore store = new RedisUsageStore(client, config())) {
+                RedisUsageStore store = registered(new RedisUsageStore(client, config()))) {
             Ticket ticket = ((ReserveResult.Granted) reserve(store, 100)).ticket();
 
             admin.sync().scriptFlush();
@@ -65,7 +72,7 @@ class RedisAvailabilityTest {
 
     @Test
     void urlConstructor_connects_andServes() {
-        try (RedisUsageStore store = new RedisUsageStore(REDIS.server().url(), config())) {
+        try (RedisUsageStore store = registered(new RedisUsageStore(REDIS.server().url(), config()))) {
             assertThat(store.isConnected()).isTrue();
             assertThat(reserve(store, 100)).isInstanceOf(ReserveResult.Granted.class);
         }
@@ -74,7 +81,7 @@ class RedisAvailabilityTest {
     @Test
     void redisStopped_everyCallFailsFastWithRedisUnavailable_andServesAgainOnceRedisIsBack() {
         try (RedisServer own = RedisServer.start();
-                RedisUsageStore store = new RedisUsageStore(own.url(), config())) {
+                RedisUsageStore store = registered(new RedisUsageStore(own.url(), config()))) {
             assertThat(reserve(store, 100)).isInstanceOf(ReserveResult.Granted.class);
 
             own.stop();
@@ -83,30 +90,42 @@ class RedisAvailabilityTest {
             await().atMost(Duration.ofSeconds(5)).until(() -> !store.isConnected());
             assertThatThrownBy(() -> reserve(store, 100)).isInstanceOf(RedisUnavailableException.class);
             assertThatThrownBy(() -> store.usage(KEY, NOW, DAY)).isInstanceOf(RedisUnavailableException.class);
-            assertThatThrownBy(() -> store.releaseExpired(NOW)).isInstanceOf(RedisUnavailableException.class);
+            assertThatThrownBy(() -> store.releaseExpired(NOW, DAY)).isInstanceOf(RedisUnavailableException.class);
             assertThat(Duration.ofNanos(System.nanoTime() - started))
                     .as("refused at once, not after the command timeout").isLessThan(Duration.ofSeconds(2));
 
             own.restart();
 
-            // a restarted Redis without persistence is empty: its scripts too, which EVAL puts back
+            // A restarted Redis without persistence is empty: its scripts too, which EVAL puts back, and
+            // the data, whose lost interval counts as spent: the minute is full for a minute.
             await().atMost(Duration.ofSeconds(10)).ignoreExceptionsInstanceOf(RedisUnavailableException.class)
-                    .until(() -> reserve(store, 100) instanceof ReserveResult.Granted);
-            assertThat(store.usage(KEY, NOW, DAY)).extracting(KeyUsage::minuteTokens).isEqualTo(100L);
+                    .until(() -> reserve(store, 100) instanceof ReserveResult.Denied denied
+                            && denied.reason() == DenialReason.MINUTE_LIMIT);
+            KeyUsage usage = store.usage(KEY, NOW, DAY);
+            assertThat(usage.minuteFullUntilMillis()).isGreaterThan(NOW);
+            assertThat(usage.dayTokens()).as("the day restarts from what the store last saw").isEqualTo(100);
         }
     }
 
+    /** Issue 11: Redis down at start-up made the gateway exit; the store now starts, and says Redis is away. */
     @Test
-    void connectingToNothing_throwsRedisUnavailable_withoutEchoingThePassword() throws Exception {
+    void connectingToNothing_buildsTheStore_andCallsThrowRedisUnavailable_withoutEchoingThePassword() throws Exception {
         int closedPort;
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             closedPort = socket.getLocalPort();
         }
 
-        assertThatThrownBy(() -> new RedisUsageStore("redis://:s3cret-pass@127.0.0.1:" + closedPort, config()))
-                .isInstanceOf(RedisUnavailableException.class)
-                .hasMessageContaining("127.0.0.1:" + closedPort)
-                .hasMessageNotContaining("s3cret-pass");
+        try (RedisUsageStore store = new RedisUsageStore("redis://:s3cret-pass@127.0.0.1:" + closedPort, config())) {
+            store.register(UsageStoreContract.registeredKeys(KEY));
+            assertThat(store.isConnected()).isFalse();
+            assertThat(store.fingerprint(KEY)).as("not named before Redis is reached").isNull();
+            assertThatThrownBy(store::ping)
+                    .isInstanceOf(RedisUnavailableException.class)
+                    .hasMessageContaining("127.0.0.1:" + closedPort)
+                    .hasMessageNotContaining("s3cret-pass");
+            assertThatThrownBy(() -> reserve(store, 1)).isInstanceOf(RedisUnavailableException.class)
+                    .hasMessageNotContaining("s3cret-pass");
+        }
     }
 
     @Test

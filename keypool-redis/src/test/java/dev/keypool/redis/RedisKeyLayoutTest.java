@@ -14,6 +14,7 @@ import dev.keypool.usage.KeyState;
 import dev.keypool.usage.KeyStatus;
 import dev.keypool.usage.ReserveResult;
 import dev.keypool.usage.Ticket;
+import dev.keypool.usage.UsageStoreContract;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
@@ -64,11 +65,17 @@ class RedisKeyLayoutTest {
     void createStore() {
         prefix = "layout-" + STORES.incrementAndGet();
         store = new RedisUsageStore(client, RedisStoreConfig.custom().prefix(prefix).clock(clock).build());
+        store.register(UsageStoreContract.registeredKeys(KEY));
     }
 
     @AfterEach
     void closeStore() {
         store.close();
+    }
+
+    /** {@code prefix:{openai:<fingerprint>}:}: where the key's data is. */
+    private String base() {
+        return prefix + ":{" + store.fingerprint(KEY) + "}:";
     }
 
     private Ticket reserve(long tokens, long expires) {
@@ -79,43 +86,58 @@ class RedisKeyLayoutTest {
         return ((ReserveResult.Granted) result).ticket();
     }
 
-    @Test
-    void reserve_writesTheKeysDataUnderOneHashTag_andNamesTheKeyInTheRegistry() {
-        reserve(100, clock.millis() + 30 * SECOND);
-
-        assertThat(redis.keys(prefix + ":*")).containsExactlyInAnyOrder(
-                prefix + ":{openai:3}:minute", prefix + ":{openai:3}:day", prefix + ":{openai:3}:pending",
-                prefix + ":keys");
-        assertThat(redis.smembers(prefix + ":keys")).containsExactly("openai:3");
-        int slot = SlotHash.getSlot(prefix + ":{openai:3}:minute");
-        assertThat(SlotHash.getSlot(prefix + ":{openai:3}:day")).isEqualTo(slot);
-        assertThat(SlotHash.getSlot(prefix + ":{openai:3}:pending")).isEqualTo(slot);
-        assertThat(SlotHash.getSlot(prefix + ":{openai:3}:state")).isEqualTo(slot);
+    /** Reserves and settles {@code tokens} at once. */
+    private Ticket spend(long tokens) {
+        Ticket ticket = reserve(tokens, clock.millis() + 30 * SECOND);
+        store.settle(ticket, tokens, clock.millis(), DayWindow.at(clock.millis(), ZoneOffset.UTC));
+        return ticket;
     }
 
     @Test
-    void reserve_storesBucketsTheDayAndThePendingTicket() {
+    void reserve_writesTheKeysDataUnderOneHashTag_andNamesTheKeyInTheRegistry() {
+        spend(100);
+        reserve(100, clock.millis() + 30 * SECOND);
+
+        assertThat(redis.keys(prefix + ":*")).containsExactlyInAnyOrder(
+                base() + "minute", base() + "day", base() + "pending", base() + "meta",
+                prefix + ":keys", prefix + ":key-id-secret");
+        assertThat(redis.smembers(prefix + ":keys")).containsExactly(store.fingerprint(KEY).toString());
+        int slot = SlotHash.getSlot(base() + "minute");
+        assertThat(SlotHash.getSlot(base() + "day")).isEqualTo(slot);
+        assertThat(SlotHash.getSlot(base() + "pending")).isEqualTo(slot);
+        assertThat(SlotHash.getSlot(base() + "state")).isEqualTo(slot);
+    }
+
+    @Test
+    void reserve_holdsTheTokensInTheDayHash_andSettleChargesThemInTheBucketOfTheSettle() {
         clock.advanceMillis(250);
         long now = clock.millis();
         Ticket ticket = reserve(100, now + 30 * SECOND);
 
-        long bucket = Math.floorDiv(now, 1_000);
-        assertThat(redis.hgetall(prefix + ":{openai:3}:minute"))
-                .containsEntry("head", Long.toString(bucket))
-                .containsEntry(Long.toString(bucket), "100");
-        assertThat(redis.hgetall(prefix + ":{openai:3}:day"))
+        assertThat(redis.exists(base() + "minute")).as("held tokens are in no bucket").isZero();
+        assertThat(redis.hgetall(base() + "day"))
                 .containsEntry("day", Long.toString(ticket.epochDay()))
-                .containsEntry("tokens", "100");
-        assertThat(redis.zrangeWithScores(prefix + ":{openai:3}:pending", 0, -1))
+                .containsEntry("tokens", "0")
+                .containsEntry("held", "100");
+        assertThat(redis.zrangeWithScores(base() + "pending", 0, -1))
                 .singleElement()
                 .satisfies(member -> assertThat(member.getScore()).isEqualTo(now + 30 * SECOND));
+
+        clock.advanceMillis(2_500);
+        store.settle(ticket, 80, clock.millis(), DayWindow.at(clock.millis(), ZoneOffset.UTC));
+
+        long settleBucket = Math.floorDiv(clock.millis(), 1_000);
+        assertThat(redis.hgetall(base() + "minute"))
+                .containsOnly(Map.entry("head", Long.toString(settleBucket)), Map.entry(Long.toString(settleBucket), "80"));
+        assertThat(redis.hgetall(base() + "day")).containsEntry("tokens", "80").containsEntry("held", "0");
+        assertThat(redis.zcard(base() + "pending")).isZero();
     }
 
     @Test
     void minuteData_expiresAFewSecondsAfterItsNewestBucketLeavesTheWindow() {
-        reserve(100, clock.millis() + 30 * SECOND);
+        spend(100);
 
-        assertThat(redis.pttl(prefix + ":{openai:3}:minute"))
+        assertThat(redis.pttl(base() + "minute"))
                 .isBetween(60_000L, 61_000L + RedisUsageStore.MINUTE_SLACK_MILLIS);
     }
 
@@ -123,20 +145,21 @@ class RedisKeyLayoutTest {
     void dayCounterAndPendingTickets_expireTwoDaysAfterTheLastReservation() {
         reserve(100, clock.millis() + 30 * SECOND);
 
-        assertThat(redis.pttl(prefix + ":{openai:3}:day"))
+        assertThat(redis.pttl(base() + "day"))
                 .isBetween(RedisUsageStore.DAY_TTL_MILLIS - 10_000, RedisUsageStore.DAY_TTL_MILLIS);
-        assertThat(redis.pttl(prefix + ":{openai:3}:pending"))
+        assertThat(redis.pttl(base() + "pending"))
                 .isBetween(RedisUsageStore.DAY_TTL_MILLIS - 10_000, RedisUsageStore.DAY_TTL_MILLIS);
     }
 
     @Test
     void staleBuckets_areDeletedByTheNextReservation() {
-        reserve(100, clock.millis() + 30 * SECOND);
+        spend(100);
         clock.advance(Duration.ofMinutes(2));
+        spend(50);
 
         reserve(50, clock.millis() + 30 * SECOND);
 
-        assertThat(redis.hgetall(prefix + ":{openai:3}:minute"))
+        assertThat(redis.hgetall(base() + "minute"))
                 .containsOnlyKeys("head", Long.toString(Math.floorDiv(clock.millis(), 1_000)));
     }
 
@@ -145,11 +168,11 @@ class RedisKeyLayoutTest {
         store.setState(KEY, KeyState.coolingDown(FailureKind.RATE_LIMITED, "429 from upstream",
                 clock.millis() + 30 * SECOND));
 
-        assertThat(redis.hgetall(prefix + ":{openai:3}:state")).containsOnly(
+        assertThat(redis.hgetall(base() + "state")).containsOnly(
                 Map.entry("status", "COOLING_DOWN"), Map.entry("kind", "RATE_LIMITED"),
                 Map.entry("reason", "429 from upstream"),
                 Map.entry("until", Long.toString(clock.millis() + 30 * SECOND)));
-        assertThat(redis.pttl(prefix + ":{openai:3}:state"))
+        assertThat(redis.pttl(base() + "state"))
                 .isBetween(RedisUsageStore.STATE_GRACE_MILLIS + 20 * SECOND,
                         RedisUsageStore.STATE_GRACE_MILLIS + 30 * SECOND);
     }
@@ -158,7 +181,7 @@ class RedisKeyLayoutTest {
     void deactivationUntilAReset_neverExpires() {
         store.setState(KEY, KeyState.deactivated(FailureKind.INVALID_KEY, "invalid", KeyState.NEVER));
 
-        assertThat(redis.pttl(prefix + ":{openai:3}:state")).isEqualTo(-1);
+        assertThat(redis.pttl(base() + "state")).isEqualTo(-1);
     }
 
     @Test
@@ -167,7 +190,7 @@ class RedisKeyLayoutTest {
 
         store.setState(KEY, KeyState.ACTIVE);
 
-        assertThat(redis.exists(prefix + ":{openai:3}:state")).isZero();
+        assertThat(redis.exists(base() + "state")).isZero();
         assertThat(store.state(KEY)).isEqualTo(KeyState.ACTIVE);
     }
 
@@ -184,11 +207,10 @@ class RedisKeyLayoutTest {
     }
 
     @Test
-    void reserve_onAKeyIndexBeyondWhatTicketIdsCanName_isRefused() {
+    void register_aKeyIndexBeyondWhatTicketIdsCanName_isRefused() {
         KeyId huge = KeyId.of(Provider.GEMINI, 1 << 19);
-        long now = clock.millis();
 
-        assertThatThrownBy(() -> store.reserve(huge, WindowLimits.NONE, 1, now, DayWindow.at(now, ZoneOffset.UTC), now))
+        assertThatThrownBy(() -> store.register(UsageStoreContract.registeredKeys(huge)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("gemini#524288");
     }
 }

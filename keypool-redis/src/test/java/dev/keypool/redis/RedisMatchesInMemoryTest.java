@@ -13,6 +13,7 @@ import dev.keypool.usage.KeyState;
 import dev.keypool.usage.ReserveResult;
 import dev.keypool.usage.Ticket;
 import dev.keypool.usage.UsageStore;
+import dev.keypool.usage.UsageStoreContract;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.util.ArrayList;
@@ -22,10 +23,10 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The Redis store against the reference: the same random sequence of reserves, settles, releases,
@@ -60,6 +61,8 @@ class RedisMatchesInMemoryTest {
         try (UsageStore memory = new InMemoryUsageStore(bucketMillis);
                 UsageStore redis = new RedisUsageStore(REDIS.client(), RedisStoreConfig.custom()
                         .prefix("same-" + STORES.incrementAndGet()).bucketMillis(bucketMillis).build())) {
+            memory.register(UsageStoreContract.registeredKeys(KEYS.toArray(KeyId[]::new)));
+            redis.register(UsageStoreContract.registeredKeys(KEYS.toArray(KeyId[]::new)));
             new Run(new SplittableRandom(seed), memory, redis).go();
         }
     }
@@ -151,8 +154,8 @@ class RedisMatchesInMemoryTest {
         }
 
         private void release(long at) {
-            List<Ticket> expected = memory.releaseExpired(at);
-            List<Ticket> actual = redis.releaseExpired(at);
+            List<Ticket> expected = memory.releaseExpired(at, DayWindow.at(at, ZONE));
+            List<Ticket> actual = redis.releaseExpired(at, DayWindow.at(at, ZONE));
             assertThat(actual.stream().map(ticket -> twinOfRedisTicket.get(ticket.id())).toList())
                     .containsExactlyInAnyOrderElementsOf(expected);
         }

@@ -12,25 +12,36 @@ import dev.keypool.testing.ManualClock;
 import dev.keypool.usage.DayWindow;
 import dev.keypool.usage.DenialReason;
 import dev.keypool.usage.KeyState;
+import dev.keypool.usage.KeyStatus;
 import dev.keypool.usage.ReserveResult;
+import dev.keypool.usage.UsageStoreContract;
 import java.time.Duration;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Two instances' stores on a Redis of this test's own, which it stops in the middle of traffic and
- * starts again (empty, as a Redis without persistence comes back): no call fails for lack of Redis,
- * each instance admits at most its share meanwhile, and Redis gets the outage's usage afterwards.
+ * Two instances' stores on a Redis of this test's own, which it stops, restarts (empty, as a Redis
+ * without persistence comes back), pauses ({@code SIGSTOP}, a hung Redis) and resumes in the
+ * middle of traffic: no call fails for lack of Redis, each instance admits at most its share
+ * meanwhile, the instances come back in step, and a Redis that lost its data does not reopen
+ * every window. Time is the manual clock's; the stores' maintenance ({@code releaseExpired}) is
+ * called by the test, as the key manager calls it every second.
  */
 class ResilientRedisUsageStoreTest {
 
     static final KeyId KEY = KeyId.of(Provider.OPENAI, 0);
     static final WindowLimits LIMITS = WindowLimits.of(1_000, 10_000);
+    static final Duration TIMEOUT = Duration.ofMillis(500);
 
     private final ManualClock clock = ManualClock.atNoonish();
+    private final List<ResilientRedisUsageStore> stores = new ArrayList<>();
     private RedisServer server;
     private ResilientRedisUsageStore a;
     private ResilientRedisUsageStore b;
@@ -40,33 +51,47 @@ class ResilientRedisUsageStoreTest {
         server = RedisServer.start();
         a = instance();
         b = instance();
+        tick();
     }
 
     @AfterEach
     void stop() {
-        a.close();
-        b.close();
+        if (server.isRunning()) {
+            server.resume();
+        }
+        stores.forEach(ResilientRedisUsageStore::close);
         server.close();
     }
 
     private ResilientRedisUsageStore instance() {
-        return new ResilientRedisUsageStore(new RedisUsageStore(server.url(), RedisStoreConfig.custom().clock(clock)
-                .commandTimeout(Duration.ofMillis(500)).build()), 2);
+        ResilientRedisUsageStore store = new ResilientRedisUsageStore(new RedisUsageStore(server.url(),
+                RedisStoreConfig.custom().clock(clock).commandTimeout(TIMEOUT).build()), 2);
+        store.register(UsageStoreContract.registeredKeys(KEY));
+        stores.add(store);
+        return store;
     }
 
     private DayWindow day() {
         return DayWindow.at(clock.millis(), ZoneOffset.UTC);
     }
 
-    private ReserveResult reserve(ResilientRedisUsageStore store, long tokens) {
-        return store.reserve(KEY, LIMITS, tokens, clock.millis(), day(), clock.millis() + 60_000);
+    private ReserveResult reserve(ResilientRedisUsageStore store, WindowLimits limits, long tokens) {
+        return store.reserve(KEY, limits, tokens, clock.millis(), day(), clock.millis() + 60_000);
+    }
+
+    /** One second of both instances' maintenance: heartbeats on Redis, probes while degraded. */
+    private void tick(ResilientRedisUsageStore... which) {
+        clock.advance(Duration.ofMillis(ResilientRedisUsageStore.PROBE_MILLIS));
+        for (ResilientRedisUsageStore store : which.length == 0 ? List.of(a, b) : List.of(which)) {
+            store.releaseExpired(clock.millis(), day());
+        }
     }
 
     /** Reserves and settles {@code tokens} at a time until refused; returns the tokens admitted. */
     private long spend(ResilientRedisUsageStore store, long tokens) {
         long admitted = 0;
         for (int i = 0; i < 100; i++) {
-            ReserveResult result = reserve(store, tokens);
+            ReserveResult result = reserve(store, LIMITS, tokens);
             if (!(result instanceof ReserveResult.Granted granted)) {
                 assertThat(((ReserveResult.Denied) result).reason()).isEqualTo(DenialReason.MINUTE_LIMIT);
                 return admitted;
@@ -77,11 +102,18 @@ class ResilientRedisUsageStoreTest {
         throw new AssertionError("never refused");
     }
 
+    private void awaitBack(ResilientRedisUsageStore... which) {
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            tick(which);
+            return List.of(which).stream().noneMatch(ResilientRedisUsageStore::degraded);
+        });
+    }
+
     @Test
     void redisStoppedMidTraffic_eachInstanceSpendsOnlyItsShare_andRedisGetsTheOutagesUsage() {
         // Before the outage: 300 tokens through Redis, which both instances have seen.
         for (ResilientRedisUsageStore store : List.of(a, b, a)) {
-            ReserveResult.Granted granted = (ReserveResult.Granted) reserve(store, 100);
+            ReserveResult.Granted granted = (ReserveResult.Granted) reserve(store, LIMITS, 100);
             store.settle(granted.ticket(), 100, clock.millis(), day());
         }
         assertThat(a.usage(KEY, clock.millis(), day()).dayTokens()).isEqualTo(300);
@@ -100,54 +132,163 @@ class ResilientRedisUsageStoreTest {
         assertThat(a.pendingCount()).isZero();
 
         server.restart();
-        clock.advance(Duration.ofMillis(ResilientRedisUsageStore.PROBE_MILLIS));
+        awaitBack(a, b);
 
-        // The next calls find Redis again, after handing it the outage's usage.
-        await().atMost(Duration.ofSeconds(10)).until(() -> {
-            a.usage(KEY, clock.millis(), day());
-            b.usage(KEY, clock.millis(), day());
-            clock.advance(Duration.ofMillis(ResilientRedisUsageStore.PROBE_MILLIS));
-            return !a.degraded() && !b.degraded();
-        });
-        // Redis came back empty: it has what was spent during the outage, not what it lost itself.
-        assertThat(a.redis().usage(KEY, clock.millis(), day()).dayTokens()).isEqualTo(spentByA + spentByB);
-        assertThat(b.usage(KEY, clock.millis(), day()).dayTokens()).isEqualTo(spentByA + spentByB);
+        // Redis came back empty: the day restarts from what the instances last saw (300), plus the outage's usage.
+        assertThat(a.redis().usage(KEY, clock.millis(), day()).dayTokens()).isEqualTo(300 + spentByA + spentByB);
+        assertThat(b.usage(KEY, clock.millis(), day()).dayTokens()).isEqualTo(300 + spentByA + spentByB);
     }
 
     @Test
     void settlementOfARedisTicketDuringTheOutage_doesNotFailAndIsReplayedWhenRedisReturns() {
-        ReserveResult.Granted granted = (ReserveResult.Granted) reserve(a, 400);
+        ReserveResult.Granted granted = (ReserveResult.Granted) reserve(a, LIMITS, 400);
         server.stop();
         assertThat(a.settle(granted.ticket(), 150, clock.millis(), day())).isTrue();
+        tick(a);
         assertThat(a.degraded()).isTrue();
-        assertThat(a.usage(KEY, clock.millis(), day()).dayTokens()).isZero();
 
         server.restart();
-        clock.advance(Duration.ofMillis(ResilientRedisUsageStore.PROBE_MILLIS));
-        await().atMost(Duration.ofSeconds(10)).until(() -> {
-            a.usage(KEY, clock.millis(), day());
-            clock.advance(Duration.ofMillis(ResilientRedisUsageStore.PROBE_MILLIS));
-            return !a.degraded();
-        });
+        awaitBack(a);
 
-        // The ticket and its day went with Redis's data: the replayed settlement has nothing to adjust,
-        // and a new reservation counts from zero (Redis loses what it lost, no more).
+        // The ticket went with Redis's data: the replayed settlement refunds nothing, and the day
+        // restarts from the 400 this instance last saw.
         assertThat(a.pendingCount()).isZero();
-        ReserveResult.Granted next = (ReserveResult.Granted) reserve(a, 100);
-        a.settle(next.ticket(), 100, clock.millis(), day());
-        assertThat(a.usage(KEY, clock.millis(), day()).dayTokens()).isEqualTo(100);
+        assertThat(a.usage(KEY, clock.millis(), day()).dayTokens()).isEqualTo(400);
     }
 
     @Test
     void keyDeactivatedInRedis_staysOutDuringTheOutage() {
         a.setState(KEY, KeyState.deactivated(FailureKind.INVALID_KEY, "invalid", KeyState.NEVER));
-        assertThat(a.usage(KEY, clock.millis(), day()).state().status()).isEqualTo(dev.keypool.usage.KeyStatus.DEACTIVATED);
+        assertThat(a.usage(KEY, clock.millis(), day()).state().status()).isEqualTo(KeyStatus.DEACTIVATED);
         server.stop();
 
-        ReserveResult result = reserve(a, 10);
+        ReserveResult result = reserve(a, LIMITS, 10);
 
         assertThat(a.degraded()).isTrue();
         assertThat(result).isInstanceOfSatisfying(ReserveResult.Denied.class,
                 denied -> assertThat(denied.reason()).isEqualTo(DenialReason.DEACTIVATED));
+    }
+
+    /**
+     * Issue 11: a Redis restart without persistence silently reopened every window: the provider
+     * saw 1,200 tokens in 22 s against 600.
+     */
+    @Test
+    void redisRestartedEmpty_countsEveryMinuteAsFullForAMinute_insteadOfReopeningIt() {
+        WindowLimits limits = WindowLimits.of(600, 10_000);
+        ReserveResult.Granted granted = (ReserveResult.Granted) reserve(a, limits, 600);
+        a.settle(granted.ticket(), 600, clock.millis(), day());
+
+        server.restart();
+        clock.advance(Duration.ofSeconds(5));
+
+        await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> {
+            tick();
+            return a.redis().isConnected() && b.redis().isConnected() && !a.degraded() && !b.degraded();
+        });
+        for (ResilientRedisUsageStore store : List.of(b, a)) {
+            ReserveResult refused = reserve(store, limits, 300);
+            assertThat(refused).as("the lost minute counts as spent").isInstanceOfSatisfying(ReserveResult.Denied.class,
+                    denied -> assertThat(denied.reason()).isEqualTo(DenialReason.MINUTE_LIMIT));
+        }
+        assertThat(a.usage(KEY, clock.millis(), day()).minuteFullUntilMillis()).isGreaterThan(clock.millis());
+        assertThat(a.usage(KEY, clock.millis(), day()).dayTokens()).isGreaterThanOrEqualTo(600);
+
+        clock.advance(Duration.ofSeconds(61));
+        assertThat(reserve(b, limits, 300)).isInstanceOf(ReserveResult.Granted.class);
+    }
+
+    /** Issue 11: Redis down at start-up made the gateway exit, so a gateway restarted during an outage stayed down. */
+    @Test
+    void redisDownAtStart_startsDegraded_holdsTheMinute_dayLimitedKeysWait_andComesBackWhenRedisAnswers() {
+        server.stop();
+        ResilientRedisUsageStore late = instance();
+
+        assertThat(late.degraded()).isTrue();
+        assertThat(late.health().degraded()).isTrue();
+        assertThat(late.health().problem()).contains("since it started");
+        WindowLimits minuteOnly = WindowLimits.of(1_000, WindowLimits.UNLIMITED);
+        assertThat(((ReserveResult.Denied) reserve(late, minuteOnly, 100)).reason())
+                .as("it may be a restart of an instance that spent its share a moment ago")
+                .isEqualTo(DenialReason.MINUTE_LIMIT);
+        assertThat(((ReserveResult.Denied) reserve(late, LIMITS, 100)).reason()).isEqualTo(DenialReason.DAY_LIMIT);
+        clock.advance(Duration.ofSeconds(61));
+        assertThat(reserve(late, minuteOnly, 100)).isInstanceOf(ReserveResult.Granted.class);
+        assertThat(reserve(late, minuteOnly, 500)).as("at most its share").isInstanceOf(ReserveResult.Denied.class);
+
+        server.restart();
+        awaitBack(late);
+
+        assertThat(late.fingerprint(KEY)).isNotNull();
+        assertThat(reserve(late, LIMITS, 100)).isInstanceOf(ReserveResult.Granted.class);
+    }
+
+    /**
+     * Issue 11: a hung Redis (SIGSTOP for 15 s) made every request wait the command timeout (32
+     * requests a second for the whole outage), and "Redis is reachable again" was declared every
+     * second without a round trip.
+     */
+    @Test
+    void hungRedis_failsFastIntoDegradedMode_andComesBackOnlyAfterARealAnswer() throws Exception {
+        server.pause();
+        ExecutorService callers = Executors.newFixedThreadPool(8);
+        try {
+            long started = System.nanoTime();
+            List<Future<ReserveResult>> calls = new ArrayList<>();
+            for (int i = 0; i < 40; i++) {
+                calls.add(callers.submit(() -> reserve(a, LIMITS, 10)));
+            }
+            for (Future<ReserveResult> call : calls) {
+                assertThat(call.get()).isNotNull();
+            }
+            Duration took = Duration.ofNanos(System.nanoTime() - started);
+
+            // 40 calls on 8 threads would take 5 timeouts if each waited for Redis; the hang costs one.
+            assertThat(took).isLessThan(TIMEOUT.multipliedBy(3));
+            assertThat(a.degraded()).isTrue();
+            for (int i = 0; i < 3; i++) {
+                tick(a);
+                assertThat(a.degraded()).as("no answer, no return").isTrue();
+            }
+        } finally {
+            callers.shutdownNow();
+        }
+
+        server.resume();
+        awaitBack(a);
+        assertThat(a.health().degraded()).isFalse();
+    }
+
+    /**
+     * Issue 11: after Redis came back, the first instance to reconcile served the full limits from
+     * Redis before the second had added its local usage: 900 tokens in 16 s against 600.
+     */
+    @Test
+    void afterAnOutage_theFirstInstanceBack_holdsBackTheShareOfThePeerNotBackYet() {
+        WindowLimits limits = WindowLimits.of(600, 100_000);
+        // A hung Redis keeps its data: the outage is the only thing to recover from. The instances
+        // find it hung in their maintenance (so no reserve of theirs waits in Redis's queue).
+        server.pause();
+        tick();
+        for (ResilientRedisUsageStore store : List.of(a, b)) {
+            assertThat(store.degraded()).isTrue();
+            ReserveResult.Granted granted = (ReserveResult.Granted) reserve(store, limits, 300);
+            store.settle(granted.ticket(), 300, clock.millis(), day());
+            assertThat(reserve(store, limits, 1)).as("its share is spent").isInstanceOf(ReserveResult.Denied.class);
+        }
+
+        server.resume();
+        awaitBack(a);
+        assertThat(b.degraded()).as("b has not tried Redis yet").isTrue();
+
+        // Redis has a's 300; b's 300 are only in b, which may still spend its share: a holds it back.
+        assertThat(a.heldBackPeers()).isEqualTo(1);
+        assertThat(((ReserveResult.Denied) reserve(a, limits, 100)).reason()).isEqualTo(DenialReason.MINUTE_LIMIT);
+
+        awaitBack(b);
+        tick(a);
+        assertThat(a.heldBackPeers()).isZero();
+        assertThat(a.usage(KEY, clock.millis(), day()).minuteTokens()).isEqualTo(600);
+        assertThat(((ReserveResult.Denied) reserve(a, limits, 100)).reason()).isEqualTo(DenialReason.MINUTE_LIMIT);
     }
 }

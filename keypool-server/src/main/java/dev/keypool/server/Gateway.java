@@ -28,6 +28,7 @@ import dev.keypool.usage.DurableAffinityStore;
 import dev.keypool.usage.DurableUsageStore;
 import dev.keypool.usage.InMemoryAffinityStore;
 import dev.keypool.usage.InMemoryUsageStore;
+import dev.keypool.usage.StoreHealth;
 import dev.keypool.usage.UsageStore;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http1.Http1Config;
@@ -126,7 +127,10 @@ public final class Gateway implements AutoCloseable {
         this.relay = Relay.create(rotator, openAffinity(config, settings, store, clock));
         this.metrics = new KeypoolMetrics(manager);
         this.statusReporter = new StatusReporter(manager, recorder, relay::ollamaAvailable, settings.demo(),
-                () -> new StatusReport.Store(storeKind(), storeDegraded()));
+                () -> {
+                    StoreHealth health = storeHealth();
+                    return new StatusReport.Store(storeKind(), health.degraded(), health.problem());
+                });
         this.feed = new EventFeed(() -> Json.write(statusReporter.report()));
         this.tokens = new Tokens(settings.adminToken(), settings.clientTokens());
         manager.events().addListener(new LoggingKeyEventListener());
@@ -152,7 +156,7 @@ public final class Gateway implements AutoCloseable {
                     new RedisUsageStore(config.redisUrl(), RedisStoreConfig.custom().clock(clock).build()),
                     settings.instances());
         }
-        DurableUsageStore durable = DurableUsageStore.open(settings.dataDir());
+        DurableUsageStore durable = DurableUsageStore.open(settings.dataDir(), clock);
         LOG.info("Usage and key state are kept in {}", durable.file().toAbsolutePath());
         return durable;
     }
@@ -205,9 +209,12 @@ public final class Gateway implements AutoCloseable {
         return !(store instanceof ResilientRedisUsageStore redis) || redis.redis().isConnected();
     }
 
-    /** Whether Redis is unreachable and this instance accounts locally with its share of each limit. */
-    boolean storeDegraded() {
-        return store instanceof ResilientRedisUsageStore redis && redis.degraded();
+    /**
+     * Whether the store keeps its promise now: degraded while Redis is unreachable (this instance
+     * accounts locally with its share of each limit) or the data directory cannot be written.
+     */
+    StoreHealth storeHealth() {
+        return store.health();
     }
 
     /** Builds the gateway and starts its web server on {@code settings}' host and port. */

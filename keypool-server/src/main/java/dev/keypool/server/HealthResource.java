@@ -2,6 +2,7 @@ package dev.keypool.server;
 
 import dev.keypool.config.Provider;
 import dev.keypool.rotation.ProviderStatus;
+import dev.keypool.usage.StoreHealth;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
@@ -12,7 +13,8 @@ import java.util.Map;
 /**
  * {@code GET /health} (readiness: 503 while draining), {@code /health/live} (the process answers)
  * and {@code /health/ready}. A gateway with no keys is ready: it serves its dashboard, which says
- * how to add them.
+ * how to add them. A degraded store (Redis unreachable, a data directory that cannot be written)
+ * answers 200 with {@code "status": "DEGRADED"}: the instance serves, erring towards refusing.
  */
 final class HealthResource implements HttpService {
 
@@ -32,7 +34,8 @@ final class HealthResource implements HttpService {
 
     private void ready(ServerRequest request, ServerResponse response) {
         boolean storeConnected = gateway.storeConnected();
-        boolean degraded = gateway.storeDegraded();
+        StoreHealth health = gateway.storeHealth();
+        boolean degraded = health.degraded();
         // Degraded is still up: the instance serves on its share of each limit.
         boolean up = !gateway.draining() && (storeConnected || degraded);
         Map<String, Object> checks = new LinkedHashMap<>();
@@ -45,10 +48,15 @@ final class HealthResource implements HttpService {
             }
         }
         checks.put("ollama", Map.of("available", gateway.ollamaAvailable()));
-        checks.put("store", Map.of("kind", gateway.storeKind(), "connected", storeConnected, "degraded", degraded));
+        Map<String, Object> store = new LinkedHashMap<>();
+        store.put("kind", gateway.storeKind());
+        store.put("connected", storeConnected);
+        store.put("degraded", degraded);
+        store.put("problem", health.problem());
+        checks.put("store", store);
         checks.put("demo", gateway.settings().demo());
         Map<String, Object> body = new LinkedHashMap<>();
-        body.put("status", up ? "UP" : "DOWN");
+        body.put("status", !up ? "DOWN" : degraded ? "DEGRADED" : "UP");
         body.put("checks", checks);
         Http.json(response, up ? 200 : 503, body);
     }

@@ -130,6 +130,19 @@ class AdminApiTest {
     }
 
     @Test
+    void status_showsEachKeysId_theFingerprintItsUsageIsStoredUnder_neverTheKey() {
+        JsonNode keys = server.status().at("/providers/openai/keys");
+
+        for (int index = 0; index < 3; index++) {
+            String keyId = keys.get(index).get("key_id").asText();
+            assertThat(keyId).hasSize(32).matches("[0-9a-f]+").doesNotContain("admin").doesNotContain("key" + index);
+            assertThat(keyId).isEqualTo(server.gateway.manager().store().fingerprint(KeyId.of(Provider.OPENAI, index))
+                    .value());
+        }
+        assertThat(keys.findValuesAsText("key_id")).doesNotHaveDuplicates();
+    }
+
+    @Test
     void status_showsCoolingKeyWithCountdownAndReason() {
         Reservation reservation = server.gateway.rotator().acquire(Provider.GEMINI, null, 10);
         reservation.fail(new Failure(FailureKind.RATE_LIMITED, Duration.ofSeconds(30), "429 slow down"));

@@ -27,8 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The embedded store across a crash: the real gateway in a child JVM, traffic, a key cooled down
- * by a 429, {@code kill -9} once the snapshot has been written, and a new process on the same data
- * directory that carries on with the same day counters and key states.
+ * by a 429, {@code kill -9}, and a new process on the same data directory that carries on with
+ * the same key states and never admits again what the crash may have lost.
  */
 class EmbeddedStoreRestartTest {
 
@@ -100,9 +100,10 @@ class EmbeddedStoreRestartTest {
             JsonNode after = TestGateway.json(second.adminGet("/api/admin/api-key-status/"));
             assertThat(key(after, 0).path("status").asText()).isEqualTo("cooling_down");
             assertThat(key(after, 0).path("available_at").asText()).isEqualTo(key(before, 0).path("available_at").asText());
-            assertThat(key(after, 0).path("tokens_used_day").asLong()).isEqualTo(5 * 18);
-            // A kill may lose the last flush interval: at most the last request here.
-            assertThat(key(after, 1).path("tokens_used_day").asLong()).isBetween(18L, 2L * 18);
+            // After a kill the days restart from their saved ceilings: never less than was used, at
+            // most one chunk (1/20 of the day limit) more.
+            assertThat(key(after, 0).path("tokens_used_day").asLong()).isBetween(5L * 18, 5L * 18 + 1_000_000 / 20);
+            assertThat(key(after, 1).path("tokens_used_day").asLong()).isBetween(2L * 18, 2L * 18 + 1_000_000 / 20);
 
             // The usage history continues: 6 attempts on key 0 (one rate-limited), 2 on key 1 (the last may be lost).
             JsonNode report = TestGateway.json(second.adminGet("/api/admin/api-key-usage-report/"));
@@ -127,6 +128,38 @@ class EmbeddedStoreRestartTest {
                     .isEqualTo(openai.path("requests").asLong() + 1);
         }
         assertThat(openAi.keys().stream().filter(KEY0::equals)).hasSize(6);
+    }
+
+    /**
+     * Issue 11: kill -9 lost the last second of accounting and the restarted gateway admitted it
+     * again: the upstream saw 1,200 tokens in 3.4 s against a 600-per-minute key.
+     */
+    @Test
+    void killMinus9_rightAfterAMinutesWorthOfTraffic_theRestartAdmitsNothingMoreThatMinute() {
+        Map<String, String> env = environment();
+        env.put("OPENAI_API_KEYS", KEY0);
+        env.remove("OPENAI_MAX_TOKENS_PER_DAY_1");
+        env.put("OPENAI_MAX_TOKENS_PER_MINUTE_0", "600");
+        int served = 0;
+        try (ChildGateway first = ChildGateway.start(env, work)) {
+            while (served < 100 && first.chat("gpt-4o", 20).statusCode() == 200) {
+                served++;
+            }
+            // No waiting for the snapshot: the kill comes right after the last request.
+            first.kill();
+        }
+        assertThat(served).as("the minute filled up").isBetween(5, 99);
+        int receivedBefore = openAi.keys().size();
+
+        try (ChildGateway second = ChildGateway.start(env, work)) {
+            HttpResponse<String> refused = second.chat("gpt-4o", 20);
+            assertThat(refused.statusCode()).isEqualTo(429);
+            assertThat(refused.headers().firstValue("Retry-After").map(Long::parseLong).orElseThrow())
+                    .isBetween(1L, 61L);
+            JsonNode status = TestGateway.json(second.adminGet("/api/admin/api-key-status/"));
+            assertThat(key(status, 0).path("minute_usage_percent").asDouble()).isEqualTo(100.0);
+        }
+        assertThat(openAi.keys()).as("the upstream received nothing more that minute").hasSize(receivedBefore);
     }
 
     @Test

@@ -19,9 +19,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * A gateway on a Redis of this test's own, which goes away in the middle of traffic and comes back:
- * requests keep being served, {@code /health} and the status say the instance is degraded, and it
- * goes back to Redis by itself.
+ * A gateway on a Redis of this test's own, which goes away in the middle of traffic and comes back
+ * empty: requests keep being served, {@code /health} and the status say the instance is degraded,
+ * it goes back to Redis by itself, and Redis's lost data counts as spent. And a gateway started
+ * while Redis is down starts, degraded.
  */
 class RedisOutageTest {
 
@@ -58,16 +59,45 @@ class RedisOutageTest {
             assertThat(chat()).isEqualTo(200);
         }
         JsonNode health = TestGateway.json(gateway.get("/health"));
-        assertThat(health.path("status").asText()).isEqualTo("UP");
+        assertThat(health.path("status").asText()).isEqualTo("DEGRADED");
         assertThat(health.at("/checks/store/degraded").asBoolean()).isTrue();
         assertThat(gateway.status().at("/store/degraded").asBoolean()).isTrue();
 
         redis.restart();
         await().atMost(Duration.ofSeconds(15)).untilAsserted(
                 () -> assertThat(gateway.status().at("/store/degraded").asBoolean()).isFalse());
-        // The outage's 5 calls of 18 tokens were handed to the restarted (empty) Redis.
-        assertThat(gateway.status().at("/providers/openai/keys/0/tokens_used_day").asLong()).isEqualTo(5 * 18);
-        assertThat(chat()).isEqualTo(200);
+        // Redis came back empty: the day restarts from what the instance last saw (the first call,
+        // as reserved or as committed) and the outage's 5 calls of 18 tokens are added to it.
+        assertThat(gateway.status().at("/providers/openai/keys/0/tokens_used_day").asLong())
+                .isBetween(6L * 18, 6L * 18 + 18);
+        // and the lost minute counts as spent: the window does not silently reopen.
+        assertThat(chat()).isEqualTo(429);
+        assertThat(gateway.status().at("/providers/openai/keys/0/minute_usage_percent").asDouble()).isEqualTo(100.0);
+    }
+
+    /** Issue 11: Redis down at start-up made the gateway exit, so a gateway restarted during an outage stayed down. */
+    @Test
+    void redisDownAtStartUp_theGatewayStartsDegraded_andJoinsRedisWhenItComesUp() {
+        redis.stop();
+        KeypoolConfig config = KeypoolConfig.builder()
+                .baseUrl(Provider.OPENAI, openAi.baseUrl())
+                .baseUrl(Provider.OLLAMA, FakeUpstream.unreachableUrl())
+                .providerPriority(List.of(Provider.OPENAI))
+                .addKey(Provider.OPENAI, "sk-proj-outage-test-bbbbbbbb-key1", "gpt-4o", WindowLimits.of(100_000,
+                        WindowLimits.UNLIMITED))
+                .redisUrl(redis.url())
+                .build();
+        try (TestGateway late = TestGateway.start(config)) {
+            JsonNode health = TestGateway.json(late.get("/health"));
+            assertThat(health.path("status").asText()).isEqualTo("DEGRADED");
+            assertThat(health.at("/checks/store/problem").asText()).contains("since it started");
+            assertThat(late.status().at("/store/degraded").asBoolean()).isTrue();
+
+            redis.restart();
+            await().atMost(Duration.ofSeconds(15)).untilAsserted(
+                    () -> assertThat(TestGateway.json(late.get("/health")).path("status").asText()).isEqualTo("UP"));
+            assertThat(late.status().at("/providers/openai/keys/0/key_id").asText()).hasSize(32);
+        }
     }
 
     private int chat() {

@@ -58,12 +58,16 @@ final class TestGateway implements AutoCloseable {
 
     static ServerSettings settings(KeypoolConfig config) {
         try {
-            Path dataDir = Files.createTempDirectory("keypool-test-data");
-            return new ServerSettings("127.0.0.1", 0, ADMIN_TOKEN, false, config.clientTokens(),
-                    ServerSettings.DEFAULT_MAX_BODY_BYTES, false, false, dataDir, Duration.ofSeconds(10));
+            return settings(config, Files.createTempDirectory("keypool-test-data"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** The test settings on a data directory of the test's choosing, for a restart on the same one. */
+    static ServerSettings settings(KeypoolConfig config, Path dataDir) {
+        return new ServerSettings("127.0.0.1", 0, ADMIN_TOKEN, false, config.clientTokens(),
+                ServerSettings.DEFAULT_MAX_BODY_BYTES, false, false, dataDir, Duration.ofSeconds(10));
     }
 
     String url(String path) {

@@ -85,6 +85,8 @@ public final class RedisServer implements AutoCloseable {
         if (process == null) {
             return;
         }
+        // A paused server would not act on SIGTERM.
+        new ProcessBuilderQuietly(process.pid()).resume();
         process.destroy();
         try {
             if (!process.waitFor(5, TimeUnit.SECONDS)) {
@@ -95,6 +97,37 @@ public final class RedisServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         process = null;
+    }
+
+    /**
+     * Stops the process without ending it ({@code SIGSTOP}): Redis hangs, its connections stay
+     * open and every command waits, as with a frozen host or a full network path.
+     */
+    public synchronized void pause() {
+        signal("-STOP");
+    }
+
+    /** Lets a paused server run again ({@code SIGCONT}); it answers what was queued meanwhile. */
+    public synchronized void resume() {
+        signal("-CONT");
+    }
+
+    private void signal(String signal) {
+        if (process == null) {
+            throw new IllegalStateException("redis-server is not running");
+        }
+        try {
+            Process kill = new ProcessBuilder("kill", signal, Long.toString(process.pid())).redirectErrorStream(true)
+                    .start();
+            if (!kill.waitFor(5, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+                throw new IllegalStateException("kill " + signal + " " + process.pid() + " failed");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot signal redis-server", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Starts the server again on the same port, empty. */
@@ -110,6 +143,19 @@ public final class RedisServer implements AutoCloseable {
             files.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
         } catch (IOException e) {
             // a leftover temporary directory is harmless
+        }
+    }
+
+    /** Sends SIGCONT without failing, for a server that may or may not be paused. */
+    private record ProcessBuilderQuietly(long pid) {
+        void resume() {
+            try {
+                new ProcessBuilder("kill", "-CONT", Long.toString(pid)).start().waitFor(5, TimeUnit.SECONDS);
+            } catch (IOException e) {
+                // not paused, or gone
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

@@ -15,9 +15,11 @@ public record StatusReport(Map<String, Object> providers, List<Alert> alerts, bo
 
     /**
      * @param kind     {@code redis}, {@code data-dir} or {@code memory}
-     * @param degraded Redis is unreachable and this instance accounts locally with its share of each limit
+     * @param degraded Redis is unreachable (this instance accounts locally with its share of each
+     *                 limit) or the data directory cannot be written
+     * @param problem  what is wrong and what it means for the keys, or {@code null}
      */
-    public record Store(String kind, boolean degraded) {
+    public record Store(String kind, boolean degraded, String problem) {
     }
 
     /** A provider used with pooled keys. {@code errorRate} is failures per request, 0..1. */
@@ -33,8 +35,11 @@ public record StatusReport(Map<String, Object> providers, List<Alert> alerts, bo
     /**
      * One key. Limits and percents are {@code null} for an unlimited window; {@code availableAt}
      * (ISO-8601) and {@code availableInSeconds} are {@code null} unless the key comes back by itself.
+     * {@code index} is the key's position in {@code .env}, for display and the admin reset;
+     * {@code keyId} is the fingerprint its usage and state are stored under (stable when the keys
+     * are reordered; {@code null} while a shared store has not been reached yet).
      */
-    public record Key(int index, String maskedKey, String model, String status, String reason, String failureKind,
+    public record Key(int index, String keyId, String maskedKey, String model, String status, String reason, String failureKind,
             String availableAt, Long availableInSeconds, long tokensUsedMinute, Long maxTokensPerMinute,
             Double minuteUsagePercent, long tokensUsedDay, Long maxTokensPerDay, Double dayUsagePercent,
             long requests, long failures) {

@@ -70,8 +70,7 @@ public final class StatusReporter {
         alerts.sort(Comparator.comparing((StatusReport.Alert alert) -> !alert.level().equals("critical")));
         StatusReport.Store storeStatus = store.get();
         if (storeStatus.degraded()) {
-            alerts.add(0, new StatusReport.Alert("critical", null, null, "Redis is unreachable: this instance accounts"
-                    + " locally with its share of each key's limits until it returns"));
+            alerts.add(0, new StatusReport.Alert("critical", null, null, storeStatus.problem()));
         }
         return new StatusReport(providers, alerts, demo, Instant.ofEpochMilli(now).toString(), now, storeStatus);
     }
@@ -80,7 +79,7 @@ public final class StatusReporter {
     public StatusReport.Key key(Provider provider, KeyStatusSnapshot snapshot, long now) {
         Long availableAt = snapshot.availableAtMillis();
         UsageRecorder.Totals totals = recorder.keyTotals(provider, snapshot.index());
-        return new StatusReport.Key(snapshot.index(), snapshot.maskedKey(), snapshot.model(), snapshot.status().id(),
+        return new StatusReport.Key(snapshot.index(), snapshot.keyId(), snapshot.maskedKey(), snapshot.model(), snapshot.status().id(),
                 snapshot.reason(), snapshot.failureKind() == null ? null : snapshot.failureKind().id(),
                 availableAt == null ? null : Instant.ofEpochMilli(availableAt).toString(),
                 availableAt == null ? null : Math.max(0, (availableAt - now + 999) / 1000),

@@ -37,6 +37,8 @@ final class LocalUsageLedger implements UsageLedger {
     private final Path file;
     private final TreeMap<UsageCell, long[]> cells = new TreeMap<>();
     private boolean dirty;
+    /** Whether the last write failed; only the flush thread writes. */
+    private boolean failing;
 
     private LocalUsageLedger(Path file) {
         this.file = file;
@@ -122,7 +124,16 @@ final class LocalUsageLedger implements UsageLedger {
             synchronized (this) {
                 dirty = true;
             }
-            LOG.warn("Could not write the usage history to {} ({}); retrying", file, e.getMessage());
+            // Once, not once a second: the store's health says the data directory cannot be written.
+            if (!failing) {
+                failing = true;
+                LOG.warn("Could not write the usage history to {} ({}); retrying every second", file, e.getMessage());
+            }
+            return;
+        }
+        if (failing) {
+            failing = false;
+            LOG.info("The usage history is written to {} again", file);
         }
     }
 

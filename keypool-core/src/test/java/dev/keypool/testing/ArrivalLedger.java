@@ -1,0 +1,85 @@
+package dev.keypool.testing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.keypool.config.WindowLimits;
+import dev.keypool.usage.DayWindow;
+import dev.keypool.usage.UsageStore;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.BiConsumer;
+
+/**
+ * What a provider received, per key, with when it arrived: the checker of keypool's promise as a
+ * provider sees it. In any 60-second span of arrivals, and in any day (of arrivals), a key gets no
+ * more tokens than its limit. A provider counts by arrival, not by when a gateway admitted the
+ * request, so the times must be the provider's: a fake upstream's log (its requests with their
+ * arrival on the test's clock), or, for a store alone, a moment between a reservation and its
+ * settlement ({@link AdmissionLedger}).
+ *
+ * @param <K> how the test names a key (the key itself for a fake upstream, its id for a store)
+ */
+public final class ArrivalLedger<K> {
+
+    /** One request that reached the provider, and the tokens the provider counted for it. */
+    public record Arrival<K>(K key, long arrivedMillis, long tokens) {
+    }
+
+    private final Queue<Arrival<K>> arrivals = new ConcurrentLinkedQueue<>();
+
+    public void arrived(K key, long arrivedMillis, long tokens) {
+        arrivals.add(new Arrival<>(key, arrivedMillis, tokens));
+    }
+
+    public List<Arrival<K>> arrivals() {
+        return List.copyOf(arrivals);
+    }
+
+    /** The most tokens {@code key} received in any 60-second span of arrivals. */
+    public long mostInAMinute(K key) {
+        long[] most = {0};
+        forEachMinute(key, (spanStart, tokens) -> most[0] = Math.max(most[0], tokens));
+        return most[0];
+    }
+
+    /** For every key in {@code limits}: no 60-second span of arrivals and no day holds more than its limits. */
+    public void assertNoKeyExceeds(Map<K, WindowLimits> limits, ZoneId zone) {
+        limits.forEach((key, limit) -> {
+            forEachMinute(key, (spanStart, tokens) -> assertThat(tokens)
+                    .as("tokens %s received in the 60 s of arrivals from %s", key, Instant.ofEpochMilli(spanStart))
+                    .isLessThanOrEqualTo(limit.perMinute()));
+            Map<Long, Long> perDay = new TreeMap<>();
+            sorted(key).forEach(arrival -> perDay.merge(DayWindow.at(arrival.arrivedMillis(), zone).epochDay(),
+                    arrival.tokens(), Long::sum));
+            perDay.forEach((day, tokens) -> assertThat(tokens).as("tokens %s received on day %s", key, day)
+                    .isLessThanOrEqualTo(limit.perDay()));
+        });
+    }
+
+    /** Every 60-second span of {@code key}'s arrivals that starts at an arrival, with its tokens. */
+    private void forEachMinute(K key, BiConsumer<Long, Long> span) {
+        List<Arrival<K>> sorted = sorted(key);
+        long sum = 0;
+        int end = 0;
+        for (int start = 0; start < sorted.size(); start++) {
+            long spanStart = sorted.get(start).arrivedMillis();
+            while (end < sorted.size() && sorted.get(end).arrivedMillis() < spanStart + UsageStore.MINUTE_MILLIS) {
+                sum += sorted.get(end).tokens();
+                end++;
+            }
+            span.accept(spanStart, sum);
+            sum -= sorted.get(start).tokens();
+        }
+    }
+
+    private List<Arrival<K>> sorted(K key) {
+        return arrivals.stream().filter(arrival -> arrival.key().equals(key))
+                .sorted(Comparator.comparingLong(Arrival::arrivedMillis)).toList();
+    }
+}
