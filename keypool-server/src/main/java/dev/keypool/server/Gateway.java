@@ -20,6 +20,8 @@ import dev.keypool.server.status.StatusReporter;
 import dev.keypool.server.usage.UsageRecorder;
 import dev.keypool.redis.RedisAffinityStore;
 import dev.keypool.redis.RedisCounters;
+import dev.keypool.server.alerts.AlertWebhooks;
+import dev.keypool.server.alerts.WebhookDelivery;
 import dev.keypool.redis.RedisStoreConfig;
 import dev.keypool.redis.RedisUsageStore;
 import dev.keypool.redis.ResilientRedisUsageStore;
@@ -33,6 +35,7 @@ import dev.keypool.usage.UsageStore;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http1.Http1Config;
 import java.lang.management.ManagementFactory;
+import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Deque;
@@ -98,6 +101,7 @@ public final class Gateway implements AutoCloseable {
     private volatile Runnable onServerFailure = () -> { };
     private volatile GuardedConnections connections;
     private volatile WebServer server;
+    private volatile AlertWebhooks alerts;
 
     private Gateway(KeypoolConfig config, ServerSettings settings, Clock clock, LongSupplier ticker) {
         this.config = config;
@@ -288,6 +292,29 @@ public final class Gateway implements AutoCloseable {
         }
         shedding.registerMetrics(metrics.registry(), connections);
         edgeTimer.scheduleWithFixedDelay(this::watchEdge, 1, 1, TimeUnit.SECONDS);
+        if (!settings.alertWebhooks().isEmpty()) {
+            alerts = new AlertWebhooks(statusReporter::report,
+                    WebhookDelivery.overHttp(settings.alertWebhooks(), edgeTimer)::send, manager.clock(),
+                    settings.host() + ":" + server.port());
+            long period = AlertWebhooks.CHECK_PERIOD.toMillis();
+            edgeTimer.scheduleWithFixedDelay(this::checkAlerts, period, period, TimeUnit.MILLISECONDS);
+            LOG.info("Alerts are posted to {} webhook(s): {}", settings.alertWebhooks().size(),
+                    settings.alertWebhooks().stream().map(URI::getHost).toList());
+        }
+    }
+
+    /** Posts what changed in the alerts; a failure here must not end the timer's other work. */
+    private void checkAlerts() {
+        try {
+            alerts.check();
+        } catch (RuntimeException e) {
+            LOG.warn("Could not check the alerts for the webhooks", e);
+        }
+    }
+
+    /** The webhooks' alert check, or {@code null} when no webhook is configured. */
+    AlertWebhooks alerts() {
+        return alerts;
     }
 
     /**

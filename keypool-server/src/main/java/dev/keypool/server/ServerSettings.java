@@ -2,6 +2,7 @@ package dev.keypool.server;
 
 import dev.keypool.config.ConfigException;
 import dev.keypool.config.KeypoolConfig;
+import dev.keypool.server.alerts.WebhookDelivery;
 import dev.keypool.server.connection.ConnectionLimits;
 import java.net.InetAddress;
 import java.net.URI;
@@ -33,10 +34,11 @@ import java.util.Set;
  * @param instances           {@code KEYPOOL_INSTANCES}: how many gateway instances share the Redis; while
  *                            Redis is unreachable each accounts locally with 1/instances of every limit
  * @param edge                what guards the network edge: caps, timeouts, the Hosts and Origins answered
+ * @param alertWebhooks       {@code KEYPOOL_ALERT_WEBHOOK_URL}: where alerts are posted (none by default)
  */
 public record ServerSettings(String host, int port, String adminToken, boolean adminTokenGenerated,
         List<String> clientTokens, long maxBodyBytes, boolean allowPublic, boolean demo, Path dataDir,
-        Duration drainTimeout, int instances, Edge edge) {
+        Duration drainTimeout, int instances, Edge edge, List<URI> alertWebhooks) {
 
     /**
      * What guards the gateway's network edge, so that memory is bounded by settings and not by
@@ -211,7 +213,7 @@ public record ServerSettings(String host, int port, String adminToken, boolean a
             List<String> clientTokens, long maxBodyBytes, boolean allowPublic, boolean demo, Path dataDir,
             Duration drainTimeout) {
         this(host, port, adminToken, adminTokenGenerated, clientTokens, maxBodyBytes, allowPublic, demo, dataDir,
-                drainTimeout, DEFAULT_INSTANCES, Edge.defaults());
+                drainTimeout, DEFAULT_INSTANCES, Edge.defaults(), List.of());
     }
 
     /** 4 MiB: room for long chat histories, small enough to refuse a runaway upload early. */
@@ -223,6 +225,7 @@ public record ServerSettings(String host, int port, String adminToken, boolean a
     public ServerSettings {
         clientTokens = List.copyOf(clientTokens);
         Objects.requireNonNull(edge, "edge");
+        alertWebhooks = List.copyOf(alertWebhooks);
     }
 
     static ServerSettings resolve(KeypoolConfig config, CommandLine commandLine) {
@@ -238,17 +241,23 @@ public record ServerSettings(String host, int port, String adminToken, boolean a
                 config.dataDir() != null ? config.dataDir() : Path.of("data"),
                 Duration.ofSeconds(positive(config, "KEYPOOL_DRAIN_SECONDS", DEFAULT_DRAIN.toSeconds())),
                 (int) Math.min(Integer.MAX_VALUE, positive(config, "KEYPOOL_INSTANCES", DEFAULT_INSTANCES)),
-                Edge.resolve(config));
+                Edge.resolve(config),
+                WebhookDelivery.targets(config.setting("KEYPOOL_ALERT_WEBHOOK_URL")));
     }
 
     public ServerSettings withMaxBodyBytes(long maxBodyBytes) {
         return new ServerSettings(host, port, adminToken, adminTokenGenerated, clientTokens, maxBodyBytes, allowPublic,
-                demo, dataDir, drainTimeout, instances, edge);
+                demo, dataDir, drainTimeout, instances, edge, alertWebhooks);
+    }
+
+    public ServerSettings withAlertWebhooks(List<URI> alertWebhooks) {
+        return new ServerSettings(host, port, adminToken, adminTokenGenerated, clientTokens, maxBodyBytes, allowPublic,
+                demo, dataDir, drainTimeout, instances, edge, alertWebhooks);
     }
 
     public ServerSettings withEdge(Edge edge) {
         return new ServerSettings(host, port, adminToken, adminTokenGenerated, clientTokens, maxBodyBytes, allowPublic,
-                demo, dataDir, drainTimeout, instances, edge);
+                demo, dataDir, drainTimeout, instances, edge, alertWebhooks);
     }
 
     /**

@@ -122,7 +122,7 @@ final class TestGateway implements AutoCloseable {
     static ServerSettings inDataDir(ServerSettings settings, java.nio.file.Path dataDir) {
         return new ServerSettings(settings.host(), settings.port(), settings.adminToken(), settings.adminTokenGenerated(),
                 settings.clientTokens(), settings.maxBodyBytes(), settings.allowPublic(), settings.demo(), dataDir,
-                settings.drainTimeout(), settings.instances(), settings.edge());
+                settings.drainTimeout(), settings.instances(), settings.edge(), settings.alertWebhooks());
     }
 
     static JsonNode json(HttpResponse<String> response) {

@@ -45,7 +45,24 @@ public record StatusReport(Map<String, Object> providers, List<Alert> alerts, bo
             long requests, long failures) {
     }
 
-    /** {@code level} is {@code warning} or {@code critical}; {@code index} is null for a provider-wide alert. */
-    public record Alert(String level, String provider, Integer index, String message) {
+    /**
+     * One alert, as the dashboard shows it and a webhook receives it.
+     *
+     * @param level    {@code warning} or {@code critical}
+     * @param provider the provider's id, or {@code null} for the store
+     * @param index    the key's index, or {@code null} for a provider-wide alert
+     * @param kind     what it is about: {@value #KEY_DEACTIVATED}, {@value #KEY_COOLING_DOWN},
+     *                 {@value #MINUTE_USAGE}, {@value #DAY_USAGE}, {@value #NO_USABLE_KEY} or
+     *                 {@value #STORE_DEGRADED}
+     * @param keyId    the key's fingerprint (as in {@link Key#keyId()}), or {@code null}
+     */
+    public record Alert(String level, String provider, Integer index, String message, String kind, String keyId) {
+
+        public static final String KEY_DEACTIVATED = "key_deactivated";
+        public static final String KEY_COOLING_DOWN = "key_cooling_down";
+        public static final String MINUTE_USAGE = "minute_usage";
+        public static final String DAY_USAGE = "day_usage";
+        public static final String NO_USABLE_KEY = "no_usable_key";
+        public static final String STORE_DEGRADED = "store_degraded";
     }
 }

@@ -62,7 +62,8 @@ public final class StatusReporter {
             }
             if (status.totalKeys() > 0 && status.activeKeys() == 0) {
                 alerts.add(new StatusReport.Alert("critical", provider.id(), null, "No usable " + provider.id()
-                        + " key: all " + status.totalKeys() + " are cooling down or deactivated"));
+                        + " key: all " + status.totalKeys() + " are cooling down or deactivated",
+                        StatusReport.Alert.NO_USABLE_KEY, null));
             }
             providers.put(provider.id(), new StatusReport.KeyedProvider(status.totalKeys(), status.activeKeys(),
                     totals.requests(), totals.failures(), tokensToday, totals.errorRate(), keys));
@@ -70,7 +71,8 @@ public final class StatusReporter {
         alerts.sort(Comparator.comparing((StatusReport.Alert alert) -> !alert.level().equals("critical")));
         StatusReport.Store storeStatus = store.get();
         if (storeStatus.degraded()) {
-            alerts.add(0, new StatusReport.Alert("critical", null, null, storeStatus.problem()));
+            alerts.add(0, new StatusReport.Alert("critical", null, null, storeStatus.problem(),
+                    StatusReport.Alert.STORE_DEGRADED, null));
         }
         return new StatusReport(providers, alerts, demo, Instant.ofEpochMilli(now).toString(), now, storeStatus);
     }
@@ -93,25 +95,27 @@ public final class StatusReporter {
         String name = provider.id() + " key " + key.index() + " (" + key.maskedKey() + ")";
         if (key.status() == KeyStatus.DEACTIVATED) {
             alerts.add(new StatusReport.Alert("critical", provider.id(), key.index(),
-                    name + " is deactivated: " + key.reason()));
+                    name + " is deactivated: " + key.reason(), StatusReport.Alert.KEY_DEACTIVATED, key.keyId()));
         } else if (key.status() == KeyStatus.COOLING_DOWN) {
             String until = key.availableAtMillis() == null ? ""
                     : " for " + Math.max(1, (key.availableAtMillis() - now + 999) / 1000) + " s";
             alerts.add(new StatusReport.Alert("warning", provider.id(), key.index(),
-                    name + " is cooling down" + until + (key.failureKind() == null ? "" : " (" + key.failureKind().id() + ")")));
+                    name + " is cooling down" + until + (key.failureKind() == null ? "" : " (" + key.failureKind().id() + ")"),
+                    StatusReport.Alert.KEY_COOLING_DOWN, key.keyId()));
         }
-        usage(alerts, provider, key, name, "per-minute", key.minuteUsagePercent());
-        usage(alerts, provider, key, name, "per-day", key.dayUsagePercent());
+        usage(alerts, provider, key, name, "per-minute", StatusReport.Alert.MINUTE_USAGE, key.minuteUsagePercent());
+        usage(alerts, provider, key, name, "per-day", StatusReport.Alert.DAY_USAGE, key.dayUsagePercent());
         return alerts;
     }
 
     private static void usage(List<StatusReport.Alert> alerts, Provider provider, KeyStatusSnapshot key, String name,
-            String window, Double percent) {
+            String window, String kind, Double percent) {
         if (percent == null || percent <= WARNING_PERCENT) {
             return;
         }
         boolean full = percent >= 100.0;
         alerts.add(new StatusReport.Alert(full ? "critical" : "warning", provider.id(), key.index(),
-                name + (full ? " has reached its " : " is at " + percent + "% of its ") + window + " limit"));
+                name + (full ? " has reached its " : " is at " + percent + "% of its ") + window + " limit", kind,
+                key.keyId()));
     }
 }
