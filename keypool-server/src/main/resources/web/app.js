@@ -33,7 +33,7 @@
 
   const PROVIDER_ORDER = ['openai', 'gemini', 'serp', 'ollama'];
   const PROVIDER_NAMES = { openai: 'OpenAI', gemini: 'Google Gemini', serp: 'SerpApi', ollama: 'Ollama' };
-  const REQUEST_EVENT_TYPES = new Set(['key_acquired', 'usage_committed', 'reservation_released']);
+  const REQUEST_EVENT_TYPES = new Set(['key_acquired', 'usage_committed', 'reservation_released', 'keyless_called']);
   const STATUS_LABELS = { active: 'Active', cooling_down: 'Cooling down', deactivated: 'Deactivated' };
   const SETUP_SAMPLE = [
     '# .env next to the gateway (or --env-file PATH)',
@@ -981,6 +981,10 @@
       case 'key_reactivated':
         return ['Reactivated', 'ok',
           (event.by_admin ? 'reset by an admin' : event.polled ? 'usable again (seen by polling)' : 'usable again')];
+      case 'keyless_called':
+        return event.kind
+          ? ['Failed', 'warning', `${event.model || ''} ${kind}`.trim()]
+          : ['Served', 'info', `${formatInt(total)} ${unit}${event.model ? ` by ${event.model}` : ''}`];
       case 'pool_exhausted':
         return ['Pool exhausted', 'critical', [
           event.message || (event.reason ? String(event.reason).replace(/_/g, ' ') : 'no usable key'),

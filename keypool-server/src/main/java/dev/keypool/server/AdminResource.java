@@ -83,7 +83,6 @@ final class AdminResource implements HttpService {
         } else {
             reset = manager.resetAll();
         }
-        gateway.feed().statusChanged();
         List<Map<String, Object>> keys = new ArrayList<>();
         for (KeyId id : reset) {
             Map<String, Object> key = new LinkedHashMap<>();
@@ -101,7 +100,6 @@ final class AdminResource implements HttpService {
         JsonNode body = Http.jsonBody(request, gateway.settings().maxBodyBytes());
         String reason = body != null && body.hasNonNull("reason") ? body.get("reason").asText() : null;
         manager.deactivate(id, reason);
-        gateway.feed().statusChanged();
         keyStatus(response, id);
     }
 
@@ -109,7 +107,6 @@ final class AdminResource implements HttpService {
         gateway.tokens().requireAdmin(request, false);
         KeyId id = keyId(request);
         manager.activate(id);
-        gateway.feed().statusChanged();
         keyStatus(response, id);
     }
 

@@ -392,11 +392,6 @@ public final class Gateway implements AutoCloseable {
     }
 
     /** Records a call to a keyless provider (Ollama), which publishes no key events. */
-    void recordKeyless(Provider provider, TokenUsage usage, FailureKind failure) {
-        recorder.recordKeyless(provider, usage, failure);
-        metrics.recordKeyless(provider, usage, failure);
-        feed.statusChanged();
-    }
 
     boolean draining() {
         return draining.get();
