@@ -31,8 +31,6 @@
   const WARN_PERCENT = 80;
   const FULL_PERCENT = 100;
 
-  const PROVIDER_ORDER = ['openai', 'gemini', 'serp', 'ollama'];
-  const PROVIDER_NAMES = { openai: 'OpenAI', gemini: 'Google Gemini', serp: 'SerpApi', ollama: 'Ollama' };
   const REQUEST_EVENT_TYPES = new Set(['key_acquired', 'usage_committed', 'reservation_released', 'keyless_called']);
   const STATUS_LABELS = { active: 'Active', cooling_down: 'Cooling down', deactivated: 'Deactivated' };
   const SETUP_SAMPLE = [
@@ -118,8 +116,14 @@
     if (node.textContent !== value) node.textContent = value;
   }
 
+  // The providers in the gateway's order, with their names, as GET /api/admin/info lists them.
+  function knownProviders() {
+    return (state.info && Array.isArray(state.info.providers)) ? state.info.providers : [];
+  }
+
   function providerName(provider) {
-    return PROVIDER_NAMES[provider] || provider.charAt(0).toUpperCase() + provider.slice(1);
+    const known = knownProviders().find((p) => p.id === provider);
+    return known ? known.name : provider.charAt(0).toUpperCase() + provider.slice(1);
   }
 
   function unitOf(provider) {
@@ -470,9 +474,10 @@
   function providerEntries(status) {
     const providers = (status && status.providers) || {};
     const names = Object.keys(providers);
+    const order = knownProviders().map((p) => p.id);
     names.sort((a, b) => {
-      const ia = PROVIDER_ORDER.indexOf(a);
-      const ib = PROVIDER_ORDER.indexOf(b);
+      const ia = order.indexOf(a);
+      const ib = order.indexOf(b);
       return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || a.localeCompare(b);
     });
     return names.map((name) => [name, providers[name] || {}]);

@@ -122,6 +122,12 @@ final class AdminResource implements HttpService {
         info.put("version", Main.version());
         info.put("demo", gateway.settings().demo());
         info.put("providers_configured", configured);
+        // the dashboard's list of providers, in their order: adding one adds it there
+        List<Map<String, Object>> providers = new ArrayList<>();
+        for (Provider provider : Provider.values()) {
+            providers.add(Map.of("id", provider.id(), "name", provider.displayName(), "uses_keys", provider.usesKeys()));
+        }
+        info.put("providers", providers);
         info.put("setup_hint", SETUP_HINT);
         info.put("client_tokens_required", !gateway.settings().clientTokens().isEmpty());
         Http.json(response, info);
