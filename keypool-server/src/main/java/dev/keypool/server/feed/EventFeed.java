@@ -116,7 +116,7 @@ public final class EventFeed implements KeyEventListener, AutoCloseable {
     }
 
     private static Frame frame(KeyEvent event) {
-        return Frame.event(event.type(), dev.keypool.server.Json.write(EventJson.of(event)));
+        return Frame.event(event.type(), dev.keypool.providers.internal.Json.write(EventJson.of(event)));
     }
 
     public int subscriberCount() {
