@@ -6,13 +6,11 @@ import dev.keypool.config.Provider;
 import dev.keypool.config.SelectionStrategy;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.event.KeyEvent;
-import dev.keypool.event.LoggingKeyEventListener;
 import dev.keypool.usage.DenialReason;
 import dev.keypool.usage.KeyState;
 import dev.keypool.usage.KeyStatus;
 import dev.keypool.usage.KeyUsage;
 import dev.keypool.usage.ReserveResult;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -46,8 +44,6 @@ import java.util.function.Function;
  */
 public final class ApiKeyRotator {
 
-    private static volatile ApiKeyRotator global;
-
     private final ApiKeyManager manager;
     private final Map<Provider, AtomicLong> roundRobin = new EnumMap<>(Provider.class);
     private final Map<Provider, Map<String, List<List<KeyConfig>>>> tiersByModel = new EnumMap<>(Provider.class);
@@ -68,28 +64,19 @@ public final class ApiKeyRotator {
     /**
      * The process-wide rotator, like the seed's {@code get_api_key_rotator()}: built on first use
      * from the environment and {@code ./.env}, on the in-memory store, logging its events and
-     * maintaining its keys every second.
+     * maintaining its keys every second. Held by {@link ProcessWide}, with everything built on it.
      */
     public static ApiKeyRotator getApiKeyRotator() {
-        ApiKeyRotator rotator = global;
-        if (rotator == null) {
-            synchronized (ApiKeyRotator.class) {
-                rotator = global;
-                if (rotator == null) {
-                    ApiKeyManager manager = ApiKeyManager.fromEnvironment();
-                    manager.events().addListener(new LoggingKeyEventListener());
-                    manager.startMaintenance(Duration.ofSeconds(1));
-                    rotator = new ApiKeyRotator(manager);
-                    global = rotator;
-                }
-            }
-        }
-        return rotator;
+        return ProcessWide.rotator();
     }
 
-    /** Replaces the process-wide rotator (a server wires its own; tests install theirs). */
+    /**
+     * Replaces the process-wide rotator (a server wires its own; tests install theirs); the
+     * process-wide services built on the previous one are closed and rebuilt on this one when next
+     * asked for. {@code null} resets.
+     */
     public static void setApiKeyRotator(ApiKeyRotator rotator) {
-        global = rotator;
+        ProcessWide.install(rotator);
     }
 
     public ApiKeyManager manager() {
