@@ -201,13 +201,12 @@ public final class Gateway implements AutoCloseable {
 
     /** Where usage and key state live: {@code redis}, {@code data-dir} or {@code memory}. */
     String storeKind() {
-        return store instanceof ResilientRedisUsageStore ? "redis"
-                : store instanceof DurableUsageStore ? "data-dir" : "memory";
+        return store.kind();
     }
 
     /** Whether the store can be reached (always, but for Redis). */
     boolean storeConnected() {
-        return !(store instanceof ResilientRedisUsageStore redis) || redis.redis().isConnected();
+        return store.connected();
     }
 
     /**

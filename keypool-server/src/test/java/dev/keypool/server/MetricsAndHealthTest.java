@@ -106,6 +106,8 @@ class MetricsAndHealthTest {
         assertThat(health.get("status").asText()).isEqualTo("UP");
         assertThat(health.at("/checks/openai/keys").asInt()).isEqualTo(2);
         assertThat(health.at("/checks/openai/usable_keys").asInt()).isEqualTo(2);
+        assertThat(health.at("/checks/store/kind").asText()).as("as the store says it").isEqualTo("data-dir");
+        assertThat(health.at("/checks/store/connected").asBoolean()).isTrue();
         assertThat(server.get("/health/live").statusCode()).isEqualTo(200);
         assertThat(server.get("/health/ready").statusCode()).isEqualTo(200);
     }
