@@ -31,9 +31,7 @@
   const WARN_PERCENT = 80;
   const FULL_PERCENT = 100;
 
-  const PROVIDER_ORDER = ['openai', 'gemini', 'serp', 'ollama'];
-  const PROVIDER_NAMES = { openai: 'OpenAI', gemini: 'Google Gemini', serp: 'SerpApi', ollama: 'Ollama' };
-  const REQUEST_EVENT_TYPES = new Set(['key_acquired', 'usage_committed', 'reservation_released']);
+  const REQUEST_EVENT_TYPES = new Set(['key_acquired', 'usage_committed', 'reservation_released', 'keyless_called']);
   const STATUS_LABELS = { active: 'Active', cooling_down: 'Cooling down', deactivated: 'Deactivated' };
   const SETUP_SAMPLE = [
     '# .env next to the gateway (or --env-file PATH)',
@@ -118,8 +116,14 @@
     if (node.textContent !== value) node.textContent = value;
   }
 
+  // The providers in the gateway's order, with their names, as GET /api/admin/info lists them.
+  function knownProviders() {
+    return (state.info && Array.isArray(state.info.providers)) ? state.info.providers : [];
+  }
+
   function providerName(provider) {
-    return PROVIDER_NAMES[provider] || provider.charAt(0).toUpperCase() + provider.slice(1);
+    const known = knownProviders().find((p) => p.id === provider);
+    return known ? known.name : provider.charAt(0).toUpperCase() + provider.slice(1);
   }
 
   function unitOf(provider) {
@@ -470,9 +474,10 @@
   function providerEntries(status) {
     const providers = (status && status.providers) || {};
     const names = Object.keys(providers);
+    const order = knownProviders().map((p) => p.id);
     names.sort((a, b) => {
-      const ia = PROVIDER_ORDER.indexOf(a);
-      const ib = PROVIDER_ORDER.indexOf(b);
+      const ia = order.indexOf(a);
+      const ib = order.indexOf(b);
       return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || a.localeCompare(b);
     });
     return names.map((name) => [name, providers[name] || {}]);
@@ -981,6 +986,10 @@
       case 'key_reactivated':
         return ['Reactivated', 'ok',
           (event.by_admin ? 'reset by an admin' : event.polled ? 'usable again (seen by polling)' : 'usable again')];
+      case 'keyless_called':
+        return event.kind
+          ? ['Failed', 'warning', `${event.model || ''} ${kind}`.trim()]
+          : ['Served', 'info', `${formatInt(total)} ${unit}${event.model ? ` by ${event.model}` : ''}`];
       case 'pool_exhausted':
         return ['Pool exhausted', 'critical', [
           event.message || (event.reason ? String(event.reason).replace(/_/g, ' ') : 'no usable key'),

@@ -11,9 +11,11 @@ import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.ZoneId;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -36,8 +38,16 @@ import java.util.regex.Pattern;
  */
 public final class EnvConfigLoader {
 
-    private static final Pattern PER_KEY = Pattern.compile(
-            "^(OPENAI|GEMINI|SERP)_(MODEL|MAX_TOKENS_PER_MINUTE|MAX_TOKENS_PER_DAY)_(\\d+)$");
+    /** A per-key variable of any key-using provider: its prefix comes from {@link Provider#envPrefix()}. */
+    private static final Pattern PER_KEY = Pattern.compile("^(" + String.join("|", Arrays.stream(Provider.values())
+            .filter(Provider::usesKeys).map(Provider::envPrefix).toList())
+            + ")_(MODEL|MAX_TOKENS_PER_MINUTE|MAX_TOKENS_PER_DAY)_(\\d+)$");
+
+    /** The {@code KEYPOOL_*} variables this loader reads (see {@link KnownSettings}). */
+    public static final Set<String> SETTINGS = Set.of("KEYPOOL_PROVIDER_PRIORITY", "KEYPOOL_FALLBACKS",
+            "KEYPOOL_SELECTION_STRATEGY", "KEYPOOL_DAY_ZONE", "KEYPOOL_RATE_LIMIT_COOLDOWN_SECONDS",
+            "KEYPOOL_SERVER_ERROR_COOLDOWN_SECONDS", "KEYPOOL_RESERVATION_TIMEOUT_SECONDS", "KEYPOOL_HOST",
+            "KEYPOOL_PORT", "KEYPOOL_ADMIN_TOKEN", "KEYPOOL_CLIENT_TOKENS", "KEYPOOL_DATA_DIR", "KEYPOOL_REDIS_URL");
 
     private EnvConfigLoader() {
     }

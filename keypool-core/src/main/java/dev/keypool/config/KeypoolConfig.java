@@ -168,6 +168,11 @@ public final class KeypoolConfig {
         return settings.get(name);
     }
 
+    /** The names of every {@code KEYPOOL_*} variable given, known or not (see {@link KnownSettings}). */
+    public java.util.Set<String> settingNames() {
+        return settings.keySet();
+    }
+
     @Override
     public String toString() {
         StringBuilder text = new StringBuilder("KeypoolConfig[");

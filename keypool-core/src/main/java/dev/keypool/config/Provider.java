@@ -6,18 +6,25 @@ import java.util.Locale;
  * The upstreams keypool pools keys for. {@link #OLLAMA} is keyless: it has availability, not keys.
  */
 public enum Provider {
-    OPENAI("openai", "OPENAI"),
-    GEMINI("gemini", "GEMINI"),
+    OPENAI("openai", "OPENAI", "OpenAI"),
+    GEMINI("gemini", "GEMINI", "Google Gemini"),
     /** SerpApi. Its limits count searches: one search is one "token". */
-    SERP("serp", "SERP"),
-    OLLAMA("ollama", "OLLAMA");
+    SERP("serp", "SERP", "SerpApi"),
+    OLLAMA("ollama", "OLLAMA", "Ollama");
 
     private final String id;
     private final String envPrefix;
+    private final String displayName;
 
-    Provider(String id, String envPrefix) {
+    Provider(String id, String envPrefix, String displayName) {
         this.id = id;
         this.envPrefix = envPrefix;
+        this.displayName = displayName;
+    }
+
+    /** The provider's name as people write it ({@code "Google Gemini"}), for the dashboard. */
+    public String displayName() {
+        return displayName;
     }
 
     /** The lower-case name used in JSON, URLs, metrics and the seed's API ({@code "openai"}). */

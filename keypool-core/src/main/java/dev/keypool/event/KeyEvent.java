@@ -124,4 +124,18 @@ public sealed interface KeyEvent {
             return "pool_exhausted";
         }
     }
+
+    /**
+     * A call to a keyless provider (a local Ollama) ended: served, with the tokens it reported, or
+     * failed with {@code failure}. Such calls reserve nothing, so this is all that is said of them.
+     *
+     * @param failure {@code null} when it served
+     */
+    record KeylessCalled(long timeMillis, Provider provider, String model, long promptTokens,
+            long completionTokens, FailureKind failure) implements KeyEvent {
+        @Override
+        public String type() {
+            return "keyless_called";
+        }
+    }
 }

@@ -37,6 +37,13 @@ public final class LoggingKeyEventListener implements KeyEventListener {
                             ? "until an admin reset" : "until " + Instant.ofEpochMilli(e.untilMillis()));
             case KeyEvent.KeyReactivated e -> LOG.info("{} {} active again{}", e.key(), e.maskedKey(),
                     e.byAdmin() ? " (admin reset)" : "");
+            case KeyEvent.KeylessCalled e -> {
+                if (e.failure() == null) {
+                    LOG.debug("{} {} served: {} tokens", e.provider(), e.model(), e.promptTokens() + e.completionTokens());
+                } else {
+                    LOG.warn("{} {} failed: {}", e.provider(), e.model(), e.failure().id());
+                }
+            }
             case KeyEvent.PoolExhausted e -> LOG.warn("No {} key can take {} tokens{}: {}; soonest free {}",
                     e.provider(), e.tokens(), e.model() == null ? "" : " for " + e.model(),
                     e.reason() == null ? "no keys configured" : e.reason().name().toLowerCase(java.util.Locale.ROOT),

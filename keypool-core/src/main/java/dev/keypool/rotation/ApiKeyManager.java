@@ -213,45 +213,62 @@ public final class ApiKeyManager implements AutoCloseable {
 
     /**
      * Applies the reaction to a failure of a call made with {@code key}: cool down, deactivate, or
-     * nothing for a client error. A weaker state never replaces a stronger or longer one (a late
-     * rate limit does not shorten an invalid key's deactivation).
+     * nothing for a client error ({@link FailureKind#reaction()}). A weaker state never replaces a
+     * stronger or longer one (a late rate limit does not shorten an invalid key's deactivation).
+     *
+     * @param failover whether another key or provider is tried for the request, as its event says
      */
     public void recordFailure(KeyConfig key, Failure failure, boolean failover) {
-        recordFailure(key, failure, failover, null);
+        applyFailure(key, failure, null).announce(failover);
     }
 
     /**
-     * Like {@link #recordFailure(KeyConfig, Failure, boolean)} for a call that was the probe of a
-     * key back from a rest: a client error means the provider answered (the key serves again), any
-     * other reaction replaces the probe's state whatever its rank.
+     * The events of a failure whose reaction is applied: held until the request knows whether a
+     * next key or provider is tried, so that {@link KeyEvent.KeyFailed#failover()} says what
+     * happened rather than what might.
      */
-    void recordFailure(KeyConfig key, Failure failure, boolean failover, KeyState probing) {
+    @FunctionalInterface
+    interface FailureNotice {
+        void announce(boolean failover);
+    }
+
+    /**
+     * Applies the reaction now (so no other request picks the key meanwhile) and returns its
+     * events to announce later. For a call that was the probe of a key back from a rest: a client
+     * error means the provider answered (the key serves again), any other reaction replaces the
+     * probe's state whatever its rank.
+     */
+    FailureNotice applyFailure(KeyConfig key, Failure failure, KeyState probing) {
         long now = clock.millis();
         String message = KeyMask.scrub(failure.message(), key.secret());
-        events.publish(() -> new KeyEvent.KeyFailed(now, key.id(), key.maskedKey(), failure.kind(), message, failover));
+        FailureNotice failed = failover -> events.publish(() -> new KeyEvent.KeyFailed(now, key.id(),
+                key.maskedKey(), failure.kind(), message, failover));
         KeyState next = reaction(failure, message, now);
         if (next == null) {
             if (probing != null) {
                 probeSucceeded(key, probing);
             }
-            return;
+            return failed;
         }
         while (true) {
             KeyState current = store.state(key.id());
             if (!current.availableAt(now) && outranks(current, next) && !current.equals(probing)) {
-                return;
+                return failed;
             }
             if (store.compareAndSetState(key.id(), current, next)) {
                 break;
             }
         }
-        if (next.status() == KeyStatus.COOLING_DOWN) {
-            events.publish(() -> new KeyEvent.KeyCooledDown(now, key.id(), key.maskedKey(), failure.kind(),
-                    next.untilMillis()));
-        } else {
-            events.publish(() -> new KeyEvent.KeyDeactivated(now, key.id(), key.maskedKey(), failure.kind(),
-                    next.reason(), next.untilMillis()));
-        }
+        return failover -> {
+            failed.announce(failover);
+            if (next.status() == KeyStatus.COOLING_DOWN) {
+                events.publish(() -> new KeyEvent.KeyCooledDown(now, key.id(), key.maskedKey(), failure.kind(),
+                        next.untilMillis()));
+            } else {
+                events.publish(() -> new KeyEvent.KeyDeactivated(now, key.id(), key.maskedKey(), failure.kind(),
+                        next.reason(), next.untilMillis()));
+            }
+        };
     }
 
     /**
@@ -372,17 +389,18 @@ public final class ApiKeyManager implements AutoCloseable {
 
     // ---- internals --------------------------------------------------------------------------------
 
+    /** The state {@link FailureKind#reaction()} puts the key in, or {@code null} when it leaves it alone. */
     private KeyState reaction(Failure failure, String message, long now) {
         FailureKind kind = failure.kind();
-        return switch (kind) {
-            case RATE_LIMITED -> KeyState.coolingDown(kind, message,
+        String reason = kind.id().replace('_', ' ') + ": " + message;
+        return switch (kind.reaction()) {
+            case COOL_DOWN -> KeyState.coolingDown(kind, message,
                     now + orDefault(failure.retryAfter(), config.rateLimitCooldown()));
-            case SERVER_ERROR, UNREACHABLE -> KeyState.coolingDown(kind, message,
+            case REST -> KeyState.coolingDown(kind, message,
                     now + orDefault(failure.retryAfter(), config.serverErrorCooldown()));
-            case QUOTA_EXHAUSTED -> KeyState.deactivated(kind, "quota exhausted: " + message,
-                    day(now).nextStartMillis());
-            case INVALID_KEY -> KeyState.deactivated(kind, "invalid key: " + message, KeyState.NEVER);
-            case CLIENT_ERROR -> null;
+            case RETIRE_FOR_THE_DAY -> KeyState.deactivated(kind, reason, day(now).nextStartMillis());
+            case RETIRE_UNTIL_RESET -> KeyState.deactivated(kind, reason, KeyState.NEVER);
+            case NONE -> null;
         };
     }
 

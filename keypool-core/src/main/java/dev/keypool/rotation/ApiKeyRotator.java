@@ -6,20 +6,15 @@ import dev.keypool.config.Provider;
 import dev.keypool.config.SelectionStrategy;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.event.KeyEvent;
-import dev.keypool.event.LoggingKeyEventListener;
-import dev.keypool.failure.Failure;
-import dev.keypool.failure.FailureClassifier;
 import dev.keypool.usage.DenialReason;
 import dev.keypool.usage.KeyState;
 import dev.keypool.usage.KeyStatus;
 import dev.keypool.usage.KeyUsage;
 import dev.keypool.usage.ReserveResult;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.EnumMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -42,14 +37,12 @@ import java.util.function.Function;
  * key frees up.
  *
  * <h2>Failover</h2>
- * {@link #executeWithFallback} is the inner retry of keypool: it tries each key of one provider at
- * most once, on failures that another key may not share ({@link Failure#kind()} that
- * {@linkplain dev.keypool.failure.FailureKind#failsOver() fails over}); a client error goes back to
- * the caller at once. Provider failover (the outer fallback) is the LLM service's, around this.
+ * {@link #executeWithFallback} tries each key of one provider at most once, on failures that
+ * another key may not share; a client error goes back to the caller at once. It is a
+ * {@link Failover} of one route: the key retry and the provider fallback live there, composed once
+ * for this method, the LLM service, the search service and the gateway.
  */
 public final class ApiKeyRotator {
-
-    private static volatile ApiKeyRotator global;
 
     private final ApiKeyManager manager;
     private final Map<Provider, AtomicLong> roundRobin = new EnumMap<>(Provider.class);
@@ -71,28 +64,19 @@ public final class ApiKeyRotator {
     /**
      * The process-wide rotator, like the seed's {@code get_api_key_rotator()}: built on first use
      * from the environment and {@code ./.env}, on the in-memory store, logging its events and
-     * maintaining its keys every second.
+     * maintaining its keys every second. Held by {@link ProcessWide}, with everything built on it.
      */
     public static ApiKeyRotator getApiKeyRotator() {
-        ApiKeyRotator rotator = global;
-        if (rotator == null) {
-            synchronized (ApiKeyRotator.class) {
-                rotator = global;
-                if (rotator == null) {
-                    ApiKeyManager manager = ApiKeyManager.fromEnvironment();
-                    manager.events().addListener(new LoggingKeyEventListener());
-                    manager.startMaintenance(Duration.ofSeconds(1));
-                    rotator = new ApiKeyRotator(manager);
-                    global = rotator;
-                }
-            }
-        }
-        return rotator;
+        return ProcessWide.rotator();
     }
 
-    /** Replaces the process-wide rotator (a server wires its own; tests install theirs). */
+    /**
+     * Replaces the process-wide rotator (a server wires its own; tests install theirs); the
+     * process-wide services built on the previous one are closed and rebuilt on this one when next
+     * asked for. {@code null} resets.
+     */
     public static void setApiKeyRotator(ApiKeyRotator rotator) {
-        global = rotator;
+        ProcessWide.install(rotator);
     }
 
     public ApiKeyManager manager() {
@@ -109,8 +93,19 @@ public final class ApiKeyRotator {
         return acquire(provider, model, tokens, Set.of());
     }
 
-    /** Like {@link #acquire(Provider, String, long)}, never choosing a key in {@code exclude}. */
+    /**
+     * Like {@link #acquire(Provider, String, long)}, never choosing a key in {@code exclude}. A
+     * refusal is announced ({@link KeyEvent.PoolExhausted}): this acquisition is the request.
+     */
     public Reservation acquire(Provider provider, String model, long tokens, Set<KeyId> exclude) {
+        return acquire(provider, model, tokens, exclude, true);
+    }
+
+    /**
+     * @param announce whether a refusal is announced now; a {@link Failover} announces it only when
+     *                 it is the request's answer
+     */
+    Reservation acquire(Provider provider, String model, long tokens, Set<KeyId> exclude, boolean announce) {
         if (tokens < 0) {
             throw new IllegalArgumentException("tokens must be >= 0, was " + tokens);
         }
@@ -131,7 +126,7 @@ public final class ApiKeyRotator {
         if (!exclude.isEmpty()) {
             noteExcludedRestingKeys(tiers, exclude, now, denials);
         }
-        throw exhausted(provider, model, tokens, denials, now, denials.total == 0 && !exclude.isEmpty(), null);
+        throw exhausted(provider, model, tokens, denials, now, denials.total == 0 && !exclude.isEmpty(), announce);
     }
 
     /**
@@ -142,6 +137,10 @@ public final class ApiKeyRotator {
      *                                 when it frees up
      */
     public Reservation acquireOn(KeyId id, String model, long tokens) {
+        return acquireOn(id, model, tokens, true);
+    }
+
+    Reservation acquireOn(KeyId id, String model, long tokens, boolean announce) {
         if (tokens < 0) {
             throw new IllegalArgumentException("tokens must be >= 0, was " + tokens);
         }
@@ -152,7 +151,7 @@ public final class ApiKeyRotator {
         if (reservation != null) {
             return reservation;
         }
-        throw exhausted(key.provider(), model, tokens, denials, now, false, null);
+        throw exhausted(key.provider(), model, tokens, denials, now, false, announce);
     }
 
     /**
@@ -187,42 +186,27 @@ public final class ApiKeyRotator {
         return executeWithFallback(Provider.of(provider), operation, tokensNeeded, model);
     }
 
-    /** {@link #executeWithFallback(String, KeyOperation, long, String)} with a typed provider. */
+    /**
+     * {@link #executeWithFallback(String, KeyOperation, long, String)} with a typed provider: a
+     * {@link Failover} of one provider, classifying what the operation throws from its text the
+     * way the seed does ({@link Failover#SEED}).
+     */
     public <T> T executeWithFallback(Provider provider, KeyOperation<T> operation, long tokensNeeded, String model) {
-        Set<KeyId> tried = new HashSet<>();
-        Throwable lastError = null;
-        while (true) {
-            Reservation reservation;
-            try {
-                reservation = acquire(provider, model, tokensNeeded, tried);
-            } catch (NoAvailableKeyException e) {
-                if (lastError == null) {
-                    throw e;
-                }
-                throw new NoAvailableKeyException(provider, tried.size() >= manager.keys(provider).size()
-                        ? NoAvailableKeyException.Reason.ALL_KEYS_FAILED : e.reason(), e.retryAtMillis(),
-                        e.getMessage() + "; last failure: " + scrub(lastError.getMessage(), provider), lastError);
-            }
-            tried.add(reservation.keyId());
-            try {
-                T result = operation.apply(reservation);
-                reservation.commitReportedOrReserved();
-                return result;
-            } catch (InterruptedException e) {
-                // The caller is being stopped: not the key's fault, and no next key.
-                reservation.release();
-                Thread.currentThread().interrupt();
-                throw new KeyOperationException("interrupted while calling " + provider.id(), e);
-            } catch (Exception e) {
-                Failure failure = FailureClassifier.classify(e);
-                reservation.fail(failure, failure.kind().failsOver());
-                if (!failure.kind().failsOver()) {
-                    throw e instanceof RuntimeException runtime ? runtime
-                            : new KeyOperationException(scrub(failure.message(), provider), e);
-                }
-                lastError = e;
-            }
-        }
+        Objects.requireNonNull(operation, "operation");
+        Failover failover = failover(Failover.SEED, Failover.Listener.NONE);
+        return failover.across(List.of(new Failover.Route(provider, model)),
+                route -> failover.onKeys(route.provider(), route.model(), tokensNeeded, null, operation::apply));
+    }
+
+    /**
+     * A new failover for one request: {@link Failover#across} its routes, {@link Failover#onKeys}
+     * within each.
+     *
+     * @param classifier what a try's exception means ({@link Failover#SEED}, {@link Failover#UPSTREAM_ONLY})
+     * @param listener   told of each failed try
+     */
+    public Failover failover(Failover.Classifier classifier, Failover.Listener listener) {
+        return new Failover(this, classifier, listener);
     }
 
     /**
@@ -433,7 +417,7 @@ public final class ApiKeyRotator {
     }
 
     private NoAvailableKeyException exhausted(Provider provider, String model, long tokens, Denials denials,
-            long now, boolean allTried, Throwable cause) {
+            long now, boolean allTried, boolean announce) {
         NoAvailableKeyException.Reason reason;
         DenialReason dominant;
         if (denials.total == 0) {
@@ -453,9 +437,14 @@ public final class ApiKeyRotator {
             dominant = denials.mixed();
         }
         long retryAt = denials.soonest;
-        manager.events().publish(() -> new KeyEvent.PoolExhausted(now, provider, model, tokens, dominant, retryAt));
+        // Every key tried and failed is the end of a retry, not a pool without room: their failures say it.
+        KeyEvent.PoolExhausted event = reason == NoAvailableKeyException.Reason.ALL_KEYS_FAILED ? null
+                : new KeyEvent.PoolExhausted(now, provider, model, tokens, dominant, retryAt);
+        if (announce && event != null) {
+            manager.events().publish(() -> event);
+        }
         return new NoAvailableKeyException(provider, reason, retryAt,
-                describe(provider, model, tokens, reason, denials, retryAt, now), cause);
+                describe(provider, model, tokens, reason, denials, retryAt, now), null, null, event);
     }
 
     private String describe(Provider provider, String model, long tokens, NoAvailableKeyException.Reason reason,
@@ -481,13 +470,5 @@ public final class ApiKeyRotator {
         denials.counts.forEach((reason, count) -> parts.add(count + " " + reason.name().toLowerCase(java.util.Locale.ROOT)
                 .replace('_', ' ')));
         return String.join(", ", parts);
-    }
-
-    private String scrub(String message, Provider provider) {
-        String text = message;
-        for (KeyConfig key : manager.keys(provider)) {
-            text = dev.keypool.config.KeyMask.scrub(text, key.secret());
-        }
-        return text;
     }
 }

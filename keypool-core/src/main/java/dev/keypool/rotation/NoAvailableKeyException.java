@@ -1,13 +1,18 @@
 package dev.keypool.rotation;
 
 import dev.keypool.config.Provider;
+import dev.keypool.event.KeyEvent;
+import dev.keypool.failure.Failure;
+import dev.keypool.failure.FailureKind;
 import dev.keypool.usage.KeyState;
 import java.time.Duration;
 import java.time.Instant;
 
 /**
  * No key of a provider could take a request. Says why, and when the soonest key frees up, so a
- * gateway can answer 429 with an honest {@code Retry-After} without calling upstream.
+ * gateway can answer 429 with an honest {@code Retry-After} without calling upstream; when keys
+ * were tried and failed, the last failure as it was classified ({@link #lastFailure()}), so nothing
+ * downstream classifies it again.
  */
 public class NoAvailableKeyException extends RuntimeException {
 
@@ -30,13 +35,43 @@ public class NoAvailableKeyException extends RuntimeException {
     private final Provider provider;
     private final Reason reason;
     private final long retryAtMillis;
+    private final Failure lastFailure;
+    /** The event to announce should this refusal be the request's answer; {@code null} when it was a failure's. */
+    private final transient KeyEvent.PoolExhausted exhaustion;
 
     public NoAvailableKeyException(Provider provider, Reason reason, long retryAtMillis, String message,
             Throwable cause) {
+        this(provider, reason, retryAtMillis, message, cause, null, null);
+    }
+
+    /** @param lastFailure the last try's failure, as classified, or {@code null} when nothing was tried */
+    public NoAvailableKeyException(Provider provider, Reason reason, long retryAtMillis, String message,
+            Throwable cause, Failure lastFailure) {
+        this(provider, reason, retryAtMillis, message, cause, lastFailure, null);
+    }
+
+    NoAvailableKeyException(Provider provider, Reason reason, long retryAtMillis, String message,
+            Throwable cause, Failure lastFailure, KeyEvent.PoolExhausted exhaustion) {
         super(message, cause);
         this.provider = provider;
         this.reason = reason;
         this.retryAtMillis = retryAtMillis;
+        this.lastFailure = lastFailure;
+        this.exhaustion = exhaustion;
+    }
+
+    /** The last try's failure, as it was classified, or {@code null} when no key was tried. */
+    public Failure lastFailure() {
+        return lastFailure;
+    }
+
+    /** The kind of {@link #lastFailure()}, or {@code null} when no key was tried. */
+    public FailureKind lastKind() {
+        return lastFailure == null ? null : lastFailure.kind();
+    }
+
+    KeyEvent.PoolExhausted exhaustion() {
+        return exhaustion;
     }
 
     public Provider provider() {

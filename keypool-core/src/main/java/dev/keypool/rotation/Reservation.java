@@ -128,7 +128,9 @@ public final class Reservation implements AutoCloseable {
 
     /**
      * The call failed: classifies the error, applies the key's reaction (cool down, deactivate or
-     * nothing) and releases the tokens.
+     * nothing) and releases the tokens. Its {@link dev.keypool.event.KeyEvent.KeyFailed} says no
+     * failover: keypool tries nothing else for a reservation its holder settles by hand
+     * ({@link ApiKeyRotator#executeWithFallback} does, and says so).
      *
      * @return the classified failure
      */
@@ -138,15 +140,29 @@ public final class Reservation implements AutoCloseable {
 
     /** Like {@link #fail(Throwable)} with a failure already classified. */
     public Failure fail(Failure failure) {
-        return fail(failure, failure.kind().failsOver());
+        failLater(failure).announce(false);
+        return failure;
     }
 
-    Failure fail(Failure failure, boolean failover) {
+    /** Releases the tokens and applies the reaction now; the events wait for the announcement. */
+    ApiKeyManager.FailureNotice failLater(Failure failure) {
         if (settle()) {
             manager.release(this, ticket);
         }
-        manager.recordFailure(key, failure, failover, probing);
-        return failure;
+        return manager.applyFailure(key, failure, probing);
+    }
+
+    /**
+     * Settles what a call left unsettled when it threw something that is not a provider failure:
+     * an exception (keypool's own signals charge what reached the provider before they throw) gives
+     * the tokens back; an {@link Error} charges them, since nothing says how far the call got.
+     */
+    void abandon(Throwable error) {
+        if (error instanceof Error) {
+            commitReportedOrReserved();
+        } else {
+            release();
+        }
     }
 
     /** Releases the reservation if it was not settled. */

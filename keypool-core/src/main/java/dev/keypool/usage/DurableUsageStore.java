@@ -307,6 +307,11 @@ public final class DurableUsageStore implements UsageStore {
 
     /** Degraded while the snapshot or a day ceiling cannot be written. */
     @Override
+    public String kind() {
+        return "data-dir";
+    }
+
+    @Override
     public StoreHealth health() {
         String snapshot = snapshotProblem;
         String ceiling = ceilingProblem;

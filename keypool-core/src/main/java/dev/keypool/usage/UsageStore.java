@@ -114,6 +114,19 @@ public interface UsageStore extends AutoCloseable {
         return StoreHealth.HEALTHY;
     }
 
+    /**
+     * Where this store keeps what it counts, as health and status reports name it: {@code memory},
+     * {@code data-dir}, {@code redis}. The store says it, so nobody has to tell stores apart by type.
+     */
+    default String kind() {
+        return "memory";
+    }
+
+    /** Whether the store reaches where it keeps its counts now (always, but for a remote store). */
+    default boolean connected() {
+        return true;
+    }
+
     @Override
     default void close() {
     }

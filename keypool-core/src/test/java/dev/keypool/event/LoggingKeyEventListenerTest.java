@@ -80,8 +80,13 @@ class LoggingKeyEventListenerTest {
     private void everythingHappens() {
         rotator.acquire(Provider.OPENAI, "gpt-4o", 100).commit(TokenUsage.of(40, 20));
         rotator.acquire(Provider.OPENAI, null, 100).release();
-        rotator.acquire(Provider.OPENAI, null, 100).fail(
-                new RuntimeException("429 Too Many Requests for " + SECRETS.get(0) + ", try again in 2s"));
+        // the rate-limited key hands over to the next, which serves
+        rotator.executeWithFallback(Provider.OPENAI, reservation -> {
+            if (reservation.index() == 0) {
+                throw new RuntimeException("429 Too Many Requests for " + SECRETS.get(0) + ", try again in 2s");
+            }
+            return null;
+        }, 100, null);
         rotator.acquire(Provider.OPENAI, null, 100).fail(
                 new RuntimeException("Incorrect API key provided: " + SECRETS.get(1)));
         catchThrowable(() -> rotator.acquire(Provider.OPENAI, "gpt-4o", 100));

@@ -2,6 +2,7 @@ package dev.keypool.rotation;
 
 import static dev.keypool.rotation.Pool.openAi;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.keypool.config.KeyId;
@@ -21,6 +22,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 class ExecuteWithFallbackTest {
 
@@ -117,25 +120,38 @@ class ExecuteWithFallbackTest {
         assertThat(pool.manager.status(openAi(1)).minuteTokens()).isEqualTo(2_000);
     }
 
-    @Test
-    void executeWithFallback_failsOverOnEveryKindButAClientError() {
-        List<FailureKind> thrown = new ArrayList<>();
-        pool.rotator.executeWithFallback("openai", reservation -> {
-            FailureKind kind = switch (reservation.index()) {
-                case 0 -> FailureKind.QUOTA_EXHAUSTED;
-                case 1 -> FailureKind.INVALID_KEY;
-                default -> null;
-            };
-            if (kind == null) {
-                return "ok";
+    @ParameterizedTest
+    @EnumSource(FailureKind.class)
+    void executeWithFallback_followsTheFailureTable_forEveryKind(FailureKind kind) {
+        // Given the first key fails with this kind, the others serve
+        Throwable thrown = catchThrowable(() -> pool.rotator.executeWithFallback("openai", reservation -> {
+            keysCalled.add(reservation.apiKey());
+            if (reservation.index() == 0) {
+                throw upstream(kind, Duration.ofSeconds(7), 429);
             }
-            thrown.add(kind);
-            throw upstream(kind, null, 429);
-        }, 10, null);
+            return "ok";
+        }, 10, null));
 
-        assertThat(thrown).containsExactly(FailureKind.QUOTA_EXHAUSTED, FailureKind.INVALID_KEY);
-        assertThat(pool.manager.status(openAi(0)).failureKind()).isEqualTo(FailureKind.QUOTA_EXHAUSTED);
-        assertThat(pool.manager.status(openAi(1)).failureKind()).isEqualTo(FailureKind.INVALID_KEY);
+        // Then the next key is tried exactly when the table says the kind fails over
+        assertThat(keysCalled).containsExactly(kind.failsOver() ? new String[] {Pool.KEY_1, Pool.KEY_2}
+                : new String[] {Pool.KEY_1});
+        if (kind.failsOver()) {
+            assertThat(thrown).isNull();
+        } else {
+            assertThat(thrown).as("a client error goes back to the caller").isInstanceOf(UpstreamException.class);
+        }
+        // And the key got the table's reaction
+        KeyStatusSnapshot first = pool.manager.status(openAi(0));
+        KeyStatus expected = switch (kind.reaction()) {
+            case COOL_DOWN, REST -> KeyStatus.COOLING_DOWN;
+            case RETIRE_FOR_THE_DAY, RETIRE_UNTIL_RESET -> KeyStatus.DEACTIVATED;
+            case NONE -> KeyStatus.ACTIVE;
+        };
+        assertThat(first.status()).isEqualTo(expected);
+        assertThat(first.failureKind()).isEqualTo(expected == KeyStatus.ACTIVE ? null : kind);
+        KeyEvent.KeyFailed failed = pool.events(KeyEvent.KeyFailed.class).getFirst();
+        assertThat(failed.kind()).isEqualTo(kind);
+        assertThat(failed.failover()).as("says whether the next key was tried").isEqualTo(kind.failsOver());
     }
 
     @Test
@@ -181,17 +197,38 @@ class ExecuteWithFallbackTest {
     }
 
     @Test
-    void executeWithFallback_whenEveryKeyFails_thePoolExhaustedEventSaysWhenTheFirstComesBack() {
+    void executeWithFallback_whenEveryKeyFails_onlyTheLastFailureSaysNoFailover_andNoPoolExhaustionIsAnnounced() {
         long start = pool.now();
 
-        catchThrowableOfType(NoAvailableKeyException.class,
+        NoAvailableKeyException refusal = catchThrowableOfType(NoAvailableKeyException.class,
                 () -> pool.rotator.executeWithFallback("openai", reservation -> {
                     throw upstream(FailureKind.SERVER_ERROR, Duration.ofSeconds(3 + reservation.index()), 503);
                 }, 10, null));
 
-        KeyEvent.PoolExhausted exhausted = pool.events(KeyEvent.PoolExhausted.class).getLast();
-        assertThat(exhausted.retryAtMillis()).isEqualTo(start + 3_000);
-        assertThat(exhausted.reason()).isEqualTo(DenialReason.COOLING_DOWN);
+        assertThat(pool.events(KeyEvent.KeyFailed.class)).extracting(KeyEvent.KeyFailed::failover)
+                .containsExactly(true, true, false);
+        assertThat(pool.events(KeyEvent.PoolExhausted.class)).as("the keys' failures say what happened").isEmpty();
+        assertThat(refusal.retryAtMillis()).isEqualTo(start + 3_000);
+        assertThat(refusal.lastKind()).as("carried, so nothing classifies it again").isEqualTo(FailureKind.SERVER_ERROR);
+    }
+
+    @Test
+    void issue13_anErrorFromTheOperation_settlesTheReservationOnTheSafeSide_insteadOfHoldingItUntilTheTimeout() {
+        AssertionError error = new AssertionError("the operation broke");
+
+        AssertionError thrown = catchThrowableOfType(AssertionError.class,
+                () -> pool.rotator.executeWithFallback("openai", reservation -> {
+                    keysCalled.add(reservation.apiKey());
+                    throw error;
+                }, 2_000, null));
+
+        assertThat(thrown).isSameAs(error);
+        assertThat(keysCalled).as("an Error is no provider failure: no next key").containsExactly(Pool.KEY_1);
+        assertThat(pool.manager.store().pendingCount()).as("settled now").isZero();
+        assertThat(pool.manager.status(openAi(0)).minuteTokens()).as("charged: the call may have reached the provider")
+                .isEqualTo(2_000);
+        assertThat(pool.manager.status(openAi(0)).status()).as("not blamed on the key").isEqualTo(KeyStatus.ACTIVE);
+        assertThat(pool.events(KeyEvent.KeyFailed.class)).isEmpty();
     }
 
     @Test
@@ -266,6 +303,10 @@ class ExecuteWithFallbackTest {
 
         assertThat(refusal.reason()).isEqualTo(NoAvailableKeyException.Reason.NO_HEADROOM);
         assertThat(refusal.getCause()).hasMessage("503 overloaded");
+        assertThat(pool.events(KeyEvent.KeyFailed.class)).singleElement()
+                .satisfies(failed -> assertThat(failed.failover()).as("no other key could be tried").isFalse());
+        assertThat(pool.events(KeyEvent.PoolExhausted.class)).as("the pool had no room for the request: once")
+                .singleElement().satisfies(e -> assertThat(e.reason()).isEqualTo(DenialReason.MINUTE_LIMIT));
     }
 
     @Test

@@ -44,7 +44,7 @@ final class ChatWire {
             for (Map.Entry<String, Object> field : request.extra().entrySet()) {
                 if (!OWN.contains(field.getKey()) && !member(request, field.getKey())) {
                     json.writeFieldName(field.getKey());
-                    Json.MAPPER.writeValue(json, field.getValue());
+                    Json.writeValue(json, field.getValue());
                 }
             }
             if (request.temperature() != null) {
@@ -72,7 +72,7 @@ final class ChatWire {
                     for (Map.Entry<?, ?> option : options.entrySet()) {
                         if (!"include_usage".equals(option.getKey())) {
                             json.writeFieldName(String.valueOf(option.getKey()));
-                            Json.MAPPER.writeValue(json, option.getValue());
+                            Json.writeValue(json, option.getValue());
                         }
                     }
                 }

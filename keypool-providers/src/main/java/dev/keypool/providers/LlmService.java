@@ -14,6 +14,7 @@ import dev.keypool.providers.relay.Outcome;
 import dev.keypool.providers.relay.Served;
 import dev.keypool.providers.relay.Sink;
 import dev.keypool.rotation.ApiKeyRotator;
+import dev.keypool.rotation.ProcessWide;
 import dev.keypool.rotation.NoAvailableKeyException;
 import dev.keypool.rotation.TokenUsage;
 import dev.keypool.usage.InMemoryAffinityStore;
@@ -54,8 +55,6 @@ import java.util.Objects;
  */
 public final class LlmService implements AutoCloseable {
 
-    private static volatile LlmService global;
-
     private final Relay relay;
     private final boolean ownsRelay;
 
@@ -84,17 +83,7 @@ public final class LlmService implements AutoCloseable {
      * {@link ApiKeyRotator#getApiKeyRotator()}.
      */
     public static LlmService getLlmService() {
-        LlmService service = global;
-        if (service == null) {
-            synchronized (LlmService.class) {
-                service = global;
-                if (service == null) {
-                    service = new LlmService(ApiKeyRotator.getApiKeyRotator());
-                    global = service;
-                }
-            }
-        }
-        return service;
+        return ProcessWide.get(LlmService.class, LlmService::new);
     }
 
     /**

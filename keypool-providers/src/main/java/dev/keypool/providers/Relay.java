@@ -8,7 +8,6 @@ import dev.keypool.config.Provider;
 import dev.keypool.failure.Failure;
 import dev.keypool.failure.FailureKind;
 import dev.keypool.failure.UpstreamException;
-import dev.keypool.providers.RoutePlanner.Route;
 import dev.keypool.providers.internal.AnswerScanner;
 import dev.keypool.providers.internal.EventFramer;
 import dev.keypool.providers.internal.ForwardedHeaders;
@@ -41,6 +40,8 @@ import dev.keypool.providers.relay.Served;
 import dev.keypool.providers.relay.Sink;
 import dev.keypool.rotation.ApiKeyManager;
 import dev.keypool.rotation.ApiKeyRotator;
+import dev.keypool.rotation.Failover;
+import dev.keypool.rotation.Failover.Route;
 import dev.keypool.rotation.NoAvailableKeyException;
 import dev.keypool.rotation.Reservation;
 import dev.keypool.rotation.TokenUsage;
@@ -92,11 +93,12 @@ import org.slf4j.LoggerFactory;
  * instead, each named in {@link Served#dropped()}.
  *
  * <h2>Order of composition</h2>
- * {@code ProviderFailover(KeyRotation(call))}, in the manner of Failsafe's
- * {@code Fallback(RetryPolicy(supplier))}: the routes of the plan ({@link RoutePlanner}) are tried in
- * order (the outer fallback); within one, {@link KeyRotation} reserves the prompt estimate plus the
- * output cap on the best key and, on a failure another key may not share, applies the key's reaction
- * and takes the next key (the inner retry). A client error crosses every layer unchanged: the
+ * {@code ProviderFallback(KeyRetry(call))}, composed by {@link Failover} (the one place, shared with
+ * {@link ApiKeyRotator#executeWithFallback}): the routes of the plan ({@link RoutePlanner}) are tried
+ * in order (the outer fallback); within one, the prompt estimate plus the output cap is reserved on
+ * the best key and, on a failure another key may not share, the key gets its reaction and the next
+ * key is taken (the inner retry). Only what a provider client classified ({@link UpstreamException})
+ * is blamed on a key ({@link Failover#UPSTREAM_ONLY}). A client error crosses every layer unchanged: the
  * provider's own answer goes to the caller. Once an answer has begun to reach the caller nothing is
  * retried: a stream cut short stays cut short, its key is blamed, and it is charged on the safe side.
  *
@@ -133,7 +135,7 @@ public final class Relay implements AutoCloseable {
     private final Map<Provider, ChatTranslator> translators = new EnumMap<>(Provider.class);
     private final RoutePlanner planner;
     private final AffinityStore affinity;
-    private final KeyRotation rotation;
+    private final ApiKeyRotator rotator;
     private final OllamaAvailability ollama;
 
     private Relay(ApiKeyRotator rotator, AffinityStore affinity) {
@@ -156,7 +158,7 @@ public final class Relay implements AutoCloseable {
         }
         this.planner = new RoutePlanner(config, manager, ollama);
         this.affinity = Objects.requireNonNull(affinity, "affinity");
-        this.rotation = new KeyRotation(rotator);
+        this.rotator = rotator;
     }
 
     /**
@@ -228,17 +230,14 @@ public final class Relay implements AutoCloseable {
         }
         List<Attempt> attempts = new ArrayList<>();
         List<String> notes = new ArrayList<>();
-        List<NoAvailableKeyException> exhausted = new ArrayList<>();
-        RequestRefused firstRefusal = null;
-        UpstreamException lastFailure = null;
-        Provider lastFailed = null;
-        boolean tried = false;
-        for (int i = 0; i < routes.size(); i++) {
-            Route route = routes.get(i);
-            try {
+        RequestRefused[] firstRefusal = {null};
+        Failover failover = rotator.failover(Failover.UPSTREAM_ONLY, (provider, index, failure) ->
+                attempts.add(new Attempt(provider, index, failure.kind(), failure.message())));
+        Outcome outcome;
+        try {
+            outcome = failover.across(routes, route -> {
                 if (route.provider() == protocol) {
-                    tried = true;
-                    return onRoute(own, call, route, null, pinned, attempts, notes, sink);
+                    return onRoute(failover, own, call, route, null, pinned, attempts, notes, sink);
                 }
                 ChatTranslator translator = translators.get(route.provider());
                 // a route of each key's configured model is checked for the model its keys most likely run
@@ -249,34 +248,25 @@ public final class Relay implements AutoCloseable {
                 if (refusal != null) {
                     notes.add(route.provider().id() + (route.model() == null ? "" : " " + route.model())
                             + " skipped: " + refusal.getMessage());
-                    firstRefusal = firstRefusal == null ? refusal : firstRefusal;
-                    continue;
+                    firstRefusal[0] = firstRefusal[0] == null ? refusal : firstRefusal[0];
+                    return null;
                 }
-                tried = true;
-                return onRoute(apis.get(route.provider()), call, route, translator, null, attempts, notes, sink);
-            } catch (Refusal refused) {
-                return refuse(refused, sink);
-            } catch (NoAvailableKeyException e) {
-                exhausted.add(e);
-                if (e.getCause() instanceof UpstreamException failure) {
-                    lastFailure = failure;
-                    lastFailed = route.provider();
-                }
-                logFailover(route, routes, i, e.getMessage());
-            } catch (UpstreamException e) {
-                // a keyless provider (Ollama) failed: the next route, when the kind fails over
-                if (route.provider().usesKeys() || !e.kind().failsOver()) {
-                    throw e;
-                }
-                lastFailure = e;
-                lastFailed = route.provider();
-                logFailover(route, routes, i, e.getMessage());
-            }
+                return onRoute(failover, apis.get(route.provider()), call, route, translator, null, attempts, notes,
+                        sink);
+            });
+        } catch (Refusal refused) {
+            return refuse(refused, sink);
         }
-        if (!tried && firstRefusal != null) {
-            throw firstRefusal;
+        if (outcome != null) {
+            return outcome;
         }
-        throw noneLeft(routes, exhausted, lastFailure, lastFailed);
+        if (firstRefusal[0] != null) {
+            throw firstRefusal[0];
+        }
+        throw new NoAvailableKeyException(config.providerPriority().get(0), NoAvailableKeyException.Reason.NO_KEYS,
+                KeyState.NEVER, "No provider can serve: none in KEYPOOL_PROVIDER_PRIORITY "
+                + config.providerPriority() + " has keys, and Ollama does not answer at "
+                + config.baseUrl(Provider.OLLAMA) + " or has no model (set OLLAMA_MODEL)", null);
     }
 
     /** {@link #relay(Provider, Operation, Inbound, Sink)} on the endpoint the request's method and path name. */
@@ -302,8 +292,8 @@ public final class Relay implements AutoCloseable {
 
     // ---- one route ---------------------------------------------------------------------------------
 
-    private Outcome onRoute(ProviderApi api, Call call, Route route, ChatTranslator translator, KeyConfig pinned,
-            List<Attempt> attempts, List<String> notes, Sink sink) {
+    private Outcome onRoute(Failover failover, ProviderApi api, Call call, Route route, ChatTranslator translator,
+            KeyConfig pinned, List<Attempt> attempts, List<String> notes, Sink sink) {
         Provider provider = api.provider();
         if (!call.needsKey()) {
             return exchange(api, call, null, call.model(), null, null,
@@ -312,20 +302,19 @@ public final class Relay implements AutoCloseable {
         if (!provider.usesKeys()) {
             String model = route.model() != null ? route.model() : planner.ollamaModel();
             Served served = new Served(provider, -1, null, model, attempts, notes);
-            try {
-                return exchange(api, call, translator, model, null, null, served, sink);
-            } catch (UpstreamException e) {
-                if (!(e instanceof Refusal)) {
-                    attempts.add(new Attempt(provider, -1, e.kind(), e.getMessage()));
+            return failover.keyless(provider, model, () -> {
+                try {
+                    return exchange(api, call, translator, model, null, null, served, sink);
+                } catch (UpstreamException e) {
                     if (e.kind() == FailureKind.UNREACHABLE) {
                         ollama.markUnreachable();
                     }
+                    throw e;
                 }
-                throw e;
-            }
+            }, Outcome::usage);
         }
         long tokens = call.promptTokens() + call.outputTokens();
-        return rotation.run(provider, route.model(), tokens, attempts, pinned == null ? null : pinned.id(),
+        return failover.onKeys(provider, route.model(), tokens, pinned == null ? null : pinned.id(),
                 reservation -> {
                     String model = route.model() != null ? route.model()
                             : reservation.model() != null ? reservation.model()
@@ -842,47 +831,6 @@ public final class Relay implements AutoCloseable {
             throw new CallerGone(e);
         }
         return new Outcome(refused.head.served(), refused.head.status(), null);
-    }
-
-    private static void logFailover(Route route, List<Route> routes, int index, String why) {
-        if (index + 1 < routes.size()) {
-            Route next = routes.get(index + 1);
-            LOG.info("{} could not serve ({}); trying {}{}", route.provider(), why, next.provider(),
-                    next.model() == null ? "" : " " + next.model());
-        }
-    }
-
-    private NoAvailableKeyException noneLeft(List<Route> routes, List<NoAvailableKeyException> exhausted,
-            UpstreamException lastFailure, Provider lastFailed) {
-        if (routes.isEmpty()) {
-            return new NoAvailableKeyException(config.providerPriority().get(0), NoAvailableKeyException.Reason.NO_KEYS,
-                    KeyState.NEVER, "No provider can serve: none in KEYPOOL_PROVIDER_PRIORITY "
-                    + config.providerPriority() + " has keys, and Ollama does not answer at "
-                    + config.baseUrl(Provider.OLLAMA) + " or has no model (set OLLAMA_MODEL)", null);
-        }
-        long soonest = KeyState.NEVER;
-        List<String> reasons = new ArrayList<>();
-        for (NoAvailableKeyException e : exhausted) {
-            soonest = Math.min(soonest, e.retryAtMillis());
-            reasons.add(e.getMessage());
-        }
-        if (lastFailure != null) {
-            if (lastFailed == Provider.OLLAMA) {
-                reasons.add("ollama failed: " + lastFailure.getMessage());
-            }
-            return new NoAvailableKeyException(lastFailed, NoAvailableKeyException.Reason.ALL_KEYS_FAILED, soonest,
-                    String.join("; ", reasons), lastFailure);
-        }
-        if (exhausted.size() == 1) {
-            return exhausted.get(0);
-        }
-        NoAvailableKeyException.Reason reason = exhausted.get(0).reason();
-        for (NoAvailableKeyException e : exhausted) {
-            if (e.reason() != reason) {
-                reason = NoAvailableKeyException.Reason.NO_HEADROOM;
-            }
-        }
-        return new NoAvailableKeyException(exhausted.get(0).provider(), reason, soonest, String.join("; ", reasons), null);
     }
 
     /** The provider's own refusal of the request, with its answer, to pass to the caller. */

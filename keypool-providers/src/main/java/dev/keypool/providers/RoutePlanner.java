@@ -3,6 +3,7 @@ package dev.keypool.providers;
 import dev.keypool.config.KeyConfig;
 import dev.keypool.config.KeypoolConfig;
 import dev.keypool.config.Provider;
+import dev.keypool.rotation.Failover.Route;
 import dev.keypool.providers.ollama.OllamaAvailability;
 import dev.keypool.rotation.ApiKeyManager;
 import java.util.ArrayList;
@@ -22,10 +23,6 @@ import org.slf4j.LoggerFactory;
 final class RoutePlanner {
 
     private static final Logger LOG = LoggerFactory.getLogger(RoutePlanner.class);
-
-    /** One provider and model to try; {@code model} null means each key's configured model. */
-    record Route(Provider provider, String model) {
-    }
 
     private final KeypoolConfig config;
     private final ApiKeyManager manager;

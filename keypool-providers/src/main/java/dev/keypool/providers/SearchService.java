@@ -6,6 +6,7 @@ import dev.keypool.providers.relay.Inbound;
 import dev.keypool.providers.relay.Outcome;
 import dev.keypool.providers.relay.Sink;
 import dev.keypool.rotation.ApiKeyRotator;
+import dev.keypool.rotation.ProcessWide;
 import dev.keypool.usage.InMemoryAffinityStore;
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
@@ -25,8 +26,6 @@ import java.util.StringJoiner;
  */
 public final class SearchService implements AutoCloseable {
 
-    private static volatile SearchService global;
-
     private final Relay relay;
     private final boolean ownsRelay;
 
@@ -44,17 +43,7 @@ public final class SearchService implements AutoCloseable {
 
     /** The process-wide service, on {@link ApiKeyRotator#getApiKeyRotator()}. */
     public static SearchService getSearchService() {
-        SearchService service = global;
-        if (service == null) {
-            synchronized (SearchService.class) {
-                service = global;
-                if (service == null) {
-                    service = new SearchService(ApiKeyRotator.getApiKeyRotator());
-                    global = service;
-                }
-            }
-        }
-        return service;
+        return ProcessWide.get(SearchService.class, SearchService::new);
     }
 
     /**

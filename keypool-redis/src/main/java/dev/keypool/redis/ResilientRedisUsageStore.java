@@ -375,6 +375,16 @@ public final class ResilientRedisUsageStore implements UsageStore {
     }
 
     @Override
+    public String kind() {
+        return "redis";
+    }
+
+    @Override
+    public boolean connected() {
+        return redis.isConnected();
+    }
+
+    @Override
     public StoreHealth health() {
         if (!degraded) {
             return StoreHealth.HEALTHY;

@@ -83,7 +83,6 @@ final class AdminResource implements HttpService {
         } else {
             reset = manager.resetAll();
         }
-        gateway.feed().statusChanged();
         List<Map<String, Object>> keys = new ArrayList<>();
         for (KeyId id : reset) {
             Map<String, Object> key = new LinkedHashMap<>();
@@ -101,7 +100,6 @@ final class AdminResource implements HttpService {
         JsonNode body = Http.jsonBody(request, gateway.settings().maxBodyBytes());
         String reason = body != null && body.hasNonNull("reason") ? body.get("reason").asText() : null;
         manager.deactivate(id, reason);
-        gateway.feed().statusChanged();
         keyStatus(response, id);
     }
 
@@ -109,7 +107,6 @@ final class AdminResource implements HttpService {
         gateway.tokens().requireAdmin(request, false);
         KeyId id = keyId(request);
         manager.activate(id);
-        gateway.feed().statusChanged();
         keyStatus(response, id);
     }
 
@@ -125,6 +122,12 @@ final class AdminResource implements HttpService {
         info.put("version", Main.version());
         info.put("demo", gateway.settings().demo());
         info.put("providers_configured", configured);
+        // the dashboard's list of providers, in their order: adding one adds it there
+        List<Map<String, Object>> providers = new ArrayList<>();
+        for (Provider provider : Provider.values()) {
+            providers.add(Map.of("id", provider.id(), "name", provider.displayName(), "uses_keys", provider.usesKeys()));
+        }
+        info.put("providers", providers);
         info.put("setup_hint", SETUP_HINT);
         info.put("client_tokens_required", !gateway.settings().clientTokens().isEmpty());
         Http.json(response, info);

@@ -1,6 +1,5 @@
 package dev.keypool.server;
 
-import dev.keypool.failure.FailureClassifier;
 import dev.keypool.failure.FailureKind;
 import dev.keypool.failure.UpstreamException;
 import dev.keypool.providers.UnknownModelException;
@@ -119,22 +118,30 @@ final class ApiErrors {
         };
     }
 
-    /** Every key was tried and failed: the kind of the last failure says what the caller should hear. */
+    /**
+     * Every key was tried and failed: the last failure's kind, as it was classified when it
+     * happened, says what the caller hears ({@link FailureKind#gatewayStatus()}).
+     */
     private static ApiException allFailed(NoAvailableKeyException e, Map<String, String> headers) {
-        FailureKind kind = e.getCause() == null ? FailureKind.SERVER_ERROR : FailureClassifier.classify(e.getCause()).kind();
-        return switch (kind) {
-            case RATE_LIMITED, QUOTA_EXHAUSTED ->
-                    new ApiException(429, "rate_limit_exceeded", "keys_exhausted", e.getMessage(), headers);
-            case UNREACHABLE -> new ApiException(503, "service_unavailable", "upstream_unreachable", e.getMessage());
-            default -> new ApiException(502, "upstream_error", "upstream_failed", e.getMessage());
-        };
+        FailureKind kind = e.lastKind() == null ? FailureKind.SERVER_ERROR : e.lastKind();
+        return failed(kind, 502, e.getMessage(), kind.gatewayStatus() == 429 ? headers : Map.of());
     }
 
     private static ApiException upstream(UpstreamException e) {
         int status = e.status();
-        if (e.kind() == FailureKind.CLIENT_ERROR && status >= 400 && status < 500) {
-            return new ApiException(status, "invalid_request_error", "upstream_rejected", e.getMessage());
-        }
-        return new ApiException(502, "upstream_error", "upstream_failed", e.getMessage());
+        boolean clientError = e.kind().gatewayStatus() == 0 && status >= 400 && status < 500;
+        return failed(clientError ? e.kind() : FailureKind.SERVER_ERROR, status, e.getMessage(), Map.of());
+    }
+
+    /** The answer the failure table gives for {@code kind}; {@code providerStatus} where it passes the provider's on. */
+    private static ApiException failed(FailureKind kind, int providerStatus, String message, Map<String, String> headers) {
+        int status = kind.gatewayStatus() == 0 ? providerStatus : kind.gatewayStatus();
+        String type = switch (status) {
+            case 429 -> "rate_limit_exceeded";
+            case 503 -> "service_unavailable";
+            case 502 -> "upstream_error";
+            default -> "invalid_request_error";
+        };
+        return new ApiException(status, type, kind.gatewayCode(), message, headers);
     }
 }

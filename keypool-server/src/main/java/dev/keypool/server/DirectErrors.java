@@ -1,5 +1,6 @@
 package dev.keypool.server;
 
+import dev.keypool.providers.internal.Json;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.ServerResponseHeaders;

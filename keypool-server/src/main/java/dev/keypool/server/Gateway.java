@@ -3,13 +3,21 @@ package dev.keypool.server;
 import com.sun.management.UnixOperatingSystemMXBean;
 import dev.keypool.config.KeyConfig;
 import dev.keypool.config.KeypoolConfig;
+import dev.keypool.config.Provider;
 import dev.keypool.event.LoggingKeyEventListener;
 import dev.keypool.failure.FailureKind;
 import dev.keypool.providers.Relay;
-import dev.keypool.config.Provider;
-import dev.keypool.rotation.TokenUsage;
+import dev.keypool.providers.internal.Json;
+import dev.keypool.redis.RedisAffinityStore;
+import dev.keypool.redis.RedisCounters;
+import dev.keypool.redis.RedisStoreConfig;
+import dev.keypool.redis.RedisUsageStore;
+import dev.keypool.redis.ResilientRedisUsageStore;
 import dev.keypool.rotation.ApiKeyManager;
 import dev.keypool.rotation.ApiKeyRotator;
+import dev.keypool.rotation.TokenUsage;
+import dev.keypool.server.alerts.AlertWebhooks;
+import dev.keypool.server.alerts.WebhookDelivery;
 import dev.keypool.server.connection.ConnectionLimits;
 import dev.keypool.server.connection.GuardedConnections;
 import dev.keypool.server.feed.EventFeed;
@@ -18,13 +26,6 @@ import dev.keypool.server.metrics.KeypoolMetrics;
 import dev.keypool.server.status.StatusReport;
 import dev.keypool.server.status.StatusReporter;
 import dev.keypool.server.usage.UsageRecorder;
-import dev.keypool.redis.RedisAffinityStore;
-import dev.keypool.redis.RedisCounters;
-import dev.keypool.server.alerts.AlertWebhooks;
-import dev.keypool.server.alerts.WebhookDelivery;
-import dev.keypool.redis.RedisStoreConfig;
-import dev.keypool.redis.RedisUsageStore;
-import dev.keypool.redis.ResilientRedisUsageStore;
 import dev.keypool.usage.AffinityStore;
 import dev.keypool.usage.DurableAffinityStore;
 import dev.keypool.usage.DurableUsageStore;
@@ -204,13 +205,12 @@ public final class Gateway implements AutoCloseable {
 
     /** Where usage and key state live: {@code redis}, {@code data-dir} or {@code memory}. */
     String storeKind() {
-        return store instanceof ResilientRedisUsageStore ? "redis"
-                : store instanceof DurableUsageStore ? "data-dir" : "memory";
+        return store.kind();
     }
 
     /** Whether the store can be reached (always, but for Redis). */
     boolean storeConnected() {
-        return !(store instanceof ResilientRedisUsageStore redis) || redis.redis().isConnected();
+        return store.connected();
     }
 
     /**
@@ -419,11 +419,6 @@ public final class Gateway implements AutoCloseable {
     }
 
     /** Records a call to a keyless provider (Ollama), which publishes no key events. */
-    void recordKeyless(Provider provider, TokenUsage usage, FailureKind failure) {
-        recorder.recordKeyless(provider, usage, failure);
-        metrics.recordKeyless(provider, usage, failure);
-        feed.statusChanged();
-    }
 
     boolean draining() {
         return draining.get();

@@ -1,6 +1,7 @@
 package dev.keypool.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.keypool.providers.internal.Json;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
@@ -64,7 +65,12 @@ final class Http {
         if (blank(body)) {
             return null;
         }
-        return Json.parse(body);
+        try {
+            return Json.readTree(body);
+        } catch (java.io.IOException e) {
+            throw ApiException.badRequest("invalid_json", "The request body is not valid JSON: "
+                    + firstLine(e.getMessage()));
+        }
     }
 
     /** Whether the body is empty or JSON whitespace only (decoding it to ask would copy it). */
@@ -81,5 +87,13 @@ final class Http {
         return new ApiException(413, "invalid_request_error", "request_too_large",
                 "The request body is larger than this gateway accepts (" + maxBytes
                         + " bytes; raise KEYPOOL_MAX_BODY_BYTES to allow more).");
+    }
+
+    private static String firstLine(String message) {
+        if (message == null) {
+            return "unreadable";
+        }
+        int newline = message.indexOf('\n');
+        return newline < 0 ? message : message.substring(0, newline);
     }
 }

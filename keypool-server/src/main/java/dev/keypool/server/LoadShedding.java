@@ -1,5 +1,6 @@
 package dev.keypool.server;
 
+import dev.keypool.providers.internal.Json;
 import dev.keypool.server.connection.ConnectionLimits;
 import dev.keypool.server.connection.GuardedConnections;
 import io.micrometer.core.instrument.FunctionCounter;

@@ -1,12 +1,10 @@
 package dev.keypool.server;
 
 import dev.keypool.config.Provider;
-import dev.keypool.providers.Attempt;
 import dev.keypool.providers.Relay;
 import dev.keypool.providers.relay.Header;
 import dev.keypool.providers.relay.Inbound;
 import dev.keypool.providers.relay.Operation;
-import dev.keypool.providers.relay.Outcome;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.util.ArrayList;
@@ -45,22 +43,9 @@ final class Relaying {
                 query == null || query.isEmpty() ? null : query, headers(request),
                 Http.body(request, gateway.settings().maxBodyBytes()));
         try {
-            Outcome outcome = relay.relay(protocol, operation, inbound, new ResponseSink(response));
-            recordKeyless(outcome);
+            relay.relay(protocol, operation, inbound, new ResponseSink(response));
         } catch (Relay.StreamBroken | Relay.CallerGone ended) {
             // The answer had begun: it ends where the provider's (or the caller's connection) did.
-        }
-    }
-
-    /** Records what a keyless provider (Ollama) did, which the pool's events cannot tell. */
-    private void recordKeyless(Outcome outcome) {
-        for (Attempt attempt : outcome.served().attempts()) {
-            if (!attempt.provider().usesKeys()) {
-                gateway.recordKeyless(attempt.provider(), null, attempt.kind());
-            }
-        }
-        if (!outcome.served().provider().usesKeys() && outcome.usage() != null) {
-            gateway.recordKeyless(outcome.served().provider(), outcome.usage(), null);
         }
     }
 

@@ -1,8 +1,11 @@
 package dev.keypool.server;
 
 import dev.keypool.config.ConfigException;
+import dev.keypool.config.EnvConfigLoader;
 import dev.keypool.config.KeypoolConfig;
 import dev.keypool.server.alerts.WebhookDelivery;
+import dev.keypool.config.KnownSettings;
+import dev.keypool.providers.internal.ProviderSettings;
 import dev.keypool.server.connection.ConnectionLimits;
 import java.net.InetAddress;
 import java.net.URI;
@@ -228,7 +231,23 @@ public record ServerSettings(String host, int port, String adminToken, boolean a
         alertWebhooks = List.copyOf(alertWebhooks);
     }
 
+    /**
+     * The {@code KEYPOOL_*} variables the gateway process reads (see
+     * {@link dev.keypool.config.KnownSettings}); {@code KEYPOOL_JAVA_OPTS} is the {@code ./keypool}
+     * launcher's.
+     */
+    public static final Set<String> SETTINGS = Set.of("KEYPOOL_MAX_BODY_BYTES", "KEYPOOL_ALLOW_PUBLIC",
+            "KEYPOOL_DRAIN_SECONDS", "KEYPOOL_INSTANCES", "KEYPOOL_LOG_LEVEL", "KEYPOOL_MAX_CONNECTIONS",
+            "KEYPOOL_HEADER_TIMEOUT_SECONDS", "KEYPOOL_IDLE_TIMEOUT_SECONDS", "KEYPOOL_MAX_IN_FLIGHT",
+            "KEYPOOL_MAX_BODY_BYTES_IN_FLIGHT", "KEYPOOL_ALLOWED_HOSTS", "KEYPOOL_CORS_ORIGINS", "KEYPOOL_ALERT_WEBHOOK_URL",
+            "KEYPOOL_JAVA_OPTS");
+
+    /** Every module's {@code KEYPOOL_*} variables on the gateway's path. */
+    static final List<Set<String>> ALL_SETTINGS = List.of(EnvConfigLoader.SETTINGS, ProviderSettings.SETTINGS,
+            SETTINGS);
+
     static ServerSettings resolve(KeypoolConfig config, CommandLine commandLine) {
+        KnownSettings.requireKnown(config.settingNames(), ALL_SETTINGS);
         String configured = config.adminToken();
         String adminToken = configured != null ? configured : generateToken();
         boolean allowPublic = commandLine.allowPublic() || flag(config, "KEYPOOL_ALLOW_PUBLIC");

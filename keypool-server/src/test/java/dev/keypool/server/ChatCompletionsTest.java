@@ -20,6 +20,7 @@ import dev.keypool.config.Provider;
 import dev.keypool.config.SelectionStrategy;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.providers.fake.FakeOpenAi;
+import dev.keypool.testing.ManualClock;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -56,7 +57,7 @@ class ChatCompletionsTest {
         for (String key : KEYS) {
             config.addKey(Provider.OPENAI, key, "gpt-4o", WindowLimits.of(10_000, 1_000_000));
         }
-        server = TestGateway.start(config.build());
+        server = TestGateway.start(config.build(), ManualClock.atNoonish());
         client = OpenAIOkHttpClient.builder().baseUrl(server.url("/v1")).apiKey("sk-the-callers-own-key").build();
     }
 
@@ -175,7 +176,7 @@ class ChatCompletionsTest {
                 .baseUrl(Provider.OLLAMA, "http://127.0.0.1:9")
                 .providerPriority(List.of(Provider.OPENAI))
                 .addKey(Provider.OPENAI, KEYS.get(0), "gpt-4o", WindowLimits.of(1_000, 1_000_000))
-                .build());
+                .build(), ManualClock.atNoonish());
         client.close();
         client = OpenAIOkHttpClient.builder().baseUrl(server.url("/v1")).apiKey("sk-the-callers-own-key").build();
         openAi.enqueue(FakeOpenAi.completion("A long answer", 13, 900));

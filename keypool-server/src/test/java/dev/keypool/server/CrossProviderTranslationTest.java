@@ -380,7 +380,7 @@ class CrossProviderTranslationTest {
     private static Map<String, JsonValue> properties(String object) {
         Map<String, JsonValue> properties = new LinkedHashMap<>();
         json(object).properties().forEach(field -> properties.put(field.getKey(),
-                JsonValue.from(Json.MAPPER.convertValue(field.getValue(), Object.class))));
+                JsonValue.from(new com.fasterxml.jackson.databind.ObjectMapper().convertValue(field.getValue(), Object.class))));
         return properties;
     }
 
@@ -453,6 +453,6 @@ class CrossProviderTranslationTest {
 
     /** {@code text} as a JSON string literal. */
     private static String quote(String text) {
-        return Json.MAPPER.getNodeFactory().textNode(text).toString();
+        return Json.nodes().textNode(text).toString();
     }
 }

@@ -1,5 +1,6 @@
 package dev.keypool.server;
 
+import dev.keypool.providers.internal.Json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -60,6 +61,6 @@ class DemoModeTest {
                 .header("Authorization", "Bearer demo-test-admin").timeout(Duration.ofSeconds(10)).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
-        return Json.MAPPER.readTree(response.body());
+        return Json.readTree(response.body());
     }
 }

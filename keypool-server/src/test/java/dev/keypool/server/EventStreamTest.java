@@ -1,5 +1,6 @@
 package dev.keypool.server;
 
+import dev.keypool.providers.internal.Json;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -40,11 +41,11 @@ class EventStreamTest {
             assertThat(feed.status()).isEqualTo(200);
             assertThat(feed.response().headers().firstValue("content-type")).hasValueSatisfying(
                     type -> assertThat(type).startsWith("text/event-stream"));
-            JsonNode status = Json.MAPPER.readTree(feed.await("status").data());
+            JsonNode status = Json.readTree(feed.await("status").data());
             assertThat(status.at("/providers/openai/total_keys").asInt()).isEqualTo(2);
 
             Reservation reservation = server.gateway.rotator().acquire(Provider.OPENAI, "gpt-4o", 120);
-            JsonNode acquired = Json.MAPPER.readTree(feed.await("key_acquired").data());
+            JsonNode acquired = Json.readTree(feed.await("key_acquired").data());
             assertThat(acquired.get("type").asText()).isEqualTo("key_acquired");
             assertThat(acquired.get("provider").asText()).isEqualTo("openai");
             assertThat(acquired.get("index").asInt()).isEqualTo(reservation.index());
@@ -54,28 +55,28 @@ class EventStreamTest {
             assertThat(acquired.get("time").asText()).endsWith("Z");
 
             reservation.commit(TokenUsage.of(40, 60));
-            JsonNode committed = Json.MAPPER.readTree(feed.await("usage_committed").data());
+            JsonNode committed = Json.readTree(feed.await("usage_committed").data());
             assertThat(committed.get("prompt_tokens").asLong()).isEqualTo(40);
             assertThat(committed.get("completion_tokens").asLong()).isEqualTo(60);
             assertThat(committed.get("total_tokens").asLong()).isEqualTo(100);
 
             server.gateway.rotator().acquire(Provider.OPENAI, "gpt-4o", 1)
                     .fail(new Failure(FailureKind.RATE_LIMITED, Duration.ofSeconds(20), "429 too many"));
-            JsonNode failed = Json.MAPPER.readTree(feed.await("key_failed").data());
+            JsonNode failed = Json.readTree(feed.await("key_failed").data());
             assertThat(failed.get("kind").asText()).isEqualTo("rate_limited");
-            JsonNode cooled = Json.MAPPER.readTree(feed.await("key_cooled_down").data());
+            JsonNode cooled = Json.readTree(feed.await("key_cooled_down").data());
             assertThat(cooled.get("until").asText()).endsWith("Z");
 
-            JsonNode pushed = Json.MAPPER.readTree(feed.await(event -> event.name().equals("status")
+            JsonNode pushed = Json.readTree(feed.await(event -> event.name().equals("status")
                     && event.data().contains("cooling_down")).data());
             assertThat(pushed.at("/providers/openai/active_keys").asInt()).isEqualTo(1);
 
             server.adminPost("/api/admin/api-key-reset/", null);
-            JsonNode reactivated = Json.MAPPER.readTree(feed.await("key_reactivated").data());
+            JsonNode reactivated = Json.readTree(feed.await("key_reactivated").data());
             assertThat(reactivated.get("by_admin").asBoolean()).isTrue();
 
             server.gateway.manager().deactivate(KeyId.of(Provider.OPENAI, 1), "by hand");
-            JsonNode deactivated = Json.MAPPER.readTree(feed.await("key_deactivated").data());
+            JsonNode deactivated = Json.readTree(feed.await("key_deactivated").data());
             assertThat(deactivated.get("reason").asText()).isEqualTo("by hand");
             assertThat(deactivated.get("until").isNull()).isTrue();
         }

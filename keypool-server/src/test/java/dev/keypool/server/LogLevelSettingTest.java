@@ -44,11 +44,7 @@ class LogLevelSettingTest {
     }
 
     private Main.Started start(Map<String, String> environment, String... envLines) throws IOException {
-        Path env = dir.resolve("test.env");
-        Files.write(env, List.of(envLines));
-        return Main.start(new String[] {"--env-file", env.toString()}, environment,
-                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
+        return EnvFileStart.start(dir, err, environment, envLines);
     }
 
     private Level levelWhileRunning(Map<String, String> environment, String... envLines) throws IOException {

@@ -1,6 +1,7 @@
 package dev.keypool.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.keypool.config.KeypoolConfig;
@@ -8,6 +9,7 @@ import dev.keypool.config.Provider;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.failure.Failure;
 import dev.keypool.failure.FailureKind;
+import dev.keypool.failure.UpstreamException;
 import dev.keypool.rotation.Reservation;
 import dev.keypool.rotation.TokenUsage;
 import dev.keypool.testing.ManualClock;
@@ -56,7 +58,8 @@ class MetricsAndHealthTest {
                 .contains("keypool_tokens_total{key_index=\"0\",provider=\"openai\",type=\"completion\"} 50.0")
                 .contains("keypool_key_requests_total{key_index=\"0\",outcome=\"success\",provider=\"openai\"} 1.0")
                 .contains("keypool_key_failures_total{key_index=\"1\",kind=\"rate_limited\",provider=\"openai\"} 1.0")
-                .contains("keypool_failovers_total{key_index=\"1\",kind=\"rate_limited\",provider=\"openai\"} 1.0")
+                .as("settled by hand: keypool tried no other key, so no failover")
+                .doesNotContain("keypool_failovers_total{key_index=\"1\"")
                 .contains("keypool_reservations_total{key_index=\"0\",provider=\"openai\",result=\"committed\"} 1.0")
                 .contains("keypool_key_window_tokens{key_index=\"0\",provider=\"openai\",window=\"minute\"} 250.0")
                 .contains("keypool_key_window_usage_ratio{key_index=\"0\",provider=\"openai\",window=\"minute\"} 0.25")
@@ -68,6 +71,33 @@ class MetricsAndHealthTest {
     }
 
     @Test
+    void issue13_failovers_countOnlyFailuresAfterWhichAnotherKeyWasTried() {
+        int[] failed = {-1};
+        server.gateway.rotator().executeWithFallback(Provider.OPENAI, reservation -> {
+            if (failed[0] < 0) {
+                failed[0] = reservation.index();
+                throw new UpstreamException(new Failure(FailureKind.RATE_LIMITED, Duration.ofSeconds(10), "429"), 429);
+            }
+            return null;
+        }, 10, null);
+        int other = 1 - failed[0];
+        // the key that served fails next, and the other still cools: nothing to hand over to
+        catchThrowable(() -> server.gateway.rotator().executeWithFallback(Provider.OPENAI, reservation -> {
+            throw new UpstreamException(Failure.of(FailureKind.SERVER_ERROR, "503"), 503);
+        }, 10, null));
+
+        String metrics = server.get("/metrics").body();
+
+        assertThat(metrics)
+                .contains("keypool_failovers_total{key_index=\"" + failed[0]
+                        + "\",kind=\"rate_limited\",provider=\"openai\"} 1.0")
+                .as("the last key's failure handed over to nothing")
+                .doesNotContain("keypool_failovers_total{key_index=\"" + other + "\",kind=\"server_error\"")
+                .contains("keypool_key_failures_total{key_index=\"" + other
+                        + "\",kind=\"server_error\",provider=\"openai\"} 1.0");
+    }
+
+    @Test
     void health_isUpWithKeyCountsAndLiveAnswers() {
         HttpResponse<String> response = server.get("/health");
 
@@ -76,6 +106,8 @@ class MetricsAndHealthTest {
         assertThat(health.get("status").asText()).isEqualTo("UP");
         assertThat(health.at("/checks/openai/keys").asInt()).isEqualTo(2);
         assertThat(health.at("/checks/openai/usable_keys").asInt()).isEqualTo(2);
+        assertThat(health.at("/checks/store/kind").asText()).as("as the store says it").isEqualTo("data-dir");
+        assertThat(health.at("/checks/store/connected").asBoolean()).isTrue();
         assertThat(server.get("/health/live").statusCode()).isEqualTo(200);
         assertThat(server.get("/health/ready").statusCode()).isEqualTo(200);
     }

@@ -1,5 +1,6 @@
 package dev.keypool.server;
 
+import dev.keypool.providers.internal.Json;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -389,7 +390,7 @@ class OpenAiPassThroughTest {
             for (String line : event.split("\r?\n")) {
                 if (line.startsWith("data: ")) {
                     String data = line.substring(6);
-                    events.add(data.equals("[DONE]") ? Json.MAPPER.getNodeFactory().textNode(data)
+                    events.add(data.equals("[DONE]") ? Json.nodes().textNode(data)
                             : TestGateway.json(data));
                 }
             }

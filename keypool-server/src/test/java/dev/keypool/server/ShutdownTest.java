@@ -7,9 +7,11 @@ import dev.keypool.config.KeypoolConfig;
 import dev.keypool.config.Provider;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.providers.fake.FakeOpenAi;
+import dev.keypool.testing.ManualClock;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -33,12 +35,18 @@ class ShutdownTest {
                 }
                 FakeOpenAi.completion("finished during the drain", 7, 4).send(exchange);
             });
-            TestGateway server = TestGateway.start(KeypoolConfig.builder()
+            KeypoolConfig config = KeypoolConfig.builder()
                     .addKey(Provider.OPENAI, "sk-proj-shutdown-test-key-0000", "gpt-4o", WindowLimits.of(10_000, 100_000))
                     .baseUrl(Provider.OPENAI, openAi.baseUrl())
                     .baseUrl(Provider.OLLAMA, "http://127.0.0.1:9")
                     .providerPriority(List.of(Provider.OPENAI))
-                    .build());
+                    .build();
+            // A drain far longer than any run: that the close still waits says it waits for the
+            // request, not that the drain's time had not yet run out.
+            ServerSettings test = TestGateway.settings(config);
+            TestGateway server = TestGateway.start(config, ManualClock.atNoonish(), new ServerSettings(test.host(),
+                    test.port(), test.adminToken(), false, test.clientTokens(), test.maxBodyBytes(), false, false,
+                    test.dataDir(), Duration.ofHours(1)));
             // Own threads, not the common pool: with 2 cores it has one worker, which blocking here would starve.
             ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
             Future<HttpResponse<String>> inFlight = threads.submit(() -> server.send(chat(server)));

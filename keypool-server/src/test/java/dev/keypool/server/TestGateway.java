@@ -5,6 +5,7 @@ import dev.keypool.config.KeypoolConfig;
 import dev.keypool.config.Provider;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.providers.fake.FakeOpenAi;
+import dev.keypool.providers.internal.Json;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -112,7 +113,7 @@ final class TestGateway implements AutoCloseable {
 
     static JsonNode json(String body) {
         try {
-            return Json.MAPPER.readTree(body);
+            return Json.readTree(body);
         } catch (IOException e) {
             throw new UncheckedIOException("not JSON: " + body, e);
         }

@@ -46,6 +46,13 @@ public record ProviderSettings(int outputReserve, boolean enforceOutputCap, bool
 
     public static final int DEFAULT_OUTPUT_RESERVE = 1024;
 
+    /** The {@code KEYPOOL_*} variables this module reads (see {@link dev.keypool.config.KnownSettings}). */
+    public static final java.util.Set<String> SETTINGS = java.util.Set.of("KEYPOOL_OUTPUT_RESERVE_TOKENS",
+            "KEYPOOL_DEFAULT_MAX_TOKENS", "KEYPOOL_ENFORCE_OUTPUT_CAP", "KEYPOOL_OLLAMA_MANAGEMENT",
+            "KEYPOOL_UPSTREAM_TIMEOUT_SECONDS", "KEYPOOL_STREAM_IDLE_TIMEOUT_SECONDS", "KEYPOOL_OLLAMA_CHECK_SECONDS",
+            "KEYPOOL_OLLAMA_PROBE_TIMEOUT_SECONDS", "KEYPOOL_OPENAI_DEFAULT_MODEL", "KEYPOOL_GEMINI_DEFAULT_MODEL",
+            "KEYPOOL_DROP_UNSUPPORTED_PARAMS");
+
     public static ProviderSettings from(KeypoolConfig config) {
         String reserveName = config.setting("KEYPOOL_OUTPUT_RESERVE_TOKENS") == null
                 && config.setting("KEYPOOL_DEFAULT_MAX_TOKENS") != null

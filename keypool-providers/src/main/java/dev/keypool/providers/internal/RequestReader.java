@@ -19,7 +19,7 @@ public final class RequestReader implements AutoCloseable {
 
     private RequestReader(byte[] body) throws IOException {
         this.body = body;
-        this.parser = Json.MAPPER.getFactory().createParser(body);
+        this.parser = Json.parser(body);
     }
 
     /**

@@ -72,7 +72,7 @@ public final class TokenEstimator {
             }
             Object tools = extra.get("tools");
             if (tools != null) {
-                tokens += encoding.countTokensOrdinary(Json.MAPPER.valueToTree(tools).toString());
+                tokens += encoding.countTokensOrdinary(Json.valueToTree(tools).toString());
             }
             return tokens;
         }

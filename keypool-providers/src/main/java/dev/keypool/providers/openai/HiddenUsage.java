@@ -27,7 +27,7 @@ final class HiddenUsage implements AnswerSpec.EventEditor {
         boolean usageNull = false;
         boolean usageObject = false;
         boolean noChoices = false;
-        try (JsonParser json = Json.MAPPER.getFactory().createParser(data)) {
+        try (JsonParser json = Json.parser(data)) {
             if (json.nextToken() != JsonToken.START_OBJECT) {
                 return data;
             }

@@ -114,7 +114,7 @@ final class OpenAiCall implements Call {
     public JsonNode json() {
         if (tree == null) {
             try {
-                tree = Json.MAPPER.readTree(inbound.body());
+                tree = Json.readTree(inbound.body());
             } catch (IOException e) {
                 throw RequestRefused.notJson("The body is not valid JSON.");
             }

@@ -54,7 +54,7 @@ public final class OpenAiShapes {
     /** Writes JSON with the module's mapper. */
     public static byte[] write(JsonWriter writer) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(256);
-        try (JsonGenerator json = Json.MAPPER.getFactory().createGenerator(out)) {
+        try (JsonGenerator json = Json.generator(out)) {
             writer.write(json);
         } catch (IOException e) {
             throw new UncheckedIOException(e);

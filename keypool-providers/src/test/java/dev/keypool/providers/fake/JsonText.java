@@ -18,7 +18,7 @@ final class JsonText {
     }
 
     static ObjectNode object() {
-        return Json.MAPPER.createObjectNode();
+        return Json.object();
     }
 
     /** Indented, {@code "name": value}, as OpenAI's error bodies (4) and Google's bodies (2) are. */
@@ -31,7 +31,7 @@ final class JsonText {
         printer.indentObjectsWith(indenter);
         printer.indentArraysWith(indenter);
         try {
-            return Json.MAPPER.writer(printer).writeValueAsString(node) + "\n";
+            return Json.writer().with(printer).writeValueAsString(node) + "\n";
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
@@ -51,7 +51,7 @@ final class JsonText {
             }
         };
         try {
-            return Json.MAPPER.writer(printer).writeValueAsString(node);
+            return Json.writer().with(printer).writeValueAsString(node);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
@@ -59,6 +59,6 @@ final class JsonText {
 
     /** {@code text} as a JSON string literal. */
     static String quote(String text) {
-        return Json.MAPPER.getNodeFactory().textNode(text).toString();
+        return Json.nodes().textNode(text).toString();
     }
 }

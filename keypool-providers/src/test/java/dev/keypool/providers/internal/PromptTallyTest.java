@@ -290,6 +290,6 @@ class PromptTallyTest {
     }
 
     private static String json(String text) {
-        return Json.MAPPER.getNodeFactory().textNode(text).toString();
+        return Json.nodes().textNode(text).toString();
     }
 }

@@ -51,17 +51,28 @@ class TokenEstimatorTest {
     }
 
     @Test
-    void promptTokens_geminiAndOllama_areO200kPlusTenPercentPlusFraming() {
+    void promptTokens_geminiAndOllama_neverFallBelowJtokkitsOwnCount_andStayWithinAFifthAboveIt() {
+        // Judged from outside: jtokkit's own count of the text is the floor a reservation must cover
+        // (their tokenizers differ from o200k, so keypool errs above it), and a fifth over it plus a
+        // few tokens of framing per message the ceiling (an estimate far above wastes the window).
         Encoding o200k = Encodings.newLazyEncodingRegistry().getEncoding(EncodingType.O200K_BASE);
-        String system = "You are terse.";
-        String user = "Explain how AI works in a few words, please, and in German if you can.";
-        List<ChatMessage> messages = List.of(ChatMessage.system(system), ChatMessage.user(user));
-        long expected = 4 + (long) Math.ceil(o200k.countTokens(system) * 1.1)
-                + 4 + (long) Math.ceil(o200k.countTokens(user) * 1.1);
+        Random random = new Random(7);
+        for (int sample = 0; sample < 50; sample++) {
+            String system = "You are terse. " + Long.toString(random.nextLong(), 36);
+            StringBuilder user = new StringBuilder("Explain, in German if you can:");
+            for (int words = random.nextInt(60); words > 0; words--) {
+                user.append(' ').append(Long.toString(random.nextLong(), 36 - random.nextInt(20)));
+            }
+            List<ChatMessage> messages = List.of(ChatMessage.system(system), ChatMessage.user(user.toString()));
+            long counted = o200k.countTokensOrdinary(system) + o200k.countTokensOrdinary(user.toString());
 
-        assertThat(estimator.promptTokens(Provider.GEMINI, "gemini-2.5-flash", messages, Map.of())).isEqualTo(expected);
-        assertThat(estimator.promptTokens(Provider.OLLAMA, "llama3.2", messages, Map.of())).isEqualTo(expected);
-        assertThat(expected).isGreaterThan(o200k.countTokens(system) + o200k.countTokens(user));
+            for (Provider provider : List.of(Provider.GEMINI, Provider.OLLAMA)) {
+                long estimate = estimator.promptTokens(provider, provider == Provider.GEMINI ? "gemini-2.5-flash"
+                        : "llama3.2", messages, Map.of());
+                assertThat(estimate).as("%s, sample %d", provider, sample)
+                        .isGreaterThan(counted).isLessThanOrEqualTo((long) Math.ceil(counted * 1.2) + 2 * 8);
+            }
+        }
     }
 
     @Test

@@ -1,7 +1,7 @@
 package dev.keypool.server.alerts;
 
 import dev.keypool.config.ConfigException;
-import dev.keypool.server.Json;
+import dev.keypool.providers.internal.Json;
 import dev.keypool.server.logging.SecretScrubber;
 import io.helidon.http.HeaderNames;
 import io.helidon.webclient.api.HttpClientResponse;

@@ -1,7 +1,7 @@
 package dev.keypool.server.demo;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.keypool.server.Json;
+import dev.keypool.providers.internal.Json;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -118,7 +118,7 @@ public final class DemoTraffic implements AutoCloseable {
             try {
                 HttpResponse<String> status = http.send(admin("/api/admin/api-key-status/").GET().build(),
                         HttpResponse.BodyHandlers.ofString());
-                JsonNode providers = Json.MAPPER.readTree(status.body()).path("providers");
+                JsonNode providers = Json.readTree(status.body()).path("providers");
                 for (Map.Entry<String, JsonNode> provider : providers.properties()) {
                     for (JsonNode key : provider.getValue().path("keys")) {
                         if (key.path("status").asText().equals("deactivated")) {

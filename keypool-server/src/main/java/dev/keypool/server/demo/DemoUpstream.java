@@ -3,7 +3,9 @@ package dev.keypool.server.demo;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.keypool.server.Json;
+import dev.keypool.providers.internal.Json;
+import dev.keypool.providers.openai.ChatAnswers;
+import dev.keypool.providers.openai.OpenAiShapes;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http.HttpRouting;
@@ -120,37 +122,28 @@ public final class DemoUpstream implements AutoCloseable {
         int maxTokens = body.path("max_completion_tokens").asInt(body.path("max_tokens").asInt(256));
         String text = answer(maxTokens);
         long completion = tokens(text);
-        String id = "chatcmpl-demo" + Long.toHexString(ThreadLocalRandom.current().nextLong());
+        // the OpenAI answer as keypool writes it everywhere else: one id scheme, one writer
+        String id = OpenAiShapes.newCompletionId();
         long created = Instant.now().getEpochSecond();
+        ChatAnswers.Usage used = ChatAnswers.Usage.of(prompt, completion);
         if (!body.path("stream").asBoolean(false)) {
             pause(150, 700);
-            ObjectNode completionJson = Json.object();
-            completionJson.put("id", id).put("object", "chat.completion").put("created", created).put("model", model);
-            ObjectNode choice = completionJson.putArray("choices").addObject();
-            choice.put("index", 0).put("finish_reason", "stop").putNull("logprobs");
-            choice.putObject("message").put("role", "assistant").put("content", text).putNull("refusal");
-            completionJson.putObject("usage").put("prompt_tokens", prompt).put("completion_tokens", completion)
-                    .put("total_tokens", prompt + completion);
-            json(response, 200, completionJson);
+            json(response, 200, ChatAnswers.completion(id, created, model,
+                    List.of(new ChatAnswers.Choice(0, text, List.of(), "stop", null)), used));
             return;
         }
         boolean usage = body.path("stream_options").path("include_usage").asBoolean(false);
         response.header(HeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
         try (OutputStream out = response.outputStream()) {
             pause(100, 300);
-            write(out, "data: " + chunk(id, created, model, Map.of("role", "assistant", "content", ""), null) + "\n\n");
+            event(out, ChatAnswers.chunk(id, created, model, ChatAnswers.Delta.text(0, true, "", null), usage));
             for (String piece : pieces(text)) {
                 pause(40, 120);
-                write(out, "data: " + chunk(id, created, model, Map.of("content", piece), null) + "\n\n");
+                event(out, ChatAnswers.chunk(id, created, model, ChatAnswers.Delta.text(0, false, piece, null), usage));
             }
-            write(out, "data: " + chunk(id, created, model, Map.of(), "stop") + "\n\n");
+            event(out, ChatAnswers.chunk(id, created, model, ChatAnswers.Delta.finish(0, false, "stop"), usage));
             if (usage) {
-                ObjectNode last = Json.object();
-                last.put("id", id).put("object", "chat.completion.chunk").put("created", created).put("model", model);
-                last.putArray("choices");
-                last.putObject("usage").put("prompt_tokens", prompt).put("completion_tokens", completion)
-                        .put("total_tokens", prompt + completion);
-                write(out, "data: " + Json.write(last) + "\n\n");
+                event(out, ChatAnswers.usageChunk(id, created, model, used));
             }
             write(out, "data: [DONE]\n\n");
         } catch (IOException e) {
@@ -158,21 +151,12 @@ public final class DemoUpstream implements AutoCloseable {
         }
     }
 
-    private static String chunk(String id, long created, String model, Map<String, String> delta, String finish) {
-        ObjectNode chunk = Json.object();
-        chunk.put("id", id).put("object", "chat.completion.chunk").put("created", created).put("model", model);
-        ObjectNode choice = chunk.putArray("choices").addObject();
-        choice.put("index", 0).set("delta", Json.MAPPER.valueToTree(delta));
-        if (finish == null) {
-            choice.putNull("finish_reason");
-        } else {
-            choice.put("finish_reason", finish);
-        }
-        return Json.write(chunk);
+    private static void event(OutputStream out, byte[] data) throws IOException {
+        write(out, "data: " + new String(data, StandardCharsets.UTF_8) + "\n\n");
     }
 
-    private static Map<String, Object> openAiError(String message, String type, String code) {
-        return Map.of("error", Map.of("message", message, "type", type, "code", code));
+    private static byte[] openAiError(String message, String type, String code) {
+        return OpenAiShapes.error(message, type, null, code);
     }
 
     // ---- Gemini -----------------------------------------------------------------------------------
@@ -329,7 +313,7 @@ public final class DemoUpstream implements AutoCloseable {
     private static JsonNode body(ServerRequest request) {
         try {
             byte[] bytes = request.content().hasEntity() ? request.content().inputStream().readAllBytes() : new byte[0];
-            return bytes.length == 0 ? Json.object() : Json.MAPPER.readTree(bytes);
+            return bytes.length == 0 ? Json.object() : Json.readTree(bytes);
         } catch (IOException e) {
             return Json.object();
         }
@@ -369,7 +353,7 @@ public final class DemoUpstream implements AutoCloseable {
     private static void json(ServerResponse response, int status, Object body) {
         response.status(status);
         response.header(HeaderNames.CONTENT_TYPE, "application/json");
-        response.send(Json.write(body).getBytes(StandardCharsets.UTF_8));
+        response.send(body instanceof byte[] bytes ? bytes : Json.writeBytes(body));
     }
 
     private static void write(OutputStream out, String text) throws IOException {

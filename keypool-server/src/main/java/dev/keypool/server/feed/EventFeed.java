@@ -3,8 +3,6 @@ package dev.keypool.server.feed;
 import dev.keypool.event.KeyEvent;
 import dev.keypool.event.KeyEventListener;
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -13,6 +11,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,8 +26,10 @@ import org.slf4j.LoggerFactory;
  * Key events arrive on request threads and must not block them, so each subscriber has a bounded
  * queue that events are offered to; a subscriber that cannot keep up loses events (and is told so
  * with a {@code feed_overflow} frame) rather than slowing the gateway. The subscriber's own thread
- * (a virtual thread serving its HTTP response) drains the queue. One scheduler thread builds the
- * status JSON once and offers it to every subscriber.
+ * (a virtual thread serving its HTTP response) drains the queue. Nothing on the request path takes
+ * a lock: the recent events are a ring of atomic slots. One scheduler thread builds the status JSON
+ * once and offers it to every subscriber. Events are the feed's only input: an admin's reset or
+ * deactivation reaches it as the key's event, like everything else.
  */
 public final class EventFeed implements KeyEventListener, AutoCloseable {
 
@@ -39,13 +41,25 @@ public final class EventFeed implements KeyEventListener, AutoCloseable {
     /** Recent events replayed to a new subscriber, so a reloaded dashboard is not empty. */
     static final int REPLAYED_EVENTS = 50;
 
+    /** Slots of the ring of recent events: a power of two above {@link #REPLAYED_EVENTS}. */
+    private static final int RING = 64;
+
+    private record Recent(long sequence, KeyEvent event) {
+    }
+
     /** Status is pushed this often even when no event arrived, since windows slide with time. */
     static final Duration STATUS_REFRESH = Duration.ofSeconds(5);
 
     private final Supplier<String> statusJson;
     private final Set<Subscription> subscribers = ConcurrentHashMap.newKeySet();
-    /** Kept as events, not JSON: most events are never replayed, so they are serialised only when they are. */
-    private final ArrayDeque<KeyEvent> recent = new ArrayDeque<>();
+    /**
+     * The last {@link #RING} events, lock-free: a writer takes the next sequence number and sets its
+     * slot; a reader keeps the slots whose sequence is the one it expects (a slot overwritten while
+     * it read is skipped, not shown out of order). Kept as events, not JSON: most events are never
+     * replayed, so they are serialised only when they are.
+     */
+    private final AtomicReferenceArray<Recent> recent = new AtomicReferenceArray<>(RING);
+    private final AtomicLong published = new AtomicLong();
     private final AtomicBoolean changed = new AtomicBoolean(true);
     private final ScheduledExecutorService scheduler;
     private volatile long lastStatusMillis;
@@ -68,12 +82,8 @@ public final class EventFeed implements KeyEventListener, AutoCloseable {
         if (closed) {
             return;
         }
-        synchronized (recent) {
-            recent.addLast(event);
-            if (recent.size() > REPLAYED_EVENTS) {
-                recent.removeFirst();
-            }
-        }
+        long sequence = published.getAndIncrement();
+        recent.set((int) (sequence & (RING - 1)), new Recent(sequence, event));
         if (subscribers.isEmpty()) {
             return;
         }
@@ -81,11 +91,6 @@ public final class EventFeed implements KeyEventListener, AutoCloseable {
         for (Subscription subscriber : subscribers) {
             subscriber.offer(frame);
         }
-    }
-
-    /** Marks the status as changed by something that is not a key event (an admin action). */
-    public void statusChanged() {
-        changed.set(true);
     }
 
     /**
@@ -99,17 +104,19 @@ public final class EventFeed implements KeyEventListener, AutoCloseable {
         }
         Subscription subscription = new Subscription();
         subscription.offer(Frame.event("status", statusJson.get()));
-        List<KeyEvent> replayed;
-        synchronized (recent) {
-            replayed = List.copyOf(recent);
+        long end = published.get();
+        for (long sequence = Math.max(0, end - REPLAYED_EVENTS); sequence < end; sequence++) {
+            Recent slot = recent.get((int) (sequence & (RING - 1)));
+            if (slot != null && slot.sequence() == sequence) {
+                subscription.offer(frame(slot.event()));
+            }
         }
-        replayed.forEach(event -> subscription.offer(frame(event)));
         subscribers.add(subscription);
         return subscription;
     }
 
     private static Frame frame(KeyEvent event) {
-        return Frame.event(event.type(), dev.keypool.server.Json.write(EventJson.of(event)));
+        return Frame.event(event.type(), dev.keypool.providers.internal.Json.write(EventJson.of(event)));
     }
 
     public int subscriberCount() {

@@ -61,6 +61,12 @@ public final class EventJson {
                 json.put("by_admin", e.kind() == null);
             }
             case KeyEvent.KeyReactivated e -> json.put("by_admin", e.byAdmin());
+            case KeyEvent.KeylessCalled e -> {
+                json.put("model", e.model());
+                json.put("prompt_tokens", e.promptTokens());
+                json.put("completion_tokens", e.completionTokens());
+                json.put("kind", e.failure() == null ? null : e.failure().id());
+            }
             case KeyEvent.PoolExhausted e -> {
                 json.put("model", e.model());
                 json.put("tokens", e.tokens());

@@ -122,6 +122,7 @@ public final class KeypoolMetrics implements KeyEventListener, AutoCloseable {
             case KeyEvent.KeyCooledDown e -> stateChange(e.key(), "cooling_down");
             case KeyEvent.KeyDeactivated e -> stateChange(e.key(), "deactivated");
             case KeyEvent.KeyReactivated e -> stateChange(e.key(), "reactivated");
+            case KeyEvent.KeylessCalled e -> keyless(e);
             case KeyEvent.PoolExhausted e -> Counter.builder("keypool_pool_exhausted_total")
                     .description("Requests refused because no key of the provider could take them")
                     .tags("provider", e.provider().id(), "reason",
@@ -130,19 +131,19 @@ public final class KeypoolMetrics implements KeyEventListener, AutoCloseable {
         }
     }
 
-    /** Counts a call to a keyless provider (Ollama), which has no key events. */
-    public void recordKeyless(Provider provider, TokenUsage usage, FailureKind failure) {
-        Tags tags = Tags.of("provider", provider.id(), "key_index", "none");
-        Counter.builder("keypool_key_requests_total").tags(tags).tag("outcome", failure == null ? "success" : "failure")
+    /** Counts a call to a keyless provider (Ollama), under {@code key_index="none"}. */
+    private void keyless(KeyEvent.KeylessCalled e) {
+        Tags tags = Tags.of("provider", e.provider().id(), "key_index", "none");
+        Counter.builder("keypool_key_requests_total").tags(tags).tag("outcome", e.failure() == null ? "success" : "failure")
                 .register(registry).increment();
-        if (failure != null) {
-            Counter.builder("keypool_key_failures_total").tags(tags).tag("kind", failure.id()).register(registry)
+        if (e.failure() != null) {
+            Counter.builder("keypool_key_failures_total").tags(tags).tag("kind", e.failure().id()).register(registry)
                     .increment();
-        } else if (usage != null) {
+        } else {
             Counter.builder("keypool_tokens_total").tags(tags).tag("type", "prompt").register(registry)
-                    .increment(usage.promptTokens());
+                    .increment(e.promptTokens());
             Counter.builder("keypool_tokens_total").tags(tags).tag("type", "completion").register(registry)
-                    .increment(usage.completionTokens());
+                    .increment(e.completionTokens());
         }
     }
 

@@ -39,8 +39,8 @@ import org.slf4j.LoggerFactory;
  * call), successes (usage committed), failures (by kind), prompt and completion tokens, requests
  * refused because every key was spent; over all time, per minute for the last
  * {@link #RETAINED_MINUTES} minutes and per day (in the pool's day zone) for the last
- * {@link #RETAINED_DAYS} days. Keyless Ollama has no key events; the gateway reports its calls
- * with {@link #recordKeyless}.
+ * {@link #RETAINED_DAYS} days. Keyless Ollama's calls come as
+ * {@link KeyEvent.KeylessCalled}.
  *
  * <h2>Design</h2>
  * Listeners run on the request's thread, so recording is three map lookups and a few
@@ -136,29 +136,20 @@ public final class UsageRecorder implements KeyEventListener, AutoCloseable {
             case KeyEvent.KeyFailed e -> record(e.provider(), e.key().index(), e.timeMillis(), c -> c.fail(e.kind()));
             case KeyEvent.PoolExhausted e -> record(e.provider(), UsageCell.POOL, e.timeMillis(),
                     c -> c.add(UsageCell.EXHAUSTED, 1));
+            case KeyEvent.KeylessCalled e -> record(e.provider(), UsageCell.KEYLESS, e.timeMillis(), c -> {
+                c.add(UsageCell.REQUESTS, 1);
+                if (e.failure() != null) {
+                    c.fail(e.failure());
+                } else {
+                    c.add(UsageCell.SUCCESSES, 1);
+                    c.add(UsageCell.PROMPT_TOKENS, e.promptTokens());
+                    c.add(UsageCell.COMPLETION_TOKENS, e.completionTokens());
+                }
+            });
             default -> {
                 // Releases, cool-downs and reactivations change no counter.
             }
         }
-    }
-
-    /**
-     * Records one call to a keyless provider (Ollama): {@code usage} when it succeeded, else the
-     * kind it failed with.
-     */
-    public void recordKeyless(Provider provider, TokenUsage usage, FailureKind failure) {
-        record(provider, UsageCell.KEYLESS, clock.millis(), c -> {
-            c.add(UsageCell.REQUESTS, 1);
-            if (failure != null) {
-                c.fail(failure);
-            } else {
-                c.add(UsageCell.SUCCESSES, 1);
-                if (usage != null) {
-                    c.add(UsageCell.PROMPT_TOKENS, usage.promptTokens());
-                    c.add(UsageCell.COMPLETION_TOKENS, usage.completionTokens());
-                }
-            }
-        });
     }
 
     /** One key's totals (the whole cluster's, as of the last flush, plus this instance's since). */
