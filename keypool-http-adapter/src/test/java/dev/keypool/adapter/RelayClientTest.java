@@ -3,11 +3,19 @@ package dev.keypool.adapter;
 import static dev.keypool.adapter.AdapterPool.KEY_A;
 import static dev.keypool.adapter.AdapterPool.KEY_B;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.keypool.config.Provider;
 import dev.keypool.providers.fake.FakeOpenAi;
 import dev.keypool.providers.relay.Header;
+import dev.keypool.event.KeyEvent;
+import dev.keypool.usage.KeyStatus;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -20,6 +28,9 @@ class RelayClientTest {
     private static final URI CHAT = URI.create("https://api.openai.com/v1/chat/completions");
     private static final byte[] BODY = """
             {"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say this is a test!"}]}"""
+            .getBytes(StandardCharsets.UTF_8);
+    private static final byte[] STREAM = """
+            {"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Say this is a test!"}]}"""
             .getBytes(StandardCharsets.UTF_8);
     private static final List<Header> HEADERS = List.of(new Header("Content-Type", "application/json"),
             new Header("Authorization", "Bearer framework-placeholder"));
@@ -67,17 +78,53 @@ class RelayClientTest {
     @Test
     void aStream_comesThroughEventByEvent_andCommitsTheReportedUsage() throws IOException {
         openai.enqueue(FakeOpenAi.streamed(List.of("This", " is", " a", " test!"), 13, 4));
-        byte[] streaming = """
-                {"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Say this is a test!"}]}"""
-                .getBytes(StandardCharsets.UTF_8);
-
-        try (RelayedResponse response = pool.client.exchange("POST", CHAT, HEADERS, streaming)) {
+        try (RelayedResponse response = pool.client.exchange("POST", CHAT, HEADERS, STREAM)) {
             assertThat(response.header("Content-Type")).startsWith("text/event-stream");
             String events = new String(response.body().readAllBytes(), StandardCharsets.UTF_8);
             assertThat(events).contains("\" is\"", "[DONE]");
         }
 
         assertThat(pool.minuteTokens(Provider.OPENAI, KEY_A)).isEqualTo(13 + 4);
+    }
+
+    @Test
+    void aStreamTheCallerAbandons_isChargedItsWholeReservation_andNoKeyIsBlamed() throws Exception {
+        List<String> deltas = new ArrayList<>();
+        for (int i = 0; i < 4000; i++) {
+            deltas.add(" word" + "x".repeat(120));
+        }
+        openai.enqueue(FakeOpenAi.streamed(deltas, 13, deltas.size()));
+        CompletableFuture<Long> reserved = new CompletableFuture<>();
+        CompletableFuture<KeyEvent.UsageCommitted> settled = new CompletableFuture<>();
+        pool.manager.events().addListener(event -> {
+            switch (event) {
+                case KeyEvent.KeyAcquired acquired -> reserved.complete(acquired.tokens());
+                case KeyEvent.UsageCommitted committed -> settled.complete(committed);
+                default -> {
+                }
+            }
+        });
+
+        try (RelayedResponse response = pool.client.exchange("POST", CHAT, HEADERS, STREAM)) {
+            assertThat(response.body().read(new byte[64])).isPositive();
+        }
+
+        KeyEvent.UsageCommitted committed = settled.get(30, TimeUnit.SECONDS);
+        assertThat(committed.totalTokens()).isEqualTo(reserved.get());
+        assertThat(pool.status(Provider.OPENAI, KEY_A).status()).isEqualTo(KeyStatus.ACTIVE);
+        assertThat(openai.keys()).containsExactly(KEY_A);
+    }
+
+    @Test
+    void aStreamThatBreaksOff_reachesTheReaderAsAnIOException_afterWhatCameBeforeIt() throws IOException {
+        openai.enqueue(FakeOpenAi.streamThenDrop("This", " is"));
+
+        try (RelayedResponse response = pool.client.exchange("POST", CHAT, HEADERS, STREAM)) {
+            InputStream body = response.body();
+            ByteArrayOutputStream read = new ByteArrayOutputStream();
+            assertThatThrownBy(() -> body.transferTo(read)).isInstanceOf(IOException.class);
+            assertThat(read.toString(StandardCharsets.UTF_8)).contains("\" is\"");
+        }
     }
 
     @Test
