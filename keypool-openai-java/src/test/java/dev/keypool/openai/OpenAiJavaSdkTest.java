@@ -6,6 +6,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.openai.client.OpenAIClient;
+import com.openai.client.OpenAIClientImpl;
+import com.openai.core.ClientOptions;
+import com.openai.core.RequestOptions;
+import com.openai.core.http.HttpClient;
+import com.openai.core.http.HttpRequest;
+import com.openai.core.http.HttpResponse;
 import com.openai.core.http.StreamResponse;
 import com.openai.errors.RateLimitException;
 import com.openai.models.ChatModel;
@@ -19,6 +25,8 @@ import dev.keypool.adapter.AdapterPool;
 import dev.keypool.config.Provider;
 import dev.keypool.providers.fake.FakeOpenAi;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -59,13 +67,35 @@ class OpenAiJavaSdkTest {
         openai.reply(KEY_A, FakeOpenAi.rateLimitedTokens("20s"));
         openai.reply(KEY_B, FakeOpenAi.rateLimitedTokens("20s"));
 
-        RateLimitException e = catchThrowableOfType(RateLimitException.class, () -> sdk.chat().completions().create(CHAT));
+        AtomicInteger calls = new AtomicInteger();
+        KeypoolOpenAiHttpClient pooled = KeypoolOpenAiHttpClient.on(pool.client);
+        HttpClient counting = new HttpClient() {
+            @Override
+            public HttpResponse execute(HttpRequest request, RequestOptions options) {
+                calls.incrementAndGet();
+                return pooled.execute(request, options);
+            }
+
+            @Override
+            public CompletableFuture<HttpResponse> executeAsync(HttpRequest request, RequestOptions options) {
+                calls.incrementAndGet();
+                return pooled.executeAsync(request, options);
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        OpenAIClient counted = new OpenAIClientImpl(ClientOptions.builder().httpClient(counting).apiKey("p").build());
+
+        RateLimitException e = catchThrowableOfType(RateLimitException.class, () -> counted.chat().completions().create(CHAT));
 
         assertThat(e.statusCode()).isEqualTo(429);
         assertThat(e.headers().values("Retry-After")).singleElement()
                 .satisfies(seconds -> assertThat(Long.parseLong(seconds)).isPositive());
         assertThat(e.code()).hasValue("keys_exhausted");
         // one SDK call, each key tried once: neither the SDK nor keypool hammered a spent pool
+        assertThat(calls).hasValue(1);
         assertThat(openai.keys()).containsExactly(KEY_A, KEY_B);
     }
 
