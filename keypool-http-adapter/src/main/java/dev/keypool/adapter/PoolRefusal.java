@@ -102,8 +102,8 @@ public record PoolRefusal(int status, List<Header> headers, byte[] body, Duratio
             case 503 -> "service_unavailable";
             default -> "upstream_error";
         };
-        return new PoolRefusal(status, headers, body(protocol, status, e.getMessage(), type, code, null),
-                status == 429 ? retryAfter : null, e);
+        Duration wait = status == 429 ? retryAfter : null;
+        return new PoolRefusal(status, headers, body(protocol, status, e.getMessage(), type, code, null, wait), wait, e);
     }
 
     private static List<Header> json() {
@@ -113,8 +113,13 @@ public record PoolRefusal(int status, List<Header> headers, byte[] body, Duratio
     }
 
     private static byte[] body(Provider protocol, int status, String message, String type, String code, String param) {
+        return body(protocol, status, message, type, code, param, null);
+    }
+
+    private static byte[] body(Provider protocol, int status, String message, String type, String code, String param,
+            Duration retryAfter) {
         Object body = switch (protocol) {
-            case GEMINI -> Map.of("error", google(status, message));
+            case GEMINI -> Map.of("error", google(status, message, retryAfter));
             case OLLAMA, SERP -> Map.of("error", message);
             default -> {
                 Map<String, Object> error = new LinkedHashMap<>();
@@ -132,7 +137,8 @@ public record PoolRefusal(int status, List<Header> headers, byte[] body, Duratio
         }
     }
 
-    private static Map<String, Object> google(int status, String message) {
+    /** Google's {@code google.rpc.Status}, with the {@code RetryInfo} its SDKs read when a key frees up later. */
+    private static Map<String, Object> google(int status, String message, Duration retryAfter) {
         Map<String, Object> error = new LinkedHashMap<>();
         error.put("code", status);
         error.put("message", message);
@@ -143,6 +149,10 @@ public record PoolRefusal(int status, List<Header> headers, byte[] body, Duratio
             case 503, 502 -> "UNAVAILABLE";
             default -> status >= 500 ? "INTERNAL" : "FAILED_PRECONDITION";
         });
+        if (retryAfter != null) {
+            error.put("details", List.of(Map.of("@type", "type.googleapis.com/google.rpc.RetryInfo",
+                    "retryDelay", retryAfter.toSeconds() + "s")));
+        }
         return error;
     }
 }
