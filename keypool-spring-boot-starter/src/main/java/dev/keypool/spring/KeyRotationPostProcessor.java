@@ -13,6 +13,7 @@ import org.springframework.aop.support.DefaultPointcutAdvisor;
 import org.springframework.aop.support.annotation.AnnotationMatchingPointcut;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.core.annotation.AnnotatedElementUtils;
+import org.springframework.util.ReflectionUtils;
 
 /**
  * Proxies the beans that have {@link WithApiKeyRotation} methods, as Spring's own
@@ -25,6 +26,14 @@ final class KeyRotationPostProcessor extends AbstractBeanFactoryAwareAdvisingPos
         this.advisor = new DefaultPointcutAdvisor(AnnotationMatchingPointcut.forMethodAnnotation(WithApiKeyRotation.class),
                 new Interceptor(rotator));
         setBeforeExistingAdvisors(false);
+    }
+
+    /** A bean whose annotated method has no place for the key fails at start-up, not at its first call. */
+    @Override
+    public Object postProcessAfterInitialization(Object bean, String beanName) {
+        ReflectionUtils.doWithMethods(AopUtils.getTargetClass(bean), method -> Interceptor.keyParameter(method),
+                method -> AnnotatedElementUtils.hasAnnotation(method, WithApiKeyRotation.class));
+        return super.postProcessAfterInitialization(bean, beanName);
     }
 
     /** Runs the method on each key in turn, through {@link ApiKeyRotator#executeWithFallback}. */

@@ -56,6 +56,21 @@ class RotationAnnotationTest {
         }
     }
 
+    /** Has no parameter for the key. */
+    static class Keyless {
+
+        @WithApiKeyRotation(provider = "openai")
+        public String call(int times) {
+            return "never";
+        }
+    }
+
+    @Test
+    void aMethodWithNoPlaceForTheKey_failsStartUpNamingIt() {
+        runner.withBean(Keyless.class).run(context -> assertThat(context.getStartupFailure()).rootCause()
+                .hasMessageContaining("Keyless.call(int)").hasMessageContaining("needs a String parameter for the key"));
+    }
+
     @Test
     void aFailureOfTheMethodsOwn_isThrownAsItIs_afterOneKey() {
         runner.run(context -> {
