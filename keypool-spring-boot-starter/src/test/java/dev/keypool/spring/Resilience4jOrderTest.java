@@ -5,7 +5,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.keypool.rotation.NoAvailableKeyException;
 import io.github.resilience4j.retry.RetryRegistry;
-import io.github.resilience4j.springboot3.retry.autoconfigure.RetryAutoConfiguration;
+import io.github.resilience4j.common.retry.configuration.CommonRetryConfigurationProperties.InstanceProperties;
+import io.github.resilience4j.spring6.fallback.configure.FallbackConfiguration;
+import io.github.resilience4j.spring6.retry.configure.RetryConfiguration;
+import io.github.resilience4j.spring6.retry.configure.RetryConfigurationProperties;
+import io.github.resilience4j.spring6.spelresolver.configure.SpelResolverConfiguration;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
@@ -24,12 +29,22 @@ class Resilience4jOrderTest {
     private static final String KEY_B = "sk-proj-TEST.Zy9xWv8uTs7rQp6oNm5lKj4iHg3fE-bbbb";
 
     private final ApplicationContextRunner runner = new ApplicationContextRunner()
-            .withConfiguration(AutoConfigurations.of(AopAutoConfiguration.class, RetryAutoConfiguration.class,
-                    KeypoolAutoConfiguration.class))
+            .withConfiguration(AutoConfigurations.of(AopAutoConfiguration.class, KeypoolAutoConfiguration.class))
+            .withUserConfiguration(RetryConfiguration.class, FallbackConfiguration.class, SpelResolverConfiguration.class)
+            .withBean(RetryConfigurationProperties.class, Resilience4jOrderTest::retries)
             .withPropertyValues("keypool.env-file=target/no-such.env", "keypool.ollama-host=http://127.0.0.1:9",
-                    "keypool.openai-api-keys=" + KEY_A + "," + KEY_B, "keypool.selection-strategy=fill-first",
-                    "resilience4j.retry.instances.pool.max-attempts=2", "resilience4j.retry.instances.pool.wait-duration=0ms")
+                    "keypool.openai-api-keys=" + KEY_A + "," + KEY_B, "keypool.selection-strategy=fill-first")
             .withBean(Calls.class);
+
+    /** resilience4j's {@code resilience4j.retry.instances.pool}: two attempts, no wait between them. */
+    private static RetryConfigurationProperties retries() {
+        InstanceProperties pool = new InstanceProperties();
+        pool.setMaxAttempts(2);
+        pool.setWaitDuration(Duration.ZERO);
+        RetryConfigurationProperties properties = new RetryConfigurationProperties();
+        properties.getInstances().put("pool", pool);
+        return properties;
+    }
 
     /** Rate-limited on the keys it is told; read through methods, the bean is a proxy. */
     static class Calls {
