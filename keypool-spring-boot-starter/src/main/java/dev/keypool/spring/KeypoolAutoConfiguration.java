@@ -1,0 +1,110 @@
+package dev.keypool.spring;
+
+import dev.keypool.adapter.RelayClient;
+import dev.keypool.config.KeypoolConfig;
+import dev.keypool.providers.LlmService;
+import dev.keypool.providers.Relay;
+import dev.keypool.providers.SearchService;
+import dev.keypool.rotation.ApiKeyManager;
+import dev.keypool.rotation.ApiKeyRotator;
+import dev.keypool.usage.InMemoryAffinityStore;
+import dev.keypool.usage.InMemoryUsageStore;
+import dev.keypool.usage.UsageStore;
+import java.time.Clock;
+import java.time.Duration;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.ConfigurableEnvironment;
+
+/**
+ * keypool in a Spring Boot application: the pool ({@link KeypoolConfig}, {@link ApiKeyManager},
+ * {@link ApiKeyRotator}), the services on it ({@link LlmService}, {@link SearchService}), the
+ * {@link Relay} they share and a {@link RelayClient} for the framework adapters, each only when the
+ * application has none of its own; a Micrometer binder and an Actuator health indicator when those
+ * are on the class path; and {@link WithApiKeyRotation} on the application's beans.
+ *
+ * <p>The configuration comes from {@code keypool.*} properties and the seed's variables and
+ * {@code .env}, as {@link KeypoolVariables} describes.
+ */
+@AutoConfiguration
+public class KeypoolAutoConfiguration {
+
+    @Bean
+    @ConditionalOnMissingBean
+    KeypoolConfig keypoolConfig(ConfigurableEnvironment environment) {
+        return KeypoolVariables.load(environment, System.getenv());
+    }
+
+    @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean
+    ApiKeyManager apiKeyManager(KeypoolConfig config, ObjectProvider<UsageStore> store, ObjectProvider<Clock> clock) {
+        ApiKeyManager manager = new ApiKeyManager(config, store.getIfAvailable(InMemoryUsageStore::new),
+                clock.getIfAvailable(Clock::systemUTC));
+        // as the gateway does: expired reservations released, rested keys back
+        manager.startMaintenance(Duration.ofSeconds(1));
+        return manager;
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    ApiKeyRotator apiKeyRotator(ApiKeyManager manager) {
+        return new ApiKeyRotator(manager);
+    }
+
+    @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean
+    Relay keypoolRelay(ApiKeyRotator rotator) {
+        return Relay.create(rotator, new InMemoryAffinityStore());
+    }
+
+    @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean
+    LlmService llmService(Relay relay) {
+        return new LlmService(relay);
+    }
+
+    @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean
+    SearchService searchService(Relay relay) {
+        return new SearchService(relay);
+    }
+
+    /** The client the LangChain4j, OpenAI Java SDK and Spring AI adapters are built on; it shares the relay. */
+    @Bean
+    @ConditionalOnMissingBean
+    RelayClient keypoolRelayClient(Relay relay, ApiKeyManager manager) {
+        return RelayClient.on(relay, manager.clock());
+    }
+
+    /** Puts a pooled key into {@link WithApiKeyRotation} methods; static, as every post-processor. */
+    @Bean
+    static KeyRotationPostProcessor keypoolKeyRotationPostProcessor(ObjectProvider<ApiKeyRotator> rotator) {
+        return new KeyRotationPostProcessor(rotator);
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(name = "io.micrometer.core.instrument.binder.MeterBinder")
+    static class Metrics {
+
+        @Bean
+        @ConditionalOnMissingBean
+        KeypoolMeterBinder keypoolMeterBinder(ApiKeyManager manager) {
+            return new KeypoolMeterBinder(manager);
+        }
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(name = "org.springframework.boot.health.contributor.HealthIndicator")
+    static class Health {
+
+        @Bean(name = "keypool")
+        @ConditionalOnMissingBean(KeypoolHealthIndicator.class)
+        KeypoolHealthIndicator keypoolHealthIndicator(ApiKeyManager manager) {
+            return new KeypoolHealthIndicator(manager);
+        }
+    }
+}
