@@ -22,6 +22,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.slf4j.Logger;
@@ -93,6 +94,10 @@ public final class ResilientRedisUsageStore implements UsageStore {
     private final String instanceId = UUID.randomUUID().toString();
     private final ReadWriteLock switching = new ReentrantReadWriteLock();
     private final Map<KeyId, KeyUsage> lastKnown = new ConcurrentHashMap<>();
+    /** The reservations Redis granted this instance that its last usage answer may not hold yet. */
+    private final Map<KeyId, GrantsSince> grants = new ConcurrentHashMap<>();
+    /** Numbers the grants and the usage questions, so that an answer knows which grants it holds. */
+    private final AtomicLong sequence = new AtomicLong();
     private final Set<KeyId> localKeys = ConcurrentHashMap.newKeySet();
     private final Map<Ticket, InMemoryUsageStore> localTickets = new ConcurrentHashMap<>();
     private final Queue<Settlement> unsettled = new ConcurrentLinkedQueue<>();
@@ -174,7 +179,7 @@ public final class ResilientRedisUsageStore implements UsageStore {
         noteDay(day);
         if (!degraded) {
             try {
-                return reserveOnRedis(key, limits, tokens, nowMillis, day, expiresMillis);
+                return reserved(key, reserveOnRedis(key, limits, tokens, nowMillis, day, expiresMillis), tokens, day);
             } catch (RedisUnavailableException e) {
                 degrade(e, nowMillis);
             }
@@ -189,7 +194,7 @@ public final class ResilientRedisUsageStore implements UsageStore {
         }
         // Redis came back while this call waited for the switch.
         try {
-            return reserveOnRedis(key, limits, tokens, nowMillis, day, expiresMillis);
+            return reserved(key, reserveOnRedis(key, limits, tokens, nowMillis, day, expiresMillis), tokens, day);
         } catch (RedisUnavailableException e) {
             degrade(e, nowMillis);
             return new ReserveResult.Denied(DenialReason.MINUTE_LIMIT, nowMillis + PROBE_MILLIS);
@@ -271,7 +276,8 @@ public final class ResilientRedisUsageStore implements UsageStore {
         noteDay(day);
         if (!degraded) {
             try {
-                return remember(key, redis.usage(key, nowMillis, day), day);
+                long asked = sequence.incrementAndGet();
+                return remember(key, redis.usage(key, nowMillis, day), day, asked);
             } catch (RedisUnavailableException e) {
                 degrade(e, nowMillis);
             }
@@ -284,9 +290,10 @@ public final class ResilientRedisUsageStore implements UsageStore {
         noteDay(day);
         if (!degraded) {
             try {
+                long asked = sequence.incrementAndGet();
                 List<KeyUsage> usages = redis.usages(keys, nowMillis, day);
                 for (int i = 0; i < keys.size(); i++) {
-                    remember(keys.get(i), usages.get(i), day);
+                    remember(keys.get(i), usages.get(i), day, asked);
                 }
                 return usages;
             } catch (RedisUnavailableException e) {
@@ -540,14 +547,25 @@ public final class ResilientRedisUsageStore implements UsageStore {
      * among the instances. Minute tokens Redis knew of count during the outage's first minute.
      */
     private long minuteShare(KeyId key, long limit, long nowMillis) {
+        if (nowMillis - degradedSinceMillis >= MINUTE_MILLIS) {
+            return share(limit, 0);
+        }
         KeyUsage known = lastKnown.get(key);
-        long used = known != null && nowMillis - degradedSinceMillis < MINUTE_MILLIS ? known.minuteTokens() : 0;
-        return share(limit, used);
+        return share(limit, (known == null ? 0 : known.minuteTokens()) + grantedSince(key));
     }
 
     private long dayShare(KeyId key, long limit, DayWindow day) {
+        if (lastKnownDay != day.epochDay()) {
+            return share(limit, 0);
+        }
         KeyUsage known = lastKnown.get(key);
-        return share(limit, known != null && lastKnownDay == day.epochDay() ? known.dayTokens() : 0);
+        long used = (known == null ? 0 : known.dayTokens()) + grantedSince(key);
+        return share(limit, Math.max(used, redis.dayTokensSeen(key, day.epochDay())));
+    }
+
+    private long grantedSince(KeyId key) {
+        GrantsSince since = grants.get(key);
+        return since == null ? 0 : since.tokens();
     }
 
     private long share(long limit, long used) {
@@ -557,10 +575,66 @@ public final class ResilientRedisUsageStore implements UsageStore {
         return Math.max(0, limit - used) / instances;
     }
 
-    private KeyUsage remember(KeyId key, KeyUsage usage, DayWindow day) {
-        lastKnown.put(key, usage);
-        lastKnownDay = day.epochDay();
+    /**
+     * Counts a reservation Redis granted in what this instance knows of the key until a usage
+     * answer holds it. The usage answers alone come from questions asked before the latest grants
+     * (the selector's, on other request threads), so reservations granted just before an outage
+     * were left out of its share: two gateways under load admitted half as much again as a limit
+     * when Redis was killed or stopped right after them (issue 11's fault suite).
+     */
+    private ReserveResult reserved(KeyId key, ReserveResult result, long tokens, DayWindow day) {
+        if (result instanceof ReserveResult.Granted) {
+            noteKnownDay(day);
+            grants.computeIfAbsent(key, k -> new GrantsSince()).add(sequence.incrementAndGet(), tokens);
+        }
+        return result;
+    }
+
+    /** Keeps Redis's answer to a question asked at {@code asked}, unless a later question's answer is kept already. */
+    private KeyUsage remember(KeyId key, KeyUsage usage, DayWindow day, long asked) {
+        noteKnownDay(day);
+        GrantsSince since = grants.computeIfAbsent(key, k -> new GrantsSince());
+        synchronized (since) {
+            if (asked > since.askedAt) {
+                lastKnown.put(key, usage);
+                since.answered(asked);
+            }
+        }
         return usage;
+    }
+
+    /** A new day starts with nothing known of it. */
+    private void noteKnownDay(DayWindow day) {
+        if (lastKnownDay != day.epochDay()) {
+            lastKnownDay = day.epochDay();
+        }
+    }
+
+    /**
+     * The grants of one key since the question its last kept usage answer replied to: the answer
+     * may hold them or not, so they count on top of it.
+     */
+    private static final class GrantsSince {
+
+        private record Grant(long sequence, long tokens) {
+        }
+
+        private final Queue<Grant> grants = new ConcurrentLinkedQueue<>();
+        private long askedAt = -1;
+
+        void add(long sequence, long tokens) {
+            grants.add(new Grant(sequence, tokens));
+        }
+
+        /** The answer to the question asked at {@code asked} holds every grant before it. */
+        void answered(long asked) {
+            askedAt = asked;
+            grants.removeIf(grant -> grant.sequence() < asked);
+        }
+
+        long tokens() {
+            return grants.stream().mapToLong(Grant::tokens).sum();
+        }
     }
 
     private record Settlement(Ticket ticket, long actualTokens, long nowMillis, DayWindow day) {

@@ -139,6 +139,24 @@ class ResilientRedisUsageStoreTest {
         assertThat(b.usage(KEY, clock.millis(), day()).dayTokens()).isEqualTo(300 + spentByA + spentByB);
     }
 
+    /**
+     * Issue 11's fault suite: Redis killed (or stopped) right after a burst of reservations, two
+     * gateways admitted half as much again as a limit (697 tokens a day against 600): the outage's
+     * share was taken from the last usage answer, which did not have the burst yet.
+     */
+    @Test
+    void outageRightAfterReservations_theyCountInTheShare() {
+        assertThat(a.usage(KEY, clock.millis(), day()).dayTokens()).isZero();
+        for (int i = 0; i < 3; i++) {
+            assertThat(reserve(a, LIMITS, 100)).isInstanceOf(ReserveResult.Granted.class);
+        }
+
+        server.stop();
+
+        assertThat(spend(a, 50)).isEqualTo((1_000 - 300) / 2 / 50 * 50);
+        assertThat(a.degraded()).isTrue();
+    }
+
     @Test
     void settlementOfARedisTicketDuringTheOutage_doesNotFailAndIsReplayedWhenRedisReturns() {
         ReserveResult.Granted granted = (ReserveResult.Granted) reserve(a, LIMITS, 400);
