@@ -174,13 +174,34 @@ final class FaultRun implements AutoCloseable {
         Row row = new Row(order, fault, clients.toString(), ledger.mostInAMinute(MINUTE_KEY),
                 ledger.mostInADay(DAY_KEY, ZoneOffset.UTC), LIMIT, deaths, peakRss / 1024, notes);
         row.write();
-        assertThat(gateways).as("gateways that died by themselves").noneMatch(GatewayProcess::died);
-        ledger.assertNoKeyExceeds(Map.of(
-                MINUTE_KEY, WindowLimits.of(LIMIT, WindowLimits.UNLIMITED),
-                DAY_KEY, WindowLimits.of(WindowLimits.UNLIMITED, LIMIT)), ZoneOffset.UTC);
-        assertThat(clients.asMap().keySet()).as("outcomes the clients saw")
-                .noneMatch(outcome -> outcome.contains("without Retry-After") || outcome.startsWith("5") && !outcome.equals("503"));
+        try {
+            assertThat(gateways).as("gateways that died by themselves").noneMatch(GatewayProcess::died);
+            ledger.assertNoKeyExceeds(Map.of(
+                    MINUTE_KEY, WindowLimits.of(LIMIT, WindowLimits.UNLIMITED),
+                    DAY_KEY, WindowLimits.of(WindowLimits.UNLIMITED, LIMIT)), ZoneOffset.UTC);
+            assertThat(clients.asMap().keySet()).as("outcomes the clients saw").noneMatch(
+                    outcome -> outcome.contains("without Retry-After") || outcome.startsWith("5") && !outcome.equals("503"));
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "\n" + timeline(), e);
+        }
         return row;
+    }
+
+    /** What happened, for a failure's message: every arrival at the provider, and each gateway's log. */
+    private String timeline() {
+        StringBuilder text = new StringBuilder("arrivals at the provider (time, key, tokens billed, status):\n");
+        for (RecordedRequest request : openAi.requests("/v1/chat/completions")) {
+            RecordedResponse response = openAi.responseTo(request);
+            text.append("  ").append(request.arrivedAt()).append(' ')
+                    .append(request.key() == null ? "-" : request.key().substring(request.key().length() - 4)).append(' ')
+                    .append(billedTokens(request, response)).append(' ')
+                    .append(response == null ? 0 : response.status()).append('\n');
+        }
+        for (GatewayProcess gateway : gateways) {
+            text.append("--- ").append(gateway.name()).append(" (pid ").append(gateway.pid()).append(")\n")
+                    .append(gateway.output()).append('\n');
+        }
+        return text.toString();
     }
 
     @Override

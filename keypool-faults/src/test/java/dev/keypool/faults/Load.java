@@ -102,7 +102,7 @@ final class Load implements AutoCloseable {
                 continue;
             }
             GatewayProcess target = live.get(Math.floorMod(next.getAndIncrement(), live.size()));
-            String outcome = send(target);
+            String outcome = send(http, target, body);
             statuses.count(outcome);
             if (!outcome.equals("200")) {
                 pause(PAUSE_AFTER_REFUSAL);
@@ -110,7 +110,8 @@ final class Load implements AutoCloseable {
         }
     }
 
-    private String send(GatewayProcess target) {
+    /** One chat request to {@code target}: its status (with whether a refusal said when to retry), or what failed. */
+    static String send(HttpClient http, GatewayProcess target, String body) {
         try {
             HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(target.url("/v1/chat/completions")))
                     .header("Content-Type", "application/json")
