@@ -23,10 +23,11 @@ if [ "${REPORT_ONLY:-0}" != 1 ]; then
   rm -rf "$ROWS"
   started=$(date +%s)
   # -Dtest names only this module's tests, so the modules it builds on are packaged, not tested.
+  log=$(mktemp)
   ./mvnw -B -ntp verify -pl keypool-faults -am -Dtest='dev.keypool.faults.*Test' -Dsurefire.failIfNoSpecifiedTests=false \
-    >"$ROOT/keypool-faults/target-run.log" 2>&1 || status=$?
+    >"$log" 2>&1 || status=$?
   mkdir -p "$ROWS"
-  mv "$ROOT/keypool-faults/target-run.log" "$ROWS/run.log"
+  mv "$log" "$ROWS/run.log"
   elapsed=$(sed -n 's/.*Tests run: .* Time elapsed: \([0-9.]*\) s.* in dev.keypool.faults.*/\1/p' "$ROWS/run.log" \
     | awk '{ s += $1 } END { printf "%.0f", s }')
   echo "meta date=$(date -u +%Y-%m-%d) commit=$(git rev-parse --short HEAD) tests_seconds=${elapsed:-?}" \

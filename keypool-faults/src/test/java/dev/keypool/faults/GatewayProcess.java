@@ -168,6 +168,21 @@ final class GatewayProcess implements AutoCloseable {
         }
     }
 
+    /** An admin API answer, parsed. */
+    com.fasterxml.jackson.databind.JsonNode admin(String path) {
+        try (java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient()) {
+            String body = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(url(path)))
+                    .header("Authorization", "Bearer " + FaultRun.ADMIN_TOKEN).timeout(Duration.ofSeconds(10)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+            return new com.fasterxml.jackson.databind.ObjectMapper().readTree(body);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** The highest VmRSS seen, in KiB. */
     long peakRssKib() {
         return peakRssKib.get();
@@ -185,6 +200,36 @@ final class GatewayProcess implements AutoCloseable {
             // gone, or not Linux
         }
         return 0;
+    }
+
+    /**
+     * The heap the process still uses after a full collection ({@code jcmd GC.run}, then
+     * {@code GC.heap_info}), in KiB: what it holds, not what it has not collected yet.
+     */
+    long liveHeapKib() {
+        jcmd("GC.run");
+        Matcher used = Pattern.compile("used (\\d+)K").matcher(jcmd("GC.heap_info"));
+        if (!used.find()) {
+            throw new IllegalStateException("no heap figures from jcmd for " + name);
+        }
+        return Long.parseLong(used.group(1));
+    }
+
+    private String jcmd(String command) {
+        try {
+            Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                    Long.toString(process.pid()), command).redirectErrorStream(true).start();
+            String out = new String(jcmd.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!jcmd.waitFor(30, TimeUnit.SECONDS)) {
+                jcmd.destroyForcibly();
+            }
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
     /** {@code kill -9}: no shutdown hook, no last snapshot, no clean-stop mark. */
