@@ -41,6 +41,9 @@ class AnswersTest {
     private static final int HELD = 40 << 20;
     private static final int CHUNK = 64 << 10;
     private static final String CHUNK_TEXT = "x".repeat(CHUNK);
+    private static final int BILLED = FaultRun.PROMPT_TOKENS + Load.MAX_TOKENS;
+    private static final String USAGE = "{\"prompt_tokens\":" + FaultRun.PROMPT_TOKENS + ",\"completion_tokens\":"
+            + Load.MAX_TOKENS + ",\"total_tokens\":" + BILLED + "}";
 
     @TempDir
     Path work;
@@ -82,7 +85,7 @@ class AnswersTest {
             seen.count(received.outcome());
             assertThat(received.status()).isEqualTo(200);
             assertThat(received.bytes()).isGreaterThan(HUGE);
-            assertThat(received.tail()).contains(stream ? "data: [DONE]" : "\"total_tokens\":41");
+            assertThat(received.tail()).contains(stream ? "data: [DONE]" : "\"total_tokens\":" + BILLED);
             assertThat(heldKib - atRestKib).as("live heap added (KiB) while %s bytes of the answer had passed", HELD)
                     .isLessThan(HELD / 1024);
             return heldKib;
@@ -110,13 +113,13 @@ class AnswersTest {
             long charged = 0;
             for (JsonNode key : status.at("/providers/openai/keys")) {
                 assertThat(key.path("tokens_used_day").asLong()).as("charged to key %s", key.path("index"))
-                        .isGreaterThanOrEqualTo(FaultRun.PROMPT_TOKENS + Load.MAX_TOKENS);
+                        .isGreaterThanOrEqualTo(BILLED);
                 charged += key.path("tokens_used_day").asLong();
             }
             run.judge("11-cut-streams", "streams the provider cuts after three deltas", seen,
                     "no `finish_reason`, no `[DONE]` reached the caller; each cut charged its reservation ("
                             + charged + " tokens for two, the provider's bill at most "
-                            + 2 * (FaultRun.PROMPT_TOKENS + Load.MAX_TOKENS) + "); a cut key rests, so the third is refused");
+                            + 2 * BILLED + "); a cut key rests, so the third is refused");
         }
     }
 
@@ -127,8 +130,7 @@ class AnswersTest {
             exchange.write("{\"id\":\"chatcmpl-huge\",\"object\":\"chat.completion\",\"created\":1733100000,"
                     + "\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"");
             writeHuge(exchange, held, rest, CHUNK_TEXT);
-            exchange.write("\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":40,"
-                    + "\"total_tokens\":41}}");
+            exchange.write("\"},\"finish_reason\":\"stop\"}],\"usage\":" + USAGE + "}");
             exchange.finish();
         };
     }
@@ -144,8 +146,7 @@ class AnswersTest {
             writeHuge(exchange, held, rest, "data: " + chunk + "{\"index\":0,\"delta\":{\"content\":\"" + CHUNK_TEXT
                     + "\"},\"finish_reason\":null}]}\n\n");
             exchange.write("data: " + chunk + "{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n");
-            exchange.write("data: " + chunk + "],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":40,"
-                    + "\"total_tokens\":41}}\n\n");
+            exchange.write("data: " + chunk + "],\"usage\":" + USAGE + "}\n\n");
             exchange.write("data: [DONE]\n\n");
             exchange.finish();
         };

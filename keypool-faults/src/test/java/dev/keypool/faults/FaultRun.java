@@ -40,8 +40,12 @@ final class FaultRun implements AutoCloseable {
     static final String DAY_KEY = "sk-proj-faults-day-bbbbbbbbbbbbbbbbb-key1";
     static final long LIMIT = 600;
     static final String ADMIN_TOKEN = "faults-admin-token-0123456789";
-    /** The prompt tokens the fake reports for every request. */
-    static final int PROMPT_TOKENS = 1;
+    /**
+     * The prompt tokens the fake reports for every request: what the gateway estimates for its
+     * message, so that each answer bills exactly what its request reserved (53) and a single request
+     * admitted beyond a limit shows in the log.
+     */
+    static final int PROMPT_TOKENS = 13;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     final FakeOpenAi openAi = FakeOpenAi.start();
@@ -55,8 +59,8 @@ final class FaultRun implements AutoCloseable {
 
     /**
      * An answer after {@code delay} (the provider's time to generate) that bills
-     * {@value #PROMPT_TOKENS} prompt token and {@code max_tokens} completion tokens: never more than
-     * the gateway reserved, so any excess in the log is over-admission, not an overshoot.
+     * {@value #PROMPT_TOKENS} prompt tokens and {@code max_tokens} completion tokens: what the
+     * gateway reserved, never more, so any excess in the log is over-admission, not an overshoot.
      */
     static Reply billed(Duration delay) {
         return Reply.delayed(delay, exchange -> FakeOpenAi.completion("This is a test!", PROMPT_TOKENS,
