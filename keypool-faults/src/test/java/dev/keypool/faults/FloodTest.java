@@ -43,18 +43,22 @@ class FloodTest {
     void connectionAndRequestFloods_theProcessStaysUp_andTheExcessIsRefusedWithRetryAfter() throws Exception {
         try (FaultRun run = new FaultRun(work); HttpClient http = HttpClient.newBuilder()
                 .connectTimeout(Duration.ofSeconds(5)).build()) {
+            GatewayProcess gateway = run.start("flooded", Map.of(
+                    "KEYPOOL_DATA_DIR", run.directory("data").toString(),
+                    "KEYPOOL_MAX_CONNECTIONS", Integer.toString(MAX_CONNECTIONS),
+                    "KEYPOOL_MAX_IN_FLIGHT", Integer.toString(MAX_IN_FLIGHT)));
+            Load.Statuses seen = new Load.Statuses();
+            // One request first, as a gateway that has served before: its first one loads the token encoder.
+            seen.count(Load.send(http, gateway, Load.chat(false)));
+            long before = run.arrivals();
             Gate upstream = new Gate();
             run.openAi.replyByDefault(exchange -> {
                 exchange.await(upstream);
                 FaultRun.billed(Duration.ZERO).send(exchange);
             });
-            GatewayProcess gateway = run.start("flooded", Map.of(
-                    "KEYPOOL_DATA_DIR", run.directory("data").toString(),
-                    "KEYPOOL_MAX_CONNECTIONS", Integer.toString(MAX_CONNECTIONS),
-                    "KEYPOOL_MAX_IN_FLIGHT", Integer.toString(MAX_IN_FLIGHT)));
             List<Socket> idle = new ArrayList<>();
-            Load.Statuses seen = new Load.Statuses();
-            List<Long> refusalMillis = Collections.synchronizedList(new ArrayList<>());
+            List<Long> shedMillis = Collections.synchronizedList(new ArrayList<>());
+            List<Long> spentMillis = Collections.synchronizedList(new ArrayList<>());
             ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor();
             try {
                 for (int i = 0; i < IDLE; i++) {
@@ -62,13 +66,14 @@ class FloodTest {
                 }
                 List<Future<?>> held = new ArrayList<>();
                 for (int i = 0; i < BURST; i++) {
-                    held.add(callers.submit(() -> call(http, gateway, seen, refusalMillis)));
+                    held.add(callers.submit(() -> call(http, gateway, seen, shedMillis)));
                 }
                 // While the provider holds what was admitted: the process answers its supervisor.
-                await().atMost(Duration.ofSeconds(30)).until(() -> run.arrivals() >= MAX_IN_FLIGHT
-                        || seen.total() >= BURST);
+                await().atMost(Duration.ofSeconds(30)).until(() -> run.arrivals() - before >= MAX_IN_FLIGHT
+                        || seen.total() > BURST);
                 assertThat(gateway.health()).isEqualTo("UP");
-                assertThat(run.arrivals()).as("requests that reached the provider").isLessThanOrEqualTo(MAX_IN_FLIGHT);
+                assertThat(run.arrivals() - before).as("requests that reached the provider")
+                        .isLessThanOrEqualTo(MAX_IN_FLIGHT);
                 upstream.open();
                 for (Future<?> call : held) {
                     call.get(60, TimeUnit.SECONDS);
@@ -78,7 +83,7 @@ class FloodTest {
                 for (int i = 0; i < 4; i++) {
                     spent.add(callers.submit(() -> {
                         for (int j = 0; j < BURST / 4; j++) {
-                            call(http, gateway, seen, refusalMillis);
+                            call(http, gateway, seen, spentMillis);
                         }
                     }));
                 }
@@ -93,12 +98,18 @@ class FloodTest {
             assertThat(seen.of("503") + seen.of("429")).as("refused").isGreaterThan(0);
             assertThat(seen.of("503")).as("refused at the in-flight or connection cap").isGreaterThan(0);
             assertThat(seen.of("429")).as("refused on the keys' limits").isGreaterThan(0);
-            List<Long> sorted = refusalMillis.stream().sorted().toList();
             run.judge("9-flood", "flood: " + IDLE + " idle connections + " + BURST + " requests at once on a held provider "
                     + "(caps " + MAX_CONNECTIONS + " connections, " + MAX_IN_FLIGHT + " in flight), then " + BURST
-                    + " more from 4 callers", seen, "refusals answered in " + sorted.get(sorted.size() / 2) + " ms (median), "
-                    + sorted.get(sorted.size() - 1) + " ms (slowest), connect included");
+                    + " more from 4 callers", seen, "refused in the burst: " + spread(shedMillis)
+                    + " (the burst's own connects included); past the budgets: " + spread(spentMillis));
         }
+    }
+
+    /** "median m ms, slowest n ms" of refusal times. */
+    private static String spread(List<Long> millis) {
+        List<Long> sorted = millis.stream().sorted().toList();
+        return sorted.isEmpty() ? "none" : "median " + sorted.get(sorted.size() / 2) + " ms, slowest "
+                + sorted.get(sorted.size() - 1) + " ms";
     }
 
     private static void call(HttpClient http, GatewayProcess gateway, Load.Statuses seen, List<Long> refusalMillis) {

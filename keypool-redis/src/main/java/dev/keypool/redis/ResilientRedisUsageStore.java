@@ -584,7 +584,7 @@ public final class ResilientRedisUsageStore implements UsageStore {
      */
     private ReserveResult reserved(KeyId key, ReserveResult result, long tokens, DayWindow day) {
         if (result instanceof ReserveResult.Granted) {
-            noteKnownDay(day);
+            lastKnownDay = day.epochDay();
             grants.computeIfAbsent(key, k -> new GrantsSince()).add(sequence.incrementAndGet(), tokens);
         }
         return result;
@@ -592,7 +592,7 @@ public final class ResilientRedisUsageStore implements UsageStore {
 
     /** Keeps Redis's answer to a question asked at {@code asked}, unless a later question's answer is kept already. */
     private KeyUsage remember(KeyId key, KeyUsage usage, DayWindow day, long asked) {
-        noteKnownDay(day);
+        lastKnownDay = day.epochDay();
         GrantsSince since = grants.computeIfAbsent(key, k -> new GrantsSince());
         synchronized (since) {
             if (asked > since.askedAt) {
@@ -601,13 +601,6 @@ public final class ResilientRedisUsageStore implements UsageStore {
             }
         }
         return usage;
-    }
-
-    /** A new day starts with nothing known of it. */
-    private void noteKnownDay(DayWindow day) {
-        if (lastKnownDay != day.epochDay()) {
-            lastKnownDay = day.epochDay();
-        }
     }
 
     /**
