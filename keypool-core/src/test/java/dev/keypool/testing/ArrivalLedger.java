@@ -48,18 +48,27 @@ public final class ArrivalLedger<K> {
         return most[0];
     }
 
+    /** The most tokens {@code key} received in one day of arrivals (days in {@code zone}). */
+    public long mostInADay(K key, ZoneId zone) {
+        return perDay(key, zone).values().stream().mapToLong(Long::longValue).max().orElse(0);
+    }
+
     /** For every key in {@code limits}: no 60-second span of arrivals and no day holds more than its limits. */
     public void assertNoKeyExceeds(Map<K, WindowLimits> limits, ZoneId zone) {
         limits.forEach((key, limit) -> {
             forEachMinute(key, (spanStart, tokens) -> assertThat(tokens)
                     .as("tokens %s received in the 60 s of arrivals from %s", key, Instant.ofEpochMilli(spanStart))
                     .isLessThanOrEqualTo(limit.perMinute()));
-            Map<Long, Long> perDay = new TreeMap<>();
-            sorted(key).forEach(arrival -> perDay.merge(DayWindow.at(arrival.arrivedMillis(), zone).epochDay(),
-                    arrival.tokens(), Long::sum));
-            perDay.forEach((day, tokens) -> assertThat(tokens).as("tokens %s received on day %s", key, day)
+            perDay(key, zone).forEach((day, tokens) -> assertThat(tokens).as("tokens %s received on day %s", key, day)
                     .isLessThanOrEqualTo(limit.perDay()));
         });
+    }
+
+    private Map<Long, Long> perDay(K key, ZoneId zone) {
+        Map<Long, Long> perDay = new TreeMap<>();
+        sorted(key).forEach(arrival -> perDay.merge(DayWindow.at(arrival.arrivedMillis(), zone).epochDay(),
+                arrival.tokens(), Long::sum));
+        return perDay;
     }
 
     /** Every 60-second span of {@code key}'s arrivals that starts at an arrival, with its tokens. */

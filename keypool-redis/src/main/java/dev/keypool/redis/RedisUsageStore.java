@@ -523,6 +523,12 @@ public final class RedisUsageStore implements UsageStore {
                 identified().epoch(), Long.toString(PROBE_MILLIS), Long.toString(STATE_GRACE_MILLIS));
     }
 
+    /** The most this instance saw {@code key}'s day {@code epochDay} count (0 when it saw none of that day). */
+    long dayTokensSeen(KeyId key, long epochDay) {
+        DaySeen seen = daysSeen.get(key);
+        return seen != null && seen.epochDay == epochDay ? seen.tokens : 0;
+    }
+
     private void saw(KeyId key, long epochDay, long dayTokens) {
         DaySeen seen = daysSeen.get(key);
         if (seen == null || seen.epochDay < epochDay || (seen.epochDay == epochDay && seen.tokens < dayTokens)) {

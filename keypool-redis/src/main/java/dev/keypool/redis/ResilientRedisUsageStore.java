@@ -22,6 +22,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.slf4j.Logger;
@@ -39,9 +40,13 @@ import org.slf4j.LoggerFactory;
  * away what Redis last said the key had used today (and, during the outage's first minute, in its
  * minute). That last-known usage and state come from every usage and state answer Redis gave,
  * which the selector asks for on the request path, so they are seconds old at most; key states
- * carry over into the local store, so a key deactivated in Redis stays out. Between them the
+ * carry over into the local store, so a key deactivated in Redis stays out. The reservations Redis
+ * granted since the question of the last kept answer count on top of it, and no share is more than
+ * the limit's n-th less what this instance itself was granted in the window: what Redis last said
+ * misses the peers' latest grants, what an instance was granted it knows exactly. Between them the
  * instances therefore admit at most each limit during the outage, provided they are at most
- * {@code KEYPOOL_INSTANCES}. While degraded, no request waits for Redis: calls go to the local
+ * {@code KEYPOOL_INSTANCES}, unless one had spent more than its n-th in the moment before the
+ * outage and its peers had not heard yet. While degraded, no request waits for Redis: calls go to the local
  * store at once. A Redis that hangs (a stopped process) costs the calls in flight at that moment
  * one command timeout between them ({@link RedisCalls}), then none.
  *
@@ -93,6 +98,12 @@ public final class ResilientRedisUsageStore implements UsageStore {
     private final String instanceId = UUID.randomUUID().toString();
     private final ReadWriteLock switching = new ReentrantReadWriteLock();
     private final Map<KeyId, KeyUsage> lastKnown = new ConcurrentHashMap<>();
+    /** The reservations Redis granted this instance that its last usage answer may not hold yet. */
+    private final Map<KeyId, GrantsSince> grants = new ConcurrentHashMap<>();
+    /** What Redis granted this instance on each key, in the last minute and today. */
+    private final Map<KeyId, OwnGrants> own = new ConcurrentHashMap<>();
+    /** Numbers the grants and the usage questions, so that an answer knows which grants it holds. */
+    private final AtomicLong sequence = new AtomicLong();
     private final Set<KeyId> localKeys = ConcurrentHashMap.newKeySet();
     private final Map<Ticket, InMemoryUsageStore> localTickets = new ConcurrentHashMap<>();
     private final Queue<Settlement> unsettled = new ConcurrentLinkedQueue<>();
@@ -174,7 +185,7 @@ public final class ResilientRedisUsageStore implements UsageStore {
         noteDay(day);
         if (!degraded) {
             try {
-                return reserveOnRedis(key, limits, tokens, nowMillis, day, expiresMillis);
+                return reserved(key, reserveOnRedis(key, limits, tokens, nowMillis, day, expiresMillis), tokens, nowMillis, day);
             } catch (RedisUnavailableException e) {
                 degrade(e, nowMillis);
             }
@@ -189,7 +200,7 @@ public final class ResilientRedisUsageStore implements UsageStore {
         }
         // Redis came back while this call waited for the switch.
         try {
-            return reserveOnRedis(key, limits, tokens, nowMillis, day, expiresMillis);
+            return reserved(key, reserveOnRedis(key, limits, tokens, nowMillis, day, expiresMillis), tokens, nowMillis, day);
         } catch (RedisUnavailableException e) {
             degrade(e, nowMillis);
             return new ReserveResult.Denied(DenialReason.MINUTE_LIMIT, nowMillis + PROBE_MILLIS);
@@ -271,7 +282,8 @@ public final class ResilientRedisUsageStore implements UsageStore {
         noteDay(day);
         if (!degraded) {
             try {
-                return remember(key, redis.usage(key, nowMillis, day), day);
+                long asked = sequence.incrementAndGet();
+                return remember(key, redis.usage(key, nowMillis, day), day, asked);
             } catch (RedisUnavailableException e) {
                 degrade(e, nowMillis);
             }
@@ -284,9 +296,10 @@ public final class ResilientRedisUsageStore implements UsageStore {
         noteDay(day);
         if (!degraded) {
             try {
+                long asked = sequence.incrementAndGet();
                 List<KeyUsage> usages = redis.usages(keys, nowMillis, day);
                 for (int i = 0; i < keys.size(); i++) {
-                    remember(keys.get(i), usages.get(i), day);
+                    remember(keys.get(i), usages.get(i), day, asked);
                 }
                 return usages;
             } catch (RedisUnavailableException e) {
@@ -550,14 +563,43 @@ public final class ResilientRedisUsageStore implements UsageStore {
      * among the instances. Minute tokens Redis knew of count during the outage's first minute.
      */
     private long minuteShare(KeyId key, long limit, long nowMillis) {
+        if (nowMillis - degradedSinceMillis >= MINUTE_MILLIS) {
+            return share(limit, 0);
+        }
         KeyUsage known = lastKnown.get(key);
-        long used = known != null && nowMillis - degradedSinceMillis < MINUTE_MILLIS ? known.minuteTokens() : 0;
-        return share(limit, used);
+        OwnGrants mine = own.get(key);
+        return Math.min(share(limit, (known == null ? 0 : known.minuteTokens()) + grantedSince(key)),
+                fairShare(limit, mine == null ? 0 : mine.minuteTokens(nowMillis)));
     }
 
     private long dayShare(KeyId key, long limit, DayWindow day) {
+        if (lastKnownDay != day.epochDay()) {
+            return share(limit, 0);
+        }
         KeyUsage known = lastKnown.get(key);
-        return share(limit, known != null && lastKnownDay == day.epochDay() ? known.dayTokens() : 0);
+        long used = (known == null ? 0 : known.dayTokens()) + grantedSince(key);
+        OwnGrants mine = own.get(key);
+        return Math.min(share(limit, Math.max(used, redis.dayTokensSeen(key, day.epochDay()))),
+                fairShare(limit, mine == null ? 0 : mine.dayTokens(day.epochDay())));
+    }
+
+    /**
+     * A limit's n-th less what this instance itself was granted of it. What Redis last said misses
+     * the peers' grants since this instance last asked, up to a few requests each in the moment an
+     * outage begins; what this instance was granted it knows to the last one. Shares below both
+     * never sum above what was left, but when one instance had spent more than its n-th and its
+     * peer did not know it yet.
+     */
+    private long fairShare(long limit, long granted) {
+        if (limit == WindowLimits.UNLIMITED) {
+            return limit;
+        }
+        return Math.max(0, limit / instances - granted);
+    }
+
+    private long grantedSince(KeyId key) {
+        GrantsSince since = grants.get(key);
+        return since == null ? 0 : since.tokens();
     }
 
     private long share(long limit, long used) {
@@ -567,10 +609,105 @@ public final class ResilientRedisUsageStore implements UsageStore {
         return Math.max(0, limit - used) / instances;
     }
 
-    private KeyUsage remember(KeyId key, KeyUsage usage, DayWindow day) {
-        lastKnown.put(key, usage);
+    /**
+     * Counts a reservation Redis granted in what this instance knows of the key until a usage
+     * answer holds it. The usage answers alone come from questions asked before the latest grants
+     * (the selector's, on other request threads), so reservations granted just before an outage
+     * were left out of its share: two gateways under load admitted half as much again as a limit
+     * when Redis was killed or stopped right after them (issue 11's fault suite).
+     */
+    private ReserveResult reserved(KeyId key, ReserveResult result, long tokens, long nowMillis, DayWindow day) {
+        if (result instanceof ReserveResult.Granted) {
+            lastKnownDay = day.epochDay();
+            grants.computeIfAbsent(key, k -> new GrantsSince()).add(sequence.incrementAndGet(), tokens);
+            own.computeIfAbsent(key, k -> new OwnGrants()).add(nowMillis, day.epochDay(), tokens);
+        }
+        return result;
+    }
+
+    /** Keeps Redis's answer to a question asked at {@code asked}, unless a later question's answer is kept already. */
+    private KeyUsage remember(KeyId key, KeyUsage usage, DayWindow day, long asked) {
         lastKnownDay = day.epochDay();
+        GrantsSince since = grants.computeIfAbsent(key, k -> new GrantsSince());
+        synchronized (since) {
+            if (asked > since.askedAt) {
+                lastKnown.put(key, usage);
+                since.answered(asked);
+            }
+        }
         return usage;
+    }
+
+    /**
+     * The tokens Redis granted this instance on one key: per second for the last minute (61
+     * seconds are kept, erring towards counting), and for the day. Reservations are counted as
+     * granted, whatever they settle at.
+     */
+    private static final class OwnGrants {
+
+        private static final int SECONDS = (int) (MINUTE_MILLIS / 1_000) + 1;
+
+        private final long[] second = new long[SECONDS];
+        private final long[] tokens = new long[SECONDS];
+        private long epochDay = Long.MIN_VALUE;
+        private long dayTokens;
+
+        synchronized void add(long nowMillis, long epochDay, long granted) {
+            long now = Math.floorDiv(nowMillis, 1_000);
+            int slot = (int) Math.floorMod(now, (long) SECONDS);
+            if (second[slot] != now) {
+                second[slot] = now;
+                tokens[slot] = 0;
+            }
+            tokens[slot] += granted;
+            if (this.epochDay != epochDay) {
+                this.epochDay = epochDay;
+                dayTokens = 0;
+            }
+            dayTokens += granted;
+        }
+
+        synchronized long minuteTokens(long nowMillis) {
+            long now = Math.floorDiv(nowMillis, 1_000);
+            long sum = 0;
+            for (int i = 0; i < SECONDS; i++) {
+                if (second[i] > now - SECONDS && second[i] <= now) {
+                    sum += tokens[i];
+                }
+            }
+            return sum;
+        }
+
+        synchronized long dayTokens(long epochDay) {
+            return this.epochDay == epochDay ? dayTokens : 0;
+        }
+    }
+
+    /**
+     * The grants of one key since the question its last kept usage answer replied to: the answer
+     * may hold them or not, so they count on top of it.
+     */
+    private static final class GrantsSince {
+
+        private record Grant(long sequence, long tokens) {
+        }
+
+        private final Queue<Grant> grants = new ConcurrentLinkedQueue<>();
+        private long askedAt = -1;
+
+        void add(long sequence, long tokens) {
+            grants.add(new Grant(sequence, tokens));
+        }
+
+        /** The answer to the question asked at {@code asked} holds every grant before it. */
+        void answered(long asked) {
+            askedAt = asked;
+            grants.removeIf(grant -> grant.sequence() < asked);
+        }
+
+        long tokens() {
+            return grants.stream().mapToLong(Grant::tokens).sum();
+        }
     }
 
     private record Settlement(Ticket ticket, long actualTokens, long nowMillis, DayWindow day) {

@@ -121,12 +121,13 @@ class ResilientRedisUsageStoreTest {
 
         server.stop();
 
-        // Each instance takes half of what was left of the minute, and no call throws.
+        // Each instance takes half of what was left of the minute, but no more than half the limit
+        // less what it was granted itself (a 200, b 100), and no call throws.
         long spentByA = spend(a, 50);
         long spentByB = spend(b, 50);
         assertThat(a.degraded()).isTrue();
         assertThat(b.degraded()).isTrue();
-        assertThat(spentByA).isEqualTo((1_000 - 300) / 2 / 50 * 50);
+        assertThat(spentByA).isEqualTo(1_000 / 2 - 200);
         assertThat(spentByB).isEqualTo((1_000 - 300) / 2 / 50 * 50);
         assertThat(300 + spentByA + spentByB).isLessThanOrEqualTo(LIMITS.perMinute());
         assertThat(a.pendingCount()).isZero();
@@ -137,6 +138,31 @@ class ResilientRedisUsageStoreTest {
         // Redis came back empty: the day restarts from what the instances last saw (300), plus the outage's usage.
         assertThat(a.redis().usage(KEY, clock.millis(), day()).dayTokens()).isEqualTo(300 + spentByA + spentByB);
         assertThat(b.usage(KEY, clock.millis(), day()).dayTokens()).isEqualTo(300 + spentByA + spentByB);
+    }
+
+    /**
+     * Issue 11's fault suite: Redis killed (or stopped) right after a burst of reservations on two
+     * gateways, and they admitted half as much again as a limit (697 tokens a day against 600): each
+     * took its share from its last usage answer, which held neither its own latest grants nor its
+     * peer's.
+     */
+    @Test
+    void outageRightAfterReservations_theyCountInTheShares() {
+        assertThat(a.usage(KEY, clock.millis(), day()).dayTokens()).isZero();
+        for (int i = 0; i < 3; i++) {
+            assertThat(reserve(b, LIMITS, 100)).isInstanceOf(ReserveResult.Granted.class);
+        }
+        assertThat(reserve(a, LIMITS, 100)).isInstanceOf(ReserveResult.Granted.class);
+
+        server.stop();
+
+        // a knows nothing of b's 300: it takes at most half the limit less its own 100; b half less its 300.
+        long spentByA = spend(a, 50);
+        long spentByB = spend(b, 50);
+        assertThat(a.degraded()).isTrue();
+        assertThat(spentByA).isEqualTo(1_000 / 2 - 100);
+        assertThat(spentByB).isEqualTo(1_000 / 2 - 300);
+        assertThat(400 + spentByA + spentByB).isLessThanOrEqualTo(LIMITS.perMinute());
     }
 
     @Test

@@ -34,7 +34,11 @@ class UpstreamConnectionTest {
 
     private final ScriptedServer server = new ScriptedServer();
     private final Upstream upstream = new Upstream(Duration.ofSeconds(10), Duration.ofSeconds(10));
-    private final Upstream impatient = new Upstream(Duration.ofMillis(300), Duration.ofMillis(300));
+    /**
+     * Short enough that the stalled request ends soon, long enough that the first, answered one
+     * never meets it on a loaded machine (at 300 ms it did, with the load at 10 on 2 cores).
+     */
+    private final Upstream impatient = new Upstream(Duration.ofSeconds(2), Duration.ofSeconds(2));
 
     @AfterEach
     void close() throws IOException {

@@ -21,10 +21,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * A {@code redis-server} of the test's own, on a free loopback port, with persistence off, in a
- * temporary directory. {@link #stop()} and {@link #restart()} (same port, empty data) let a test
- * take Redis away in the middle of traffic. Never skips: without the binary, starting fails and
- * says how to install it.
+ * A {@code redis-server} of the test's own, on a free loopback port, with persistence off (or an
+ * append-only file, {@link #startAppendOnly()}), in a temporary directory. {@link #stop()},
+ * {@link #kill()} and {@link #restart()} (same port, same directory: empty data, or what the
+ * append-only file kept) let a test take Redis away in the middle of traffic. Never skips: without
+ * the binary, starting fails and says how to install it.
  */
 public final class RedisServer implements AutoCloseable {
 
@@ -37,22 +38,36 @@ public final class RedisServer implements AutoCloseable {
     private final Path binary;
     private final Path directory;
     private final int port;
+    private final boolean appendOnly;
     private Process process;
 
-    private RedisServer(Path binary, Path directory, int port) {
+    private RedisServer(Path binary, Path directory, int port, boolean appendOnly) {
         this.binary = binary;
         this.directory = directory;
         this.port = port;
+        this.appendOnly = appendOnly;
     }
 
     /** Starts a server on a free port, trying another one if the port was taken meanwhile. */
     public static RedisServer start() {
+        return start(false);
+    }
+
+    /**
+     * Starts a server that keeps its data in an append-only file ({@code appendfsync everysec}, the
+     * default): a restart, even after {@link #kill()}, comes back with every write it acknowledged.
+     */
+    public static RedisServer startAppendOnly() {
+        return start(true);
+    }
+
+    private static RedisServer start(boolean appendOnly) {
         Path binary = findBinary();
         IllegalStateException last = null;
         for (int attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
             RedisServer server;
             try {
-                server = new RedisServer(binary, Files.createTempDirectory("keypool-redis-test"), freePort());
+                server = new RedisServer(binary, Files.createTempDirectory("keypool-redis-test"), freePort(), appendOnly);
             } catch (IOException e) {
                 throw new UncheckedIOException("Cannot prepare a directory for redis-server", e);
             }
@@ -76,6 +91,14 @@ public final class RedisServer implements AutoCloseable {
         return "redis://127.0.0.1:" + port;
     }
 
+    /** The server's process id, while it runs. */
+    public synchronized long pid() {
+        if (process == null) {
+            throw new IllegalStateException("redis-server is not running");
+        }
+        return process.pid();
+    }
+
     public synchronized boolean isRunning() {
         return process != null && process.isAlive();
     }
@@ -94,6 +117,20 @@ public final class RedisServer implements AutoCloseable {
             }
         } catch (InterruptedException e) {
             process.destroyForcibly();
+            Thread.currentThread().interrupt();
+        }
+        process = null;
+    }
+
+    /** {@code kill -9}: the server ends at once, saving nothing; {@link #restart()} starts it again. */
+    public synchronized void kill() {
+        if (process == null) {
+            return;
+        }
+        process.destroyForcibly();
+        try {
+            process.waitFor(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
         process = null;
@@ -130,7 +167,7 @@ public final class RedisServer implements AutoCloseable {
         }
     }
 
-    /** Starts the server again on the same port, empty. */
+    /** Starts the server again on the same port: empty, or with what its append-only file kept. */
     public synchronized void restart() {
         stop();
         launch();
@@ -162,7 +199,8 @@ public final class RedisServer implements AutoCloseable {
     private synchronized void launch() {
         Path log = directory.resolve("redis.log");
         ProcessBuilder builder = new ProcessBuilder(List.of(binary.toString(),
-                "--port", Integer.toString(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--port", Integer.toString(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                appendOnly ? "yes" : "no",
                 "--dir", directory.toString(), "--daemonize", "no"))
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile());
