@@ -2,7 +2,6 @@ package dev.keypool.adapter;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.keypool.config.Provider;
-import dev.keypool.failure.FailureClassifier;
 import dev.keypool.failure.FailureKind;
 import dev.keypool.failure.UpstreamException;
 import dev.keypool.providers.UnknownModelException;
@@ -74,15 +73,9 @@ public record PoolRefusal(int status, List<Header> headers, byte[] body, Duratio
         int status = switch (e.reason()) {
             case NO_KEYS -> 503;
             case REQUEST_TOO_LARGE -> 400;
-            case ALL_KEYS_FAILED -> {
-                FailureKind kind = e.getCause() == null ? FailureKind.SERVER_ERROR
-                        : FailureClassifier.classify(e.getCause()).kind();
-                yield switch (kind) {
-                    case RATE_LIMITED, QUOTA_EXHAUSTED -> 429;
-                    case UNREACHABLE -> 503;
-                    default -> 502;
-                };
-            }
+            // Every key was tried and failed: the failure table answers for the last kind, as it
+            // was classified when it happened (the gateway's ApiErrors reads the same row).
+            case ALL_KEYS_FAILED -> lastKind(e).gatewayStatus() == 0 ? 502 : lastKind(e).gatewayStatus();
             default -> 429;
         };
         List<Header> headers = json();
@@ -90,11 +83,11 @@ public record PoolRefusal(int status, List<Header> headers, byte[] body, Duratio
         if (status == 429 && retryAfter != null) {
             headers.add(new Header("Retry-After", Long.toString(retryAfter.toSeconds())));
         }
-        String code = switch (status) {
-            case 429 -> "keys_exhausted";
-            case 503 -> e.reason() == NoAvailableKeyException.Reason.NO_KEYS ? "no_keys_configured" : "upstream_unreachable";
-            case 400 -> "request_exceeds_key_limits";
-            default -> "upstream_failed";
+        String code = switch (e.reason()) {
+            case NO_KEYS -> "no_keys_configured";
+            case REQUEST_TOO_LARGE -> "request_exceeds_key_limits";
+            case ALL_KEYS_FAILED -> lastKind(e).gatewayCode();
+            default -> "keys_exhausted";
         };
         String type = switch (status) {
             case 429 -> "rate_limit_exceeded";
@@ -104,6 +97,10 @@ public record PoolRefusal(int status, List<Header> headers, byte[] body, Duratio
         };
         Duration wait = status == 429 ? retryAfter : null;
         return new PoolRefusal(status, headers, body(protocol, status, e.getMessage(), type, code, null, wait), wait, e);
+    }
+
+    private static FailureKind lastKind(NoAvailableKeyException e) {
+        return e.lastKind() == null ? FailureKind.SERVER_ERROR : e.lastKind();
     }
 
     private static List<Header> json() {

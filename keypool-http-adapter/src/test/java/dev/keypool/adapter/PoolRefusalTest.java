@@ -3,6 +3,8 @@ package dev.keypool.adapter;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keypool.config.Provider;
+import dev.keypool.failure.Failure;
+import dev.keypool.failure.FailureKind;
 import dev.keypool.providers.relay.Header;
 import dev.keypool.providers.relay.RequestRefused;
 import dev.keypool.rotation.NoAvailableKeyException;
@@ -11,6 +13,8 @@ import dev.keypool.usage.KeyState;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** keypool's own refusals, answered in each protocol's shape with the statuses the gateway uses. */
 class PoolRefusalTest {
@@ -43,6 +47,21 @@ class PoolRefusalTest {
         assertThat(refusal.retryAfter()).isNull();
         assertThat(Header.first(refusal.headers(), "Retry-After")).isNull();
         assertThat(new String(refusal.body(), StandardCharsets.UTF_8)).contains("\"code\":\"no_keys_configured\"");
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = FailureKind.class, names = {"RATE_LIMITED", "QUOTA_EXHAUSTED", "INVALID_KEY", "SERVER_ERROR",
+            "UNREACHABLE"})
+    void everyKeyFailed_isAnsweredByTheFailureTableForTheLastKind_notClassifiedAgain(FailureKind kind) {
+        // The cause's text would classify as a rate limit: the answer must follow the kind recorded.
+        NoAvailableKeyException failed = new NoAvailableKeyException(Provider.OPENAI, Reason.ALL_KEYS_FAILED,
+                KeyState.NEVER, "every openai key failed", new IllegalStateException("429 rate limit"),
+                Failure.of(kind, "the last key's failure"));
+
+        PoolRefusal refusal = PoolRefusal.of(Provider.OPENAI, failed, NOW);
+
+        assertThat(refusal.status()).isEqualTo(kind.gatewayStatus());
+        assertThat(refusal.body()).asString(StandardCharsets.UTF_8).contains("\"code\":\"" + kind.gatewayCode() + "\"");
     }
 
     @Test
