@@ -7,8 +7,6 @@ import dev.keypool.providers.Relay;
 import dev.keypool.providers.SearchService;
 import dev.keypool.rotation.ApiKeyManager;
 import dev.keypool.rotation.ApiKeyRotator;
-import dev.keypool.usage.InMemoryAffinityStore;
-import dev.keypool.usage.InMemoryUsageStore;
 import dev.keypool.usage.UsageStore;
 import java.time.Clock;
 import java.time.Duration;
@@ -19,6 +17,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.ConfigurableEnvironment;
+import org.springframework.core.io.ResourceLoader;
 
 /**
  * keypool in a Spring Boot application: the pool ({@link KeypoolConfig}, {@link ApiKeyManager},
@@ -39,11 +38,21 @@ public class KeypoolAutoConfiguration {
         return KeypoolVariables.load(environment, System.getenv());
     }
 
+    /**
+     * Where usage and key state live, as the gateway chooses for the same configuration: Redis
+     * when {@code keypool.redis-url} is set ({@code keypool-redis} on the class path), the durable
+     * store in {@code keypool.data-dir} when that is, else memory.
+     */
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean
-    ApiKeyManager apiKeyManager(KeypoolConfig config, ObjectProvider<UsageStore> store, ObjectProvider<Clock> clock) {
-        ApiKeyManager manager = new ApiKeyManager(config, store.getIfAvailable(InMemoryUsageStore::new),
-                clock.getIfAvailable(Clock::systemUTC));
+    UsageStore keypoolUsageStore(KeypoolConfig config, ObjectProvider<Clock> clock, ResourceLoader resources) {
+        return KeypoolStores.usage(config, clock.getIfAvailable(Clock::systemUTC), resources.getClassLoader());
+    }
+
+    @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean
+    ApiKeyManager apiKeyManager(KeypoolConfig config, UsageStore store, ObjectProvider<Clock> clock) {
+        ApiKeyManager manager = new ApiKeyManager(config, store, clock.getIfAvailable(Clock::systemUTC));
         // as the gateway does: expired reservations released, rested keys back
         manager.startMaintenance(Duration.ofSeconds(1));
         return manager;
@@ -58,7 +67,8 @@ public class KeypoolAutoConfiguration {
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean
     Relay keypoolRelay(ApiKeyRotator rotator) {
-        return Relay.create(rotator, new InMemoryAffinityStore());
+        ApiKeyManager manager = rotator.manager();
+        return Relay.create(rotator, KeypoolStores.affinity(manager.config(), manager.store(), manager.clock()));
     }
 
     @Bean(destroyMethod = "close")

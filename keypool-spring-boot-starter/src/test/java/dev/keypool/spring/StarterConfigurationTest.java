@@ -5,11 +5,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.keypool.config.ConfigException;
 import dev.keypool.config.KeypoolConfig;
 import dev.keypool.config.Provider;
+import dev.keypool.redis.RedisUsageStore;
+import dev.keypool.redis.ResilientRedisUsageStore;
 import dev.keypool.rotation.ApiKeyManager;
+import dev.keypool.usage.DurableUsageStore;
+import dev.keypool.usage.InMemoryUsageStore;
+import dev.keypool.usage.UsageStore;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.diagnostics.FailureAnalysis;
+import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.core.env.StandardEnvironment;
 import org.springframework.core.env.MapPropertySource;
@@ -76,5 +86,45 @@ class StarterConfigurationTest {
         assertThat(config.keys(Provider.OPENAI)).singleElement()
                 .satisfies(key -> assertThat(key.secret()).isEqualTo("sk-proj-TEST.fromProperty"));
         assertThat(config.keys(Provider.GEMINI)).hasSize(1);
+    }
+
+    @Test
+    void noDataDirAndNoRedis_keepsUsageInMemory() {
+        runner.run(context -> assertThat(context.getBean(UsageStore.class)).isInstanceOf(InMemoryUsageStore.class));
+    }
+
+    @Test
+    void aDataDir_isTheGatewaysDurableStore_soARestartContinues(@TempDir Path dataDir) {
+        runner.withPropertyValues("keypool.openai-api-keys=sk-proj-TEST.durable", "keypool.data-dir=" + dataDir)
+                .run(context -> {
+                    assertThat(context.getBean(UsageStore.class)).isInstanceOf(DurableUsageStore.class);
+                    assertThat(context.getBean(ApiKeyManager.class).store()).isSameAs(context.getBean(UsageStore.class));
+                });
+        assertThat(dataDir.resolve("clean-shutdown")).as("closed with the context, cleanly").exists();
+    }
+
+    @Test
+    void aRedisUrl_isTheSharedStore_startingDegradedWhileRedisIsDown() throws Exception {
+        int closedPort;
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closedPort = socket.getLocalPort();
+        }
+        runner.withPropertyValues("keypool.openai-api-keys=sk-proj-TEST.shared", "keypool.redis-url=redis://127.0.0.1:"
+                + closedPort, "keypool.instances=3").run(context -> {
+                    assertThat(context).hasNotFailed();
+                    UsageStore store = context.getBean(UsageStore.class);
+                    assertThat(store).isInstanceOf(ResilientRedisUsageStore.class);
+                    assertThat(store.kind()).isEqualTo("redis");
+                    assertThat(store.health().degraded()).isTrue();
+                });
+    }
+
+    @Test
+    void aRedisUrlWithoutKeypoolRedis_failsStartUpInsteadOfKeepingUsageInMemory() {
+        runner.withClassLoader(new FilteredClassLoader(RedisUsageStore.class))
+                .withPropertyValues("keypool.openai-api-keys=sk-proj-TEST.shared", "keypool.redis-url=redis://127.0.0.1:9")
+                .run(context -> assertThat(context.getStartupFailure()).rootCause()
+                        .isInstanceOf(ConfigException.class)
+                        .hasMessageContaining("dev.keypool:keypool-redis is not on the class path"));
     }
 }
