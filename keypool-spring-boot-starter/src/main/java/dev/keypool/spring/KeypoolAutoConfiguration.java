@@ -64,6 +64,36 @@ public class KeypoolAutoConfiguration {
         return new ApiKeyRotator(manager);
     }
 
+    /**
+     * The seed's static accessors ({@code ApiKeyRotator.getApiKeyRotator()}, {@code getLlmService()})
+     * answer with the application's pool while its context runs, as the gateway wires them, so code
+     * written against the seed sees the same keys and accounting; closing the context hands them back.
+     */
+    @Bean
+    ProcessWideRotator keypoolProcessWideRotator(ApiKeyRotator rotator) {
+        return new ProcessWideRotator(rotator);
+    }
+
+    /** Installs a rotator as the process-wide one, and takes it back when the context closes. */
+    static final class ProcessWideRotator implements AutoCloseable {
+
+        private final ApiKeyRotator rotator;
+
+        ProcessWideRotator(ApiKeyRotator rotator) {
+            this.rotator = rotator;
+            ApiKeyRotator.setApiKeyRotator(rotator);
+        }
+
+        @Override
+        public void close() {
+            synchronized (ProcessWideRotator.class) {
+                if (ApiKeyRotator.getApiKeyRotator() == rotator) {
+                    ApiKeyRotator.setApiKeyRotator(null);
+                }
+            }
+        }
+    }
+
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean
     Relay keypoolRelay(ApiKeyRotator rotator) {

@@ -8,6 +8,7 @@ import dev.keypool.config.Provider;
 import dev.keypool.redis.RedisUsageStore;
 import dev.keypool.redis.ResilientRedisUsageStore;
 import dev.keypool.rotation.ApiKeyManager;
+import dev.keypool.rotation.ApiKeyRotator;
 import dev.keypool.usage.DurableUsageStore;
 import dev.keypool.usage.InMemoryUsageStore;
 import dev.keypool.usage.UsageStore;
@@ -126,5 +127,16 @@ class StarterConfigurationTest {
                 .run(context -> assertThat(context.getStartupFailure()).rootCause()
                         .isInstanceOf(ConfigException.class)
                         .hasMessageContaining("dev.keypool:keypool-redis is not on the class path"));
+    }
+
+    @Test
+    void theSeedsStaticAccessors_answerWithTheContextsPool_untilItCloses() {
+        runner.withPropertyValues("keypool.openai-api-keys=sk-proj-TEST.static").run(context -> {
+            ApiKeyRotator rotator = context.getBean(ApiKeyRotator.class);
+            assertThat(ApiKeyRotator.getApiKeyRotator()).isSameAs(rotator);
+            context.close();
+            assertThat(ApiKeyRotator.getApiKeyRotator()).isNotSameAs(rotator);
+        });
+        ApiKeyRotator.setApiKeyRotator(null);
     }
 }
