@@ -7,6 +7,9 @@ import dev.keypool.failure.UpstreamException;
 import io.helidon.http.Header;
 import io.helidon.http.HttpLogConfig;
 import io.helidon.webclient.api.ClientConnection;
+import io.helidon.webclient.api.ConnectedSocketChannelInfo;
+import io.helidon.webclient.api.ConnectedSocketInfo;
+import io.helidon.webclient.api.ConnectionListener;
 import io.helidon.webclient.api.HttpClientResponse;
 import io.helidon.webclient.api.RuntimeUnknownHostException;
 import io.helidon.webclient.api.WebClientServiceResponse;
@@ -55,7 +58,13 @@ import java.util.function.Supplier;
  *
  * <h2>Connections</h2>
  * Kept alive in Helidon's pool, up to {@value #CONNECTIONS_KEPT} idle per provider address. It
- * watches each idle connection with a blocking read, so one the server closed is not reused.
+ * watches each idle connection with a blocking read, so one the server closed is mostly not reused;
+ * but a server (or a load balancer) may close an idle connection just as a request goes out on it,
+ * before the watcher sees the close. So a request that fails on a <em>reused</em> connection before
+ * its answer's headers arrived, for any reason but a timeout, is sent once more on a new connection
+ * (OkHttp's, the JDK client's and Apache's remedy), and no key is blamed for the stale connection.
+ * A failure on a connection opened for the request is not retried: that server may have received
+ * and processed it. Neither is a timeout: the server may be processing it still.
  */
 public final class Upstream implements AutoCloseable {
 
@@ -66,10 +75,30 @@ public final class Upstream implements AutoCloseable {
     private static final int CONNECTIONS_KEPT = 1024;
 
     /**
-     * The connection a response arrived on, handed from the client service below to the thread that
-     * made the call, which is the thread the service runs on (the chain is synchronous).
+     * What the current call on this thread learned from Helidon: the connection its response arrived
+     * on, handed from the client service below, and whether a connection was opened for it, from the
+     * connection listener. Both run on the thread that made the call (the chain is synchronous, and
+     * a connection is opened while the request is being sent).
      */
-    private static final ThreadLocal<ClientConnection[]> CONNECTION = ThreadLocal.withInitial(() -> new ClientConnection[1]);
+    private static final ThreadLocal<Call> CALL = ThreadLocal.withInitial(Call::new);
+
+    private static final class Call {
+        ClientConnection connection;
+        boolean opened;
+    }
+
+    /** Marks the current call as one on a connection opened for it, not taken from the pool. */
+    private static final ConnectionListener OPENED = new ConnectionListener() {
+        @Override
+        public void socketConnected(ConnectedSocketInfo socket) {
+            CALL.get().opened = true;
+        }
+
+        @Override
+        public void socketChannelConnected(ConnectedSocketChannelInfo channel) {
+            CALL.get().opened = true;
+        }
+    };
 
     private final Http1Client client;
     private final Duration timeout;
@@ -84,6 +113,7 @@ public final class Upstream implements AutoCloseable {
                 .followRedirects(false)
                 .shareConnectionCache(false)
                 .connectionCacheSize(CONNECTIONS_KEPT)
+                .connectionListener(OPENED)
                 // Our headers are constants, keys checked when the configuration loaded, and ids;
                 // the wire log's level checks cost more per call than the rest of the header writing.
                 .protocolConfig(protocol -> protocol.validateRequestHeaders(false)
@@ -91,7 +121,7 @@ public final class Upstream implements AutoCloseable {
                 .addService((chain, request) -> {
                     WebClientServiceResponse response = chain.proceed(request);
                     if (response.connection() instanceof ClientConnection connection) {
-                        CONNECTION.get()[0] = connection;
+                        CALL.get().connection = connection;
                     }
                     return response;
                 })
@@ -151,23 +181,54 @@ public final class Upstream implements AutoCloseable {
     private record Exchange(HttpClientResponse response, ClientConnection connection) {
     }
 
-    /** Sends the request and waits for the answer's status and headers, up to {@code limit}. */
+    /**
+     * Sends the request and waits for the answer's status and headers, up to {@code limit} (a retry
+     * on a new connection gets a limit of its own: the stale connection failed at once, not slowly).
+     */
     private Exchange exchange(UpstreamRequest request, Duration limit, String secret) {
-        Http1ClientRequest call = client.method(request.method()).uri(request.uri()).readTimeout(limit);
-        for (Header header : request.headers()) {
-            call.header(header);
-        }
-        ClientConnection[] captured = CONNECTION.get();
-        captured[0] = null;
+        Call call = CALL.get();
         try {
-            HttpClientResponse response = request.body() == null ? call.request() : call.submit(request.body());
-            ClientConnection connection = captured[0];
-            return new Exchange(response, connection);
+            return exchange(call, request, limit, true);
+        } catch (RuntimeException e) {
+            if (call.opened || !staleConnection(e)) {
+                throw failure(e, secret, limit, true);
+            }
+        } finally {
+            call.connection = null;
+        }
+        try {
+            // keepAlive(false): a connection of its own, never another idle one that may be as stale
+            return exchange(call, request, limit, false);
         } catch (RuntimeException e) {
             throw failure(e, secret, limit, true);
         } finally {
-            captured[0] = null;
+            call.connection = null;
         }
+    }
+
+    private Exchange exchange(Call call, UpstreamRequest request, Duration limit, boolean keepAlive) {
+        Http1ClientRequest http = client.method(request.method()).uri(request.uri()).readTimeout(limit);
+        if (!keepAlive) {
+            http.keepAlive(false);
+        }
+        for (Header header : request.headers()) {
+            http.header(header);
+        }
+        call.connection = null;
+        call.opened = false;
+        HttpClientResponse response = request.body() == null ? http.request() : http.submit(request.body());
+        return new Exchange(response, call.connection);
+    }
+
+    /**
+     * Whether a call that failed before its answer's headers, on a connection taken from the pool,
+     * failed because the connection was stale: found closed or reset, as opposed to a timeout (the
+     * server may be processing the request), an interrupt, or a connect failure (which a fresh
+     * connection's connect reports before the listener marks it opened).
+     */
+    private static boolean staleConnection(RuntimeException error) {
+        return !Thread.currentThread().isInterrupted() && !readTimedOut(error) && !connectTimedOut(error)
+                && !unreachable(error);
     }
 
     private String readBody(HttpClientResponse response, ClientConnection connection, long deadline, Duration limit,

@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
@@ -29,8 +30,12 @@ import org.junit.jupiter.api.Test;
  */
 class UpstreamConnectionTest {
 
-    /** What the server does with each request on one connection, in order. */
-    private enum Step { ANSWER, ANSWER_THEN_CLOSE, CLOSE_WITHOUT_ANSWER, STALL }
+    /**
+     * What the server does with each request on one connection, in order. {@code CLOSE_UNHANDLED}
+     * reads the request's head and closes without handing it to the handler: a server that closed an
+     * idle connection as the request arrived, which the client cannot have noticed before sending.
+     */
+    private enum Step { ANSWER, ANSWER_THEN_CLOSE, CLOSE_WITHOUT_ANSWER, CLOSE_UNHANDLED, STALL }
 
     private final ScriptedServer server = new ScriptedServer();
     private final Upstream upstream = new Upstream(Duration.ofSeconds(10), Duration.ofSeconds(10));
@@ -57,6 +62,54 @@ class UpstreamConnectionTest {
         assertThat(server.connections()).isEqualTo(2);
         assertThat(server.requests()).as("the request on the closed connection never reached the server's handler")
                 .isEqualTo(2);
+    }
+
+    @Test
+    void staleKeptAliveConnection_closedAfterTheRequestWasSent_isRetriedOnANewConnection() {
+        server.script(List.of(Step.ANSWER, Step.CLOSE_UNHANDLED), List.of(Step.ANSWER));
+
+        assertThat(upstream.send(server.get(), null).body()).isEqualTo("answer 1");
+        assertThat(upstream.send(server.get(), null).body()).isEqualTo("answer 2");
+
+        assertThat(server.connections()).as("the stale one, then one for the retry").isEqualTo(2);
+        assertThat(server.requests()).isEqualTo(2);
+        assertThat(server.heads()).as("request 2 went out on the stale connection, then once more")
+                .isEqualTo(3);
+    }
+
+    @Test
+    void aPostOnAStaleConnection_isSentAgainWithItsWholeBody() {
+        server.script(List.of(Step.ANSWER, Step.CLOSE_UNHANDLED), List.of(Step.ANSWER));
+        upstream.send(server.get(), null);
+        byte[] body = "{\"model\":\"m\",\"input\":\"once more\"}".getBytes(StandardCharsets.UTF_8);
+
+        Upstream.Response response = upstream.send(UpstreamRequest.of("POST", server.get().uri(), body), null);
+
+        assertThat(response.body()).isEqualTo("answer 2");
+        assertThat(server.bodies()).containsExactly("", "{\"model\":\"m\",\"input\":\"once more\"}");
+    }
+
+    @Test
+    void aStreamOpenedOnAStaleConnection_isRetriedOnANewConnection() throws IOException {
+        server.script(List.of(Step.ANSWER, Step.CLOSE_UNHANDLED), List.of(Step.ANSWER));
+        upstream.send(server.get(), null);
+
+        try (Upstream.StreamingResponse stream = upstream.open(server.get(), null)) {
+            assertThat(stream.status()).isEqualTo(200);
+            assertThat(new String(stream.body().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("answer 2");
+        }
+        assertThat(server.connections()).isEqualTo(2);
+    }
+
+    @Test
+    void aRetryThatFailsToo_failsAsAServerError_afterOneSecondTry() {
+        server.script(List.of(Step.ANSWER, Step.CLOSE_UNHANDLED), List.of(Step.CLOSE_WITHOUT_ANSWER), List.of(Step.ANSWER));
+        upstream.send(server.get(), null);
+
+        UpstreamException failure = catchThrowableOfType(UpstreamException.class, () -> upstream.send(server.get(), null));
+
+        assertThat(failure.kind()).isEqualTo(FailureKind.SERVER_ERROR);
+        assertThat(server.connections()).isEqualTo(2);
     }
 
     @Test
@@ -99,6 +152,8 @@ class UpstreamConnectionTest {
         private final BlockingQueue<List<Step>> scripts = new LinkedBlockingQueue<>();
         private final AtomicInteger connections = new AtomicInteger();
         private final AtomicInteger requests = new AtomicInteger();
+        private final AtomicInteger heads = new AtomicInteger();
+        private final List<String> bodies = new CopyOnWriteArrayList<>();
         private final Thread acceptor;
 
         ScriptedServer() {
@@ -123,8 +178,19 @@ class UpstreamConnectionTest {
             return connections.get();
         }
 
+        /** Requests that reached the handler. */
         int requests() {
             return requests.get();
+        }
+
+        /** Request heads read, whether the handler got them or not. */
+        int heads() {
+            return heads.get();
+        }
+
+        /** The bodies of the requests that reached the handler, in order. */
+        List<String> bodies() {
+            return bodies;
         }
 
         private void accept() {
@@ -143,12 +209,18 @@ class UpstreamConnectionTest {
         private void serve(Socket connection, List<Step> script) {
             try (connection; InputStream in = connection.getInputStream(); OutputStream out = connection.getOutputStream()) {
                 for (Step step : script) {
-                    if (!readRequest(in)) {
+                    String body = readRequest(in);
+                    if (body == null) {
                         return;
                     }
+                    heads.incrementAndGet();
+                    if (step == Step.CLOSE_UNHANDLED) {
+                        return;
+                    }
+                    bodies.add(body);
                     int number = requests.incrementAndGet();
                     switch (step) {
-                        case CLOSE_WITHOUT_ANSWER -> {
+                        case CLOSE_WITHOUT_ANSWER, CLOSE_UNHANDLED -> {
                             return;
                         }
                         case STALL -> {
@@ -156,10 +228,10 @@ class UpstreamConnectionTest {
                             return;
                         }
                         case ANSWER, ANSWER_THEN_CLOSE -> {
-                            byte[] body = ("answer " + number).getBytes(StandardCharsets.UTF_8);
-                            out.write(("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + body.length
+                            byte[] answer = ("answer " + number).getBytes(StandardCharsets.UTF_8);
+                            out.write(("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + answer.length
                                     + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-                            out.write(body);
+                            out.write(answer);
                             out.flush();
                             if (step == Step.ANSWER_THEN_CLOSE) {
                                 return;
@@ -172,14 +244,14 @@ class UpstreamConnectionTest {
             }
         }
 
-        /** Reads one request's head and body; false at the end of the connection. */
-        private static boolean readRequest(InputStream in) throws IOException {
+        /** Reads one request's head and body, and returns the body; null at the end of the connection. */
+        private static String readRequest(InputStream in) throws IOException {
             ByteArrayOutputStream head = new ByteArrayOutputStream();
             int matched = 0;
             while (matched < 4) {
                 int b = in.read();
                 if (b < 0) {
-                    return false;
+                    return null;
                 }
                 head.write(b);
                 matched = (b == '\r' && (matched == 0 || matched == 2)) || (b == '\n' && (matched == 1 || matched == 3))
@@ -187,10 +259,11 @@ class UpstreamConnectionTest {
             }
             for (String line : head.toString(StandardCharsets.US_ASCII).split("\r\n")) {
                 if (line.toLowerCase(Locale.ROOT).startsWith("content-length:")) {
-                    in.readNBytes(Integer.parseInt(line.substring("content-length:".length()).trim()));
+                    byte[] body = in.readNBytes(Integer.parseInt(line.substring("content-length:".length()).trim()));
+                    return new String(body, StandardCharsets.UTF_8);
                 }
             }
-            return true;
+            return "";
         }
 
         @Override
