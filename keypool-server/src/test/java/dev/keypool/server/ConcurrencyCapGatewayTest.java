@@ -65,17 +65,23 @@ class ConcurrencyCapGatewayTest {
                 .POST(HttpRequest.BodyPublishers.ofString(BODY));
     }
 
-    @Test
-    void aSecondRequestWhileKey0sOnlySlotIsHeld_goesToKey1_andTheStatusShowsTheLoad() throws Exception {
-        Gate gate = new Gate();
+    /** Sends a request that key 0 serves and the fake holds until {@code gate} opens; returns once it is in flight. */
+    private CompletableFuture<HttpResponse<String>> holdOnKey0(Gate gate) {
         openAi.enqueue(KEYS.get(0), exchange -> {
             exchange.await(gate);
             FakeOpenAi.completion("held", 5, 1).send(exchange);
         });
         CompletableFuture<HttpResponse<String>> held = http.sendAsync(chat().build(), HttpResponse.BodyHandlers.ofString());
+        await().atMost(Duration.ofSeconds(15))
+                .until(() -> server.keyStatus("openai", 0).path("requests_in_flight").asInt() == 1);
+        return held;
+    }
+
+    @Test
+    void aSecondRequestWhileKey0sOnlySlotIsHeld_goesToKey1_andTheStatusShowsTheLoad() throws Exception {
+        Gate gate = new Gate();
+        CompletableFuture<HttpResponse<String>> held = holdOnKey0(gate);
         try {
-            await().atMost(Duration.ofSeconds(15))
-                    .until(() -> server.keyStatus("openai", 0).path("requests_in_flight").asInt() == 1);
 
             JsonNode key0 = server.keyStatus("openai", 0);
             JsonNode key1 = server.keyStatus("openai", 1);
@@ -108,14 +114,8 @@ class ConcurrencyCapGatewayTest {
     void everyKeyAtItsCap_isRefusedWith429AndAShortRetryAfter() throws Exception {
         server.deactivate("openai", 1);
         Gate gate = new Gate();
-        openAi.enqueue(KEYS.get(0), exchange -> {
-            exchange.await(gate);
-            FakeOpenAi.completion("held", 5, 1).send(exchange);
-        });
-        CompletableFuture<HttpResponse<String>> held = http.sendAsync(chat().build(), HttpResponse.BodyHandlers.ofString());
+        CompletableFuture<HttpResponse<String>> held = holdOnKey0(gate);
         try {
-            await().atMost(Duration.ofSeconds(15))
-                    .until(() -> server.keyStatus("openai", 0).path("requests_in_flight").asInt() == 1);
 
             HttpResponse<String> refused = server.send(chat());
 
