@@ -63,7 +63,7 @@ public final class ApiKeyManager implements AutoCloseable {
     private final Map<KeyId, ProviderBudget> budgets = new ConcurrentHashMap<>();
     /** Each key's requests in flight in this process: from the reservation's grant to its settling. */
     private final Map<KeyId, AtomicInteger> inFlight;
-    /** The reservations granted and not yet settled, by ticket: an expired ticket frees its slot. */
+    /** The reservations granted and not yet settled, by ticket: an expired one's slot is freed by {@link #maintain()}. */
     private final Map<Ticket, Reservation> unsettled = new ConcurrentHashMap<>();
     private volatile ScheduledExecutorService maintenance;
     /** The day of the last call: computing a zoned date costs more than the rest of a reserve. */
@@ -305,11 +305,14 @@ public final class ApiKeyManager implements AutoCloseable {
      */
     public void maintain() {
         long now = clock.millis();
-        for (Ticket ticket : store.releaseExpired(now, day(now))) {
-            Reservation abandoned = unsettled.get(ticket);
-            if (abandoned != null) {
-                abandoned.freeSlot();
+        // By the ticket's own expiry, not by what the store hands back: with Redis another instance
+        // may have released this one's abandoned tickets, and their slots are this process's.
+        for (Reservation reservation : unsettled.values()) {
+            if (reservation.expiresMillis() <= now) {
+                reservation.freeSlot();
             }
+        }
+        for (Ticket ticket : store.releaseExpired(now, day(now))) {
             KeyConfig key = keys.get(ticket.key());
             if (key != null) {
                 events.publish(() -> new KeyEvent.ReservationReleased(now, key.id(), key.maskedKey(),

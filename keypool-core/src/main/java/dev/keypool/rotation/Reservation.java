@@ -83,6 +83,11 @@ public final class Reservation implements AutoCloseable {
         return ticket.tokens();
     }
 
+    /** When the pool charges and releases this reservation if nobody settles it. */
+    long expiresMillis() {
+        return ticket.expiresMillis();
+    }
+
     public boolean isSettled() {
         return settled.get();
     }

@@ -13,7 +13,9 @@ import dev.keypool.config.WindowLimits;
 import dev.keypool.event.KeyEvent;
 import dev.keypool.failure.Failure;
 import dev.keypool.failure.FailureKind;
+import dev.keypool.usage.DayWindow;
 import dev.keypool.usage.DenialReason;
+import java.time.ZoneOffset;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -242,6 +244,23 @@ class ConcurrencyCapTest {
                 .isEqualTo(1);
         next.release();
         assertThat(pool.manager.requestsInFlight(openAi(0))).isZero();
+    }
+
+    @Test
+    void anExpiredReservationTheStoreReleasedElsewhere_stillFreesItsSlotHere() {
+        Pool pool = new Pool(KeypoolConfig.builder()
+                .addKey(Provider.OPENAI, Pool.KEY_1, null, WindowLimits.NONE, 1, 1)
+                .reservationTimeout(Duration.ofSeconds(30))
+                .build());
+        pool.rotator.acquire(Provider.OPENAI, null, 10);
+        pool.clock.advance(Duration.ofSeconds(31));
+        // As another instance sharing a Redis would: its sweep hands this process nothing back.
+        assertThat(pool.manager.store().releaseExpired(pool.now(), DayWindow.at(pool.now(), ZoneOffset.UTC))).hasSize(1);
+
+        pool.manager.maintain();
+
+        assertThat(pool.manager.requestsInFlight(openAi(0))).isZero();
+        assertThat(pool.rotator.acquire(Provider.OPENAI, null, 10).keyId()).isEqualTo(openAi(0));
     }
 
     @Test
