@@ -724,6 +724,7 @@
       index: el('span', { class: 'key-index' }, `#${index}`),
       masked: el('code', { class: 'masked-key', 'data-testid': 'masked-key' }),
       model: el('span', { class: 'key-model' }),
+      load: el('span', { class: 'key-load', 'data-testid': 'key-load' }),
       status: el('span', { class: 'status-badge', 'data-testid': 'key-status' }),
       statusText: document.createTextNode(''),
       countdown: el('span', { class: 'countdown', 'data-testid': 'countdown' }),
@@ -740,7 +741,7 @@
     const row = el('li', { class: 'key-row', 'data-testid': `key-row-${provider}-${index}` },
       el('div', { class: 'key-id' },
         el('div', { class: 'key-id-line' }, refs.index, refs.masked),
-        refs.model),
+        refs.model, refs.load),
       el('div', { class: 'key-state' }, refs.status, refs.reason),
       el('div', { class: 'key-usage' }, refs.minute.root, refs.day.root),
       el('div', { class: 'key-actions' }, refs.reset, refs.deactivate));
@@ -786,6 +787,7 @@
     row.dataset.status = status;
     setText(refs.masked, key.masked_key || '(hidden)');
     setText(refs.model, key.model ? key.model : 'default model');
+    setText(refs.load, loadText(key));
     refs.status.className = `status-badge status-${status}`;
     setText(refs.statusText, STATUS_LABELS[status] || status.replace(/_/g, ' '));
     refs.countdown.hidden = status !== 'cooling_down';
@@ -812,6 +814,14 @@
     refs.deactivate.disabled = status === 'deactivated';
     refs.deactivate.setAttribute('aria-label', `Deactivate ${who}`);
     updateCountdown(entry);
+  }
+
+  // Requests in flight on the key in this gateway, of its cap when it has one, and its weight.
+  function loadText(key) {
+    const inFlight = typeof key.requests_in_flight === 'number' ? key.requests_in_flight : 0;
+    const cap = typeof key.max_concurrent === 'number' ? ` of ${key.max_concurrent}` : '';
+    const weight = typeof key.weight === 'number' ? ` · weight ${key.weight}` : '';
+    return `${inFlight}${cap} in flight${weight}`;
   }
 
   function updateUsage(usage, used, limit, percent, provider) {

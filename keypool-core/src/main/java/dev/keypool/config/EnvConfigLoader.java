@@ -28,6 +28,8 @@ import java.util.regex.Pattern;
  * OPENAI_MODEL_0=gpt-4o                          the model of key 0
  * OPENAI_MAX_TOKENS_PER_MINUTE_0=90000           its sliding-minute limit (unset: unlimited)
  * OPENAI_MAX_TOKENS_PER_DAY_0=2000000            its day limit (unset: unlimited)
+ * OPENAI_MAX_CONCURRENT_0=4                      its cap on requests in flight, per process (unset: none)
+ * OPENAI_WEIGHT_0=3                              its share under the weighted strategy (unset: 1)
  * </pre>
  *
  * <p>The same for {@code GEMINI_} and {@code SERP_}. Values come from a {@code .env} file and the
@@ -41,7 +43,7 @@ public final class EnvConfigLoader {
     /** A per-key variable of any key-using provider: its prefix comes from {@link Provider#envPrefix()}. */
     private static final Pattern PER_KEY = Pattern.compile("^(" + String.join("|", Arrays.stream(Provider.values())
             .filter(Provider::usesKeys).map(Provider::envPrefix).toList())
-            + ")_(MODEL|MAX_TOKENS_PER_MINUTE|MAX_TOKENS_PER_DAY)_(\\d+)$");
+            + ")_(MODEL|MAX_TOKENS_PER_MINUTE|MAX_TOKENS_PER_DAY|MAX_CONCURRENT|WEIGHT)_(\\d+)$");
 
     /** The {@code KEYPOOL_*} variables this loader reads (see {@link KnownSettings}). */
     public static final Set<String> SETTINGS = Set.of("KEYPOOL_PROVIDER_PRIORITY", "KEYPOOL_FALLBACKS",
@@ -93,7 +95,7 @@ public final class EnvConfigLoader {
                 builder.selectionStrategy(SelectionStrategy.parse(value));
             } catch (IllegalArgumentException e) {
                 throw new ConfigException("KEYPOOL_SELECTION_STRATEGY",
-                        "expected least-used, round-robin or fill-first, was '" + value + "'");
+                        "expected least-used, round-robin, fill-first or weighted, was '" + value + "'");
             }
         });
         ifSet(variables, "KEYPOOL_DAY_ZONE", value -> {
@@ -188,6 +190,8 @@ public final class EnvConfigLoader {
         Map<Integer, String> models = new TreeMap<>();
         Map<Integer, Long> perMinute = new TreeMap<>();
         Map<Integer, Long> perDay = new TreeMap<>();
+        Map<Integer, Integer> maxConcurrent = new TreeMap<>();
+        Map<Integer, Integer> weights = new TreeMap<>();
         for (Map.Entry<String, String> variable : new TreeMap<>(variables).entrySet()) {
             Matcher matcher = PER_KEY.matcher(variable.getKey());
             if (!matcher.matches() || !matcher.group(1).equals(provider.envPrefix())) {
@@ -204,6 +208,8 @@ public final class EnvConfigLoader {
             switch (matcher.group(2)) {
                 case "MODEL" -> models.put(index, variable.getValue());
                 case "MAX_TOKENS_PER_MINUTE" -> perMinute.put(index, positiveLong(name, variable.getValue()));
+                case "MAX_CONCURRENT" -> maxConcurrent.put(index, positiveInt(name, variable.getValue()));
+                case "WEIGHT" -> weights.put(index, positiveInt(name, variable.getValue()));
                 default -> perDay.put(index, positiveLong(name, variable.getValue()));
             }
         }
@@ -211,7 +217,8 @@ public final class EnvConfigLoader {
             WindowLimits limits = WindowLimits.of(
                     perMinute.getOrDefault(i, WindowLimits.UNLIMITED),
                     perDay.getOrDefault(i, WindowLimits.UNLIMITED));
-            builder.addKey(provider, secrets.get(i), models.get(i), limits);
+            builder.addKey(provider, secrets.get(i), models.get(i), limits,
+                    maxConcurrent.getOrDefault(i, KeyConfig.UNCAPPED), weights.getOrDefault(i, 1));
         }
     }
 
@@ -254,6 +261,14 @@ public final class EnvConfigLoader {
             throw new ConfigException(name, "must be a positive integer, was '" + trimmed + "'");
         }
         return parsed;
+    }
+
+    private static int positiveInt(String name, String value) {
+        long parsed = positiveLong(name, value);
+        if (parsed > Integer.MAX_VALUE) {
+            throw new ConfigException(name, "must be a positive integer up to " + Integer.MAX_VALUE + ", was '" + value.trim() + "'");
+        }
+        return (int) parsed;
     }
 
     private static Duration seconds(String name, String value) {

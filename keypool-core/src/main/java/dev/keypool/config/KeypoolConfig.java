@@ -224,6 +224,15 @@ public final class KeypoolConfig {
 
         /** Adds the next key of a provider; its index is the number of keys added before it. */
         public Builder addKey(Provider provider, String secret, String model, WindowLimits limits) {
+            return addKey(provider, secret, model, limits, KeyConfig.UNCAPPED, 1);
+        }
+
+        /**
+         * Like {@link #addKey(Provider, String, String, WindowLimits)}, with a cap on the key's
+         * requests in flight ({@link KeyConfig#UNCAPPED} for none) and its weight.
+         */
+        public Builder addKey(Provider provider, String secret, String model, WindowLimits limits, int maxConcurrent,
+                int weight) {
             Objects.requireNonNull(provider, "provider");
             String field = provider.envPrefix() + "_API_KEYS";
             if (!provider.usesKeys()) {
@@ -238,8 +247,16 @@ public final class KeypoolConfig {
                 throw new ConfigException(field, "key " + list.size() + " ("
                         + KeyMask.mask(trimmed) + ") is configured twice");
             }
+            if (maxConcurrent < 0) {
+                throw new ConfigException(provider.envPrefix() + "_MAX_CONCURRENT_" + list.size(),
+                        "must be a positive integer, was '" + maxConcurrent + "'");
+            }
+            if (weight <= 0) {
+                throw new ConfigException(provider.envPrefix() + "_WEIGHT_" + list.size(),
+                        "must be a positive integer, was '" + weight + "'");
+            }
             list.add(new KeyConfig(KeyId.of(provider, list.size()), trimmed, model,
-                    Objects.requireNonNull(limits, "limits")));
+                    Objects.requireNonNull(limits, "limits"), maxConcurrent, weight));
             return this;
         }
 

@@ -33,6 +33,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,6 +61,10 @@ public final class ApiKeyManager implements AutoCloseable {
     private final Map<Provider, List<KeyConfig>> keysByProvider;
     private final List<KeyId> allIds;
     private final Map<KeyId, ProviderBudget> budgets = new ConcurrentHashMap<>();
+    /** Each key's requests in flight in this process: from the reservation's grant to its settling. */
+    private final Map<KeyId, AtomicInteger> inFlight;
+    /** The reservations granted and not yet settled, by ticket: an expired one's slot is freed by {@link #maintain()}. */
+    private final Map<Ticket, Reservation> unsettled = new ConcurrentHashMap<>();
     private volatile ScheduledExecutorService maintenance;
     /** The day of the last call: computing a zoned date costs more than the rest of a reserve. */
     private volatile DayWindow currentDay;
@@ -83,6 +88,9 @@ public final class ApiKeyManager implements AutoCloseable {
         this.keys = Collections.unmodifiableMap(byId);
         this.keysByProvider = Collections.unmodifiableMap(byProvider);
         this.allIds = List.copyOf(byId.keySet());
+        Map<KeyId, AtomicInteger> counts = new LinkedHashMap<>();
+        byId.keySet().forEach(id -> counts.put(id, new AtomicInteger()));
+        this.inFlight = Collections.unmodifiableMap(counts);
         Map<KeyId, SecretDigest> digests = new LinkedHashMap<>();
         byId.forEach((id, key) -> digests.put(id, key.secretDigest()));
         store.register(digests);
@@ -139,6 +147,15 @@ public final class ApiKeyManager implements AutoCloseable {
                 && tokens <= key.limits().perMinute() - usage.minuteTokens()
                 && tokens <= key.limits().perDay() - usage.dayTokens()
                 && budgetBlockedUntil(id, tokens, now) == 0;
+    }
+
+    /**
+     * The requests in flight on a key in this process: reservations granted and not yet settled
+     * (committed, released, failed or expired).
+     */
+    public int requestsInFlight(KeyId id) {
+        key(id);
+        return inFlight.get(id).get();
     }
 
     /** The key as the admin API shows it. */
@@ -288,6 +305,13 @@ public final class ApiKeyManager implements AutoCloseable {
      */
     public void maintain() {
         long now = clock.millis();
+        // By the ticket's own expiry, not by what the store hands back: with Redis another instance
+        // may have released this one's abandoned tickets, and their slots are this process's.
+        for (Reservation reservation : unsettled.values()) {
+            if (reservation.expiresMillis() <= now) {
+                reservation.freeSlot();
+            }
+        }
         for (Ticket ticket : store.releaseExpired(now, day(now))) {
             KeyConfig key = keys.get(ticket.key());
             if (key != null) {
@@ -346,6 +370,41 @@ public final class ApiKeyManager implements AutoCloseable {
         return budget == null ? 0 : budget.blockedUntil(tokens, nowMillis);
     }
 
+    /**
+     * Takes one of the key's slots for a request in flight, unless it is at its cap: a CAS loop,
+     * so that racing requests never take more than {@link KeyConfig#maxConcurrent()} between them.
+     * Every slot taken is given back exactly once: by {@link #freeSlot} when the reservation it
+     * admitted settles or expires, or by the rotator when the store then refuses the tokens.
+     */
+    boolean takeSlot(KeyConfig key) {
+        AtomicInteger count = inFlight.get(key.id());
+        if (!key.capped()) {
+            count.incrementAndGet();
+            return true;
+        }
+        int max = key.maxConcurrent();
+        while (true) {
+            int current = count.get();
+            if (current >= max) {
+                return false;
+            }
+            if (count.compareAndSet(current, current + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /** Gives back a slot {@link #takeSlot} took for a request that got no reservation. */
+    void giveBackSlot(KeyId id) {
+        inFlight.get(id).decrementAndGet();
+    }
+
+    /** A reservation settled or expired: its slot is free (called once per reservation, by it). */
+    void freeSlot(Reservation reservation, Ticket ticket) {
+        unsettled.remove(ticket);
+        inFlight.get(reservation.keyId()).decrementAndGet();
+    }
+
     ReserveResult reserve(KeyConfig key, long tokens, long nowMillis) {
         long expires = nowMillis + config.reservationTimeout().toMillis();
         return store.reserve(key.id(), key.limits(), tokens, nowMillis, day(nowMillis), expires);
@@ -354,7 +413,9 @@ public final class ApiKeyManager implements AutoCloseable {
     Reservation granted(KeyConfig key, ReserveResult.Granted granted, String model, long nowMillis) {
         Ticket ticket = granted.ticket();
         events.publish(() -> new KeyEvent.KeyAcquired(nowMillis, key.id(), key.maskedKey(), model, ticket.tokens()));
-        return new Reservation(this, key, ticket, model, granted.probing());
+        Reservation reservation = new Reservation(this, key, ticket, model, granted.probing());
+        unsettled.put(ticket, reservation);
+        return reservation;
     }
 
     /**
@@ -431,7 +492,8 @@ public final class ApiKeyManager implements AutoCloseable {
                 minuteTokens, limits.minuteLimited() ? limits.perMinute() : null,
                 percent(minuteTokens, limits.perMinute(), limits.minuteLimited()),
                 usage.dayTokens(), limits.dayLimited() ? limits.perDay() : null,
-                percent(usage.dayTokens(), limits.perDay(), limits.dayLimited()));
+                percent(usage.dayTokens(), limits.perDay(), limits.dayLimited()),
+                inFlight.get(key.id()).get(), key.capped() ? key.maxConcurrent() : null, key.weight());
     }
 
     private static Double percent(long used, long limit, boolean limited) {

@@ -44,8 +44,16 @@ import java.util.function.Function;
  */
 public final class ApiKeyRotator {
 
+    /**
+     * When a key at its cap on requests in flight may take one again: nothing says when a request
+     * ends, so a client is told to retry soon.
+     */
+    static final long CONCURRENCY_RETRY_MILLIS = 1_000;
+
     private final ApiKeyManager manager;
     private final Map<Provider, AtomicLong> roundRobin = new EnumMap<>(Provider.class);
+    /** Smooth weighted round-robin's current weight of each key, by index; guarded by the array. */
+    private final Map<Provider, long[]> currentWeights = new EnumMap<>(Provider.class);
     private final Map<Provider, Map<String, List<List<KeyConfig>>>> tiersByModel = new EnumMap<>(Provider.class);
     private final Map<Provider, List<KeyId>> idsByProvider = new EnumMap<>(Provider.class);
     /** The one tier of every key, per provider: built once, not per request. */
@@ -55,6 +63,7 @@ public final class ApiKeyRotator {
         this.manager = Objects.requireNonNull(manager, "manager");
         for (Provider provider : Provider.values()) {
             roundRobin.put(provider, new AtomicLong());
+            currentWeights.put(provider, new long[manager.keys(provider).size()]);
             tiersByModel.put(provider, new ConcurrentHashMap<>());
             idsByProvider.put(provider, manager.keys(provider).stream().map(KeyConfig::id).toList());
             allKeysTier.put(provider, List.of(manager.keys(provider)));
@@ -118,6 +127,10 @@ public final class ApiKeyRotator {
                 case ROUND_ROBIN -> inOrder(tier, (int) Math.floorMod(roundRobin.get(provider).getAndIncrement(),
                         (long) Math.max(1, tier.size())), model, tokens, exclude, now, denials);
                 case LEAST_USED -> leastUsed(tier, model, tokens, exclude, now, denials);
+                case WEIGHTED -> {
+                    int start = weightedPick(provider, tier, exclude);
+                    yield start < 0 ? null : inOrder(tier, start, model, tokens, exclude, now, denials);
+                }
             };
             if (reservation != null) {
                 return reservation;
@@ -284,6 +297,37 @@ public final class ApiKeyRotator {
     }
 
     /**
+     * Smooth weighted round-robin (nginx's): every open key of the tier gains its weight, the one
+     * with the most is chosen and loses the tier's total. Over any run of requests each key gets
+     * its share of them, evenly spread. When the chosen key refuses, the rest are tried in order
+     * after it; the choice stands (it was its turn).
+     *
+     * @return the index in {@code tier} to try first, or -1 when every key is excluded
+     */
+    private int weightedPick(Provider provider, List<KeyConfig> tier, Set<KeyId> exclude) {
+        long[] current = currentWeights.get(provider);
+        synchronized (current) {
+            long total = 0;
+            int best = -1;
+            for (int i = 0; i < tier.size(); i++) {
+                KeyConfig key = tier.get(i);
+                if (exclude.contains(key.id())) {
+                    continue;
+                }
+                current[key.index()] += key.weight();
+                total += key.weight();
+                if (best < 0 || current[key.index()] > current[tier.get(best).index()]) {
+                    best = i;
+                }
+            }
+            if (best >= 0) {
+                current[tier.get(best).index()] -= total;
+            }
+            return best;
+        }
+    }
+
+    /**
      * Tries the key with the most headroom first; only when it refuses (a race, or a provider
      * budget) ranks the rest, so the common case is one scan and one reserve.
      */
@@ -334,19 +378,35 @@ public final class ApiKeyRotator {
         return null;
     }
 
+    /**
+     * Takes one of the key's slots for requests in flight, then reserves the tokens: a key at its
+     * cap is skipped like a full one, and a slot the store's refusal leaves unused is given back.
+     */
     private Reservation tryKey(KeyConfig key, String model, long tokens, long now, Denials denials) {
         long blockedUntil = manager.budgetBlockedUntil(key.id(), tokens, now);
         if (blockedUntil > 0) {
             denials.add(DenialReason.MINUTE_LIMIT, blockedUntil);
             return null;
         }
-        ReserveResult result = manager.reserve(key, tokens, now);
-        if (result instanceof ReserveResult.Granted granted) {
-            return manager.granted(key, granted, model != null ? model : key.model(), now);
+        if (!manager.takeSlot(key)) {
+            denials.add(DenialReason.AT_CONCURRENCY_CAP, now + CONCURRENCY_RETRY_MILLIS);
+            return null;
         }
-        ReserveResult.Denied denied = (ReserveResult.Denied) result;
-        denials.add(denied.reason(), denied.retryAtMillis());
-        return null;
+        Reservation reservation = null;
+        try {
+            ReserveResult result = manager.reserve(key, tokens, now);
+            if (result instanceof ReserveResult.Granted granted) {
+                reservation = manager.granted(key, granted, model != null ? model : key.model(), now);
+                return reservation;
+            }
+            ReserveResult.Denied denied = (ReserveResult.Denied) result;
+            denials.add(denied.reason(), denied.retryAtMillis());
+            return null;
+        } finally {
+            if (reservation == null) {
+                manager.giveBackSlot(key.id());
+            }
+        }
     }
 
     private List<KeyId> ids(List<KeyConfig> keys) {

@@ -13,6 +13,9 @@ import dev.keypool.usage.KeyStatus;
  *                          when only an admin reset brings it back
  * @param minuteLimit       {@code null} when the minute window is unlimited (and so its percent)
  * @param dayLimit          {@code null} when the day window is unlimited (and so its percent)
+ * @param requestsInFlight  reservations granted on the key and not yet settled, in this process
+ * @param maxConcurrent     its cap on requests in flight ({@code {P}_MAX_CONCURRENT_i}); {@code null} when uncapped
+ * @param weight            its weight under the weighted strategy ({@code {P}_WEIGHT_i})
  */
 public record KeyStatusSnapshot(
         KeyId id,
@@ -28,7 +31,10 @@ public record KeyStatusSnapshot(
         Double minuteUsagePercent,
         long dayTokens,
         Long dayLimit,
-        Double dayUsagePercent) {
+        Double dayUsagePercent,
+        int requestsInFlight,
+        Integer maxConcurrent,
+        int weight) {
 
     public int index() {
         return id.index();

@@ -28,6 +28,8 @@ public final class Reservation implements AutoCloseable {
     /** When this reservation probes a key back from a rest: the state the store put the key in meanwhile. */
     private final KeyState probing;
     private final AtomicBoolean settled = new AtomicBoolean();
+    /** Whether this reservation still holds its key's slot for a request in flight. */
+    private final AtomicBoolean slot = new AtomicBoolean(true);
     private volatile TokenUsage reported;
 
     Reservation(ApiKeyManager manager, KeyConfig key, Ticket ticket, String model, KeyState probing) {
@@ -79,6 +81,11 @@ public final class Reservation implements AutoCloseable {
     /** The tokens reserved. */
     public long tokens() {
         return ticket.tokens();
+    }
+
+    /** When the pool charges and releases this reservation if nobody settles it. */
+    long expiresMillis() {
+        return ticket.expiresMillis();
     }
 
     public boolean isSettled() {
@@ -172,7 +179,21 @@ public final class Reservation implements AutoCloseable {
     }
 
     private boolean settle() {
-        return settled.compareAndSet(false, true);
+        if (settled.compareAndSet(false, true)) {
+            freeSlot();
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * Gives the key's slot back, once whichever comes first calls it: the settling, or the
+     * maintenance that found the ticket expired (a holder that never settles frees it then).
+     */
+    void freeSlot() {
+        if (slot.compareAndSet(true, false)) {
+            manager.freeSlot(this, ticket);
+        }
     }
 
     @Override

@@ -11,5 +11,7 @@ public enum DenialReason {
     /** The day has no room for the tokens. */
     DAY_LIMIT,
     /** The request is larger than the key's limit itself; it will never fit. */
-    EXCEEDS_LIMIT
+    EXCEEDS_LIMIT,
+    /** The key has as many requests in flight as its {@code {P}_MAX_CONCURRENT_i} allows, in this process. */
+    AT_CONCURRENCY_CAP
 }

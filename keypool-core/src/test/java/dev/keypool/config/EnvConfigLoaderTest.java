@@ -238,7 +238,14 @@ class EnvConfigLoaderTest {
             "OPENAI_MAX_TOKENS_PER_DAY_0, 1.5",
             "GEMINI_MAX_TOKENS_PER_MINUTE_0, abc",
             "SERP_MAX_TOKENS_PER_DAY_0, 0",
-            "OPENAI_MAX_TOKENS_PER_DAY_0, 99999999999999999999"})
+            "OPENAI_MAX_TOKENS_PER_DAY_0, 99999999999999999999",
+            "OPENAI_MAX_CONCURRENT_0, abc",
+            "OPENAI_MAX_CONCURRENT_0, 0",
+            "GEMINI_MAX_CONCURRENT_0, -2",
+            "SERP_MAX_CONCURRENT_0, 3000000000",
+            "OPENAI_WEIGHT_0, 0",
+            "OPENAI_WEIGHT_0, 1.5",
+            "GEMINI_WEIGHT_0, heavy"})
     void fromVariables_refusesALimitThatIsNotAPositiveInteger_namingTheVariable(String variable, String value) {
         ConfigException refusal = refusal(
                 "OPENAI_API_KEYS", "sk-proj-key1", "GEMINI_API_KEYS", "AIza-key1", "SERP_API_KEYS", "serp-key1",
@@ -250,8 +257,25 @@ class EnvConfigLoaderTest {
                 .hasMessageContaining(value);
     }
 
+    @Test
+    void fromVariables_readsEachKeysCapOnRequestsInFlightAndWeight_defaultingToNoCapAndWeightOne() {
+        KeypoolConfig config = fromVariables(
+                "OPENAI_API_KEYS", "sk-proj-key1,sk-proj-key2,sk-proj-key3",
+                "OPENAI_MAX_CONCURRENT_0", "4", "OPENAI_WEIGHT_0", "3",
+                "OPENAI_WEIGHT_2", " 2 ",
+                "GEMINI_API_KEYS", "AIza-key1", "GEMINI_MAX_CONCURRENT_0", "1",
+                "KEYPOOL_SELECTION_STRATEGY", "weighted");
+
+        assertThat(config.keys(Provider.OPENAI)).extracting(KeyConfig::maxConcurrent).containsExactly(4, 0, 0);
+        assertThat(config.keys(Provider.OPENAI)).extracting(KeyConfig::capped).containsExactly(true, false, false);
+        assertThat(config.keys(Provider.OPENAI)).extracting(KeyConfig::weight).containsExactly(3, 1, 2);
+        assertThat(config.keys(Provider.GEMINI)).extracting(KeyConfig::maxConcurrent).containsExactly(1);
+        assertThat(config.selectionStrategy()).isEqualTo(SelectionStrategy.WEIGHTED);
+    }
+
     @ParameterizedTest
-    @ValueSource(strings = {"OPENAI_MODEL_3", "OPENAI_MAX_TOKENS_PER_MINUTE_3", "OPENAI_MAX_TOKENS_PER_DAY_7"})
+    @ValueSource(strings = {"OPENAI_MODEL_3", "OPENAI_MAX_TOKENS_PER_MINUTE_3", "OPENAI_MAX_TOKENS_PER_DAY_7",
+            "OPENAI_MAX_CONCURRENT_3", "OPENAI_WEIGHT_5"})
     void fromVariables_refusesAnIndexWithNoMatchingKey_namingTheVariable(String variable) {
         ConfigException refusal = refusal(
                 "OPENAI_API_KEYS", "sk-proj-key1,sk-proj-key2,sk-proj-key3",

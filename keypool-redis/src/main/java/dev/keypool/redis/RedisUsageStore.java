@@ -304,6 +304,8 @@ public final class RedisUsageStore implements UsageStore {
             case COOLING_DOWN, DEACTIVATED, MINUTE_LIMIT -> number(answer.get(2));
             case DAY_LIMIT -> day.nextStartMillis();
             case EXCEEDS_LIMIT -> KeyState.NEVER;
+            // The script never says it: the cap on requests in flight is the rotator's, per process.
+            case AT_CONCURRENCY_CAP -> throw new IllegalStateException("the reserve script answered " + reason);
         };
         return new ReserveResult.Denied(reason, retryAt);
     }

@@ -144,6 +144,8 @@ class DashboardBrowserTest {
         PlaywrightAssertions.assertThat(page.getByTestId("provider-card-openai").getByTestId("active-keys"))
                 .hasText("3/3");
         PlaywrightAssertions.assertThat(row(page, "openai", 2).getByTestId("minute-percent")).hasText("unlimited");
+        PlaywrightAssertions.assertThat(row(page, "openai", 1).getByTestId("key-load")).hasText("0 of 4 in flight · weight 2");
+        PlaywrightAssertions.assertThat(row(page, "openai", 2).getByTestId("key-load")).hasText("0 in flight · weight 1");
         PlaywrightAssertions.assertThat(row(page, "openai", 2).getByTestId("minute-bar"))
                 .hasAttribute("data-percent", "");
         PlaywrightAssertions.assertThat(page.getByTestId("demo-banner")).isHidden();
@@ -322,6 +324,9 @@ class DashboardBrowserTest {
         // Key 2 keeps an unlimited minute window, which the page shows as "unlimited".
         environment.put("OPENAI_MAX_TOKENS_PER_MINUTE_0", "10000");
         environment.put("OPENAI_MAX_TOKENS_PER_MINUTE_1", "10000");
+        // Key 1 has a cap on requests in flight and a weight, which its row shows.
+        environment.put("OPENAI_MAX_CONCURRENT_1", "4");
+        environment.put("OPENAI_WEIGHT_1", "2");
         environment.put("GEMINI_API_KEYS", String.join(",", GEMINI_KEYS));
         environment.put("GEMINI_BASE_URL", NOTHING_LISTENS);
         environment.put("GEMINI_MODEL_0", "gemini-1.5-flash-latest");

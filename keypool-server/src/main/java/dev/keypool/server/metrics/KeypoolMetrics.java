@@ -263,6 +263,9 @@ public final class KeypoolMetrics implements KeyEventListener, AutoCloseable {
                 .description("1 while the key rests after a rate limit or server error").tags(tags).register(registry);
         Gauge.builder("keypool_key_deactivated", manager, m -> statusValue(m.status(id), KeyStatus.DEACTIVATED))
                 .description("1 while the key is deactivated").tags(tags).register(registry);
+        Gauge.builder("keypool_key_requests_in_flight", manager, m -> m.requestsInFlight(id))
+                .description("Requests on the key reserved and not yet settled, in this process").tags(tags)
+                .register(registry);
     }
 
     private static double ratio(Double percent) {

@@ -38,11 +38,14 @@ public record StatusReport(Map<String, Object> providers, List<Alert> alerts, bo
      * {@code index} is the key's position in {@code .env}, for display and the admin reset;
      * {@code keyId} is the fingerprint its usage and state are stored under (stable when the keys
      * are reordered; {@code null} while a shared store has not been reached yet).
+     * {@code requestsInFlight} counts this gateway's requests on the key (each instance has its
+     * own count and cap); {@code maxConcurrent} is {@code null} when uncapped; {@code weight} is its
+     * share under the weighted strategy.
      */
     public record Key(int index, String keyId, String maskedKey, String model, String status, String reason, String failureKind,
             String availableAt, Long availableInSeconds, long tokensUsedMinute, Long maxTokensPerMinute,
             Double minuteUsagePercent, long tokensUsedDay, Long maxTokensPerDay, Double dayUsagePercent,
-            long requests, long failures) {
+            long requests, long failures, int requestsInFlight, Integer maxConcurrent, int weight) {
     }
 
     /**

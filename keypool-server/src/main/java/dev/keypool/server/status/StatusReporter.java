@@ -87,7 +87,8 @@ public final class StatusReporter {
                 availableAt == null ? null : Math.max(0, (availableAt - now + 999) / 1000),
                 snapshot.minuteTokens(), snapshot.minuteLimit(), snapshot.minuteUsagePercent(),
                 snapshot.dayTokens(), snapshot.dayLimit(), snapshot.dayUsagePercent(),
-                totals.requests(), totals.failures());
+                totals.requests(), totals.failures(), snapshot.requestsInFlight(), snapshot.maxConcurrent(),
+                snapshot.weight());
     }
 
     private static List<StatusReport.Alert> alerts(Provider provider, KeyStatusSnapshot key, long now) {
