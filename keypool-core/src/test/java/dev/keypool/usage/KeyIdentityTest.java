@@ -33,9 +33,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class KeyIdentityTest {
 
-    private static final String KEY_X = "sk-proj-identity-test-xxxxxxxx-keyX";
-    private static final String KEY_Y = "sk-proj-identity-test-yyyyyyyy-keyY";
-    private static final String KEY_Z = "sk-proj-identity-test-zzzzzzzz-keyZ";
+    private static final String KEY_X = "sk-proj-TEST.identity.keyX";
+    private static final String KEY_Y = "sk-proj-TEST.identity.keyY";
+    private static final String KEY_Z = "sk-proj-TEST.identity.keyZ";
     private static final WindowLimits HUNDRED_A_DAY = WindowLimits.of(WindowLimits.UNLIMITED, 100);
     private static final Duration MANUAL = Duration.ofHours(1);
 

@@ -23,8 +23,8 @@ import org.junit.jupiter.api.Test;
  */
 class AlertWebhooksGatewayTest {
 
-    private static final String KEY0 = "sk-proj-alert-webhook-test-key-0000";
-    private static final String KEY1 = "sk-proj-alert-webhook-test-key-1111";
+    private static final String KEY0 = "sk-proj-TEST.alert.key0";
+    private static final String KEY1 = "sk-proj-TEST.alert.key1";
 
     @Test
     void deactivatedKey_reachesTheWebhookOnceWithoutItsSecret_andItsReturnToo() throws Exception {

@@ -89,7 +89,7 @@ class WebhookDeliveryTest {
 
     @Test
     void aKeyInTheMessage_isMaskedBeforeItLeaves() throws Exception {
-        String key = "sk-proj-webhook-delivery-test-key-0001";
+        String key = "sk-proj-TEST.webhook.key1";
         SecretScrubber.register(List.of(key));
         try (WebhookReceiver receiver = WebhookReceiver.start(200)) {
             WebhookDelivery delivery = WebhookDelivery.overHttp(List.of(receiver.url()), timer, NO_WAIT);
