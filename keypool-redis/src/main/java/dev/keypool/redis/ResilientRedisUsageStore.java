@@ -1,6 +1,8 @@
 package dev.keypool.redis;
 
+import dev.keypool.config.ConfigException;
 import dev.keypool.config.KeyId;
+import dev.keypool.config.KeypoolConfig;
 import dev.keypool.config.SecretDigest;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.usage.DayWindow;
@@ -124,6 +126,31 @@ public final class ResilientRedisUsageStore implements UsageStore {
     private volatile boolean peersLost;
     /** How many peers this instance holds a share back for (not back from the outage yet). */
     private volatile int heldBackPeers;
+
+    /** Two: the smallest cluster, so that a lone instance that loses Redis errs towards too little. */
+    public static final int DEFAULT_INSTANCES = 2;
+
+    /**
+     * {@code KEYPOOL_INSTANCES}: how many instances share the Redis, {@link #DEFAULT_INSTANCES}
+     * when unset; the gateway and the Spring Boot starter read it here.
+     *
+     * @throws ConfigException naming the variable when it is not a positive integer
+     */
+    public static int instances(KeypoolConfig config) {
+        String value = config.setting("KEYPOOL_INSTANCES");
+        if (value == null || value.isBlank()) {
+            return DEFAULT_INSTANCES;
+        }
+        try {
+            int instances = Integer.parseInt(value.trim());
+            if (instances > 0) {
+                return instances;
+            }
+        } catch (NumberFormatException e) {
+            // reported below, with the variable's name
+        }
+        throw new ConfigException("KEYPOOL_INSTANCES", "must be a positive integer, was '" + value.trim() + "'");
+    }
 
     /**
      * @param instances how many gateway instances share the Redis: each one's share of a limit

@@ -6,6 +6,7 @@ import dev.keypool.config.KeypoolConfig;
 import dev.keypool.server.alerts.WebhookDelivery;
 import dev.keypool.config.KnownSettings;
 import dev.keypool.providers.internal.ProviderSettings;
+import dev.keypool.redis.ResilientRedisUsageStore;
 import dev.keypool.server.connection.ConnectionLimits;
 import java.net.InetAddress;
 import java.net.URI;
@@ -208,8 +209,8 @@ public record ServerSettings(String host, int port, String adminToken, boolean a
     /** The levels {@code KEYPOOL_LOG_LEVEL} may name. */
     static final Set<String> LOG_LEVELS = Set.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF");
 
-    /** Two: the smallest cluster, so that a lone instance that loses Redis errs towards too little. */
-    public static final int DEFAULT_INSTANCES = 2;
+    /** {@link ResilientRedisUsageStore#DEFAULT_INSTANCES}. */
+    public static final int DEFAULT_INSTANCES = ResilientRedisUsageStore.DEFAULT_INSTANCES;
 
     /** The settings of {@code drainTimeout} with {@link #DEFAULT_INSTANCES} and the default {@link Edge}. */
     public ServerSettings(String host, int port, String adminToken, boolean adminTokenGenerated,
@@ -259,7 +260,7 @@ public record ServerSettings(String host, int port, String adminToken, boolean a
                 allowPublic, commandLine.demo(),
                 config.dataDir() != null ? config.dataDir() : Path.of("data"),
                 Duration.ofSeconds(positive(config, "KEYPOOL_DRAIN_SECONDS", DEFAULT_DRAIN.toSeconds())),
-                (int) Math.min(Integer.MAX_VALUE, positive(config, "KEYPOOL_INSTANCES", DEFAULT_INSTANCES)),
+                ResilientRedisUsageStore.instances(config),
                 Edge.resolve(config),
                 WebhookDelivery.targets(config.setting("KEYPOOL_ALERT_WEBHOOK_URL")));
     }

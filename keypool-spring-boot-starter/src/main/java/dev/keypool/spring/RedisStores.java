@@ -1,6 +1,5 @@
 package dev.keypool.spring;
 
-import dev.keypool.config.ConfigException;
 import dev.keypool.config.KeypoolConfig;
 import dev.keypool.redis.RedisAffinityStore;
 import dev.keypool.redis.RedisStoreConfig;
@@ -17,16 +16,13 @@ import java.time.Clock;
  */
 final class RedisStores {
 
-    /** As the gateway's {@code KEYPOOL_INSTANCES}: a lone instance that says nothing errs towards too little. */
-    static final int DEFAULT_INSTANCES = 2;
-
     private RedisStores() {
     }
 
     static UsageStore usage(KeypoolConfig config, Clock clock) {
         return new ResilientRedisUsageStore(
                 new RedisUsageStore(config.redisUrl(), RedisStoreConfig.custom().clock(clock).build()),
-                instances(config));
+                ResilientRedisUsageStore.instances(config));
     }
 
     static AffinityStore affinity(KeypoolConfig config, UsageStore store) {
@@ -34,21 +30,5 @@ final class RedisStores {
             return new RedisAffinityStore(config.redisUrl(), redis.redis().config());
         }
         return new InMemoryAffinityStore();
-    }
-
-    private static int instances(KeypoolConfig config) {
-        String value = config.setting("KEYPOOL_INSTANCES");
-        if (value == null || value.isBlank()) {
-            return DEFAULT_INSTANCES;
-        }
-        try {
-            int instances = Integer.parseInt(value.trim());
-            if (instances > 0) {
-                return instances;
-            }
-        } catch (NumberFormatException e) {
-            // reported below, with the variable's name
-        }
-        throw new ConfigException("KEYPOOL_INSTANCES", "must be a positive integer, was '" + value.trim() + "'");
     }
 }
