@@ -16,6 +16,7 @@ import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -45,8 +46,13 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        run(args, Clock.systemUTC());
+    }
+
+    /** {@code main} on {@code clock}: a test's child process runs the real gateway on a clock of its own. */
+    static void run(String[] args, Clock clock) {
         Thread.setDefaultUncaughtExceptionHandler(Main::uncaught);
-        Started started = start(args, System.getenv(), System.out, System.err);
+        Started started = start(args, System.getenv(), System.out, System.err, clock);
         if (started.gateway() == null) {
             System.exit(started.exitCode());
         }
@@ -85,6 +91,10 @@ public final class Main {
      * environment and streams.
      */
     static Started start(String[] args, Map<String, String> environment, PrintStream out, PrintStream err) {
+        return start(args, environment, out, err, Clock.systemUTC());
+    }
+
+    static Started start(String[] args, Map<String, String> environment, PrintStream out, PrintStream err, Clock clock) {
         KeypoolConfig config;
         ServerSettings settings;
         CommandLine commandLine;
@@ -119,7 +129,7 @@ public final class Main {
                 demoUpstream = DemoUpstream.start();
                 config = DemoConfig.of(config, demoUpstream.baseUrl());
             }
-            Gateway gateway = Gateway.start(config, settings);
+            Gateway gateway = Gateway.start(config, settings, clock);
             ApiKeyRotator.setApiKeyRotator(gateway.rotator());
             if (demoUpstream != null) {
                 gateway.closeWith(demoUpstream);

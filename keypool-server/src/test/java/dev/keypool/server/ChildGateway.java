@@ -44,9 +44,13 @@ final class ChildGateway implements AutoCloseable {
                 new IllegalStateException("the child gateway exited with " + process.exitValue() + ":\n" + output())));
     }
 
-    /** Launches {@code Main} with {@code environment} in {@code workDir}; does not wait for it to listen. */
+    /**
+     * Launches {@code Main} with {@code environment} in {@code workDir}, on the run's shifted clock
+     * ({@link ClockedMain}); does not wait for it to listen.
+     */
     static ChildGateway launch(Map<String, String> environment, Path workDir) {
-        return launch(environment, workDir, List.of("-Xshare:auto", "-XX:TieredStopAtLevel=1"), Main.class);
+        return launch(environment, workDir, List.of("-Xshare:auto", "-XX:TieredStopAtLevel=1",
+                "-D" + ClockedMain.OFFSET_PROPERTY + "=" + ClockedMain.OFFSET), ClockedMain.class);
     }
 
     /**

@@ -9,11 +9,15 @@ import dev.keypool.config.Provider;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.providers.fake.FakeOpenAi;
 import dev.keypool.providers.fake.FakeUpstream;
+import dev.keypool.redis.ResilientRedisUsageStore;
 import dev.keypool.redis.testing.RedisServer;
+import dev.keypool.testing.ManualClock;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.awaitility.core.ThrowingRunnable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -23,12 +27,18 @@ import org.junit.jupiter.api.Test;
  * empty: requests keep being served, {@code /health} and the status say the instance is degraded,
  * it goes back to Redis by itself, and Redis's lost data counts as spent. And a gateway started
  * while Redis is down starts, degraded.
+ *
+ * <p>The gateway runs on a clock of the test's own (issue 13: on the system clock a run that crossed
+ * UTC midnight found the day restarted). The store probes Redis at most once per
+ * {@link ResilientRedisUsageStore#PROBE_MILLIS} of that clock, so the test moves it a probe interval
+ * at a time while it waits for the store to come back, never as far as a minute.
  */
 class RedisOutageTest {
 
     private RedisServer redis;
     private FakeOpenAi openAi;
     private TestGateway gateway;
+    private final ManualClock clock = ManualClock.atNoonish();
 
     @BeforeEach
     void start() {
@@ -40,7 +50,7 @@ class RedisOutageTest {
                 .providerPriority(List.of(Provider.OPENAI))
                 .addKey(Provider.OPENAI, "sk-proj-outage-test-aaaaaaaa-key0", "gpt-4o", WindowLimits.of(100_000, 1_000_000))
                 .redisUrl(redis.url())
-                .build());
+                .build(), clock);
     }
 
     @AfterEach
@@ -64,8 +74,7 @@ class RedisOutageTest {
         assertThat(gateway.status().at("/store/degraded").asBoolean()).isTrue();
 
         redis.restart();
-        await().atMost(Duration.ofSeconds(15)).untilAsserted(
-                () -> assertThat(gateway.status().at("/store/degraded").asBoolean()).isFalse());
+        awaitProbing(() -> assertThat(gateway.status().at("/store/degraded").asBoolean()).isFalse());
         // Redis came back empty: the day restarts from what the instance last saw (the first call,
         // as reserved or as committed) and the outage's 5 calls of 18 tokens are added to it.
         assertThat(gateway.status().at("/providers/openai/keys/0/tokens_used_day").asLong())
@@ -87,17 +96,30 @@ class RedisOutageTest {
                         WindowLimits.UNLIMITED))
                 .redisUrl(redis.url())
                 .build();
-        try (TestGateway late = TestGateway.start(config)) {
+        try (TestGateway late = TestGateway.start(config, clock)) {
             JsonNode health = TestGateway.json(late.get("/health"));
             assertThat(health.path("status").asText()).isEqualTo("DEGRADED");
             assertThat(health.at("/checks/store/problem").asText()).contains("since it started");
             assertThat(late.status().at("/store/degraded").asBoolean()).isTrue();
 
             redis.restart();
-            await().atMost(Duration.ofSeconds(15)).untilAsserted(
-                    () -> assertThat(TestGateway.json(late.get("/health")).path("status").asText()).isEqualTo("UP"));
+            awaitProbing(() -> assertThat(TestGateway.json(late.get("/health")).path("status").asText()).isEqualTo("UP"));
             assertThat(late.status().at("/providers/openai/keys/0/key_id").asText()).hasSize(32);
         }
+    }
+
+    /**
+     * Waits for {@code outcome}, moving the clock one probe interval per poll so the store may probe
+     * again; at most 20 intervals (20 s of the gateway's time), so the minute never turns meanwhile.
+     */
+    private void awaitProbing(ThrowingRunnable outcome) {
+        AtomicInteger probes = new AtomicInteger();
+        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+            if (probes.getAndIncrement() < 20) {
+                clock.advanceMillis(ResilientRedisUsageStore.PROBE_MILLIS);
+            }
+            outcome.run();
+        });
     }
 
     private int chat() {

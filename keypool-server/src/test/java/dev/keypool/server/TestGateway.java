@@ -6,6 +6,7 @@ import dev.keypool.config.Provider;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.providers.fake.FakeOpenAi;
 import dev.keypool.providers.internal.Json;
+import dev.keypool.testing.ManualClock;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -31,8 +32,12 @@ final class TestGateway implements AutoCloseable {
         this.gateway = gateway;
     }
 
+    /**
+     * On a clock of its own that moves only when a test moves it (issue 13: integration tests on the
+     * system clock failed when a run crossed UTC midnight, or a minute boundary, between two asserts).
+     */
     static TestGateway start(KeypoolConfig config) {
-        return start(config, Clock.systemUTC());
+        return start(config, ManualClock.atNoonish());
     }
 
     static TestGateway start(KeypoolConfig config, Clock clock) {
@@ -45,7 +50,7 @@ final class TestGateway implements AutoCloseable {
 
     /** With the ticker connection timeouts are measured with; the test moves it and sweeps. */
     static TestGateway start(KeypoolConfig config, ServerSettings settings, LongSupplier ticker) {
-        return new TestGateway(Gateway.start(config, settings, Clock.systemUTC(), ticker));
+        return new TestGateway(Gateway.start(config, settings, ManualClock.atNoonish(), ticker));
     }
 
     /** One OpenAI key on {@code openAi}, no limits, no Ollama: the pool most gateway tests need. */
