@@ -5,6 +5,7 @@ import dev.keypool.rotation.ApiKeyManager;
 import dev.keypool.rotation.KeyStatusSnapshot;
 import dev.keypool.rotation.ProviderStatus;
 import dev.keypool.server.usage.UsageRecorder;
+import dev.keypool.server.usage.UsageTotals;
 import dev.keypool.usage.KeyStatus;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -45,7 +46,7 @@ public final class StatusReporter {
         Map<String, Object> providers = new LinkedHashMap<>();
         List<StatusReport.Alert> alerts = new ArrayList<>();
         for (Provider provider : Provider.values()) {
-            UsageRecorder.Totals totals = recorder.totals(provider);
+            UsageTotals totals = recorder.totals(provider);
             if (!provider.usesKeys()) {
                 providers.put(provider.id(), new StatusReport.OllamaProvider(ollamaAvailable.getAsBoolean(),
                         manager.config().baseUrl(provider), List.of(), totals.requests(), totals.failures(),
@@ -80,7 +81,7 @@ public final class StatusReporter {
     /** One key's status, as in the report. */
     public StatusReport.Key key(Provider provider, KeyStatusSnapshot snapshot, long now) {
         Long availableAt = snapshot.availableAtMillis();
-        UsageRecorder.Totals totals = recorder.keyTotals(provider, snapshot.index());
+        UsageTotals totals = recorder.keyTotals(provider, snapshot.index());
         return new StatusReport.Key(snapshot.index(), snapshot.keyId(), snapshot.maskedKey(), snapshot.model(), snapshot.status().id(),
                 snapshot.reason(), snapshot.failureKind() == null ? null : snapshot.failureKind().id(),
                 availableAt == null ? null : Instant.ofEpochMilli(availableAt).toString(),

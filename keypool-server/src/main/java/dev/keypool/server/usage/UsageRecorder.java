@@ -1,24 +1,16 @@
 package dev.keypool.server.usage;
 
-import dev.keypool.config.KeyConfig;
 import dev.keypool.config.Provider;
 import dev.keypool.event.KeyEvent;
 import dev.keypool.event.KeyEventListener;
-import dev.keypool.failure.FailureKind;
 import dev.keypool.redis.RedisCounters;
 import dev.keypool.rotation.ApiKeyManager;
-import dev.keypool.rotation.TokenUsage;
 import dev.keypool.usage.DayWindow;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.LocalDate;
 import java.time.ZoneId;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.TreeMap;
@@ -153,30 +145,30 @@ public final class UsageRecorder implements KeyEventListener, AutoCloseable {
     }
 
     /** One key's totals (the whole cluster's, as of the last flush, plus this instance's since). */
-    public Totals keyTotals(Provider provider, int index) {
+    public UsageTotals keyTotals(Provider provider, int index) {
         UsageCell cell = new UsageCell(UsageCell.Scope.TOTAL, 0, provider, index);
         view.readLock().lock();
         try {
             long[] counts = new long[UsageCell.FIELDS];
-            addTo(counts, flushedView.get(cell));
+            Counters.addTo(counts, flushedView.get(cell));
             Counters local = unflushed.get(cell);
             if (local != null) {
-                addTo(counts, local.sums());
+                Counters.addTo(counts, local.sums());
             }
-            return Totals.of(counts);
+            return UsageTotals.of(counts);
         } finally {
             view.readLock().unlock();
         }
     }
 
     /** A provider's totals (its keys' sums), for the status view. */
-    public Totals totals(Provider provider) {
-        return Totals.of(viewSum(provider, UsageCell.Scope.TOTAL, 0));
+    public UsageTotals totals(Provider provider) {
+        return UsageTotals.of(viewSum(provider, UsageCell.Scope.TOTAL, 0));
     }
 
     /** Tokens a provider used today, in the pool's day zone. */
     public long tokensToday(Provider provider) {
-        Totals today = Totals.of(viewSum(provider, UsageCell.Scope.DAY, day(clock.millis())));
+        UsageTotals today = UsageTotals.of(viewSum(provider, UsageCell.Scope.DAY, day(clock.millis())));
         return today.totalTokens();
     }
 
@@ -186,53 +178,10 @@ public final class UsageRecorder implements KeyEventListener, AutoCloseable {
         long currentMinute = minute(now);
         long firstMinute = currentMinute - (REPORTED_MINUTES - 1) * MINUTE;
         long today = day(now);
-        NavigableMap<UsageCell, long[]> totals = read(UsageCell.Scope.TOTAL, 0, 0);
-        NavigableMap<UsageCell, long[]> minutes = read(UsageCell.Scope.MINUTE, firstMinute, currentMinute);
-        NavigableMap<UsageCell, long[]> days = read(UsageCell.Scope.DAY, today - RETAINED_DAYS + 1, today);
-
-        Map<String, UsageReport.ProviderUsage> providers = new LinkedHashMap<>();
-        List<Provider> inUse = new ArrayList<>();
-        for (Provider provider : Provider.values()) {
-            List<UsageReport.KeyUsage> keys = new ArrayList<>();
-            for (KeyConfig key : manager.keys(provider)) {
-                Totals keyTotals = Totals.of(totals.get(new UsageCell(UsageCell.Scope.TOTAL, 0, provider, key.index())));
-                keys.add(new UsageReport.KeyUsage(key.index(), key.maskedKey(), key.model(), keyTotals.requests(),
-                        keyTotals.successes(), keyTotals.failures(), keyTotals.promptTokens(),
-                        keyTotals.completionTokens(), keyTotals.totalTokens(), keyTotals.failuresByKind()));
-            }
-            long[] sum = sum(totals, provider, UsageCell.Scope.TOTAL, 0);
-            Totals providerTotals = Totals.of(sum);
-            providers.put(provider.id(), new UsageReport.ProviderUsage(providerTotals.requests(),
-                    providerTotals.successes(), providerTotals.failures(), providerTotals.promptTokens(),
-                    providerTotals.completionTokens(), providerTotals.totalTokens(), providerTotals.failuresByKind(),
-                    sum[UsageCell.EXHAUSTED], keys));
-            if (!manager.keys(provider).isEmpty() || totals.keySet().stream().anyMatch(c -> c.provider() == provider)) {
-                inUse.add(provider);
-            }
-        }
-        List<UsageReport.MinuteUsage> history = new ArrayList<>();
-        for (long minute = firstMinute; minute <= currentMinute; minute += MINUTE) {
-            String at = Instant.ofEpochMilli(minute).toString();
-            for (Provider provider : inUse) {
-                Totals t = Totals.of(sum(minutes, provider, UsageCell.Scope.MINUTE, minute));
-                history.add(new UsageReport.MinuteUsage(at, provider.id(), t.requests(), t.successes(), t.failures(),
-                        t.promptTokens(), t.completionTokens(), t.totalTokens()));
-            }
-        }
-        List<UsageReport.DayUsage> daily = new ArrayList<>();
-        for (long epochDay = today - RETAINED_DAYS + 1; epochDay <= today; epochDay++) {
-            for (Provider provider : inUse) {
-                long[] counts = sum(days, provider, UsageCell.Scope.DAY, epochDay);
-                if (counts[UsageCell.REQUESTS] == 0 && counts[UsageCell.EXHAUSTED] == 0) {
-                    continue;
-                }
-                Totals t = Totals.of(counts);
-                daily.add(new UsageReport.DayUsage(LocalDate.ofEpochDay(epochDay).toString(), provider.id(),
-                        t.requests(), t.successes(), t.failures(), t.promptTokens(), t.completionTokens(),
-                        t.totalTokens()));
-            }
-        }
-        return new UsageReport(providers, history, daily, Instant.ofEpochMilli(now).toString());
+        return UsageReports.assemble(manager, now, firstMinute, today,
+                read(UsageCell.Scope.TOTAL, 0, 0),
+                read(UsageCell.Scope.MINUTE, firstMinute, currentMinute),
+                read(UsageCell.Scope.DAY, today - RETAINED_DAYS + 1, today));
     }
 
     /**
@@ -248,10 +197,10 @@ public final class UsageRecorder implements KeyEventListener, AutoCloseable {
         try {
             for (Map.Entry<UsageCell, Counters> entry : unflushed.entrySet()) {
                 long[] delta = entry.getValue().drain();
-                if (nonZero(delta)) {
+                if (Counters.nonZero(delta)) {
                     batch.put(entry.getKey(), delta);
                     if (entry.getKey().scope() == UsageCell.Scope.TOTAL || entry.getKey().scope() == UsageCell.Scope.DAY) {
-                        addTo(flushedView.computeIfAbsent(entry.getKey(), c -> new long[UsageCell.FIELDS]), delta);
+                        Counters.addTo(flushedView.computeIfAbsent(entry.getKey(), c -> new long[UsageCell.FIELDS]), delta);
                     }
                 } else if (stale(entry.getKey(), staleMinute, staleDay)) {
                     // Recording only ever reaches the current minute and day, so nothing counts here any more.
@@ -337,7 +286,7 @@ public final class UsageRecorder implements KeyEventListener, AutoCloseable {
         for (Map.Entry<UsageCell, Counters> entry : unflushed.entrySet()) {
             UsageCell cell = entry.getKey();
             if (cell.scope() == scope && cell.start() >= from && cell.start() <= to) {
-                addTo(cells.computeIfAbsent(cell, c -> new long[UsageCell.FIELDS]), entry.getValue().sums());
+                Counters.addTo(cells.computeIfAbsent(cell, c -> new long[UsageCell.FIELDS]), entry.getValue().sums());
             }
         }
         return cells;
@@ -368,25 +317,17 @@ public final class UsageRecorder implements KeyEventListener, AutoCloseable {
         try {
             flushedView.forEach((cell, values) -> {
                 if (cell.provider() == provider && cell.scope() == scope && cell.start() == start) {
-                    addTo(counts, values);
+                    Counters.addTo(counts, values);
                 }
             });
             unflushed.forEach((cell, local) -> {
                 if (cell.provider() == provider && cell.scope() == scope && cell.start() == start) {
-                    addTo(counts, local.sums());
+                    Counters.addTo(counts, local.sums());
                 }
             });
         } finally {
             view.readLock().unlock();
         }
-        return counts;
-    }
-
-    private static long[] sum(NavigableMap<UsageCell, long[]> cells, Provider provider, UsageCell.Scope scope,
-            long start) {
-        long[] counts = new long[UsageCell.FIELDS];
-        cells.subMap(new UsageCell(scope, start, provider, Integer.MIN_VALUE), true,
-                new UsageCell(scope, start, provider, Integer.MAX_VALUE), true).values().forEach(v -> addTo(counts, v));
         return counts;
     }
 
@@ -419,98 +360,5 @@ public final class UsageRecorder implements KeyEventListener, AutoCloseable {
             case MINUTE -> cell.start() < staleMinute;
             case DAY -> cell.start() < staleDay;
         };
-    }
-
-    private static void addTo(long[] into, long[] values) {
-        if (values != null) {
-            for (int i = 0; i < into.length; i++) {
-                into[i] += values[i];
-            }
-        }
-    }
-
-    private static boolean nonZero(long[] values) {
-        for (long value : values) {
-            if (value != 0) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** A snapshot of counters. */
-    public record Totals(long requests, long successes, long failures, long promptTokens, long completionTokens,
-            Map<String, Long> failuresByKind) {
-
-        static final Totals ZERO = new Totals(0, 0, 0, 0, 0, Map.of());
-
-        static Totals of(long[] counts) {
-            if (counts == null) {
-                return ZERO;
-            }
-            Map<String, Long> kinds = new LinkedHashMap<>();
-            for (FailureKind kind : FailureKind.values()) {
-                long count = counts[UsageCell.failed(kind)];
-                if (count != 0) {
-                    kinds.put(kind.id(), count);
-                }
-            }
-            return new Totals(counts[UsageCell.REQUESTS], counts[UsageCell.SUCCESSES], counts[UsageCell.FAILURES],
-                    counts[UsageCell.PROMPT_TOKENS], counts[UsageCell.COMPLETION_TOKENS], kinds);
-        }
-
-        public long totalTokens() {
-            return promptTokens + completionTokens;
-        }
-
-        /** Failures per request, 0 when there were none. */
-        public double errorRate() {
-            return requests == 0 ? 0.0 : Math.min(1.0, (double) failures / requests);
-        }
-    }
-
-    /** The counts of one cell not yet flushed. */
-    private static final class Counters {
-        final LongAdder[] counts = new LongAdder[UsageCell.FIELDS];
-
-        Counters() {
-            for (int i = 0; i < counts.length; i++) {
-                counts[i] = new LongAdder();
-            }
-        }
-
-        void add(int field, long amount) {
-            if (amount != 0) {
-                counts[field].add(amount);
-            }
-        }
-
-        void fail(FailureKind kind) {
-            counts[UsageCell.FAILURES].increment();
-            counts[UsageCell.failed(kind)].increment();
-        }
-
-        void addAll(long[] amounts) {
-            for (int i = 0; i < amounts.length; i++) {
-                add(i, amounts[i]);
-            }
-        }
-
-        long[] sums() {
-            long[] sums = new long[counts.length];
-            for (int i = 0; i < sums.length; i++) {
-                sums[i] = counts[i].sum();
-            }
-            return sums;
-        }
-
-        /** The sums, leaving zero; an increment racing with it is in this drain or the next. */
-        long[] drain() {
-            long[] sums = new long[counts.length];
-            for (int i = 0; i < sums.length; i++) {
-                sums[i] = counts[i].sumThenReset();
-            }
-            return sums;
-        }
     }
 }
