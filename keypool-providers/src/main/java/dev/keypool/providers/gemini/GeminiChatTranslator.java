@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keypool.config.Provider;
 import dev.keypool.providers.internal.Json;
+import dev.keypool.providers.internal.TranslatedChat;
 import dev.keypool.providers.internal.UpstreamRequest;
 import dev.keypool.providers.openai.ChatAnswers;
 import dev.keypool.providers.openai.ChatInput;
@@ -351,42 +352,14 @@ public final class GeminiChatTranslator implements ChatTranslator {
         boolean finished;
     }
 
-    private static final class Answer implements Translation {
+    private static final class Answer extends TranslatedChat {
 
-        private final String model;
-        private final boolean includeUsage;
-        private final AnswerSpec spec;
-        private final UpstreamRequest upstream;
-        private final long created;
-        private final List<String> dropped;
         private final Map<Integer, ChoiceState> choices = new TreeMap<>();
-        private String id;
         private boolean blocked;
-        private ChatAnswers.Usage usage;
 
         Answer(String model, boolean includeUsage, AnswerSpec spec, UpstreamRequest upstream, long created,
                 List<String> dropped) {
-            this.model = model;
-            this.includeUsage = includeUsage;
-            this.spec = spec;
-            this.upstream = upstream;
-            this.created = created;
-            this.dropped = List.copyOf(dropped);
-        }
-
-        @Override
-        public UpstreamRequest upstream() {
-            return upstream;
-        }
-
-        @Override
-        public AnswerSpec answer() {
-            return spec;
-        }
-
-        @Override
-        public List<String> dropped() {
-            return dropped;
+            super(model, includeUsage, spec, upstream, created, dropped);
         }
 
         @Override
@@ -461,19 +434,7 @@ public final class GeminiChatTranslator implements ChatTranslator {
         @Override
         public List<byte[]> end(boolean complete) {
             boolean finished = !choices.isEmpty() && choices.values().stream().allMatch(state -> state.finished);
-            if (!complete || !(finished || blocked)) {
-                return List.of();
-            }
-            List<byte[]> end = new ArrayList<>(2);
-            if (includeUsage) {
-                end.add(ChatAnswers.usageChunk(id, created, model, usage));
-            }
-            end.add("[DONE]".getBytes(StandardCharsets.US_ASCII));
-            return end;
-        }
-
-        private byte[] chunk(String chunkId, String version, ChatAnswers.Delta delta) {
-            return ChatAnswers.chunk(chunkId, created, version, delta, includeUsage);
+            return end(complete, finished || blocked);
         }
 
         private ChoiceState state(int index) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keypool.config.Provider;
 import dev.keypool.providers.internal.Json;
+import dev.keypool.providers.internal.TranslatedChat;
 import dev.keypool.providers.internal.UpstreamRequest;
 import dev.keypool.providers.openai.ChatAnswers;
 import dev.keypool.providers.openai.ChatInput;
@@ -229,45 +230,18 @@ public final class OllamaChatTranslator implements ChatTranslator {
         return options;
     }
 
-    private static final class Answer implements Translation {
+    private static final class Answer extends TranslatedChat {
 
-        private final String id = OpenAiShapes.newCompletionId();
-        private final String model;
-        private final boolean includeUsage;
         private final boolean logprobs;
-        private final AnswerSpec spec;
-        private final UpstreamRequest upstream;
-        private final long created;
-        private final List<String> dropped;
         private boolean started;
         private int calls;
         private boolean done;
-        private ChatAnswers.Usage usage;
 
         Answer(String model, boolean includeUsage, boolean logprobs, AnswerSpec spec, UpstreamRequest upstream,
                 long created, List<String> dropped) {
-            this.model = model;
-            this.includeUsage = includeUsage;
+            super(model, includeUsage, spec, upstream, created, dropped);
             this.logprobs = logprobs;
-            this.spec = spec;
-            this.upstream = upstream;
-            this.created = created;
-            this.dropped = List.copyOf(dropped);
-        }
-
-        @Override
-        public UpstreamRequest upstream() {
-            return upstream;
-        }
-
-        @Override
-        public AnswerSpec answer() {
-            return spec;
-        }
-
-        @Override
-        public List<String> dropped() {
-            return dropped;
+            this.id = OpenAiShapes.newCompletionId();
         }
 
         @Override
@@ -314,19 +288,11 @@ public final class OllamaChatTranslator implements ChatTranslator {
 
         @Override
         public List<byte[]> end(boolean complete) {
-            if (!done || !complete) {
-                return List.of();
-            }
-            List<byte[]> end = new ArrayList<>(2);
-            if (includeUsage) {
-                end.add(ChatAnswers.usageChunk(id, created, model, usage));
-            }
-            end.add("[DONE]".getBytes(StandardCharsets.US_ASCII));
-            return end;
+            return end(complete, done);
         }
 
         private byte[] chunk(String version, ChatAnswers.Delta delta) {
-            return ChatAnswers.chunk(id, created, version, delta, includeUsage);
+            return chunk(id, version, delta);
         }
 
         private String modelOf(JsonNode root) {
