@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.keypool.config.KeyId;
 import dev.keypool.config.Provider;
 import dev.keypool.rotation.ApiKeyManager;
+import dev.keypool.server.status.StatusReporter;
+import dev.keypool.server.usage.UsageRecorder;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
@@ -22,12 +24,19 @@ final class AdminResource implements HttpService {
 
     static final String SETUP_HINT = "Add keys to .env: OPENAI_API_KEYS=sk-...,sk-... (see .env.example) and restart";
 
-    private final Gateway gateway;
+    private final Tokens tokens;
     private final ApiKeyManager manager;
+    private final StatusReporter statusReporter;
+    private final UsageRecorder recorder;
+    private final ServerSettings settings;
 
-    AdminResource(Gateway gateway) {
-        this.gateway = gateway;
-        this.manager = gateway.manager();
+    AdminResource(Tokens tokens, ApiKeyManager manager, StatusReporter statusReporter, UsageRecorder recorder,
+            ServerSettings settings) {
+        this.tokens = tokens;
+        this.manager = manager;
+        this.statusReporter = statusReporter;
+        this.recorder = recorder;
+        this.settings = settings;
     }
 
     @Override
@@ -47,19 +56,19 @@ final class AdminResource implements HttpService {
     }
 
     private void status(ServerRequest request, ServerResponse response) {
-        gateway.tokens().requireAdmin(request, false);
-        Http.json(response, gateway.statusReporter().report());
+        tokens.requireAdmin(request, false);
+        Http.json(response, statusReporter.report());
     }
 
     private void usageReport(ServerRequest request, ServerResponse response) {
-        gateway.tokens().requireAdmin(request, false);
-        Http.json(response, gateway.recorder().report());
+        tokens.requireAdmin(request, false);
+        Http.json(response, recorder.report());
     }
 
     /** Body {@code {"provider"?, "index"?}}: that key, that provider's resting keys, or every resting key. */
     private void reset(ServerRequest request, ServerResponse response) {
-        gateway.tokens().requireAdmin(request, false);
-        JsonNode body = Http.jsonBody(request, gateway.settings().maxBodyBytes());
+        tokens.requireAdmin(request, false);
+        JsonNode body = Http.jsonBody(request, settings.maxBodyBytes());
         if (body != null && !body.isObject()) {
             throw ApiException.badRequest("invalid_request", "The body must be a JSON object: {\"provider\"?, \"index\"?}");
         }
@@ -95,23 +104,23 @@ final class AdminResource implements HttpService {
     }
 
     private void deactivate(ServerRequest request, ServerResponse response) {
-        gateway.tokens().requireAdmin(request, false);
+        tokens.requireAdmin(request, false);
         KeyId id = keyId(request);
-        JsonNode body = Http.jsonBody(request, gateway.settings().maxBodyBytes());
+        JsonNode body = Http.jsonBody(request, settings.maxBodyBytes());
         String reason = body != null && body.hasNonNull("reason") ? body.get("reason").asText() : null;
         manager.deactivate(id, reason);
         keyStatus(response, id);
     }
 
     private void activate(ServerRequest request, ServerResponse response) {
-        gateway.tokens().requireAdmin(request, false);
+        tokens.requireAdmin(request, false);
         KeyId id = keyId(request);
         manager.activate(id);
         keyStatus(response, id);
     }
 
     private void info(ServerRequest request, ServerResponse response) {
-        gateway.tokens().requireAdmin(request, false);
+        tokens.requireAdmin(request, false);
         List<String> configured = new ArrayList<>();
         for (Provider provider : Provider.values()) {
             if (!manager.keys(provider).isEmpty()) {
@@ -120,7 +129,7 @@ final class AdminResource implements HttpService {
         }
         Map<String, Object> info = new LinkedHashMap<>();
         info.put("version", Main.version());
-        info.put("demo", gateway.settings().demo());
+        info.put("demo", settings.demo());
         info.put("providers_configured", configured);
         // the dashboard's list of providers, in their order: adding one adds it there
         List<Map<String, Object>> providers = new ArrayList<>();
@@ -129,12 +138,12 @@ final class AdminResource implements HttpService {
         }
         info.put("providers", providers);
         info.put("setup_hint", SETUP_HINT);
-        info.put("client_tokens_required", !gateway.settings().clientTokens().isEmpty());
+        info.put("client_tokens_required", !settings.clientTokens().isEmpty());
         Http.json(response, info);
     }
 
     private void keyStatus(ServerResponse response, KeyId id) {
-        Http.json(response, gateway.statusReporter().key(id.provider(), manager.status(id), gateway.clock().millis()));
+        Http.json(response, statusReporter.key(id.provider(), manager.status(id), manager.clock().millis()));
     }
 
     private KeyId keyId(ServerRequest request) {

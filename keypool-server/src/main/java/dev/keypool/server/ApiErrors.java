@@ -9,6 +9,7 @@ import io.helidon.http.HttpException;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.CancellationException;
 import java.util.LinkedHashMap;
@@ -43,10 +44,10 @@ final class ApiErrors {
     private ApiErrors() {
     }
 
-    static void register(HttpRouting.Builder routing, Gateway gateway) {
+    static void register(HttpRouting.Builder routing, Clock clock) {
         routing.error(ApiException.class, (request, response, error) -> write(request, response, error));
         routing.error(Exception.class, (request, response, error) ->
-                write(request, response, translate(error, gateway.clock().millis())));
+                write(request, response, translate(error, clock.millis())));
     }
 
     /** Writes {@code error} in the shape of the protocol the caller's path belongs to. */

@@ -22,10 +22,12 @@ final class EventStreamResource implements HttpService {
 
     static final Duration PING_INTERVAL = Duration.ofSeconds(15);
 
-    private final Gateway gateway;
+    private final EventFeed feed;
+    private final Tokens tokens;
 
-    EventStreamResource(Gateway gateway) {
-        this.gateway = gateway;
+    EventStreamResource(EventFeed feed, Tokens tokens) {
+        this.feed = feed;
+        this.tokens = tokens;
     }
 
     @Override
@@ -35,10 +37,10 @@ final class EventStreamResource implements HttpService {
     }
 
     private void stream(ServerRequest request, ServerResponse response) {
-        gateway.tokens().requireAdmin(request, true);
+        tokens.requireAdmin(request, true);
         EventFeed.Subscription subscription;
         try {
-            subscription = gateway.feed().subscribe();
+            subscription = feed.subscribe();
         } catch (IllegalStateException closing) {
             throw new ApiException(503, "service_unavailable", "shutting_down", "The gateway is shutting down.");
         }

@@ -3,9 +3,7 @@ package dev.keypool.server;
 import com.sun.management.UnixOperatingSystemMXBean;
 import dev.keypool.config.KeyConfig;
 import dev.keypool.config.KeypoolConfig;
-import dev.keypool.config.Provider;
 import dev.keypool.event.LoggingKeyEventListener;
-import dev.keypool.failure.FailureKind;
 import dev.keypool.providers.Relay;
 import dev.keypool.providers.internal.Json;
 import dev.keypool.redis.RedisAffinityStore;
@@ -15,7 +13,6 @@ import dev.keypool.redis.RedisUsageStore;
 import dev.keypool.redis.ResilientRedisUsageStore;
 import dev.keypool.rotation.ApiKeyManager;
 import dev.keypool.rotation.ApiKeyRotator;
-import dev.keypool.rotation.TokenUsage;
 import dev.keypool.server.alerts.AlertWebhooks;
 import dev.keypool.server.alerts.WebhookDelivery;
 import dev.keypool.server.connection.ConnectionLimits;
@@ -34,6 +31,7 @@ import dev.keypool.usage.InMemoryUsageStore;
 import dev.keypool.usage.StoreHealth;
 import dev.keypool.usage.UsageStore;
 import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http1.Http1Config;
 import java.lang.management.ManagementFactory;
 import java.net.URI;
@@ -45,7 +43,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -86,8 +83,6 @@ public final class Gateway implements AutoCloseable {
     private final EventFeed feed;
     private final Tokens tokens;
     private final Relay relay;
-    private final AtomicInteger inFlight = new AtomicInteger();
-    private final AtomicBoolean draining = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Deque<AutoCloseable> companions = new ConcurrentLinkedDeque<>();
     private final LongSupplier ticker;
@@ -99,6 +94,7 @@ public final class Gateway implements AutoCloseable {
     /** The caps in force: the configured ones, or less when the process may not open enough files. */
     private final ServerSettings.Edge edge;
     private final LoadShedding shedding;
+    private final Door door;
     private volatile Runnable onServerFailure = () -> { };
     private volatile GuardedConnections connections;
     private volatile WebServer server;
@@ -117,6 +113,7 @@ public final class Gateway implements AutoCloseable {
                     edge.connections().maxConnections(), edge.maxInFlight());
         }
         this.shedding = new LoadShedding(edge);
+        this.door = new Door(shedding);
         SecretScrubber.register(config.allKeys().stream().map(KeyConfig::secret).toList());
         SecretScrubber.registerUrlPassword(config.redisUrl());
         this.store = openStore(config, settings, clock);
@@ -133,8 +130,8 @@ public final class Gateway implements AutoCloseable {
         this.metrics = new KeypoolMetrics(manager);
         this.statusReporter = new StatusReporter(manager, recorder, relay::ollamaAvailable, settings.demo(),
                 () -> {
-                    StoreHealth health = storeHealth();
-                    return new StatusReport.Store(storeKind(), health.degraded(), health.problem());
+                    StoreHealth health = store.health();
+                    return new StatusReport.Store(store.kind(), health.degraded(), health.problem());
                 });
         this.feed = new EventFeed(() -> Json.write(statusReporter.report()));
         this.tokens = new Tokens(settings.adminToken(), settings.clientTokens());
@@ -203,23 +200,12 @@ public final class Gateway implements AutoCloseable {
         return new InMemoryAffinityStore();
     }
 
-    /** Where usage and key state live: {@code redis}, {@code data-dir} or {@code memory}. */
-    String storeKind() {
-        return store.kind();
-    }
 
     /** Whether the store can be reached (always, but for Redis). */
     boolean storeConnected() {
         return store.connected();
     }
 
-    /**
-     * Whether the store keeps its promise now: degraded while Redis is unreachable (this instance
-     * accounts locally with its share of each limit) or the data directory cannot be written.
-     */
-    StoreHealth storeHealth() {
-        return store.health();
-    }
 
     /** Builds the gateway and starts its web server on {@code settings}' host and port. */
     public static Gateway start(KeypoolConfig config, ServerSettings settings, Clock clock) {
@@ -282,7 +268,7 @@ public final class Gateway implements AutoCloseable {
                 .useNio(false)
                 // Our own hook drains requests first; Helidon's would stop the listener at once.
                 .shutdownHook(false)
-                .routing(routing -> Main.routing(routing, this))
+                .routing(this::routing)
                 .build()
                 .start();
         // Helidon logs a failed bind and returns a stopped server rather than throwing.
@@ -301,6 +287,30 @@ public final class Gateway implements AutoCloseable {
             LOG.info("Alerts are posted to {} webhook(s): {}", settings.alertWebhooks().size(),
                     settings.alertWebhooks().stream().map(URI::getHost).toList());
         }
+    }
+
+    /**
+     * The routing table, and the one place the resources are wired: each takes only what it uses.
+     * Keypool's own paths come first: {@code /api/admin/*} before Ollama's {@code /api/*}.
+     */
+    private void routing(HttpRouting.Builder routing) {
+        ApiErrors.register(routing, manager.clock());
+        routing.addFilter(new RequestFilter(door, metrics, settings.maxBodyBytes()));
+        routing.addFilter(new CrossSiteFilter(settings));
+        Relaying relaying = new Relaying(relay, settings.maxBodyBytes());
+        routing.register(
+                new AdminResource(tokens, manager, statusReporter, recorder, settings),
+                new EventStreamResource(feed, tokens),
+                new HealthResource(door, store, manager, relay::ollamaAvailable, settings.demo()),
+                new MetricsResource(metrics),
+                new OpenAiResource(relay, relaying, tokens),
+                new GeminiResource(relaying, tokens),
+                new OllamaResource(relaying, tokens),
+                new SearchResource(relaying, tokens, manager));
+        routing.any("/api/admin/*", (request, response) -> ApiErrors.write(request, response,
+                ApiException.notFound("not_found", "No such endpoint: " + request.prologue().method().text() + " "
+                        + request.path().path())));
+        routing.register(new DashboardResource());
     }
 
     /** Posts what changed in the alerts; a failure here must not end the timer's other work. */
@@ -390,69 +400,16 @@ public final class Gateway implements AutoCloseable {
         return manager.clock();
     }
 
-    UsageRecorder recorder() {
-        return recorder;
-    }
 
-    KeypoolMetrics metrics() {
-        return metrics;
-    }
 
-    StatusReporter statusReporter() {
-        return statusReporter;
-    }
 
-    EventFeed feed() {
-        return feed;
-    }
 
-    Tokens tokens() {
-        return tokens;
-    }
 
-    Relay relay() {
-        return relay;
-    }
 
-    boolean ollamaAvailable() {
-        return relay.ollamaAvailable();
-    }
 
-    /** Records a call to a keyless provider (Ollama), which publishes no key events. */
 
-    boolean draining() {
-        return draining.get();
-    }
 
-    int inFlight() {
-        return inFlight.get();
-    }
 
-    /**
-     * Counts a request in: refused while the gateway drains, and, when {@code capped} (it may call
-     * upstream), beyond the caps of {@link LoadShedding}, which counts it with {@code bodyBytes}.
-     */
-    LoadShedding.Admission enter(boolean capped, long bodyBytes) {
-        inFlight.incrementAndGet();
-        LoadShedding.Admission admission = draining.get() ? LoadShedding.Admission.DRAINING
-                : capped ? shedding.admit(bodyBytes) : LoadShedding.Admission.ADMITTED;
-        if (admission != LoadShedding.Admission.ADMITTED) {
-            inFlight.decrementAndGet();
-        }
-        return admission;
-    }
-
-    /** Counts out a request {@link #enter} admitted, with the same arguments. */
-    void exit(boolean capped, long bodyBytes) {
-        if (capped) {
-            shedding.release(bodyBytes);
-        }
-        inFlight.decrementAndGet();
-    }
-
-    LoadShedding shedding() {
-        return shedding;
-    }
 
     /** Closes {@code companion} when the gateway closes, after the server stopped; the last added closes first. */
     public void closeWith(AutoCloseable companion) {
@@ -465,13 +422,13 @@ public final class Gateway implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        draining.set(true);
+        door.close();
         feed.close();
         long deadline = System.nanoTime() + settings.drainTimeout().toNanos();
-        if (inFlight.get() > 0) {
-            LOG.info("Draining {} request(s) in flight before stopping", inFlight.get());
+        if (door.inFlight() > 0) {
+            LOG.info("Draining {} request(s) in flight before stopping", door.inFlight());
         }
-        while (inFlight.get() > 0 && System.nanoTime() < deadline) {
+        while (door.inFlight() > 0 && System.nanoTime() < deadline) {
             try {
                 Thread.sleep(20);
             } catch (InterruptedException e) {
@@ -479,8 +436,8 @@ public final class Gateway implements AutoCloseable {
                 break;
             }
         }
-        if (inFlight.get() > 0) {
-            LOG.warn("Stopping with {} request(s) still in flight after {} s", inFlight.get(),
+        if (door.inFlight() > 0) {
+            LOG.warn("Stopping with {} request(s) still in flight after {} s", door.inFlight(),
                     settings.drainTimeout().toSeconds());
         }
         if (server != null) {

@@ -16,12 +16,12 @@ final class GeminiResource implements HttpService {
 
     private static final io.helidon.http.HeaderName GOOGLE_KEY = HeaderNames.create("x-goog-api-key");
 
-    private final Gateway gateway;
+    private final Tokens tokens;
     private final Relaying relaying;
 
-    GeminiResource(Gateway gateway) {
-        this.gateway = gateway;
-        this.relaying = new Relaying(gateway);
+    GeminiResource(Relaying relaying, Tokens tokens) {
+        this.tokens = tokens;
+        this.relaying = relaying;
     }
 
     @Override
@@ -30,7 +30,7 @@ final class GeminiResource implements HttpService {
     }
 
     private void relay(ServerRequest request, ServerResponse response) {
-        gateway.tokens().requireClient(request, ErrorShape.GOOGLE);
+        tokens.requireClient(request, ErrorShape.GOOGLE);
         relaying.relay(Provider.GEMINI, request, response);
     }
 

@@ -1,14 +1,17 @@
 package dev.keypool.server;
 
 import dev.keypool.config.Provider;
+import dev.keypool.rotation.ApiKeyManager;
 import dev.keypool.rotation.ProviderStatus;
 import dev.keypool.usage.StoreHealth;
+import dev.keypool.usage.UsageStore;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.BooleanSupplier;
 
 /**
  * {@code GET /health} (readiness: 503 while draining), {@code /health/live} (the process answers)
@@ -18,10 +21,18 @@ import java.util.Map;
  */
 final class HealthResource implements HttpService {
 
-    private final Gateway gateway;
+    private final Door door;
+    private final UsageStore store;
+    private final ApiKeyManager manager;
+    private final BooleanSupplier ollamaAvailable;
+    private final boolean demo;
 
-    HealthResource(Gateway gateway) {
-        this.gateway = gateway;
+    HealthResource(Door door, UsageStore store, ApiKeyManager manager, BooleanSupplier ollamaAvailable, boolean demo) {
+        this.door = door;
+        this.store = store;
+        this.manager = manager;
+        this.ollamaAvailable = ollamaAvailable;
+        this.demo = demo;
     }
 
     @Override
@@ -33,28 +44,28 @@ final class HealthResource implements HttpService {
     }
 
     private void ready(ServerRequest request, ServerResponse response) {
-        boolean storeConnected = gateway.storeConnected();
-        StoreHealth health = gateway.storeHealth();
+        boolean storeConnected = store.connected();
+        StoreHealth health = store.health();
         boolean degraded = health.degraded();
         // Degraded is still up: the instance serves on its share of each limit.
-        boolean up = !gateway.draining() && (storeConnected || degraded);
+        boolean up = !door.draining() && (storeConnected || degraded);
         Map<String, Object> checks = new LinkedHashMap<>();
-        checks.put("server", gateway.draining() ? "DRAINING" : "UP");
+        checks.put("server", door.draining() ? "DRAINING" : "UP");
         for (Provider provider : Provider.values()) {
             // Key status lives in the store: with Redis unreachable and no local accounting there is none to read.
             if (provider.usesKeys() && (storeConnected || degraded)) {
-                ProviderStatus status = gateway.manager().providerStatus(provider);
+                ProviderStatus status = manager.providerStatus(provider);
                 checks.put(provider.id(), Map.of("keys", status.totalKeys(), "usable_keys", status.activeKeys()));
             }
         }
-        checks.put("ollama", Map.of("available", gateway.ollamaAvailable()));
-        Map<String, Object> store = new LinkedHashMap<>();
-        store.put("kind", gateway.storeKind());
-        store.put("connected", storeConnected);
-        store.put("degraded", degraded);
-        store.put("problem", health.problem());
-        checks.put("store", store);
-        checks.put("demo", gateway.settings().demo());
+        checks.put("ollama", Map.of("available", ollamaAvailable.getAsBoolean()));
+        Map<String, Object> storeCheck = new LinkedHashMap<>();
+        storeCheck.put("kind", store.kind());
+        storeCheck.put("connected", storeConnected);
+        storeCheck.put("degraded", degraded);
+        storeCheck.put("problem", health.problem());
+        checks.put("store", storeCheck);
+        checks.put("demo", demo);
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("status", !up ? "DOWN" : degraded ? "DEGRADED" : "UP");
         body.put("checks", checks);

@@ -10,7 +10,6 @@ import dev.keypool.server.demo.DemoTraffic;
 import dev.keypool.server.demo.DemoUpstream;
 import dev.keypool.server.logging.RootLogLevel;
 import dev.keypool.usage.StoreCorruptedException;
-import io.helidon.webserver.http.HttpRouting;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -158,30 +157,6 @@ public final class Main {
             LOG.debug("Start-up failure", e);
             return new Started(null, EXIT_FAILURE);
         }
-    }
-
-    /**
-     * The gateway's routing table: every resource registers its own routes. Tests start the real
-     * server with it.
-     */
-    static void routing(HttpRouting.Builder routing, Gateway gateway) {
-        ApiErrors.register(routing, gateway);
-        routing.addFilter(new RequestFilter(gateway));
-        routing.addFilter(new CrossSiteFilter(gateway.settings()));
-        // Keypool's own paths first: /api/admin/* before Ollama's /api/*.
-        routing.register(
-                new AdminResource(gateway),
-                new EventStreamResource(gateway),
-                new HealthResource(gateway),
-                new MetricsResource(gateway),
-                new OpenAiResource(gateway),
-                new GeminiResource(gateway),
-                new OllamaResource(gateway),
-                new SearchResource(gateway));
-        routing.any("/api/admin/*", (request, response) -> ApiErrors.write(request, response,
-                ApiException.notFound("not_found", "No such endpoint: " + request.prologue().method().text() + " "
-                        + request.path().path())));
-        routing.register(new DashboardResource());
     }
 
     static String version() {

@@ -1,5 +1,6 @@
 package dev.keypool.server;
 
+import dev.keypool.server.metrics.KeypoolMetrics;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -9,10 +10,10 @@ import io.helidon.webserver.http.ServerResponse;
 /** {@code GET /metrics}: Prometheus text format. Labels name providers and key indexes, never keys. */
 final class MetricsResource implements HttpService {
 
-    private final Gateway gateway;
+    private final KeypoolMetrics metrics;
 
-    MetricsResource(Gateway gateway) {
-        this.gateway = gateway;
+    MetricsResource(KeypoolMetrics metrics) {
+        this.metrics = metrics;
     }
 
     @Override
@@ -22,6 +23,6 @@ final class MetricsResource implements HttpService {
 
     private void scrape(ServerRequest request, ServerResponse response) {
         response.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
-        response.send(gateway.metrics().scrape());
+        response.send(metrics.scrape());
     }
 }

@@ -13,12 +13,12 @@ import io.helidon.webserver.http.ServerResponse;
  */
 final class OllamaResource implements HttpService {
 
-    private final Gateway gateway;
+    private final Tokens tokens;
     private final Relaying relaying;
 
-    OllamaResource(Gateway gateway) {
-        this.gateway = gateway;
-        this.relaying = new Relaying(gateway);
+    OllamaResource(Relaying relaying, Tokens tokens) {
+        this.tokens = tokens;
+        this.relaying = relaying;
     }
 
     @Override
@@ -32,7 +32,7 @@ final class OllamaResource implements HttpService {
             throw ApiException.notFound("not_found", "No such endpoint: " + request.prologue().method().text()
                     + " " + path);
         }
-        gateway.tokens().requireClient(request, ErrorShape.OLLAMA);
+        tokens.requireClient(request, ErrorShape.OLLAMA);
         relaying.relay(Provider.OLLAMA, request, response);
     }
 }

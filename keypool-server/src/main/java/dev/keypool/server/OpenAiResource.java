@@ -23,14 +23,14 @@ import java.util.Map;
  */
 final class OpenAiResource implements HttpService {
 
-    private final Gateway gateway;
     private final Relay relay;
     private final Relaying relaying;
+    private final Tokens tokens;
 
-    OpenAiResource(Gateway gateway) {
-        this.gateway = gateway;
-        this.relay = gateway.relay();
-        this.relaying = new Relaying(gateway);
+    OpenAiResource(Relay relay, Relaying relaying, Tokens tokens) {
+        this.relay = relay;
+        this.relaying = relaying;
+        this.tokens = tokens;
     }
 
     @Override
@@ -42,21 +42,21 @@ final class OpenAiResource implements HttpService {
 
     private void relay(ServerRequest request, ServerResponse response) {
         if (ErrorShape.of(request.path().rawPath()) == ErrorShape.GOOGLE) {
-            gateway.tokens().requireClient(request, ErrorShape.GOOGLE);
+            tokens.requireClient(request, ErrorShape.GOOGLE);
             relaying.relay(Provider.GEMINI, request, response);
             return;
         }
-        gateway.tokens().requireClient(request, ErrorShape.OPENAI);
+        tokens.requireClient(request, ErrorShape.OPENAI);
         relaying.relay(Provider.OPENAI, request, response);
     }
 
     private void models(ServerRequest request, ServerResponse response) {
         if (GeminiResource.speaksGoogle(request)) {
-            gateway.tokens().requireClient(request, ErrorShape.GOOGLE);
+            tokens.requireClient(request, ErrorShape.GOOGLE);
             relaying.relay(Provider.GEMINI, request, response);
             return;
         }
-        gateway.tokens().requireClient(request, ErrorShape.OPENAI);
+        tokens.requireClient(request, ErrorShape.OPENAI);
         List<Map<String, Object>> data = new ArrayList<>();
         data.add(model("auto", "keypool"));
         for (ModelInfo info : relay.models()) {
@@ -67,11 +67,11 @@ final class OpenAiResource implements HttpService {
 
     private void model(ServerRequest request, ServerResponse response) {
         if (GeminiResource.speaksGoogle(request)) {
-            gateway.tokens().requireClient(request, ErrorShape.GOOGLE);
+            tokens.requireClient(request, ErrorShape.GOOGLE);
             relaying.relay(Provider.GEMINI, request, response);
             return;
         }
-        gateway.tokens().requireClient(request, ErrorShape.OPENAI);
+        tokens.requireClient(request, ErrorShape.OPENAI);
         String id = request.path().pathParameters().get("id");
         if (id.equals("auto")) {
             Http.json(response, model("auto", "keypool"));

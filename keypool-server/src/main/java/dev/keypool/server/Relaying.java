@@ -18,12 +18,12 @@ import java.util.List;
  */
 final class Relaying {
 
-    private final Gateway gateway;
     private final Relay relay;
+    private final long maxBodyBytes;
 
-    Relaying(Gateway gateway) {
-        this.gateway = gateway;
-        this.relay = gateway.relay();
+    Relaying(Relay relay, long maxBodyBytes) {
+        this.relay = relay;
+        this.maxBodyBytes = maxBodyBytes;
     }
 
     /** Relays the caller's request, as it came, in {@code protocol}. */
@@ -41,7 +41,7 @@ final class Relaying {
         String query = request.query().rawValue();
         Inbound inbound = new Inbound(request.prologue().method().text(), request.path().rawPath(),
                 query == null || query.isEmpty() ? null : query, headers(request),
-                Http.body(request, gateway.settings().maxBodyBytes()));
+                Http.body(request, maxBodyBytes));
         try {
             relay.relay(protocol, operation, inbound, new ResponseSink(response));
         } catch (Relay.StreamBroken | Relay.CallerGone ended) {

@@ -1,5 +1,6 @@
 package dev.keypool.server;
 
+import dev.keypool.server.metrics.KeypoolMetrics;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.Filter;
 import io.helidon.webserver.http.FilterChain;
@@ -15,10 +16,14 @@ import java.time.Duration;
  */
 final class RequestFilter implements Filter {
 
-    private final Gateway gateway;
+    private final Door door;
+    private final KeypoolMetrics metrics;
+    private final long maxBodyBytes;
 
-    RequestFilter(Gateway gateway) {
-        this.gateway = gateway;
+    RequestFilter(Door door, KeypoolMetrics metrics, long maxBodyBytes) {
+        this.door = door;
+        this.metrics = metrics;
+        this.maxBodyBytes = maxBodyBytes;
     }
 
     @Override
@@ -31,14 +36,14 @@ final class RequestFilter implements Filter {
         boolean capped = counted && !endpoint.equals("admin") && !DashboardResource.isFile(request);
         long bodyBytes = capped ? bodyBytes(request) : 0;
         if (counted) {
-            LoadShedding.Admission admission = gateway.enter(capped, bodyBytes);
+            LoadShedding.Admission admission = door.enter(capped, bodyBytes);
             if (admission != LoadShedding.Admission.ADMITTED) {
                 if (admission == LoadShedding.Admission.DRAINING) {
                     response.header("Connection", "close");
                 }
-                ApiException refusal = gateway.shedding().refusal(admission);
+                ApiException refusal = door.refusal(admission);
                 ApiErrors.write(request, response, refusal);
-                gateway.metrics().recordRequest(endpoint, refusal.status(), Duration.ofNanos(System.nanoTime() - start));
+                metrics.recordRequest(endpoint, refusal.status(), Duration.ofNanos(System.nanoTime() - start));
                 return;
             }
         }
@@ -46,9 +51,9 @@ final class RequestFilter implements Filter {
             chain.proceed();
         } finally {
             if (counted) {
-                gateway.exit(capped, bodyBytes);
+                door.exit(capped, bodyBytes);
             }
-            gateway.metrics().recordRequest(endpoint, response.status().code(), Duration.ofNanos(System.nanoTime() - start));
+            metrics.recordRequest(endpoint, response.status().code(), Duration.ofNanos(System.nanoTime() - start));
         }
     }
 
@@ -57,7 +62,7 @@ final class RequestFilter implements Filter {
      * (a larger one is refused with 413); a body of unknown length as the largest.
      */
     private long bodyBytes(RoutingRequest request) {
-        long max = gateway.settings().maxBodyBytes();
+        long max = maxBodyBytes;
         if (request.headers().contains(HeaderNames.TRANSFER_ENCODING)) {
             return max;
         }

@@ -1,6 +1,7 @@
 package dev.keypool.server;
 
 import dev.keypool.config.Provider;
+import dev.keypool.rotation.ApiKeyManager;
 import dev.keypool.rotation.KeyStatusSnapshot;
 import dev.keypool.rotation.ProviderStatus;
 import dev.keypool.usage.KeyStatus;
@@ -27,12 +28,14 @@ import java.util.Map;
  */
 final class SearchResource implements HttpService {
 
-    private final Gateway gateway;
+    private final Tokens tokens;
+    private final ApiKeyManager manager;
     private final Relaying relaying;
 
-    SearchResource(Gateway gateway) {
-        this.gateway = gateway;
-        this.relaying = new Relaying(gateway);
+    SearchResource(Relaying relaying, Tokens tokens, ApiKeyManager manager) {
+        this.tokens = tokens;
+        this.manager = manager;
+        this.relaying = relaying;
     }
 
     @Override
@@ -47,7 +50,7 @@ final class SearchResource implements HttpService {
     }
 
     private void search(ServerRequest request, ServerResponse response) {
-        gateway.tokens().requireClient(request, ErrorShape.SERPAPI);
+        tokens.requireClient(request, ErrorShape.SERPAPI);
         String query = request.query().rawValue();
         if (query == null || query.isEmpty() || query.equals("api_key") || request.query().names().stream()
                 .allMatch(name -> name.equals("api_key"))) {
@@ -58,13 +61,13 @@ final class SearchResource implements HttpService {
     }
 
     private void relay(ServerRequest request, ServerResponse response) {
-        gateway.tokens().requireClient(request, ErrorShape.SERPAPI);
+        tokens.requireClient(request, ErrorShape.SERPAPI);
         relaying.relay(Provider.SERP, request, response);
     }
 
     private void account(ServerRequest request, ServerResponse response) {
-        gateway.tokens().requireClient(request, ErrorShape.SERPAPI);
-        ProviderStatus status = gateway.manager().providerStatus(Provider.SERP);
+        tokens.requireClient(request, ErrorShape.SERPAPI);
+        ProviderStatus status = manager.providerStatus(Provider.SERP);
         List<Map<String, Object>> keys = new ArrayList<>();
         Long left = 0L;
         long usedToday = 0;
