@@ -75,6 +75,8 @@ final class ChatCompletions implements Operation {
                         choices = n == null ? 1 : n;
                     }
                     case "tools", "functions", "response_format" -> tally.json(reader.raw());
+                    case "prompt_cache_key" -> call.promptCacheKey = OpenAiCall.sessionField(reader);
+                    case "user" -> call.user = OpenAiCall.sessionField(reader);
                     default -> reader.skip();
                 }
             }

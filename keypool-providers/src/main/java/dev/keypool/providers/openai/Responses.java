@@ -92,6 +92,8 @@ final class Responses implements Operation {
                             addReference(references, reader.string("conversation"));
                         }
                     }
+                    case "prompt_cache_key" -> call.promptCacheKey = OpenAiCall.sessionField(reader);
+                    case "user" -> call.user = OpenAiCall.sessionField(reader);
                     default -> reader.skip();
                 }
             }
