@@ -561,8 +561,12 @@
       tokensLabel: el('dt'),
       requests: el('dd'),
       errorRate: el('dd'),
+      waiting: el('dd', { 'data-testid': `waiting-${provider}` }),
+      waitingStat: null,
       note: el('p', { class: 'card-note muted' }),
     };
+    refs.waitingStat = el('div', { class: 'stat' }, el('dt', {}, 'Waiting'), refs.waiting);
+    refs.waitingStat.hidden = true;
     const card = el('article', { class: 'card', 'data-testid': `provider-card-${provider}`, 'aria-labelledby': `card-title-${provider}` },
       el('header', { class: 'card-head' },
         el('h2', { id: `card-title-${provider}` }, providerName(provider)),
@@ -571,7 +575,8 @@
         el('div', { class: 'stat' }, refs.activeLabel, refs.active),
         el('div', { class: 'stat' }, refs.tokensLabel, refs.tokens),
         stat('Requests', refs.requests),
-        stat('Error rate', refs.errorRate)),
+        stat('Error rate', refs.errorRate),
+        refs.waitingStat),
       refs.note);
     return { card, refs };
   }
@@ -610,6 +615,7 @@
       const rate = typeof p.error_rate === 'number' && p.requests ? p.error_rate * 100 : null;
       setText(refs.errorRate, rate === null ? '—' : `${rate < 10 && rate > 0 ? rate.toFixed(1) : Math.round(rate)}%`);
       refs.errorRate.classList.toggle('bad', rate !== null && rate >= 10);
+      renderWaiting(refs, p.waiting);
       let note = '';
       if (keyless) note = p.host ? `Local models at ${p.host}` : 'Local models, no key needed';
       else if (!(p.total_keys ?? (p.keys && p.keys.length))) note = `Set ${provider.toUpperCase()}_API_KEYS to use it.`;
@@ -622,6 +628,22 @@
         state.cards.delete(provider);
       }
     }
+  }
+
+  /**
+   * The requests waiting for the provider's keys (KEYPOOL_MAX_WAIT_SECONDS), shown only when requests
+   * may wait: the queue's length against its bound, and the last waits in the tooltip.
+   */
+  function renderWaiting(refs, waiting) {
+    refs.waitingStat.hidden = !waiting;
+    if (!waiting) return;
+    setText(refs.waiting, `${formatInt(waiting.queue_length)}/${formatInt(waiting.max_queue)}`);
+    const waits = Array.isArray(waiting.recent_waits_millis) ? waiting.recent_waits_millis : [];
+    refs.waiting.title = waits.length
+      ? `Last waits: ${waits.map((ms) => ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`).join(', ')}`
+        + ` (at most ${waiting.max_wait_seconds} s)`
+      : `Nothing has waited yet (at most ${waiting.max_wait_seconds} s)`;
+    refs.waiting.classList.toggle('bad', waiting.queue_length > 0 && waiting.queue_length >= waiting.max_queue);
   }
 
   // ---------------------------------------------------------------- provider sections, key rows

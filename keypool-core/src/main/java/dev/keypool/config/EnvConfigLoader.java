@@ -49,7 +49,8 @@ public final class EnvConfigLoader {
     public static final Set<String> SETTINGS = Set.of("KEYPOOL_PROVIDER_PRIORITY", "KEYPOOL_FALLBACKS",
             "KEYPOOL_SELECTION_STRATEGY", "KEYPOOL_DAY_ZONE", "KEYPOOL_RATE_LIMIT_COOLDOWN_SECONDS",
             "KEYPOOL_SERVER_ERROR_COOLDOWN_SECONDS", "KEYPOOL_RESERVATION_TIMEOUT_SECONDS", "KEYPOOL_HOST",
-            "KEYPOOL_PORT", "KEYPOOL_ADMIN_TOKEN", "KEYPOOL_CLIENT_TOKENS", "KEYPOOL_DATA_DIR", "KEYPOOL_REDIS_URL");
+            "KEYPOOL_PORT", "KEYPOOL_ADMIN_TOKEN", "KEYPOOL_CLIENT_TOKENS", "KEYPOOL_DATA_DIR", "KEYPOOL_REDIS_URL",
+            "KEYPOOL_MAX_WAIT_SECONDS", "KEYPOOL_MAX_QUEUE");
 
     private EnvConfigLoader() {
     }
@@ -111,6 +112,9 @@ public final class EnvConfigLoader {
                 value -> builder.serverErrorCooldown(seconds("KEYPOOL_SERVER_ERROR_COOLDOWN_SECONDS", value)));
         ifSet(variables, "KEYPOOL_RESERVATION_TIMEOUT_SECONDS",
                 value -> builder.reservationTimeout(seconds("KEYPOOL_RESERVATION_TIMEOUT_SECONDS", value)));
+        ifSet(variables, "KEYPOOL_MAX_WAIT_SECONDS",
+                value -> builder.maxWait(zeroOrSeconds("KEYPOOL_MAX_WAIT_SECONDS", value)));
+        ifSet(variables, "KEYPOOL_MAX_QUEUE", value -> builder.maxQueue(positiveInt("KEYPOOL_MAX_QUEUE", value)));
         ifSet(variables, "KEYPOOL_HOST", builder::host);
         ifSet(variables, "KEYPOOL_PORT", value -> builder.port(port(value)));
         ifSet(variables, "KEYPOOL_ADMIN_TOKEN", builder::adminToken);
@@ -273,6 +277,11 @@ public final class EnvConfigLoader {
 
     private static Duration seconds(String name, String value) {
         return Duration.ofSeconds(positiveLong(name, value));
+    }
+
+    /** Whole seconds, zero allowed (a setting whose zero means "never"). */
+    private static Duration zeroOrSeconds(String name, String value) {
+        return value.trim().equals("0") ? Duration.ZERO : seconds(name, value);
     }
 
     private static int port(String value) {

@@ -22,6 +22,9 @@ import java.util.Set;
  */
 public final class KeypoolConfig {
 
+    /** Requests that may wait for one provider's keys at once, by default ({@code KEYPOOL_MAX_QUEUE}). */
+    public static final int DEFAULT_MAX_QUEUE = 100;
+
     public static final List<Provider> DEFAULT_PRIORITY =
             List.of(Provider.OLLAMA, Provider.GEMINI, Provider.OPENAI);
 
@@ -36,6 +39,8 @@ public final class KeypoolConfig {
     private final Duration rateLimitCooldown;
     private final Duration serverErrorCooldown;
     private final Duration reservationTimeout;
+    private final Duration maxWait;
+    private final int maxQueue;
     private final String host;
     private final int port;
     private final String adminToken;
@@ -58,6 +63,8 @@ public final class KeypoolConfig {
         this.rateLimitCooldown = builder.rateLimitCooldown;
         this.serverErrorCooldown = builder.serverErrorCooldown;
         this.reservationTimeout = builder.reservationTimeout;
+        this.maxWait = builder.maxWait;
+        this.maxQueue = builder.maxQueue;
         this.host = builder.host;
         this.port = builder.port;
         this.adminToken = builder.adminToken;
@@ -134,6 +141,19 @@ public final class KeypoolConfig {
         return reservationTimeout;
     }
 
+    /**
+     * How long a request may wait for a key of its provider to free up when none can take it now;
+     * zero (the default) refuses it at once, with the time the soonest key frees up.
+     */
+    public Duration maxWait() {
+        return maxWait;
+    }
+
+    /** The most requests that wait for one provider's keys at once; the next are refused at once. */
+    public int maxQueue() {
+        return maxQueue;
+    }
+
     public String host() {
         return host;
     }
@@ -206,6 +226,8 @@ public final class KeypoolConfig {
         private Duration rateLimitCooldown = Duration.ofSeconds(60);
         private Duration serverErrorCooldown = Duration.ofSeconds(5);
         private Duration reservationTimeout = Duration.ofMinutes(10);
+        private Duration maxWait = Duration.ZERO;
+        private int maxQueue = DEFAULT_MAX_QUEUE;
         private String host = "127.0.0.1";
         private int port = 8080;
         private String adminToken;
@@ -325,6 +347,24 @@ public final class KeypoolConfig {
 
         public Builder reservationTimeout(Duration timeout) {
             this.reservationTimeout = positive("KEYPOOL_RESERVATION_TIMEOUT_SECONDS", timeout);
+            return this;
+        }
+
+        /** {@code KEYPOOL_MAX_WAIT_SECONDS}: zero (the default) waits never. */
+        public Builder maxWait(Duration wait) {
+            if (wait == null || wait.isNegative()) {
+                throw new ConfigException("KEYPOOL_MAX_WAIT_SECONDS", "must be zero or a positive duration, was " + wait);
+            }
+            this.maxWait = wait;
+            return this;
+        }
+
+        /** {@code KEYPOOL_MAX_QUEUE}: how many requests may wait for one provider at once. */
+        public Builder maxQueue(int size) {
+            if (size <= 0) {
+                throw new ConfigException("KEYPOOL_MAX_QUEUE", "must be a positive integer, was " + size);
+            }
+            this.maxQueue = size;
             return this;
         }
 

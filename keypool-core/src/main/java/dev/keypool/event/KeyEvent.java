@@ -126,6 +126,21 @@ public sealed interface KeyEvent {
     }
 
     /**
+     * A request waited for a key of its provider ({@code KEYPOOL_MAX_WAIT_SECONDS}) and its wait
+     * ended: served, or refused when its wait would pass the maximum, the queue gave up on it, or
+     * its caller went away.
+     *
+     * @param waitedMillis how long it waited, on the pool's clock
+     */
+    record RequestWaited(long timeMillis, Provider provider, long waitedMillis, boolean served)
+            implements KeyEvent {
+        @Override
+        public String type() {
+            return "request_waited";
+        }
+    }
+
+    /**
      * A call to a keyless provider (a local Ollama) ended: served, with the tokens it reported, or
      * failed with {@code failure}. Such calls reserve nothing, so this is all that is said of them.
      *

@@ -48,6 +48,8 @@ public final class LoggingKeyEventListener implements KeyEventListener {
                     e.provider(), e.tokens(), e.model() == null ? "" : " for " + e.model(),
                     e.reason() == null ? "no keys configured" : e.reason().name().toLowerCase(java.util.Locale.ROOT),
                     e.retryAtMillis() == KeyState.NEVER ? "never without a reset" : Instant.ofEpochMilli(e.retryAtMillis()));
+            case KeyEvent.RequestWaited e -> LOG.debug("A request waited {} ms for a {} key: {}", e.waitedMillis(),
+                    e.provider(), e.served() ? "served" : "refused");
         }
     }
 }

@@ -58,15 +58,46 @@ public final class ApiKeyRotator {
     private final Map<Provider, List<KeyId>> idsByProvider = new EnumMap<>(Provider.class);
     /** The one tier of every key, per provider: built once, not per request. */
     private final Map<Provider, List<List<KeyConfig>>> allKeysTier = new EnumMap<>(Provider.class);
+    /** The requests waiting for each provider's keys; empty when {@code KEYPOOL_MAX_WAIT_SECONDS} is 0. */
+    private final Map<Provider, WaitQueue> queues = new EnumMap<>(Provider.class);
 
+    /** A rotator whose waiting requests ({@code KEYPOOL_MAX_WAIT_SECONDS}) are woken on the process's timer. */
     public ApiKeyRotator(ApiKeyManager manager) {
+        this(manager, WakeScheduler.on(Objects.requireNonNull(manager, "manager").clock()));
+    }
+
+    /**
+     * A rotator whose waiting requests are woken by {@code scheduler} when a time a refusal named
+     * arrives (tests run what is due when they move their clock).
+     */
+    public ApiKeyRotator(ApiKeyManager manager, WakeScheduler scheduler) {
         this.manager = Objects.requireNonNull(manager, "manager");
+        Objects.requireNonNull(scheduler, "scheduler");
         for (Provider provider : Provider.values()) {
             roundRobin.put(provider, new AtomicLong());
             currentWeights.put(provider, new long[manager.keys(provider).size()]);
             tiersByModel.put(provider, new ConcurrentHashMap<>());
             idsByProvider.put(provider, manager.keys(provider).stream().map(KeyConfig::id).toList());
             allKeysTier.put(provider, List.of(manager.keys(provider)));
+        }
+        long maxWait = manager.config().maxWait().toMillis();
+        if (maxWait > 0) {
+            for (Provider provider : Provider.values()) {
+                if (provider.usesKeys()) {
+                    queues.put(provider, new WaitQueue(provider, manager.clock(), scheduler, manager.events(), maxWait,
+                            manager.config().maxQueue()));
+                }
+            }
+            // Whatever settles a reservation or brings a key back may free what a waiter needs.
+            manager.events().addListener(event -> {
+                if (event instanceof KeyEvent.UsageCommitted || event instanceof KeyEvent.ReservationReleased
+                        || event instanceof KeyEvent.KeyReactivated) {
+                    WaitQueue queue = queues.get(event.provider());
+                    if (queue != null) {
+                        queue.wake();
+                    }
+                }
+            });
         }
     }
 
@@ -115,12 +146,37 @@ public final class ApiKeyRotator {
      *                 it is the request's answer
      */
     Reservation acquire(Provider provider, String model, long tokens, Set<KeyId> exclude, boolean announce) {
+        return acquire(provider, model, tokens, exclude, null, true, announce);
+    }
+
+    /**
+     * @param preferred a key to try before the strategy's choice (a session's key), when it is a
+     *                  candidate for the model and not excluded; {@code null} for none
+     * @param mayWait   whether the request may wait for a key ({@code KEYPOOL_MAX_WAIT_SECONDS});
+     *                  one that may not is still refused while others wait, not served ahead of them
+     */
+    Reservation acquire(Provider provider, String model, long tokens, Set<KeyId> exclude, KeyId preferred,
+            boolean mayWait, boolean announce) {
         if (tokens < 0) {
             throw new IllegalArgumentException("tokens must be >= 0, was " + tokens);
         }
+        return queued(provider, model, tokens, mayWait, announce,
+                () -> tryAcquire(provider, model, tokens, exclude, preferred));
+    }
+
+    /** One try on the keys now: a reservation, or the refusal, not announced. */
+    private Reservation tryAcquire(Provider provider, String model, long tokens, Set<KeyId> exclude, KeyId preferred) {
         long now = manager.clock().millis();
         Denials denials = new Denials();
         List<List<KeyConfig>> tiers = tiers(provider, model);
+        if (preferred != null && !exclude.contains(preferred)) {
+            KeyConfig key = candidate(tiers, preferred);
+            // Its refusal is not counted: the strategy below tries it again, and that answer counts.
+            Reservation reservation = key == null ? null : tryKey(key, model, tokens, now, new Denials());
+            if (reservation != null) {
+                return reservation;
+            }
+        }
         for (List<KeyConfig> tier : tiers) {
             Reservation reservation = switch (manager.config().selectionStrategy()) {
                 case FILL_FIRST -> inOrder(tier, 0, model, tokens, exclude, now, denials);
@@ -139,7 +195,58 @@ public final class ApiKeyRotator {
         if (!exclude.isEmpty()) {
             noteExcludedRestingKeys(tiers, exclude, now, denials);
         }
-        throw exhausted(provider, model, tokens, denials, now, denials.total == 0 && !exclude.isEmpty(), announce);
+        throw exhausted(provider, model, tokens, denials, now, denials.total == 0 && !exclude.isEmpty(), false);
+    }
+
+    /** The key {@code id} when it is one of the candidates, else {@code null}. */
+    private static KeyConfig candidate(List<List<KeyConfig>> tiers, KeyId id) {
+        for (List<KeyConfig> tier : tiers) {
+            for (KeyConfig key : tier) {
+                if (key.id().equals(id)) {
+                    return key;
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The attempt, through the provider's wait queue when waiting is configured; a refusal
+     * announced when {@code announce}.
+     */
+    private Reservation queued(Provider provider, String model, long tokens, boolean mayWait, boolean announce,
+            WaitQueue.Attempt attempt) {
+        WaitQueue queue = queues.get(provider);
+        try {
+            return queue == null ? attempt.attempt()
+                    : mayWait ? queue.acquire(model, tokens, attempt) : queue.withoutWaiting(model, tokens, attempt);
+        } catch (NoAvailableKeyException e) {
+            KeyEvent.PoolExhausted exhaustion = e.exhaustion();
+            if (announce && exhaustion != null) {
+                manager.events().publish(() -> exhaustion);
+            }
+            throw e;
+        }
+    }
+
+    /** The provider's wait queue, or {@code null}; for tests. */
+    WaitQueue queue(Provider provider) {
+        return queues.get(provider);
+    }
+
+    /** Whether requests may wait for a key ({@code KEYPOOL_MAX_WAIT_SECONDS} above 0). */
+    public boolean waits() {
+        return !queues.isEmpty();
+    }
+
+    /**
+     * The requests waiting for {@code provider}'s keys and the last waits, or {@code null} when
+     * requests never wait (or the provider has no keys to wait for).
+     */
+    public WaitStatus waitStatus(Provider provider) {
+        WaitQueue queue = queues.get(provider);
+        return queue == null ? null : new WaitStatus(queue.length(), queue.capacity(),
+                java.time.Duration.ofMillis(queue.maxWaitMillis()), queue.recentWaits());
     }
 
     /**
@@ -154,17 +261,23 @@ public final class ApiKeyRotator {
     }
 
     Reservation acquireOn(KeyId id, String model, long tokens, boolean announce) {
+        return acquireOn(id, model, tokens, true, announce);
+    }
+
+    Reservation acquireOn(KeyId id, String model, long tokens, boolean mayWait, boolean announce) {
         if (tokens < 0) {
             throw new IllegalArgumentException("tokens must be >= 0, was " + tokens);
         }
         KeyConfig key = manager.key(id);
-        long now = manager.clock().millis();
-        Denials denials = new Denials();
-        Reservation reservation = tryKey(key, model, tokens, now, denials);
-        if (reservation != null) {
-            return reservation;
-        }
-        throw exhausted(key.provider(), model, tokens, denials, now, false, announce);
+        return queued(key.provider(), model, tokens, mayWait, announce, () -> {
+            long now = manager.clock().millis();
+            Denials denials = new Denials();
+            Reservation reservation = tryKey(key, model, tokens, now, denials);
+            if (reservation != null) {
+                return reservation;
+            }
+            throw exhausted(key.provider(), model, tokens, denials, now, false, false);
+        });
     }
 
     /**

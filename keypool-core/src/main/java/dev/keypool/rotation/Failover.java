@@ -113,6 +113,8 @@ public final class Failover {
     private final Listener listener;
     /** The events of the last failed try, announced once it is known whether another try follows. */
     private ApiKeyManager.FailureNotice pending;
+    /** Whether a route's refusal waits for a key ({@code KEYPOOL_MAX_WAIT_SECONDS}); off for a first pass over several. */
+    private boolean mayWait = true;
 
     Failover(ApiKeyRotator rotator, Classifier classifier, Listener listener) {
         this.rotator = rotator;
@@ -129,7 +131,12 @@ public final class Failover {
      */
     public <T> T across(List<Route> routes, RouteCall<T> call) {
         List<NoAvailableKeyException> refusals = new ArrayList<>(2);
+        List<Route> refusedRoutes = new ArrayList<>(2);
         try {
+            // With several routes, one that can serve now is taken before any waits for a key
+            // (KEYPOOL_MAX_WAIT_SECONDS): a first pass refuses at once, then the route whose key
+            // frees up soonest is waited on.
+            mayWait = routes.size() == 1;
             for (int i = 0; i < routes.size(); i++) {
                 Route route = routes.get(i);
                 try {
@@ -139,6 +146,7 @@ public final class Failover {
                     }
                 } catch (NoAvailableKeyException e) {
                     refusals.add(e);
+                    refusedRoutes.add(route);
                     if (i + 1 < routes.size()) {
                         Route next = routes.get(i + 1);
                         LOG.info("{} could not serve ({}); trying {}{}", route.provider(), e.getMessage(),
@@ -148,6 +156,19 @@ public final class Failover {
             }
             if (refusals.isEmpty()) {
                 return null;
+            }
+            int soonest = waitable(refusals);
+            if (!mayWait && soonest >= 0) {
+                mayWait = true;
+                announce(true);
+                try {
+                    T served = call.call(refusedRoutes.get(soonest));
+                    if (served != null) {
+                        return served;
+                    }
+                } catch (NoAvailableKeyException e) {
+                    refusals.set(soonest, e);
+                }
             }
             NoAvailableKeyException refused = merged(refusals);
             for (NoAvailableKeyException refusal : refusals) {
@@ -163,6 +184,30 @@ public final class Failover {
     }
 
     /**
+     * The refusal whose key frees up soonest, among those that nothing was tried for and that name a
+     * time within the maximum wait; -1 when none does, or requests never wait.
+     */
+    private int waitable(List<NoAvailableKeyException> refusals) {
+        if (!rotator.waits()) {
+            return -1;
+        }
+        long deadline = rotator.manager().clock().millis() + rotator.manager().config().maxWait().toMillis();
+        int soonest = -1;
+        for (int i = 0; i < refusals.size(); i++) {
+            NoAvailableKeyException refusal = refusals.get(i);
+            boolean frees = switch (refusal.reason()) {
+                case NO_KEYS, REQUEST_TOO_LARGE, ALL_KEYS_FAILED -> false;
+                case ALL_COOLING_DOWN, ALL_DEACTIVATED, NO_HEADROOM -> true;
+            };
+            if (frees && refusal.lastFailure() == null && refusal.retryAtMillis() <= deadline
+                    && (soonest < 0 || refusal.retryAtMillis() < refusals.get(soonest).retryAtMillis())) {
+                soonest = i;
+            }
+        }
+        return soonest;
+    }
+
+    /**
      * The key retry: {@code call} with the best key of {@code provider}, then the next, each once.
      *
      * @param pinned when set, the one key the request may go to (an object it created), tried once
@@ -171,6 +216,15 @@ public final class Failover {
      *                                 checked one wrapped in {@link KeyOperationException})
      */
     public <T> T onKeys(Provider provider, String model, long tokens, KeyId pinned, KeyCall<T> call) {
+        return onKeys(provider, model, tokens, pinned, null, call);
+    }
+
+    /**
+     * Like {@link #onKeys(Provider, String, long, KeyId, KeyCall)}, trying {@code preferred} first
+     * when it can take the request (a session's key): a preference, never a requirement.
+     */
+    public <T> T onKeys(Provider provider, String model, long tokens, KeyId pinned, KeyId preferred,
+            KeyCall<T> call) {
         Set<KeyId> tried = new HashSet<>();
         Failure lastFailure = null;
         Throwable lastError = null;
@@ -183,8 +237,8 @@ public final class Failover {
                             rotator.manager().store().state(pinned).untilMillis(),
                             "only " + pinned + " holds the object the request names", null);
                 }
-                reservation = pinned != null ? rotator.acquireOn(pinned, model, tokens, false)
-                        : rotator.acquire(provider, model, tokens, tried, false);
+                reservation = pinned != null ? rotator.acquireOn(pinned, model, tokens, mayWait, false)
+                        : rotator.acquire(provider, model, tokens, tried, preferred, mayWait, false);
             } catch (NoAvailableKeyException e) {
                 if (lastFailure == null) {
                     throw e;

@@ -220,6 +220,9 @@ public final class Relay implements AutoCloseable {
         Call call = operation.prepare(request);
         ProviderApi own = apis.get(protocol);
         KeyConfig pinned = pinnedKey(call);
+        String session = pinned == null ? session(request, call) : null;
+        Sticky sticky = session == null ? null : recallSession(session);
+        KeyConfig preferred = sticky == null ? null : sticky.key();
         List<Route> routes;
         if (pinned != null) {
             routes = List.of(new Route(pinned.provider(), call.model()));
@@ -237,7 +240,7 @@ public final class Relay implements AutoCloseable {
         try {
             outcome = failover.across(routes, route -> {
                 if (route.provider() == protocol) {
-                    return onRoute(failover, own, call, route, null, pinned, attempts, notes, sink);
+                    return onRoute(failover, own, call, route, null, pinned, preferred, attempts, notes, sink);
                 }
                 ChatTranslator translator = translators.get(route.provider());
                 // a route of each key's configured model is checked for the model its keys most likely run
@@ -251,13 +254,16 @@ public final class Relay implements AutoCloseable {
                     firstRefusal[0] = firstRefusal[0] == null ? refusal : firstRefusal[0];
                     return null;
                 }
-                return onRoute(failover, apis.get(route.provider()), call, route, translator, null, attempts, notes,
-                        sink);
+                return onRoute(failover, apis.get(route.provider()), call, route, translator, null, preferred, attempts,
+                        notes, sink);
             });
         } catch (Refusal refused) {
             return refuse(refused, sink);
         }
         if (outcome != null) {
+            if (session != null) {
+                rememberSession(session, sticky, outcome.served());
+            }
             return outcome;
         }
         if (firstRefusal[0] != null) {
@@ -293,7 +299,7 @@ public final class Relay implements AutoCloseable {
     // ---- one route ---------------------------------------------------------------------------------
 
     private Outcome onRoute(Failover failover, ProviderApi api, Call call, Route route, ChatTranslator translator,
-            KeyConfig pinned, List<Attempt> attempts, List<String> notes, Sink sink) {
+            KeyConfig pinned, KeyConfig preferred, List<Attempt> attempts, List<String> notes, Sink sink) {
         Provider provider = api.provider();
         if (!call.needsKey()) {
             return exchange(api, call, null, call.model(), null, null,
@@ -315,6 +321,7 @@ public final class Relay implements AutoCloseable {
         }
         long tokens = call.promptTokens() + call.outputTokens();
         return failover.onKeys(provider, route.model(), tokens, pinned == null ? null : pinned.id(),
+                preferred != null && preferred.provider() == provider ? preferred.id() : null,
                 reservation -> {
                     String model = route.model() != null ? route.model()
                             : reservation.model() != null ? reservation.model()
@@ -764,7 +771,81 @@ public final class Relay implements AutoCloseable {
         return null;
     }
 
-    /** How a key is named in the affinity store: carries no secret. */
+    // ---- sticky sessions ------------------------------------------------------------------------------
+
+    /** The header that names a session on any endpoint; it never goes upstream ({@link ForwardedHeaders}). */
+    static final String SESSION_HEADER = "x-keypool-session";
+
+    /** A session's key as remembered, and when it was. */
+    private record Sticky(String id, KeyConfig key, long rememberedMillis) {
+    }
+
+    /** The session the request names: the {@code x-keypool-session} header, else the body's ({@link Call#session()}). */
+    private static String session(Inbound request, Call call) {
+        String header = request.header(SESSION_HEADER);
+        if (header != null && !header.isBlank()) {
+            return header.strip();
+        }
+        return call.session();
+    }
+
+    /**
+     * The affinity store's name for a session: a hash, never the caller's text (a {@code user} may
+     * name a person), under its own prefix beside the objects' ids.
+     */
+    private static String sessionId(String session) {
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(session.getBytes(StandardCharsets.UTF_8));
+            return "session:" + java.util.HexFormat.of().formatHex(digest, 0, 16);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
+    }
+
+    /** The key that served the session last, while it is remembered and still configured. */
+    private Sticky recallSession(String session) {
+        String id = sessionId(session);
+        String value = affinity.recall(id, clock.millis());
+        if (value == null) {
+            return new Sticky(id, null, 0);
+        }
+        int bar = value.lastIndexOf('|');
+        KeyConfig key = keyOfRef(bar < 0 ? value : value.substring(0, bar));
+        long remembered = 0;
+        if (bar >= 0) {
+            try {
+                remembered = Long.parseLong(value.substring(bar + 1));
+            } catch (NumberFormatException e) {
+                // written by someone else: remembered again below
+            }
+        }
+        return new Sticky(id, key, remembered);
+    }
+
+    /**
+     * The session follows the key that served it. Written when the key changed, or when half the
+     * session's time to live has passed, so an active session stays remembered without a write per
+     * request.
+     */
+    private void rememberSession(String session, Sticky sticky, Served served) {
+        if (served == null || served.keyIndex() < 0 || !served.provider().usesKeys()) {
+            return;
+        }
+        KeyConfig key = manager.keys(served.provider()).stream().filter(k -> k.index() == served.keyIndex())
+                .findFirst().orElse(null);
+        if (key == null) {
+            return;
+        }
+        long now = clock.millis();
+        long ttl = settings.sessionTtl().toMillis();
+        if (sticky != null && sticky.key() != null && key.id().equals(sticky.key().id())
+                && now - sticky.rememberedMillis() < ttl / 2) {
+            return;
+        }
+        affinity.remember(sticky != null ? sticky.id() : sessionId(session), keyRef(key) + "|" + now, now + ttl);
+    }
+
     /**
      * How the affinity store names a key: its fingerprint, which every instance and every restart
      * agree on whatever the key's position in {@code .env}; its handle only while the store cannot

@@ -128,11 +128,12 @@ public final class Gateway implements AutoCloseable {
         this.rotator = new ApiKeyRotator(manager);
         this.relay = Relay.create(rotator, openAffinity(config, settings, store, clock));
         this.metrics = new KeypoolMetrics(manager);
+        metrics.watchWaitQueues(rotator);
         this.statusReporter = new StatusReporter(manager, recorder, relay::ollamaAvailable, settings.demo(),
                 () -> {
                     StoreHealth health = store.health();
                     return new StatusReport.Store(store.kind(), health.degraded(), health.problem());
-                });
+                }, rotator::waitStatus);
         this.feed = new EventFeed(() -> Json.write(statusReporter.report()));
         this.tokens = new Tokens(settings.adminToken(), settings.clientTokens());
         manager.events().addListener(new LoggingKeyEventListener());

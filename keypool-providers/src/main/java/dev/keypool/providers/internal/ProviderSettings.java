@@ -38,11 +38,14 @@ import java.time.Duration;
  *                            ({@code logit_bias}, {@code user}, …), each named in the answer's
  *                            {@code x-keypool-dropped-params}, instead of being refused with a 400; never a part
  *                            of the conversation (an image, a tool result) or a capability the model lacks
+ * @param sessionTtl          {@code KEYPOOL_SESSION_TTL_SECONDS} (3600): how long a session's key is remembered
+ *                            after its last request (a sticky session: {@code prompt_cache_key}, {@code user},
+ *                            {@code x-keypool-session})
  */
 public record ProviderSettings(int outputReserve, boolean enforceOutputCap, boolean ollamaManagement,
         Duration upstreamTimeout, Duration streamIdleTimeout,
         Duration ollamaCheckInterval, Duration ollamaProbeTimeout, String openAiDefaultModel,
-        String geminiDefaultModel, boolean dropUnsupported) {
+        String geminiDefaultModel, boolean dropUnsupported, Duration sessionTtl) {
 
     public static final int DEFAULT_OUTPUT_RESERVE = 1024;
 
@@ -51,7 +54,7 @@ public record ProviderSettings(int outputReserve, boolean enforceOutputCap, bool
             "KEYPOOL_DEFAULT_MAX_TOKENS", "KEYPOOL_ENFORCE_OUTPUT_CAP", "KEYPOOL_OLLAMA_MANAGEMENT",
             "KEYPOOL_UPSTREAM_TIMEOUT_SECONDS", "KEYPOOL_STREAM_IDLE_TIMEOUT_SECONDS", "KEYPOOL_OLLAMA_CHECK_SECONDS",
             "KEYPOOL_OLLAMA_PROBE_TIMEOUT_SECONDS", "KEYPOOL_OPENAI_DEFAULT_MODEL", "KEYPOOL_GEMINI_DEFAULT_MODEL",
-            "KEYPOOL_DROP_UNSUPPORTED_PARAMS");
+            "KEYPOOL_DROP_UNSUPPORTED_PARAMS", "KEYPOOL_SESSION_TTL_SECONDS");
 
     public static ProviderSettings from(KeypoolConfig config) {
         String reserveName = config.setting("KEYPOOL_OUTPUT_RESERVE_TOKENS") == null
@@ -67,7 +70,8 @@ public record ProviderSettings(int outputReserve, boolean enforceOutputCap, bool
                 seconds(config, "KEYPOOL_OLLAMA_PROBE_TIMEOUT_SECONDS", Duration.ofSeconds(2)),
                 text(config, "KEYPOOL_OPENAI_DEFAULT_MODEL", "gpt-4o-mini"),
                 text(config, "KEYPOOL_GEMINI_DEFAULT_MODEL", "gemini-2.5-flash"),
-                flag(config, "KEYPOOL_DROP_UNSUPPORTED_PARAMS"));
+                flag(config, "KEYPOOL_DROP_UNSUPPORTED_PARAMS"),
+                seconds(config, "KEYPOOL_SESSION_TTL_SECONDS", Duration.ofHours(1)));
     }
 
     /** The model to call on a key of {@code provider} that has none configured, or {@code null}. */

@@ -17,7 +17,8 @@ import java.util.List;
  * {@code POST /v1/chat/completions}. Reads {@code model}, {@code messages} (for the estimate),
  * {@code stream} and {@code stream_options}, the caps {@code max_completion_tokens} /
  * {@code max_tokens}, {@code n}, and the definitions the provider counts as prompt ({@code tools},
- * {@code functions}, {@code response_format}); everything else passes unread. The gateway checks
+ * {@code functions}, {@code response_format}), and the session it names ({@code prompt_cache_key}, else
+ * {@code user}, for a sticky key); everything else passes unread. The gateway checks
  * only what it needs ({@code model} a string, {@code messages} a non-empty array, the caps and
  * {@code n} positive integers); OpenAI judges the rest.
  */
@@ -75,6 +76,8 @@ final class ChatCompletions implements Operation {
                         choices = n == null ? 1 : n;
                     }
                     case "tools", "functions", "response_format" -> tally.json(reader.raw());
+                    case "prompt_cache_key" -> call.promptCacheKey = OpenAiCall.sessionField(reader);
+                    case "user" -> call.user = OpenAiCall.sessionField(reader);
                     default -> reader.skip();
                 }
             }

@@ -36,6 +36,9 @@ final class OpenAiCall implements Call {
     long output;
     boolean stream;
     Set<String> references = Set.of();
+    /** {@code prompt_cache_key} and {@code user}, when they are strings: the session, in that order. */
+    String promptCacheKey;
+    String user;
     AnswerSpec answer;
     /** Where the root object's closing brace is, for a field added at its end. */
     int rootEnd = -1;
@@ -76,6 +79,24 @@ final class OpenAiCall implements Call {
     @Override
     public boolean stream() {
         return stream;
+    }
+
+    @Override
+    public String session() {
+        return promptCacheKey != null ? promptCacheKey : user;
+    }
+
+    /**
+     * A field that names a session, when it is a non-empty string; anything else is skipped, not
+     * refused: OpenAI judges it, and the body goes on unchanged.
+     */
+    static String sessionField(RequestReader reader) {
+        if (reader.token() == JsonToken.VALUE_STRING) {
+            String text = reader.text();
+            return text.isBlank() ? null : text;
+        }
+        reader.skip();
+        return null;
     }
 
     @Override

@@ -19,7 +19,8 @@ import java.util.Set;
  * {@code instructions}, and the {@code tools} and {@code text} (schema) definitions; the output
  * reserved is {@code max_output_tokens}, else the configured reserve. Usage comes from the
  * response's {@code usage} (in a stream, from {@code response.completed}, {@code response.incomplete}
- * or {@code response.failed}).
+ * or {@code response.failed}). The session it names ({@code prompt_cache_key}, else {@code user}) is read
+ * for a sticky key.
  *
  * <p>A stored response (the default, {@code store} not false) lives in the account of the key that
  * created it: its id is remembered with that key, and a request whose {@code previous_response_id}
@@ -92,6 +93,8 @@ final class Responses implements Operation {
                             addReference(references, reader.string("conversation"));
                         }
                     }
+                    case "prompt_cache_key" -> call.promptCacheKey = OpenAiCall.sessionField(reader);
+                    case "user" -> call.user = OpenAiCall.sessionField(reader);
                     default -> reader.skip();
                 }
             }

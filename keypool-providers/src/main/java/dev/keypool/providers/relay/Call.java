@@ -39,6 +39,14 @@ public interface Call {
         return true;
     }
 
+    /**
+     * The session the body names ({@code prompt_cache_key}, else {@code user}: OpenAI keeps a
+     * prompt cache per key), or {@code null}: its requests prefer the key that served it last.
+     */
+    default String session() {
+        return null;
+    }
+
     /** Upstream objects the request names (a previous response, a cached content, an archived search). */
     default Set<String> references() {
         return Set.of();

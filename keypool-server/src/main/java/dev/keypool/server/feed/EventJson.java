@@ -73,6 +73,10 @@ public final class EventJson {
                 json.put("reason", e.reason() == null ? "no_keys" : e.reason().name().toLowerCase(Locale.ROOT));
                 json.put("until", until(e.retryAtMillis()));
             }
+            case KeyEvent.RequestWaited e -> {
+                json.put("waited_ms", e.waitedMillis());
+                json.put("served", e.served());
+            }
         }
         return json;
     }

@@ -7,6 +7,7 @@ import dev.keypool.event.KeyEvent;
 import dev.keypool.event.KeyEventListener;
 import dev.keypool.failure.FailureKind;
 import dev.keypool.rotation.ApiKeyManager;
+import dev.keypool.rotation.ApiKeyRotator;
 import dev.keypool.rotation.KeyStatusSnapshot;
 import dev.keypool.rotation.TokenUsage;
 import dev.keypool.usage.KeyStatus;
@@ -128,6 +129,34 @@ public final class KeypoolMetrics implements KeyEventListener, AutoCloseable {
                     .tags("provider", e.provider().id(), "reason",
                             e.reason() == null ? "no_keys" : e.reason().name().toLowerCase(Locale.ROOT))
                     .register(registry).increment();
+            case KeyEvent.RequestWaited e -> Timer.builder("keypool_wait")
+                    .description("Time requests waited for a key of the provider (KEYPOOL_MAX_WAIT_SECONDS), by outcome")
+                    .tags("provider", e.provider().id(), "outcome", e.served() ? "served" : "refused")
+                    .serviceLevelObjectives(WAIT_BUCKETS)
+                    .register(registry).record(e.waitedMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** Histogram buckets for waits for a key, 10 ms to two minutes. */
+    private static final Duration[] WAIT_BUCKETS = {
+            Duration.ofMillis(10), Duration.ofMillis(100), Duration.ofMillis(500), Duration.ofSeconds(1),
+            Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30),
+            Duration.ofSeconds(60), Duration.ofSeconds(120)};
+
+    /**
+     * The length of each provider's wait queue ({@code keypool_wait_queue_length}), when requests
+     * may wait ({@code KEYPOOL_MAX_WAIT_SECONDS}); the waits themselves come as events.
+     */
+    public void watchWaitQueues(ApiKeyRotator rotator) {
+        if (!rotator.waits()) {
+            return;
+        }
+        for (Provider provider : Provider.values()) {
+            if (rotator.waitStatus(provider) != null) {
+                Gauge.builder("keypool_wait_queue_length", rotator, r -> r.waitStatus(provider).waiting())
+                        .description("Requests waiting for a key of the provider")
+                        .tag("provider", provider.id()).register(registry);
+            }
         }
     }
 

@@ -22,9 +22,23 @@ public record StatusReport(Map<String, Object> providers, List<Alert> alerts, bo
     public record Store(String kind, boolean degraded, String problem) {
     }
 
-    /** A provider used with pooled keys. {@code errorRate} is failures per request, 0..1. */
+    /**
+     * A provider used with pooled keys. {@code errorRate} is failures per request, 0..1.
+     * {@code waiting} is {@code null} when requests never wait ({@code KEYPOOL_MAX_WAIT_SECONDS} 0).
+     */
     public record KeyedProvider(int totalKeys, int activeKeys, long requests, long failures, long tokensToday,
-            double errorRate, List<Key> keys) {
+            double errorRate, List<Key> keys, Waiting waiting) {
+    }
+
+    /**
+     * The requests waiting for a provider's keys on this gateway ({@code KEYPOOL_MAX_WAIT_SECONDS}).
+     *
+     * @param queueLength       how many wait now
+     * @param maxQueue          how many may ({@code KEYPOOL_MAX_QUEUE})
+     * @param maxWaitSeconds    the longest a request waits
+     * @param recentWaitsMillis how long the last requests that waited did (served or refused), oldest first
+     */
+    public record Waiting(int queueLength, int maxQueue, long maxWaitSeconds, List<Long> recentWaitsMillis) {
     }
 
     /** Keyless Ollama: reachable or not. */

@@ -4,6 +4,7 @@ import dev.keypool.config.Provider;
 import dev.keypool.rotation.ApiKeyManager;
 import dev.keypool.rotation.KeyStatusSnapshot;
 import dev.keypool.rotation.ProviderStatus;
+import dev.keypool.rotation.WaitStatus;
 import dev.keypool.server.usage.UsageRecorder;
 import dev.keypool.server.usage.UsageTotals;
 import dev.keypool.usage.KeyStatus;
@@ -14,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -31,9 +33,17 @@ public final class StatusReporter {
     private final BooleanSupplier ollamaAvailable;
     private final boolean demo;
     private final Supplier<StatusReport.Store> store;
+    private final Function<Provider, WaitStatus> waits;
 
     public StatusReporter(ApiKeyManager manager, UsageRecorder recorder, BooleanSupplier ollamaAvailable,
             boolean demo, Supplier<StatusReport.Store> store) {
+        this(manager, recorder, ollamaAvailable, demo, store, provider -> null);
+    }
+
+    /** @param waits each provider's wait queue ({@code ApiKeyRotator#waitStatus}), {@code null} when none */
+    public StatusReporter(ApiKeyManager manager, UsageRecorder recorder, BooleanSupplier ollamaAvailable,
+            boolean demo, Supplier<StatusReport.Store> store, Function<Provider, WaitStatus> waits) {
+        this.waits = waits;
         this.manager = manager;
         this.recorder = recorder;
         this.ollamaAvailable = ollamaAvailable;
@@ -67,7 +77,7 @@ public final class StatusReporter {
                         StatusReport.Alert.NO_USABLE_KEY, null));
             }
             providers.put(provider.id(), new StatusReport.KeyedProvider(status.totalKeys(), status.activeKeys(),
-                    totals.requests(), totals.failures(), tokensToday, totals.errorRate(), keys));
+                    totals.requests(), totals.failures(), tokensToday, totals.errorRate(), keys, waiting(provider)));
         }
         alerts.sort(Comparator.comparing((StatusReport.Alert alert) -> !alert.level().equals("critical")));
         StatusReport.Store storeStatus = store.get();
@@ -76,6 +86,12 @@ public final class StatusReporter {
                     StatusReport.Alert.STORE_DEGRADED, null));
         }
         return new StatusReport(providers, alerts, demo, Instant.ofEpochMilli(now).toString(), now, storeStatus);
+    }
+
+    private StatusReport.Waiting waiting(Provider provider) {
+        WaitStatus status = waits.apply(provider);
+        return status == null ? null : new StatusReport.Waiting(status.waiting(), status.maxQueue(),
+                status.maxWait().toSeconds(), status.recentWaitsMillis());
     }
 
     /** One key's status, as in the report. */
