@@ -130,6 +130,11 @@
     return provider === 'serp' ? 'searches' : 'tokens';
   }
 
+  // SerpApi's request limits count searches, like its token limits.
+  function requestUnitOf(provider) {
+    return provider === 'serp' ? 'searches' : 'requests';
+  }
+
   function formatInt(n) {
     return typeof n === 'number' && Number.isFinite(n) ? numberFormat.format(n) : '—';
   }
@@ -753,6 +758,8 @@
       reason: el('span', { class: 'key-reason' }),
       minute: createUsage('minute', 'Minute'),
       day: createUsage('day', 'Day'),
+      requestMinute: createUsage('request-minute', 'Requests / minute'),
+      requestDay: createUsage('request-day', 'Requests / day'),
       reset: el('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'reset-button' }, 'Reset'),
       deactivate: el('button', { type: 'button', class: 'btn btn-danger-outline btn-small', 'data-testid': 'deactivate-button' }, 'Deactivate'),
       key: null,
@@ -765,7 +772,9 @@
         el('div', { class: 'key-id-line' }, refs.index, refs.masked),
         refs.model, refs.load),
       el('div', { class: 'key-state' }, refs.status, refs.reason),
-      el('div', { class: 'key-usage' }, refs.minute.root, refs.day.root),
+      el('div', { class: 'key-usage' },
+        el('div', { class: 'usage-window usage-minute' }, refs.minute.root, refs.requestMinute.root),
+        el('div', { class: 'usage-window usage-day' }, refs.day.root, refs.requestDay.root)),
       el('div', { class: 'key-actions' }, refs.reset, refs.deactivate));
     return { row, refs };
   }
@@ -828,6 +837,13 @@
 
     updateUsage(refs.minute, key.tokens_used_minute, key.max_tokens_per_minute, key.minute_usage_percent, provider);
     updateUsage(refs.day, key.tokens_used_day, key.max_tokens_per_day, key.day_usage_percent, provider);
+    // Request limits are optional: their bars show only for a key that has one.
+    updateUsage(refs.requestMinute, key.requests_used_minute, key.max_requests_per_minute,
+      key.request_minute_usage_percent, provider, requestUnitOf(provider));
+    refs.requestMinute.root.hidden = key.max_requests_per_minute === null || key.max_requests_per_minute === undefined;
+    updateUsage(refs.requestDay, key.requests_used_day, key.max_requests_per_day,
+      key.request_day_usage_percent, provider, requestUnitOf(provider));
+    refs.requestDay.root.hidden = key.max_requests_per_day === null || key.max_requests_per_day === undefined;
 
     const who = `${providerName(provider)} key #${key.index} (${key.masked_key || 'masked'})`;
     refs.reset.disabled = status === 'active' || refs.reset.dataset.busy === 'true';
@@ -846,7 +862,7 @@
     return `${inFlight}${cap} in flight${weight}`;
   }
 
-  function updateUsage(usage, used, limit, percent, provider) {
+  function updateUsage(usage, used, limit, percent, provider, unitName) {
     const unlimited = limit === null || limit === undefined;
     let p = null;
     if (!unlimited) {
@@ -857,7 +873,7 @@
     usage.bar.classList.toggle('warn', p !== null && p > WARN_PERCENT);
     usage.bar.classList.toggle('full', p !== null && p >= FULL_PERCENT);
     usage.fill.style.width = p === null ? '0%' : `${Math.min(100, Math.max(0, p))}%`;
-    const unit = unitOf(provider);
+    const unit = unitName || unitOf(provider);
     if (unlimited) {
       setText(usage.percent, 'unlimited');
       setText(usage.detail, `${formatInt(used || 0)} ${unit} used`);

@@ -28,6 +28,8 @@ import java.util.regex.Pattern;
  * OPENAI_MODEL_0=gpt-4o                          the model of key 0
  * OPENAI_MAX_TOKENS_PER_MINUTE_0=90000           its sliding-minute limit (unset: unlimited)
  * OPENAI_MAX_TOKENS_PER_DAY_0=2000000            its day limit (unset: unlimited)
+ * OPENAI_MAX_REQUESTS_PER_MINUTE_0=500           its sliding-minute request limit (unset: unlimited)
+ * OPENAI_MAX_REQUESTS_PER_DAY_0=10000            its day request limit (unset: unlimited)
  * OPENAI_MAX_CONCURRENT_0=4                      its cap on requests in flight, per process (unset: none)
  * OPENAI_WEIGHT_0=3                              its share under the weighted strategy (unset: 1)
  * </pre>
@@ -43,7 +45,8 @@ public final class EnvConfigLoader {
     /** A per-key variable of any key-using provider: its prefix comes from {@link Provider#envPrefix()}. */
     private static final Pattern PER_KEY = Pattern.compile("^(" + String.join("|", Arrays.stream(Provider.values())
             .filter(Provider::usesKeys).map(Provider::envPrefix).toList())
-            + ")_(MODEL|MAX_TOKENS_PER_MINUTE|MAX_TOKENS_PER_DAY|MAX_CONCURRENT|WEIGHT)_(\\d+)$");
+            + ")_(MODEL|MAX_TOKENS_PER_MINUTE|MAX_TOKENS_PER_DAY|MAX_REQUESTS_PER_MINUTE|MAX_REQUESTS_PER_DAY|MAX_CONCURRENT"
+            + "|WEIGHT)_(\\d+)$");
 
     /** The {@code KEYPOOL_*} variables this loader reads (see {@link KnownSettings}). */
     public static final Set<String> SETTINGS = Set.of("KEYPOOL_PROVIDER_PRIORITY", "KEYPOOL_FALLBACKS",
@@ -194,6 +197,8 @@ public final class EnvConfigLoader {
         Map<Integer, String> models = new TreeMap<>();
         Map<Integer, Long> perMinute = new TreeMap<>();
         Map<Integer, Long> perDay = new TreeMap<>();
+        Map<Integer, Long> requestsPerMinute = new TreeMap<>();
+        Map<Integer, Long> requestsPerDay = new TreeMap<>();
         Map<Integer, Integer> maxConcurrent = new TreeMap<>();
         Map<Integer, Integer> weights = new TreeMap<>();
         for (Map.Entry<String, String> variable : new TreeMap<>(variables).entrySet()) {
@@ -212,6 +217,8 @@ public final class EnvConfigLoader {
             switch (matcher.group(2)) {
                 case "MODEL" -> models.put(index, variable.getValue());
                 case "MAX_TOKENS_PER_MINUTE" -> perMinute.put(index, positiveLong(name, variable.getValue()));
+                case "MAX_REQUESTS_PER_MINUTE" -> requestsPerMinute.put(index, positiveLong(name, variable.getValue()));
+                case "MAX_REQUESTS_PER_DAY" -> requestsPerDay.put(index, positiveLong(name, variable.getValue()));
                 case "MAX_CONCURRENT" -> maxConcurrent.put(index, positiveInt(name, variable.getValue()));
                 case "WEIGHT" -> weights.put(index, positiveInt(name, variable.getValue()));
                 default -> perDay.put(index, positiveLong(name, variable.getValue()));
@@ -220,7 +227,9 @@ public final class EnvConfigLoader {
         for (int i = 0; i < secrets.size(); i++) {
             WindowLimits limits = WindowLimits.of(
                     perMinute.getOrDefault(i, WindowLimits.UNLIMITED),
-                    perDay.getOrDefault(i, WindowLimits.UNLIMITED));
+                    perDay.getOrDefault(i, WindowLimits.UNLIMITED))
+                    .withRequests(requestsPerMinute.getOrDefault(i, WindowLimits.UNLIMITED),
+                            requestsPerDay.getOrDefault(i, WindowLimits.UNLIMITED));
             builder.addKey(provider, secrets.get(i), models.get(i), limits,
                     maxConcurrent.getOrDefault(i, KeyConfig.UNCAPPED), weights.getOrDefault(i, 1));
         }

@@ -137,15 +137,17 @@ public final class ApiKeyManager implements AutoCloseable {
         return key;
     }
 
-    /** Whether the key is up and has room for {@code tokens} in both windows right now. */
+    /** Whether the key is up and has room for {@code tokens} and one more request in both windows right now. */
     public boolean isAvailable(KeyId id, long tokens) {
         KeyConfig key = key(id);
         long now = clock.millis();
         KeyUsage usage = store.usage(id, now, day(now));
         return usage.state().availableAt(now)
-                && !(key.limits().minuteLimited() && usage.minuteFullAt(now))
+                && !(key.limits().anyMinuteLimited() && usage.minuteFullAt(now))
                 && tokens <= key.limits().perMinute() - usage.minuteTokens()
                 && tokens <= key.limits().perDay() - usage.dayTokens()
+                && usage.minuteRequests() < key.limits().requestsPerMinute()
+                && usage.dayRequests() < key.limits().requestsPerDay()
                 && budgetBlockedUntil(id, tokens, now) == 0;
     }
 
@@ -486,6 +488,8 @@ public final class ApiKeyManager implements AutoCloseable {
         // A minute counted full (after an unclean stop, or data Redis lost) is shown as full.
         long minuteTokens = limits.minuteLimited() && usage.minuteFullAt(now)
                 ? Math.max(usage.minuteTokens(), limits.perMinute()) : usage.minuteTokens();
+        long minuteRequests = limits.requestMinuteLimited() && usage.minuteFullAt(now)
+                ? Math.max(usage.minuteRequests(), limits.requestsPerMinute()) : usage.minuteRequests();
         return new KeyStatusSnapshot(
                 key.id(), fingerprint == null ? null : fingerprint.value(), key.maskedKey(), key.model(), status,
                 resting ? state.kind() : null, resting ? state.reason() : null, availableAt,
@@ -493,7 +497,11 @@ public final class ApiKeyManager implements AutoCloseable {
                 percent(minuteTokens, limits.perMinute(), limits.minuteLimited()),
                 usage.dayTokens(), limits.dayLimited() ? limits.perDay() : null,
                 percent(usage.dayTokens(), limits.perDay(), limits.dayLimited()),
-                inFlight.get(key.id()).get(), key.capped() ? key.maxConcurrent() : null, key.weight());
+                inFlight.get(key.id()).get(), key.capped() ? key.maxConcurrent() : null, key.weight(),
+                minuteRequests, limits.requestMinuteLimited() ? limits.requestsPerMinute() : null,
+                percent(minuteRequests, limits.requestsPerMinute(), limits.requestMinuteLimited()),
+                usage.dayRequests(), limits.requestDayLimited() ? limits.requestsPerDay() : null,
+                percent(usage.dayRequests(), limits.requestsPerDay(), limits.requestDayLimited()));
     }
 
     private static Double percent(long used, long limit, boolean limited) {

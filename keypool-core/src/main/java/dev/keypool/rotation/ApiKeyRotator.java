@@ -540,12 +540,16 @@ public final class ApiKeyRotator {
     }
 
     private static double headroom(WindowLimits limits, KeyUsage usage, long now) {
-        if (limits.minuteLimited() && usage.minuteFullAt(now)) {
+        if (limits.anyMinuteLimited() && usage.minuteFullAt(now)) {
             return 0;
         }
         double minute = limits.minuteLimited() ? 1.0 - (double) usage.minuteTokens() / limits.perMinute() : 1.0;
         double day = limits.dayLimited() ? 1.0 - (double) usage.dayTokens() / limits.perDay() : 1.0;
-        return Math.min(minute, day);
+        double requestMinute = limits.requestMinuteLimited()
+                ? 1.0 - (double) usage.minuteRequests() / limits.requestsPerMinute() : 1.0;
+        double requestDay = limits.requestDayLimited()
+                ? 1.0 - (double) usage.dayRequests() / limits.requestsPerDay() : 1.0;
+        return Math.min(Math.min(minute, day), Math.min(requestMinute, requestDay));
     }
 
     // ---- exhaustion -------------------------------------------------------------------------------
@@ -577,13 +581,19 @@ public final class ApiKeyRotator {
             return total > 0 && counts.getOrDefault(reason, 0) == total;
         }
 
-        /** For refusals of mixed kinds: a full window if any key had one, else the commonest reason. */
+        /** For refusals of mixed kinds: a full window (minute first, tokens first) if any key had one, else the commonest reason. */
         DenialReason mixed() {
             if (counts.containsKey(DenialReason.MINUTE_LIMIT)) {
                 return DenialReason.MINUTE_LIMIT;
             }
+            if (counts.containsKey(DenialReason.REQUEST_MINUTE_LIMIT)) {
+                return DenialReason.REQUEST_MINUTE_LIMIT;
+            }
             if (counts.containsKey(DenialReason.DAY_LIMIT)) {
                 return DenialReason.DAY_LIMIT;
+            }
+            if (counts.containsKey(DenialReason.REQUEST_DAY_LIMIT)) {
+                return DenialReason.REQUEST_DAY_LIMIT;
             }
             return counts.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElseThrow();
         }

@@ -16,6 +16,10 @@ import dev.keypool.usage.KeyStatus;
  * @param requestsInFlight  reservations granted on the key and not yet settled, in this process
  * @param maxConcurrent     its cap on requests in flight ({@code {P}_MAX_CONCURRENT_i}); {@code null} when uncapped
  * @param weight            its weight under the weighted strategy ({@code {P}_WEIGHT_i})
+ * @param minuteRequests    requests in the sliding minute, reservations held included
+ * @param requestMinuteLimit {@code {P}_MAX_REQUESTS_PER_MINUTE_i}; {@code null} when unlimited (and so its percent)
+ * @param dayRequests       requests in the day, reservations held included
+ * @param requestDayLimit   {@code {P}_MAX_REQUESTS_PER_DAY_i}; {@code null} when unlimited (and so its percent)
  */
 public record KeyStatusSnapshot(
         KeyId id,
@@ -34,7 +38,13 @@ public record KeyStatusSnapshot(
         Double dayUsagePercent,
         int requestsInFlight,
         Integer maxConcurrent,
-        int weight) {
+        int weight,
+        long minuteRequests,
+        Long requestMinuteLimit,
+        Double requestMinuteUsagePercent,
+        long dayRequests,
+        Long requestDayLimit,
+        Double requestDayUsagePercent) {
 
     public int index() {
         return id.index();

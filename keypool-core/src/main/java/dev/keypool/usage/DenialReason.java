@@ -13,5 +13,12 @@ public enum DenialReason {
     /** The request is larger than the key's limit itself; it will never fit. */
     EXCEEDS_LIMIT,
     /** The key has as many requests in flight as its {@code {P}_MAX_CONCURRENT_i} allows, in this process. */
-    AT_CONCURRENCY_CAP
+    AT_CONCURRENCY_CAP,
+    /**
+     * The sliding minute has had as many requests as {@code {P}_MAX_REQUESTS_PER_MINUTE_i} allows;
+     * retry when the oldest settled one leaves it.
+     */
+    REQUEST_MINUTE_LIMIT,
+    /** The day has had as many requests as {@code {P}_MAX_REQUESTS_PER_DAY_i} allows; retry at the next day. */
+    REQUEST_DAY_LIMIT
 }

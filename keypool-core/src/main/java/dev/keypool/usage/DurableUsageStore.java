@@ -50,7 +50,9 @@ import org.slf4j.LoggerFactory;
  *       the window by then;</li>
  *   <li>every day-limited key's day restarts from its ceiling ({@link DayCeilings}), which was
  *       written synchronously before the store could admit past it, so the day may count up to
- *       one chunk (1/{@value DayCeilings#CHUNKS_PER_DAY} of its limit) too much, never too little.</li>
+ *       one chunk (1/{@value DayCeilings#CHUNKS_PER_DAY} of its limit) too much, never too little;
+ *       a key with a request day limit does the same with its requests, from ceilings of their
+ *       own ({@value #REQUEST_CEILINGS_FILE_NAME}, the same format).</li>
  * </ul>
  * Reservations pending at a stop, clean or not, are charged by the next start, at the moment it
  * starts: whoever held them is gone, and the provider may have served them until then.
@@ -91,6 +93,9 @@ public final class DurableUsageStore implements UsageStore {
     /** The file of the day ceilings, inside the data directory. */
     public static final String CEILINGS_FILE_NAME = DayCeilings.FILE_NAME;
 
+    /** The file of the day ceilings of requests ({@code {P}_MAX_REQUESTS_PER_DAY_i}), inside the data directory. */
+    public static final String REQUEST_CEILINGS_FILE_NAME = "day-request-ceilings.bin";
+
     /** How often the snapshot is written when something changed: the most a crash can lose. */
     public static final Duration DEFAULT_FLUSH_INTERVAL = Duration.ofSeconds(1);
 
@@ -101,6 +106,7 @@ public final class DurableUsageStore implements UsageStore {
     private final Path file;
     private final Path dataDir;
     private final DayCeilings ceilings;
+    private final DayCeilings requestCeilings;
     private final FileChannel lockChannel;
     private final FileLock lock;
     private final ScheduledExecutorService flusher;
@@ -113,12 +119,13 @@ public final class DurableUsageStore implements UsageStore {
     /** Why the last day ceiling could not be written, or {@code null}. */
     private volatile String ceilingProblem;
 
-    private DurableUsageStore(InMemoryUsageStore memory, Path dataDir, DayCeilings ceilings, FileChannel lockChannel,
-            FileLock lock, Duration flushInterval) {
+    private DurableUsageStore(InMemoryUsageStore memory, Path dataDir, DayCeilings ceilings,
+            DayCeilings requestCeilings, FileChannel lockChannel, FileLock lock, Duration flushInterval) {
         this.memory = memory;
         this.dataDir = dataDir;
         this.file = dataDir.resolve(FILE_NAME);
         this.ceilings = ceilings;
+        this.requestCeilings = requestCeilings;
         this.lockChannel = lockChannel;
         this.lock = lock;
         this.flusher = Executors.newSingleThreadScheduledExecutor(runnable -> {
@@ -171,9 +178,11 @@ public final class DurableUsageStore implements UsageStore {
             Path file = dataDir.resolve(FILE_NAME);
             StoreSnapshot snapshot = Files.exists(file) ? SnapshotFile.read(file) : null;
             DayCeilings ceilings = DayCeilings.open(dataDir.resolve(CEILINGS_FILE_NAME));
+            DayCeilings requestCeilings = DayCeilings.open(dataDir.resolve(REQUEST_CEILINGS_FILE_NAME));
+            boolean anyCeiling = !ceilings.all().isEmpty() || !requestCeilings.all().isEmpty();
             boolean byFingerprint = snapshot != null && snapshot.windows().stream().anyMatch(w -> w.key() != null);
             InMemoryUsageStore memory = new InMemoryUsageStore(bucketMillis,
-                    fingerprinter(dataDir.resolve(SECRET_FILE_NAME), byFingerprint || !ceilings.all().isEmpty(), file));
+                    fingerprinter(dataDir.resolve(SECRET_FILE_NAME), byFingerprint || anyCeiling, file));
             if (snapshot != null) {
                 try {
                     memory.restore(snapshot, clock.millis());
@@ -185,13 +194,14 @@ public final class DurableUsageStore implements UsageStore {
             }
             Path mark = dataDir.resolve(CLEAN_SHUTDOWN_FILE_NAME);
             boolean stoppedCleanly = Files.exists(mark);
-            if (!stoppedCleanly && (snapshot != null || !ceilings.all().isEmpty())) {
-                recoverFromUncleanStop(memory, ceilings, clock.millis());
+            if (!stoppedCleanly && (snapshot != null || anyCeiling)) {
+                recoverFromUncleanStop(memory, ceilings, requestCeilings, clock.millis());
             }
             // From here on a crash is an unclean stop.
             Files.deleteIfExists(mark);
             DayCeilings.syncDirectory(dataDir);
-            DurableUsageStore store = new DurableUsageStore(memory, dataDir, ceilings, channel, lock, flushInterval);
+            DurableUsageStore store = new DurableUsageStore(memory, dataDir, ceilings, requestCeilings, channel, lock,
+                    flushInterval);
             store.migrating = snapshot != null && snapshot.windows().stream().anyMatch(w -> w.key() == null);
             return store;
         } catch (IOException e) {
@@ -207,10 +217,14 @@ public final class DurableUsageStore implements UsageStore {
      * The last stop lost up to a flush interval: hold every minute for a minute, and restart every
      * day from its ceiling.
      */
-    private static void recoverFromUncleanStop(InMemoryUsageStore memory, DayCeilings ceilings, long nowMillis) {
+    private static void recoverFromUncleanStop(InMemoryUsageStore memory, DayCeilings ceilings,
+            DayCeilings requestCeilings, long nowMillis) {
         long fullUntil = nowMillis + MINUTE_MILLIS;
         memory.countMinutesFullUntil(fullUntil);
         ceilings.all().forEach((key, ceiling) -> memory.raiseDay(key, ceiling.epochDay(), ceiling.tokens()));
+        // A request ceiling's "tokens" are requests: the same file format, counting the other thing.
+        requestCeilings.all().forEach((key, ceiling) -> memory.raiseDayRequests(key, ceiling.epochDay(),
+                ceiling.tokens()));
         LOG.warn("The last run did not stop cleanly, so it may have admitted tokens it had not saved yet: every"
                 + " key's minute counts as full until {}, and day counters restart from their saved ceilings",
                 Instant.ofEpochMilli(fullUntil));
@@ -242,9 +256,15 @@ public final class DurableUsageStore implements UsageStore {
         if (result instanceof ReserveResult.Granted granted) {
             markDirty();
             long newestDay = Math.max(granted.ticket().epochDay(), memory.newestDay(key));
-            if (limits.dayLimited() && !coverDay(key, newestDay, limits.perDay())) {
+            if (limits.dayLimited() && !coverDay(ceilings, key, newestDay, memory.dayTokens(key, newestDay),
+                    limits.perDay())) {
                 memory.settle(granted.ticket(), 0, nowMillis, day);
                 return new ReserveResult.Denied(DenialReason.DAY_LIMIT, nowMillis + UNWRITABLE_RETRY_MILLIS);
+            }
+            if (limits.requestDayLimited() && !coverDay(requestCeilings, key, newestDay,
+                    memory.dayRequests(key, newestDay), limits.requestsPerDay())) {
+                memory.settle(granted.ticket(), 0, nowMillis, day);
+                return new ReserveResult.Denied(DenialReason.REQUEST_DAY_LIMIT, nowMillis + UNWRITABLE_RETRY_MILLIS);
             }
         }
         return result;
@@ -256,7 +276,11 @@ public final class DurableUsageStore implements UsageStore {
         boolean pending = memory.settle(ticket, actualTokens, nowMillis, day);
         // More than was reserved, or charged to a later day than it was held in: the day may pass its ceiling.
         if (actualTokens > ticket.tokens() || day.epochDay() != ticket.epochDay()) {
-            coverDayBeyondReservation(ticket.key(), day.epochDay());
+            coverDayBeyondReservation(ceilings, ticket.key(), day.epochDay(), memory.dayTokens(ticket.key(), day.epochDay()));
+        }
+        if (day.epochDay() != ticket.epochDay()) {
+            coverDayBeyondReservation(requestCeilings, ticket.key(), day.epochDay(),
+                    memory.dayRequests(ticket.key(), day.epochDay()));
         }
         return pending;
     }
@@ -375,15 +399,17 @@ public final class DurableUsageStore implements UsageStore {
         }
     }
 
-    /** Makes sure the key's saved ceiling covers its day; false (and reported) when it cannot be written. */
-    private boolean coverDay(KeyId key, long epochDay, long perDay) {
+    /**
+     * Makes sure the key's saved ceiling (of tokens, or of requests) covers what its day counts;
+     * false (and reported) when it cannot be written.
+     */
+    private boolean coverDay(DayCeilings ceilings, KeyId key, long epochDay, long dayCount, long perDay) {
         KeyFingerprint fingerprint = memory.fingerprint(key);
-        long dayTokens = memory.dayTokens(key, epochDay);
-        if (ceilings.covers(fingerprint, epochDay, dayTokens)) {
+        if (ceilings.covers(fingerprint, epochDay, dayCount)) {
             return true;
         }
         try {
-            ceilings.raise(fingerprint, epochDay, dayTokens, perDay);
+            ceilings.raise(fingerprint, epochDay, dayCount, perDay);
             ceilingWritten();
             return true;
         } catch (IOException | RuntimeException e) {
@@ -392,14 +418,13 @@ public final class DurableUsageStore implements UsageStore {
         }
     }
 
-    private void coverDayBeyondReservation(KeyId key, long epochDay) {
+    private void coverDayBeyondReservation(DayCeilings ceilings, KeyId key, long epochDay, long dayCount) {
         KeyFingerprint fingerprint = memory.fingerprint(key);
-        long dayTokens = memory.dayTokens(key, epochDay);
-        if (ceilings.covers(fingerprint, epochDay, dayTokens)) {
+        if (ceilings.covers(fingerprint, epochDay, dayCount)) {
             return;
         }
         try {
-            ceilings.raiseBeyondReservation(fingerprint, epochDay, dayTokens);
+            ceilings.raiseBeyondReservation(fingerprint, epochDay, dayCount);
             ceilingWritten();
         } catch (IOException | RuntimeException e) {
             ceilingFailed(e);

@@ -46,6 +46,13 @@ import java.util.concurrent.atomic.AtomicReference;
  * they are settled, so a request admitted before midnight and still running after it counts in
  * both days, since the provider may count it in either.
  *
+ * <h2>Requests</h2>
+ * Requests are counted beside the tokens, the same way: each reservation holds one request from
+ * its admission until it is settled, and settling puts one request in the request ring's bucket of
+ * the settle (whatever the tokens used: a released request may still have reached the provider),
+ * so the request limits hold in any 60 s of arrivals as the token limits do. One compare-and-set
+ * checks tokens and requests in both windows: a reservation takes both, or neither.
+ *
  * <h2>Keys</h2>
  * Windows belong to a key's {@link KeyFingerprint}; {@link #register} binds this process's handles
  * ({@link KeyId}) to them in an immutable map that every call reads once, replaced whole on a new
@@ -99,7 +106,8 @@ public final class InMemoryUsageStore implements UsageStore {
         }
         this.bucketMillis = bucketMillis;
         this.ringLength = (int) (MINUTE_MILLIS / bucketMillis) + 1;
-        this.empty = new Window(new long[ringLength], Long.MIN_VALUE / 2, 0, Long.MIN_VALUE, 0, 0, KeyState.ACTIVE);
+        this.empty = new Window(new long[ringLength], Long.MIN_VALUE / 2, 0, Long.MIN_VALUE, 0, 0, KeyState.ACTIVE,
+                new long[ringLength], 0, 0, 0);
         this.fingerprinter = fingerprinter;
     }
 
@@ -110,12 +118,17 @@ public final class InMemoryUsageStore implements UsageStore {
      *                  that a read costs O(buckets passed since the last write), not O(ring)
      * @param dayTokens the tokens settled on {@code epochDay}
      * @param held      the tokens of the reservations not yet settled: in the minute and every day
+     * @param requests  the requests settled per bucket, a ring parallel to {@code ring} (same head)
+     * @param requestMinuteSum the requests settled in the live buckets as seen from {@code head}
+     * @param dayRequests the requests settled on {@code epochDay}
+     * @param heldRequests the reservations not yet settled, one request each
      */
     private record Window(long[] ring, long head, long minuteSum, long epochDay, long dayTokens, long held,
-            KeyState state) {
+            KeyState state, long[] requests, long requestMinuteSum, long dayRequests, long heldRequests) {
 
         Window withState(KeyState next) {
-            return new Window(ring, head, minuteSum, epochDay, dayTokens, held, next);
+            return new Window(ring, head, minuteSum, epochDay, dayTokens, held, next, requests, requestMinuteSum,
+                    dayRequests, heldRequests);
         }
     }
 
@@ -181,26 +194,36 @@ public final class InMemoryUsageStore implements UsageStore {
                 return new ReserveResult.Denied(DenialReason.EXCEEDS_LIMIT, KeyState.NEVER);
             }
             long fullUntil = minutesFullUntil;
-            if (nowMillis < fullUntil && limits.minuteLimited()) {
-                return new ReserveResult.Denied(DenialReason.MINUTE_LIMIT, fullUntil);
+            if (nowMillis < fullUntil && limits.anyMinuteLimited()) {
+                return new ReserveResult.Denied(limits.minuteLimited() ? DenialReason.MINUTE_LIMIT
+                        : DenialReason.REQUEST_MINUTE_LIMIT, fullUntil);
             }
             long settledToday = dayTokens(current, day);
             if (tokens > limits.perDay() - settledToday - current.held) {
                 return new ReserveResult.Denied(DenialReason.DAY_LIMIT, day.nextStartMillis());
             }
-            long head = Math.max(current.head, bucket);
-            long settledMinute = minuteTokens(current, head);
-            if (tokens > limits.perMinute() - settledMinute - current.held) {
-                return new ReserveResult.Denied(DenialReason.MINUTE_LIMIT,
-                        minuteRetryAt(current, head, settledMinute, tokens, limits.perMinute(), nowMillis));
+            if (1 > limits.requestsPerDay() - dayRequests(current, day) - current.heldRequests) {
+                return new ReserveResult.Denied(DenialReason.REQUEST_DAY_LIMIT, day.nextStartMillis());
             }
-            // The ring is untouched: held tokens are in no bucket until they are settled.
+            long head = Math.max(current.head, bucket);
+            long settledMinute = minuteSum(current.ring, current.minuteSum, current.head, head);
+            if (tokens > limits.perMinute() - settledMinute - current.held) {
+                return new ReserveResult.Denied(DenialReason.MINUTE_LIMIT, minuteRetryAt(current.ring, current.head,
+                        head, settledMinute, current.held, tokens, limits.perMinute(), nowMillis));
+            }
+            long requestsMinute = minuteSum(current.requests, current.requestMinuteSum, current.head, head);
+            if (1 > limits.requestsPerMinute() - requestsMinute - current.heldRequests) {
+                return new ReserveResult.Denied(DenialReason.REQUEST_MINUTE_LIMIT, minuteRetryAt(current.requests,
+                        current.head, head, requestsMinute, current.heldRequests, 1, limits.requestsPerMinute(),
+                        nowMillis));
+            }
+            // The rings are untouched: held tokens and requests are in no bucket until they are settled.
             KeyState state = probing != null ? probing : current.state;
-            Window next = current.epochDay >= day.epochDay()
-                    ? new Window(current.ring, current.head, current.minuteSum, current.epochDay, current.dayTokens,
-                            current.held + tokens, state)
-                    : new Window(current.ring, current.head, current.minuteSum, day.epochDay(), 0,
-                            current.held + tokens, state);
+            boolean sameDay = current.epochDay >= day.epochDay();
+            Window next = new Window(current.ring, current.head, current.minuteSum,
+                    sameDay ? current.epochDay : day.epochDay(), sameDay ? current.dayTokens : 0,
+                    current.held + tokens, state, current.requests, current.requestMinuteSum,
+                    sameDay ? current.dayRequests : 0, current.heldRequests + 1);
             if (ref.compareAndSet(current, next)) {
                 // Held tokens are in no bucket: the ticket says when and on which day the caller reserved.
                 Ticket ticket = new Ticket(ticketIds.incrementAndGet(), key, tokens, nowMillis, day.epochDay(),
@@ -219,7 +242,9 @@ public final class InMemoryUsageStore implements UsageStore {
         boolean wasPending = pending.remove(ticket.id()) != null;
         // An expired ticket was charged in full: only what the provider reported beyond it is added.
         long charge = wasPending ? actualTokens : Math.max(0, actualTokens - ticket.tokens());
-        end(ticket.key(), wasPending ? ticket.tokens() : 0, charge, nowMillis, day);
+        // An expired ticket's request was charged too; a pending one's is, once, now.
+        long request = wasPending ? 1 : 0;
+        end(ticket.key(), wasPending ? ticket.tokens() : 0, charge, request, request, nowMillis, day);
         return wasPending;
     }
 
@@ -246,7 +271,9 @@ public final class InMemoryUsageStore implements UsageStore {
     private KeyUsage usageOf(Window window, long nowMillis, DayWindow day, long minuteFullUntil) {
         long head = Math.max(window.head, Math.floorDiv(nowMillis, bucketMillis));
         return new KeyUsage(minuteTokens(window, head) + window.held, dayTokens(window, day) + window.held,
-                window.state, minuteFullUntil);
+                window.state, minuteFullUntil,
+                minuteSum(window.requests, window.requestMinuteSum, window.head, head) + window.heldRequests,
+                dayRequests(window, day) + window.heldRequests);
     }
 
     @Override
@@ -282,7 +309,7 @@ public final class InMemoryUsageStore implements UsageStore {
         for (Ticket ticket : pending.values()) {
             // Charged in full where the sweep finds it: its request may well have reached the provider.
             if (ticket.expiresMillis() <= nowMillis && pending.remove(ticket.id(), ticket)) {
-                end(ticket.key(), ticket.tokens(), ticket.tokens(), nowMillis, day);
+                end(ticket.key(), ticket.tokens(), ticket.tokens(), 1, 1, nowMillis, day);
                 released.add(ticket);
             }
         }
@@ -300,7 +327,7 @@ public final class InMemoryUsageStore implements UsageStore {
         windows.forEach((key, ref) -> {
             Window w = ref.get();
             keys.add(new StoreSnapshot.KeyWindow(key, null, w.ring, w.head, w.minuteSum, w.epochDay, w.dayTokens,
-                    w.held, w.state));
+                    w.held, w.state, w.requests, w.requestMinuteSum, w.dayRequests, w.heldRequests));
         });
         return new StoreSnapshot(bucketMillis, ticketIds.get(), keys);
     }
@@ -316,7 +343,23 @@ public final class InMemoryUsageStore implements UsageStore {
             if (w.epochDay > epochDay || (w.epochDay == epochDay && w.dayTokens >= tokens)) {
                 return w;
             }
-            return new Window(w.ring, w.head, w.minuteSum, epochDay, tokens, w.held, w.state);
+            return new Window(w.ring, w.head, w.minuteSum, epochDay, tokens, w.held, w.state, w.requests,
+                    w.requestMinuteSum, w.epochDay == epochDay ? w.dayRequests : 0, w.heldRequests);
+        });
+    }
+
+    /**
+     * Raises a key's request count for {@code epochDay} to at least {@code requests}, as
+     * {@link #raiseDay} does for tokens (from the request ceilings written before admission).
+     */
+    synchronized void raiseDayRequests(KeyFingerprint key, long epochDay, long requests) {
+        AtomicReference<Window> ref = windows.computeIfAbsent(key, k -> new AtomicReference<>(empty));
+        ref.updateAndGet(w -> {
+            if (w.epochDay > epochDay || (w.epochDay == epochDay && w.dayRequests >= requests)) {
+                return w;
+            }
+            return new Window(w.ring, w.head, w.minuteSum, epochDay, w.epochDay == epochDay ? w.dayTokens : 0, w.held,
+                    w.state, w.requests, w.requestMinuteSum, requests, w.heldRequests);
         });
     }
 
@@ -329,6 +372,12 @@ public final class InMemoryUsageStore implements UsageStore {
     long dayTokens(KeyId key, long epochDay) {
         Window window = windowOf(key).get();
         return (window.epochDay == epochDay ? window.dayTokens : 0) + window.held;
+    }
+
+    /** The requests {@code key} has on {@code epochDay}, reservations included. */
+    long dayRequests(KeyId key, long epochDay) {
+        Window window = windowOf(key).get();
+        return (window.epochDay == epochDay ? window.dayRequests : 0) + window.heldRequests;
     }
 
     /**
@@ -352,8 +401,13 @@ public final class InMemoryUsageStore implements UsageStore {
                 throw new IllegalArgumentException("snapshot ring of " + key.owner() + " has " + key.ring().length
                         + " buckets, expected " + ringLength);
             }
+            if (key.requests().length != ringLength) {
+                throw new IllegalArgumentException("snapshot request ring of " + key.owner() + " has "
+                        + key.requests().length + " buckets, expected " + ringLength);
+            }
             Window window = chargeHeld(new Window(key.ring().clone(), key.head(), key.minuteSum(), key.epochDay(),
-                    key.dayTokens(), key.held(), key.state()), nowMillis);
+                    key.dayTokens(), key.held(), key.state(), key.requests().clone(), key.requestMinuteSum(),
+                    key.dayRequests(), key.heldRequests()), nowMillis);
             if (key.key() != null) {
                 windows.put(key.key(), new AtomicReference<>(window));
             } else {
@@ -364,12 +418,14 @@ public final class InMemoryUsageStore implements UsageStore {
     }
 
     /**
-     * Ends a reservation: takes {@code released} tokens off what the key holds and puts
-     * {@code charge} tokens in the newest bucket (if another writer's clock ran ahead, they count
-     * longer, not shorter) and in the day of {@code day} (or the key's, if it is newer).
+     * Ends a reservation: takes {@code released} tokens and {@code releasedRequests} requests off
+     * what the key holds and puts {@code charge} tokens and {@code chargedRequests} requests in the
+     * newest bucket (if another writer's clock ran ahead, they count longer, not shorter) and in the
+     * day of {@code day} (or the key's, if it is newer).
      */
-    private void end(KeyId key, long released, long charge, long nowMillis, DayWindow day) {
-        if (released == 0 && charge == 0) {
+    private void end(KeyId key, long released, long charge, long releasedRequests, long chargedRequests,
+            long nowMillis, DayWindow day) {
+        if (released == 0 && charge == 0 && releasedRequests == 0 && chargedRequests == 0) {
             return;
         }
         AtomicReference<Window> ref = windowOf(key);
@@ -377,18 +433,24 @@ public final class InMemoryUsageStore implements UsageStore {
         while (true) {
             Window current = ref.get();
             long held = Math.max(0, current.held - released);
+            long heldRequests = Math.max(0, current.heldRequests - releasedRequests);
             Window next;
-            if (charge == 0) {
+            if (charge == 0 && chargedRequests == 0) {
                 next = new Window(current.ring, current.head, current.minuteSum, current.epochDay, current.dayTokens,
-                        held, current.state);
+                        held, current.state, current.requests, current.requestMinuteSum, current.dayRequests,
+                        heldRequests);
             } else {
                 long head = Math.max(current.head, bucket);
-                long[] ring = advancedCopy(current, head);
+                long[] ring = advancedCopy(current.ring, current.head, head);
                 ring[slot(head)] += charge;
+                long[] requests = advancedCopy(current.requests, current.head, head);
+                requests[slot(head)] += chargedRequests;
                 boolean newDay = current.epochDay < day.epochDay();
                 next = new Window(ring, head, minuteTokens(current, head) + charge,
                         newDay ? day.epochDay() : current.epochDay, (newDay ? 0 : current.dayTokens) + charge, held,
-                        current.state);
+                        current.state, requests,
+                        minuteSum(current.requests, current.requestMinuteSum, current.head, head) + chargedRequests,
+                        (newDay ? 0 : current.dayRequests) + chargedRequests, heldRequests);
             }
             if (ref.compareAndSet(current, next)) {
                 return;
@@ -398,14 +460,18 @@ public final class InMemoryUsageStore implements UsageStore {
 
     /** A restored window whose held tokens are charged at {@code nowMillis}, in the day they were held in. */
     private Window chargeHeld(Window window, long nowMillis) {
-        if (window.held == 0) {
+        if (window.held == 0 && window.heldRequests == 0) {
             return window;
         }
         long head = Math.max(window.head, Math.floorDiv(nowMillis, bucketMillis));
-        long[] ring = advancedCopy(window, head);
+        long[] ring = advancedCopy(window.ring, window.head, head);
         ring[slot(head)] += window.held;
+        long[] requests = advancedCopy(window.requests, window.head, head);
+        requests[slot(head)] += window.heldRequests;
         return new Window(ring, head, minuteTokens(window, head) + window.held, window.epochDay,
-                window.dayTokens + window.held, 0, window.state);
+                window.dayTokens + window.held, 0, window.state, requests,
+                minuteSum(window.requests, window.requestMinuteSum, window.head, head) + window.heldRequests,
+                window.dayRequests + window.heldRequests, 0);
     }
 
     private AtomicReference<Window> windowOf(KeyId key) {
@@ -429,55 +495,62 @@ public final class InMemoryUsageStore implements UsageStore {
         return window.epochDay >= day.epochDay() ? window.dayTokens : 0;
     }
 
-    /**
-     * The tokens of the buckets still inside the minute when the newest bucket is {@code head}:
-     * the window's sum less the buckets that have fallen out since its own head.
-     */
+    private static long dayRequests(Window window, DayWindow day) {
+        return window.epochDay >= day.epochDay() ? window.dayRequests : 0;
+    }
+
+    /** The tokens of the buckets still inside the minute when the newest bucket is {@code head}. */
     private long minuteTokens(Window window, long head) {
-        long advance = head - window.head;
+        return minuteSum(window.ring, window.minuteSum, window.head, head);
+    }
+
+    /**
+     * What a ring (of tokens or of requests) holds in the buckets still inside the minute when the
+     * newest bucket is {@code head}: its sum as of {@code ringHead} less the buckets that have
+     * fallen out since.
+     */
+    private long minuteSum(long[] ring, long sumAtRingHead, long ringHead, long head) {
+        long advance = head - ringHead;
         if (advance <= 0) {
-            return window.minuteSum;
+            return sumAtRingHead;
         }
         if (advance >= ringLength) {
             return 0;
         }
-        long sum = window.minuteSum;
-        for (long bucket = window.head - ringLength + 1; bucket <= head - ringLength; bucket++) {
-            sum -= window.ring[slot(bucket)];
+        long sum = sumAtRingHead;
+        for (long bucket = ringHead - ringLength + 1; bucket <= head - ringLength; bucket++) {
+            sum -= ring[slot(bucket)];
         }
         return sum;
     }
 
     /**
-     * The first moment at which the minute has room for {@code tokens}, as its oldest settled
-     * buckets expire; a moment a bucket from now when the held tokens alone leave no room (they
-     * free up when their requests end, which no clock tells).
+     * The first moment at which the minute has room for {@code amount} (tokens, or one request),
+     * as the ring's oldest settled buckets expire; a moment a bucket from now when what is held
+     * alone leaves no room (it frees up when its requests end, which no clock tells).
      */
-    private long minuteRetryAt(Window window, long head, long settled, long tokens, long limit, long nowMillis) {
+    private long minuteRetryAt(long[] ring, long ringHead, long head, long settled, long held, long amount,
+            long limit, long nowMillis) {
         long soon = (Math.floorDiv(nowMillis, bucketMillis) + 1) * bucketMillis;
-        if (tokens > limit - window.held) {
+        if (amount > limit - held) {
             return soon;
         }
         long freed = 0;
-        for (long bucket = oldestLive(window, head); bucket <= window.head; bucket++) {
-            freed += window.ring[slot(bucket)];
-            if (settled - freed + window.held + tokens <= limit) {
+        for (long bucket = Math.max(ringHead - ringLength + 1, head - ringLength + 1); bucket <= ringHead; bucket++) {
+            freed += ring[slot(bucket)];
+            if (settled - freed + held + amount <= limit) {
                 return (bucket + ringLength) * bucketMillis;
             }
         }
         return (head + ringLength) * bucketMillis;
     }
 
-    private long oldestLive(Window window, long head) {
-        return Math.max(window.head - ringLength + 1, head - ringLength + 1);
-    }
-
-    /** A copy of the ring whose slots for buckets newer than the window's head are zeroed. */
-    private long[] advancedCopy(Window window, long head) {
-        long[] ring = window.ring.clone();
-        long stale = Math.min(head - window.head, ringLength);
+    /** A copy of a ring whose slots for buckets newer than {@code ringHead} up to {@code head} are zeroed. */
+    private long[] advancedCopy(long[] source, long ringHead, long head) {
+        long[] ring = source.clone();
+        long stale = Math.min(head - ringHead, ringLength);
         for (long i = 1; i <= stale; i++) {
-            ring[slot(window.head + i)] = 0;
+            ring[slot(ringHead + i)] = 0;
         }
         return ring;
     }

@@ -20,13 +20,18 @@ import java.util.List;
  *
  * <p>Format 2 names each key by its fingerprint. Format 1 (keypool before keys had an identity)
  * named them by provider and index; it is still read, and its windows go to the keys configured
- * at those indexes when the new process starts ({@link InMemoryUsageStore#restore}).
+ * at those indexes when the new process starts ({@link InMemoryUsageStore#restore}). Format 3
+ * adds, after each key's state, its request counters: the request ring (as long as the token
+ * ring), their minute sum, the day's requests and the requests held. Formats 1 and 2 are read with
+ * no requests counted: they were written before keys had request limits.
  */
 final class SnapshotFile {
 
     private static final int MAGIC = 0x4B505553; // "KPUS"
-    private static final int VERSION = 2;
+    private static final int VERSION = 3;
     private static final int BY_INDEX = 1;
+    /** The last format without request counters. */
+    private static final int WITHOUT_REQUESTS = 2;
     private static final int MAX_REASON = 2_000;
 
     private SnapshotFile() {
@@ -39,7 +44,8 @@ final class SnapshotFile {
     static StoreSnapshot read(Path file) {
         ChecksummedFile.Content content = ChecksummedFile.read(file, MAGIC, BY_INDEX, VERSION, "keypool usage snapshot");
         try {
-            return decode(new DataInputStream(new ByteArrayInputStream(content.body())), content.version() == BY_INDEX);
+            return decode(new DataInputStream(new ByteArrayInputStream(content.body())), content.version() == BY_INDEX,
+                    content.version() > WITHOUT_REQUESTS);
         } catch (IOException | RuntimeException e) {
             throw new StoreCorruptedException(file, "malformed body: " + e, e);
         }
@@ -63,12 +69,19 @@ final class SnapshotFile {
             out.writeLong(window.dayTokens());
             out.writeLong(window.held());
             writeState(out, window.state());
+            out.writeInt(window.requests().length);
+            for (long requests : window.requests()) {
+                out.writeLong(requests);
+            }
+            out.writeLong(window.requestMinuteSum());
+            out.writeLong(window.dayRequests());
+            out.writeLong(window.heldRequests());
         }
         out.flush();
         return bytes.toByteArray();
     }
 
-    private static StoreSnapshot decode(DataInputStream in, boolean byIndex) throws IOException {
+    private static StoreSnapshot decode(DataInputStream in, boolean byIndex, boolean withRequests) throws IOException {
         long bucketMillis = in.readLong();
         long nextTicketId = in.readLong();
         int keys = count(in.readInt());
@@ -86,8 +99,21 @@ final class SnapshotFile {
             long dayTokens = in.readLong();
             // Format 1 kept reservations in the buckets and the day; format 2 holds them apart.
             long held = byIndex ? 0 : in.readLong();
+            KeyState state = readState(in);
+            long[] requests = new long[withRequests ? count(in.readInt()) : ring.length];
+            long requestMinuteSum = 0;
+            long dayRequests = 0;
+            long heldRequests = 0;
+            if (withRequests) {
+                for (int b = 0; b < requests.length; b++) {
+                    requests[b] = in.readLong();
+                }
+                requestMinuteSum = in.readLong();
+                dayRequests = in.readLong();
+                heldRequests = in.readLong();
+            }
             windows.add(new StoreSnapshot.KeyWindow(key, legacyIndex, ring, head, minuteSum, epochDay, dayTokens, held,
-                    readState(in)));
+                    state, requests, requestMinuteSum, dayRequests, heldRequests));
         }
         if (byIndex) {
             // Format 1 listed the pending tickets; their tokens are in the windows, which is all a restart needs.

@@ -12,10 +12,13 @@ record StoreSnapshot(long bucketMillis, long nextTicketId, List<KeyWindow> windo
 
     /**
      * One key's windows, under its fingerprint; a snapshot of format 1 named keys by index instead
-     * ({@code legacyIndex}, and {@code key} is {@code null}).
+     * ({@code legacyIndex}, and {@code key} is {@code null}). The request counters ({@code requests},
+     * a ring parallel to {@code ring}, and the sums) are zero in a snapshot written before keys had
+     * request limits (formats 1 and 2).
      */
     record KeyWindow(KeyFingerprint key, KeyId legacyIndex, long[] ring, long head, long minuteSum, long epochDay,
-            long dayTokens, long held, KeyState state) {
+            long dayTokens, long held, KeyState state, long[] requests, long requestMinuteSum, long dayRequests,
+            long heldRequests) {
 
         Object owner() {
             return key != null ? key : legacyIndex;

@@ -23,6 +23,15 @@ import java.util.Map;
  * {@link DayWindow} began plus every reservation not yet settled (which may reach the provider on
  * either side of midnight).
  *
+ * <h2>Requests</h2>
+ * Every reservation is also one request, counted beside its tokens by the same rules: held from
+ * the reserve until the settle, settled requests counting at least 60 s more, and a settled
+ * reservation counting as one request whatever tokens it settles with (a released request may
+ * have reached the provider). So in any 60-second span of arrivals a key receives no more requests
+ * than its {@link WindowLimits#requestsPerMinute()}, and in a day no more than its
+ * {@link WindowLimits#requestsPerDay()}; expired tickets' requests are charged, and a restart
+ * charges the requests the previous process held, as for tokens.
+ *
  * <h2>Settling</h2>
  * A ticket is settled once with the tokens actually used, which then count from the settle. A
  * ticket nobody settles is charged in full by {@link #releaseExpired} after its expiry, never
@@ -65,8 +74,9 @@ public interface UsageStore extends AutoCloseable {
     KeyFingerprint fingerprint(KeyId key);
 
     /**
-     * Atomically: checks the key's state, then reserves {@code tokens} in the minute and the day
-     * window if both have room, or in neither. A key whose rest is over is granted to one
+     * Atomically: checks the key's state, then reserves {@code tokens} and one request in the
+     * minute and the day window if all of them have room (tokens and requests, both windows), or
+     * reserves nothing. A key whose rest is over is granted to one
      * reservation, its probe ({@link ReserveResult.Granted#probing()}), and refused to the others
      * for {@link #PROBE_MILLIS} or until the probe's outcome sets the key's state.
      *

@@ -245,7 +245,11 @@ class EnvConfigLoaderTest {
             "SERP_MAX_CONCURRENT_0, 3000000000",
             "OPENAI_WEIGHT_0, 0",
             "OPENAI_WEIGHT_0, 1.5",
-            "GEMINI_WEIGHT_0, heavy"})
+            "GEMINI_WEIGHT_0, heavy",
+            "OPENAI_MAX_REQUESTS_PER_MINUTE_0, 0",
+            "GEMINI_MAX_REQUESTS_PER_MINUTE_0, many",
+            "SERP_MAX_REQUESTS_PER_DAY_0, -5",
+            "OPENAI_MAX_REQUESTS_PER_DAY_0, 2.5"})
     void fromVariables_refusesALimitThatIsNotAPositiveInteger_namingTheVariable(String variable, String value) {
         ConfigException refusal = refusal(
                 "OPENAI_API_KEYS", "sk-proj-key1", "GEMINI_API_KEYS", "AIza-key1", "SERP_API_KEYS", "serp-key1",
@@ -273,9 +277,31 @@ class EnvConfigLoaderTest {
         assertThat(config.selectionStrategy()).isEqualTo(SelectionStrategy.WEIGHTED);
     }
 
+    @Test
+    void fromVariables_readsEachKeysRequestLimits_besideItsTokenLimits_unsetMeaningUnlimited() {
+        KeypoolConfig config = fromVariables(
+                "OPENAI_API_KEYS", "sk-proj-key1,sk-proj-key2",
+                "OPENAI_MAX_TOKENS_PER_MINUTE_0", "90000", "OPENAI_MAX_REQUESTS_PER_MINUTE_0", " 500 ",
+                "OPENAI_MAX_REQUESTS_PER_DAY_1", "10000",
+                "GEMINI_API_KEYS", "AIza-key1", "GEMINI_MAX_REQUESTS_PER_DAY_0", "1500",
+                "SERP_API_KEYS", "serp-key1", "SERP_MAX_REQUESTS_PER_MINUTE_0", "5");
+
+        WindowLimits first = config.keys(Provider.OPENAI).get(0).limits();
+        WindowLimits second = config.keys(Provider.OPENAI).get(1).limits();
+        assertThat(first.perMinute()).isEqualTo(90_000);
+        assertThat(first.requestsPerMinute()).isEqualTo(500);
+        assertThat(first.requestDayLimited()).isFalse();
+        assertThat(second.requestMinuteLimited()).isFalse();
+        assertThat(second.requestsPerDay()).isEqualTo(10_000);
+        assertThat(second.minuteLimited()).isFalse();
+        assertThat(config.keys(Provider.GEMINI).get(0).limits().requestsPerDay()).isEqualTo(1_500);
+        assertThat(config.keys(Provider.SERP).get(0).limits().requestsPerMinute()).isEqualTo(5);
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"OPENAI_MODEL_3", "OPENAI_MAX_TOKENS_PER_MINUTE_3", "OPENAI_MAX_TOKENS_PER_DAY_7",
-            "OPENAI_MAX_CONCURRENT_3", "OPENAI_WEIGHT_5"})
+            "OPENAI_MAX_CONCURRENT_3", "OPENAI_WEIGHT_5", "OPENAI_MAX_REQUESTS_PER_MINUTE_3",
+            "OPENAI_MAX_REQUESTS_PER_DAY_4"})
     void fromVariables_refusesAnIndexWithNoMatchingKey_namingTheVariable(String variable) {
         ConfigException refusal = refusal(
                 "OPENAI_API_KEYS", "sk-proj-key1,sk-proj-key2,sk-proj-key3",

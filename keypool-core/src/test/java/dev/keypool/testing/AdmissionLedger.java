@@ -51,15 +51,33 @@ public final class AdmissionLedger {
         return grants.size();
     }
 
-    /** What the provider received, by key: the arrivals of the grants that kept tokens. */
+    /**
+     * What the provider may have received, by key: every grant's arrival, with the tokens it kept.
+     * A grant that kept none (released, failed) counts as a request all the same: it may have
+     * reached the provider, and stores count it.
+     */
     public ArrivalLedger<KeyId> arrivals() {
         ArrivalLedger<KeyId> arrivals = new ArrivalLedger<>();
         for (Grant grant : grants) {
-            if (grant.finalTokens() > 0) {
-                arrivals.arrived(grant.ticket().key(), grant.arrivedMillis(), grant.finalTokens());
-            }
+            arrivals.arrived(grant.ticket().key(), grant.arrivedMillis(), grant.finalTokens());
         }
         return arrivals;
+    }
+
+    /** The minute requests a bucketed store must report for {@code key} at {@code nowMillis}, with nothing pending. */
+    public long expectedMinuteRequests(KeyId key, long nowMillis, long bucketMillis) {
+        long oldestLiveBucket = Math.floorDiv(nowMillis, bucketMillis) - UsageStore.MINUTE_MILLIS / bucketMillis;
+        return grants.stream()
+                .filter(grant -> grant.ticket().key().equals(key))
+                .filter(grant -> Math.floorDiv(grant.settledMillis(), bucketMillis) >= oldestLiveBucket)
+                .count();
+    }
+
+    /** The day requests a store must report for {@code key} in {@code day}, with nothing pending. */
+    public long expectedDayRequests(KeyId key, DayWindow day) {
+        return grants.stream()
+                .filter(grant -> grant.ticket().key().equals(key) && day.contains(grant.settledMillis()))
+                .count();
     }
 
     /**

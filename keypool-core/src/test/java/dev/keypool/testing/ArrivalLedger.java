@@ -13,12 +13,12 @@ import java.util.Map;
 import java.util.Queue;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.function.BiConsumer;
 
 /**
  * What a provider received, per key, with when it arrived: the checker of keypool's promise as a
  * provider sees it. In any 60-second span of arrivals, and in any day (of arrivals), a key gets no
- * more tokens than its limit. A provider counts by arrival, not by when a gateway admitted the
+ * more tokens than its limit, and no more requests (each arrival is one) than its request limit.
+ * A provider counts by arrival, not by when a gateway admitted the
  * request, so the times must be the provider's: a fake upstream's log (its requests with their
  * arrival on the test's clock), or, for a store alone, a moment between a reservation and its
  * settlement ({@link AdmissionLedger}).
@@ -44,7 +44,14 @@ public final class ArrivalLedger<K> {
     /** The most tokens {@code key} received in any 60-second span of arrivals. */
     public long mostInAMinute(K key) {
         long[] most = {0};
-        forEachMinute(key, (spanStart, tokens) -> most[0] = Math.max(most[0], tokens));
+        forEachMinute(key, (spanStart, tokens, requests) -> most[0] = Math.max(most[0], tokens));
+        return most[0];
+    }
+
+    /** The most requests {@code key} received in any 60-second span of arrivals. */
+    public long mostRequestsInAMinute(K key) {
+        long[] most = {0};
+        forEachMinute(key, (spanStart, tokens, requests) -> most[0] = Math.max(most[0], requests));
         return most[0];
     }
 
@@ -53,15 +60,38 @@ public final class ArrivalLedger<K> {
         return perDay(key, zone).values().stream().mapToLong(Long::longValue).max().orElse(0);
     }
 
-    /** For every key in {@code limits}: no 60-second span of arrivals and no day holds more than its limits. */
+    /**
+     * For every key in {@code limits}: no 60-second span of arrivals and no day holds more than its
+     * limits, of tokens and of requests.
+     */
     public void assertNoKeyExceeds(Map<K, WindowLimits> limits, ZoneId zone) {
         limits.forEach((key, limit) -> {
-            forEachMinute(key, (spanStart, tokens) -> assertThat(tokens)
-                    .as("tokens %s received in the 60 s of arrivals from %s", key, Instant.ofEpochMilli(spanStart))
-                    .isLessThanOrEqualTo(limit.perMinute()));
+            forEachMinute(key, (spanStart, tokens, requests) -> {
+                assertThat(tokens)
+                        .as("tokens %s received in the 60 s of arrivals from %s", key, Instant.ofEpochMilli(spanStart))
+                        .isLessThanOrEqualTo(limit.perMinute());
+                assertThat(requests)
+                        .as("requests %s received in the 60 s of arrivals from %s", key, Instant.ofEpochMilli(spanStart))
+                        .isLessThanOrEqualTo(limit.requestsPerMinute());
+            });
             perDay(key, zone).forEach((day, tokens) -> assertThat(tokens).as("tokens %s received on day %s", key, day)
                     .isLessThanOrEqualTo(limit.perDay()));
+            requestsPerDay(key, zone).forEach((day, requests) -> assertThat(requests)
+                    .as("requests %s received on day %s", key, day).isLessThanOrEqualTo(limit.requestsPerDay()));
         });
+    }
+
+    private Map<Long, Long> requestsPerDay(K key, ZoneId zone) {
+        Map<Long, Long> perDay = new TreeMap<>();
+        sorted(key).forEach(arrival -> perDay.merge(DayWindow.at(arrival.arrivedMillis(), zone).epochDay(), 1L,
+                Long::sum));
+        return perDay;
+    }
+
+    /** What one 60-second span of arrivals held. */
+    @FunctionalInterface
+    private interface Span {
+        void accept(long spanStart, long tokens, long requests);
     }
 
     private Map<Long, Long> perDay(K key, ZoneId zone) {
@@ -71,8 +101,8 @@ public final class ArrivalLedger<K> {
         return perDay;
     }
 
-    /** Every 60-second span of {@code key}'s arrivals that starts at an arrival, with its tokens. */
-    private void forEachMinute(K key, BiConsumer<Long, Long> span) {
+    /** Every 60-second span of {@code key}'s arrivals that starts at an arrival, with its tokens and requests. */
+    private void forEachMinute(K key, Span span) {
         List<Arrival<K>> sorted = sorted(key);
         long sum = 0;
         int end = 0;
@@ -82,7 +112,7 @@ public final class ArrivalLedger<K> {
                 sum += sorted.get(end).tokens();
                 end++;
             }
-            span.accept(spanStart, sum);
+            span.accept(spanStart, sum, end - start);
             sum -= sorted.get(start).tokens();
         }
     }

@@ -250,4 +250,49 @@ class DurableCrashRecoveryTest {
         assertThat(log.list).filteredOn(event -> event.getLevel() == Level.WARN).hasSize(2);
         assertThat(log.list).filteredOn(event -> event.getFormattedMessage().contains("again")).hasSize(2);
     }
+
+    @Test
+    void crashAfterTheLastSnapshot_neverRollsTheDayRequestCountBack_andHoldsTheRequestMinute() throws IOException {
+        WindowLimits limits = WindowLimits.ofRequests(1_000, 100);
+        Path dir = work.resolve("requests");
+        Path crashed;
+        try (DurableUsageStore store = open(dir)) {
+            spend(store, limits, 1);
+            spend(store, limits, 1);
+            store.flush();
+            for (int i = 0; i < 4; i++) {
+                spend(store, limits, 1);
+            }
+            crashed = crashCopy(dir, "requests-after-kill");
+        }
+
+        try (DurableUsageStore restarted = open(crashed)) {
+            long dayRequests = restarted.usage(KEY, clock.millis(), day()).dayRequests();
+            assertThat(dayRequests).as("at least what was admitted, at most one chunk more")
+                    .isBetween(6L, 6L + 100 / DayCeilings.CHUNKS_PER_DAY);
+            ReserveResult refused = reserve(restarted, WindowLimits.ofRequests(1_000, WindowLimits.UNLIMITED), 1);
+            assertThat(refused).as("the lost second may have admitted any number of requests")
+                    .isInstanceOf(ReserveResult.Denied.class);
+            assertThat(((ReserveResult.Denied) refused).reason()).isEqualTo(DenialReason.REQUEST_MINUTE_LIMIT);
+        }
+    }
+
+    @Test
+    void requestsPendingAtACrash_areChargedByTheRestart() throws IOException {
+        WindowLimits limits = WindowLimits.ofRequests(WindowLimits.UNLIMITED, 1);
+        Path dir = work.resolve("pending-requests");
+        Path crashed;
+        try (DurableUsageStore store = open(dir)) {
+            assertThat(reserve(store, limits, 10)).isInstanceOf(ReserveResult.Granted.class);
+            store.flush();
+            crashed = crashCopy(dir, "pending-requests-after-kill");
+        }
+
+        try (DurableUsageStore restarted = open(crashed)) {
+            clock.advanceMillis(2 * MINUTE);
+            ReserveResult refused = reserve(restarted, limits, 10);
+            assertThat(refused).isInstanceOf(ReserveResult.Denied.class);
+            assertThat(((ReserveResult.Denied) refused).reason()).isEqualTo(DenialReason.REQUEST_DAY_LIMIT);
+        }
+    }
 }

@@ -202,4 +202,70 @@ class DurableUsageStoreTest extends UsageStoreContract {
         assertThat(result).isInstanceOf(ReserveResult.Denied.class);
         return (ReserveResult.Denied) result;
     }
+
+    @Test
+    void reopen_restoresTheRequestCounts_andChargesTheRequestOfAReservationPendingAtTheStop() {
+        Path dir = dataDir.resolve("requests");
+        WindowLimits limits = WindowLimits.ofRequests(3, 3);
+        try (DurableUsageStore first = open(dir)) {
+            Ticket done = first.reserve(KEY, limits, 1, T0, DayWindow.at(T0, UTC), NO_EXPIRY) instanceof
+                    ReserveResult.Granted g ? g.ticket() : null;
+            assertThat(done).isNotNull();
+            first.settle(done, 1, T0, DayWindow.at(T0, UTC));
+            assertThat(first.reserve(KEY, limits, 1, T0, DayWindow.at(T0, UTC), NO_EXPIRY))
+                    .isInstanceOf(ReserveResult.Granted.class);
+        }
+        try (DurableUsageStore second = open(dir)) {
+            KeyUsage usage = second.usage(KEY, T0 + SECOND, DayWindow.at(T0, UTC));
+            assertThat(usage.minuteRequests()).isEqualTo(2);
+            assertThat(usage.dayRequests()).isEqualTo(2);
+            assertThat(second.reserve(KEY, limits, 1, T0 + SECOND, DayWindow.at(T0, UTC), NO_EXPIRY))
+                    .isInstanceOf(ReserveResult.Granted.class);
+            ReserveResult refused = second.reserve(KEY, limits, 1, T0 + 2 * MINUTE, DayWindow.at(T0, UTC), NO_EXPIRY);
+            assertThat(refused).isInstanceOf(ReserveResult.Denied.class);
+            assertThat(((ReserveResult.Denied) refused).reason()).isEqualTo(DenialReason.REQUEST_DAY_LIMIT);
+        }
+    }
+
+    /** A data directory written before keys had request limits (snapshot format 2) is read, with no requests counted. */
+    @Test
+    void reopen_readsASnapshotOfFormatTwo_writtenBeforeRequestsWereCounted() throws IOException {
+        Path dir = dataDir.resolve("format-2");
+        KeyFingerprint fingerprint;
+        try (DurableUsageStore first = open(dir)) {
+            fingerprint = first.fingerprint(KEY);
+        }
+        long bucket = T0 / 1_000;
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        java.io.DataOutputStream out = new java.io.DataOutputStream(bytes);
+        out.writeLong(InMemoryUsageStore.DEFAULT_BUCKET_MILLIS);
+        out.writeLong(9);
+        out.writeInt(1);
+        out.writeUTF(fingerprint.toString());
+        out.writeInt(61);
+        for (int slot = 0; slot < 61; slot++) {
+            out.writeLong(slot == Math.floorMod(bucket, 61) ? 300 : 0);
+        }
+        out.writeLong(bucket);
+        out.writeLong(300);
+        out.writeLong(DayWindow.at(T0, UTC).epochDay());
+        out.writeLong(300);
+        out.writeLong(0);
+        out.writeByte(KeyStatus.ACTIVE.ordinal());
+        out.writeByte(-1);
+        out.writeBoolean(false);
+        out.writeLong(0);
+        out.flush();
+        ChecksummedFile.write(dir.resolve(DurableUsageStore.FILE_NAME), 0x4B505553, 2, bytes.toByteArray());
+
+        try (DurableUsageStore second = open(dir)) {
+            KeyUsage usage = second.usage(KEY, T0 + SECOND, DayWindow.at(T0, UTC));
+            assertThat(usage.minuteTokens()).isEqualTo(300);
+            assertThat(usage.dayTokens()).isEqualTo(300);
+            assertThat(usage.minuteRequests()).isZero();
+            assertThat(usage.dayRequests()).isZero();
+            assertThat(second.reserve(KEY, WindowLimits.ofRequests(1, 1), 1, T0 + SECOND, DayWindow.at(T0, UTC),
+                    NO_EXPIRY)).isInstanceOf(ReserveResult.Granted.class);
+        }
+    }
 }

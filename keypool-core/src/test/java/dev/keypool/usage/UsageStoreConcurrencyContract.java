@@ -63,7 +63,12 @@ public abstract class UsageStoreConcurrencyContract {
     private static final Map<KeyId, WindowLimits> LIMITS = Map.of(
             KEYS.get(0), WindowLimits.of(1_000, 1_500),
             KEYS.get(1), WindowLimits.of(700, 1_000),
-            KEYS.get(2), WindowLimits.of(1_500, 2_200));
+            KEYS.get(2), WindowLimits.of(1_500, 2_200).withRequests(6, 9));
+    /**
+     * A key whose request limits bind long before its token limits: many small reservations, so
+     * that requests are what the store refuses on.
+     */
+    private static final KeyId REQUEST_BOUND = KEYS.get(2);
 
     private UsageStore store;
     private ManualClock clock;
@@ -118,6 +123,8 @@ public abstract class UsageStoreConcurrencyContract {
 
     private final AtomicLong minuteDenials = new AtomicLong();
     private final AtomicLong dayDenials = new AtomicLong();
+    private final AtomicLong requestMinuteDenials = new AtomicLong();
+    private final AtomicLong requestDayDenials = new AtomicLong();
     private final AtomicLong expiredTickets = new AtomicLong();
 
     /**
@@ -180,7 +187,7 @@ public abstract class UsageStoreConcurrencyContract {
             Deque<Ticket> open = new ArrayDeque<>();
             for (int i = 0; i < operationsPerThread(); i++) {
                 KeyId key = KEYS.get(random.nextInt(KEYS.size()));
-                long tokens = 1 + random.nextLong(MAX_REQUEST);
+                long tokens = key.equals(REQUEST_BOUND) ? 1 + random.nextLong(10) : 1 + random.nextLong(MAX_REQUEST);
                 boolean abandon = interleave && random.nextInt(20) == 0;
                 ReserveResult result;
                 clockSteps.readLock().lock();
@@ -203,6 +210,10 @@ public abstract class UsageStoreConcurrencyContract {
                             minuteDenials.incrementAndGet();
                         } else if (denied.reason() == DenialReason.DAY_LIMIT) {
                             dayDenials.incrementAndGet();
+                        } else if (denied.reason() == DenialReason.REQUEST_MINUTE_LIMIT) {
+                            requestMinuteDenials.incrementAndGet();
+                        } else if (denied.reason() == DenialReason.REQUEST_DAY_LIMIT) {
+                            requestDayDenials.incrementAndGet();
                         }
                     }
                 }
@@ -239,6 +250,10 @@ public abstract class UsageStoreConcurrencyContract {
         assertThat(clock.instant()).as("the clock crossed midnight").isAfter(Instant.parse("2026-01-16T00:05:00Z"));
         assertThat(minuteDenials.get()).as("minute refusals").isPositive();
         assertThat(dayDenials.get()).as("day refusals").isPositive();
+        assertThat(requestMinuteDenials.get()).as("request minute refusals").isPositive();
+        assertThat(requestDayDenials.get()).as("request day refusals (minute: %s, tokens %s/%s, requests granted %s)",
+                requestMinuteDenials.get(), minuteDenials.get(), dayDenials.get(),
+                ledger.where(g -> g.ticket().key().equals(REQUEST_BOUND)).size()).isPositive();
     }
 
     private void assertStoreHoldsExactlyTheLedger() {
@@ -251,6 +266,10 @@ public abstract class UsageStoreConcurrencyContract {
                     .isEqualTo(ledger.expectedMinuteTokens(key, now, bucketMillis()));
             assertThat(usage.dayTokens()).as("day tokens of %s", key)
                     .isEqualTo(ledger.expectedDayTokens(key, day));
+            assertThat(usage.minuteRequests()).as("minute requests of %s", key)
+                    .isEqualTo(ledger.expectedMinuteRequests(key, now, bucketMillis()));
+            assertThat(usage.dayRequests()).as("day requests of %s", key)
+                    .isEqualTo(ledger.expectedDayRequests(key, day));
         }
     }
 }

@@ -496,12 +496,13 @@ public abstract class UsageStoreContract {
     }
 
     @Test
-    void settle_withZero_givesEverythingBack() {
+    void settle_withZero_givesTheTokensBack_butTheRequestStillCounts() {
         Ticket ticket = granted(KEY, WindowLimits.of(1_000, 10_000), 500, T0);
 
         settle(ticket, 0, T0 + SECOND);
 
-        assertThat(usage(KEY, T0 + SECOND)).isEqualTo(new KeyUsage(0, 0, KeyState.ACTIVE));
+        // A released request may have reached the provider all the same: it is not refunded.
+        assertThat(usage(KEY, T0 + SECOND)).isEqualTo(new KeyUsage(0, 0, KeyState.ACTIVE, 0, 1, 1));
     }
 
     @Test
@@ -686,7 +687,7 @@ public abstract class UsageStoreContract {
         store.setState(KEY, KeyState.deactivated(null, "by an admin", KeyState.NEVER));
         store.setState(KEY, KeyState.ACTIVE);
 
-        assertThat(usage(KEY, T0)).isEqualTo(new KeyUsage(700, 700, KeyState.ACTIVE));
+        assertThat(usage(KEY, T0)).isEqualTo(new KeyUsage(700, 700, KeyState.ACTIVE, 0, 1, 1));
     }
 
     @Test
@@ -715,9 +716,9 @@ public abstract class UsageStoreContract {
         List<KeyUsage> usages = store.usages(List.of(OTHER_KEY, UNSEEN_KEY, KEY), T0, DayWindow.at(T0, UTC));
 
         assertThat(usages).containsExactly(
-                new KeyUsage(200, 200, KeyState.ACTIVE),
+                new KeyUsage(200, 200, KeyState.ACTIVE, 0, 1, 1),
                 new KeyUsage(0, 0, KeyState.ACTIVE),
-                new KeyUsage(100, 100, KeyState.ACTIVE));
+                new KeyUsage(100, 100, KeyState.ACTIVE, 0, 1, 1));
     }
 
     @Test
@@ -728,5 +729,140 @@ public abstract class UsageStoreContract {
 
         assertThat(later.minuteTokens()).isZero();
         assertThat(later.dayTokens()).isEqualTo(100);
+    }
+
+    // ---- requests: counted beside the tokens, reserved in the same step ---------------------------------
+
+    private static WindowLimits requestsPerMinute(long limit) {
+        return WindowLimits.ofRequests(limit, WindowLimits.UNLIMITED);
+    }
+
+    @Test
+    void reserve_countsOneRequestPerReservation_inBothWindows_fromTheReserveUntilAMinuteAfterTheSettle() {
+        Ticket ticket = granted(KEY, WindowLimits.NONE, 300, T0);
+        granted(KEY, WindowLimits.NONE, 0, T0);
+
+        assertThat(usage(KEY, T0).minuteRequests()).isEqualTo(2);
+        assertThat(usage(KEY, T0).dayRequests()).isEqualTo(2);
+
+        // Held however long the request takes, then settled where the provider last could see it
+        settle(ticket, 300, T0 + 5 * MINUTE);
+        assertThat(usage(KEY, T0 + 5 * MINUTE).minuteRequests()).isEqualTo(2);
+        assertThat(usage(KEY, T0 + 6 * MINUTE - 1).minuteRequests()).as("the settled one counts a minute on")
+                .isEqualTo(2);
+        KeyUsage later = usage(KEY, T0 + 6 * MINUTE + bucketMillis());
+        assertThat(later.minuteRequests()).as("only the one still held").isEqualTo(1);
+        assertThat(later.dayRequests()).isEqualTo(2);
+    }
+
+    @Test
+    void reserve_refusesOnTheRequestMinuteLimit_whileTheTokensFit_andReservesNothing() {
+        WindowLimits limits = WindowLimits.of(1_000_000, 10_000_000).withRequests(2, 1_000);
+        spent(KEY, limits, 10, T0);
+        granted(KEY, limits, 10, T0 + SECOND);
+        int pending = store.pendingCount();
+
+        ReserveResult.Denied denial = denied(KEY, limits, 10, T0 + 2 * SECOND);
+
+        assertThat(denial.reason()).isEqualTo(DenialReason.REQUEST_MINUTE_LIMIT);
+        KeyUsage usage = usage(KEY, T0 + 2 * SECOND);
+        assertThat(usage.minuteTokens()).as("no tokens taken").isEqualTo(20);
+        assertThat(usage.dayTokens()).isEqualTo(20);
+        assertThat(usage.minuteRequests()).isEqualTo(2);
+        assertThat(usage.dayRequests()).isEqualTo(2);
+        assertThat(store.pendingCount()).isEqualTo(pending);
+    }
+
+    @Test
+    void reserve_refusesOnTheTokens_whileTheRequestsFit_andCountsNoRequest() {
+        WindowLimits limits = WindowLimits.of(1_000, 10_000).withRequests(100, 1_000);
+        granted(KEY, limits, 900, T0);
+
+        ReserveResult.Denied denial = denied(KEY, limits, 200, T0 + SECOND);
+
+        assertThat(denial.reason()).isEqualTo(DenialReason.MINUTE_LIMIT);
+        KeyUsage usage = usage(KEY, T0 + SECOND);
+        assertThat(usage.minuteRequests()).isEqualTo(1);
+        assertThat(usage.dayRequests()).isEqualTo(1);
+    }
+
+    @Test
+    void reserve_refusesOnTheRequestDayLimit_whileTheMinuteHasRoom_withRetryAtTheNextDay() {
+        WindowLimits limits = WindowLimits.ofRequests(100, 2);
+        spent(KEY, limits, 1, at("2026-01-15T08:00:00Z"));
+        spent(KEY, limits, 1, at("2026-01-15T09:00:00Z"));
+
+        ReserveResult.Denied denial = denied(KEY, limits, 1, at("2026-01-15T23:59:59.999Z"));
+
+        assertThat(denial.reason()).isEqualTo(DenialReason.REQUEST_DAY_LIMIT);
+        assertThat(denial.retryAtMillis()).isEqualTo(at("2026-01-16T00:00:00Z"));
+        assertThat(usage(KEY, at("2026-01-15T23:59:59.999Z")).dayRequests()).isEqualTo(2);
+        granted(KEY, limits, 1, at("2026-01-16T00:00:00Z"));
+        assertThat(usage(KEY, at("2026-01-16T00:00:00Z")).dayRequests()).as("the new day counts anew").isEqualTo(1);
+    }
+
+    @Test
+    void reserve_requestMinuteDenial_retryAtIsExactlyWhenTheOldestSettledRequestLeavesTheMinute() {
+        WindowLimits limits = requestsPerMinute(2);
+        long first = T0 + 1_500;
+        spent(KEY, limits, 5, first);
+        spent(KEY, limits, 5, T0 + 21_500);
+
+        long retryAt = denied(KEY, limits, 5, T0 + 30 * SECOND).retryAtMillis();
+
+        assertThat(retryAt).isBetween(first + MINUTE, first + MINUTE + bucketMillis());
+        assertThat(denied(KEY, limits, 5, retryAt - 1).reason()).isEqualTo(DenialReason.REQUEST_MINUTE_LIMIT);
+        granted(KEY, limits, 5, retryAt);
+    }
+
+    @Test
+    void reserve_requestsHeldAlone_fillTheMinute_untilTheyAreSettled() {
+        WindowLimits limits = requestsPerMinute(1);
+        Ticket held = granted(KEY, limits, 5, T0);
+
+        ReserveResult.Denied denial = denied(KEY, limits, 5, T0 + 10 * MINUTE);
+
+        assertThat(denial.reason()).isEqualTo(DenialReason.REQUEST_MINUTE_LIMIT);
+        assertThat(denial.retryAtMillis()).as("held requests free up when they end: ask again soon")
+                .isBetween(T0 + 10 * MINUTE + 1, T0 + 10 * MINUTE + bucketMillis());
+        settle(held, 5, T0 + 10 * MINUTE);
+        assertThat(denied(KEY, limits, 5, T0 + 11 * MINUTE - 1).reason()).isEqualTo(DenialReason.REQUEST_MINUTE_LIMIT);
+        granted(KEY, limits, 5, T0 + 11 * MINUTE + bucketMillis());
+    }
+
+    @Test
+    void releaseExpired_chargesTheRequest_andALateSettleDoesNotChargeItAgain() {
+        WindowLimits limits = WindowLimits.ofRequests(10, 2);
+        Ticket orphan = expiringAt(T0 + 10 * SECOND, limits, 100, T0);
+        assertThat(expire(T0 + 10 * SECOND)).containsExactly(orphan);
+
+        assertThat(settle(orphan, 100, T0 + 11 * SECOND)).isFalse();
+
+        KeyUsage usage = usage(KEY, T0 + 11 * SECOND);
+        assertThat(usage.minuteRequests()).isEqualTo(1);
+        assertThat(usage.dayRequests()).isEqualTo(1);
+        spent(KEY, limits, 1, T0 + 2 * MINUTE);
+        assertThat(denied(KEY, limits, 1, T0 + 3 * MINUTE).reason()).isEqualTo(DenialReason.REQUEST_DAY_LIMIT);
+    }
+
+    @Test
+    void reserve_requestLimitsAreKeptPerKey() {
+        WindowLimits limits = requestsPerMinute(1);
+        spent(KEY, limits, 1, T0);
+
+        granted(OTHER_KEY, limits, 1, T0);
+
+        assertThat(denied(KEY, limits, 1, T0).reason()).isEqualTo(DenialReason.REQUEST_MINUTE_LIMIT);
+    }
+
+    @Test
+    void reserve_withoutRequestLimits_stillCountsRequests() {
+        for (int i = 0; i < 5; i++) {
+            spent(KEY, WindowLimits.of(1_000, 10_000), 1, T0 + i);
+        }
+
+        assertThat(usage(KEY, T0 + SECOND).minuteRequests()).isEqualTo(5);
+        assertThat(usage(KEY, T0 + 2 * MINUTE).minuteRequests()).isZero();
+        assertThat(usage(KEY, T0 + 2 * MINUTE).dayRequests()).isEqualTo(5);
     }
 }

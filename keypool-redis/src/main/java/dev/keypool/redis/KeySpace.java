@@ -45,7 +45,7 @@ final class KeySpace {
         }
 
         String[] forUsage() {
-            return new String[] {minute, day, state, meta};
+            return new String[] {minute, day, state, meta, pending};
         }
 
         /** A key whose data Redis lost, taken back into the current epoch. */

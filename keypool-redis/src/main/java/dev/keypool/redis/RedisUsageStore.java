@@ -61,7 +61,11 @@ import org.slf4j.LoggerFactory;
  * settled, and the tokens actually used then go in a hash of bucket number to tokens, where tokens
  * of bucket {@code b} count until bucket {@code b + 60 s / bucket + 1} begins (refuse early by at
  * most a bucket, never admit late), so a request counts until a minute after it ended, where the
- * provider can have seen it. Reserve deletes the buckets that have left the window,
+ * provider can have seen it. Requests are counted beside the tokens in the same two hashes: a
+ * reservation's request is held as its member of the pending set (so the held requests are that
+ * set's size), and settling puts one request in field {@code r<bucket>} of the minute hash and in
+ * the day hash's {@code requests}; data written before request limits has neither and reads as no
+ * requests. Reserve deletes the buckets that have left the window,
  * and everything expires by itself: the minute hash {@link #MINUTE_SLACK_MILLIS} after its newest
  * bucket leaves the window, the day counter and the pending tickets {@link #DAY_TTL_MILLIS} after
  * the key's last reservation, a resting key's state {@link #STATE_GRACE_MILLIS} after its rest
@@ -217,13 +221,13 @@ public final class RedisUsageStore implements UsageStore {
     }
 
     /** The most a key's day was seen to count (on {@code epochDay}), for restoring it if Redis loses it. */
-    private record DaySeen(long epochDay, long tokens) {
+    private record DaySeen(long epochDay, long tokens, long requests) {
 
         static DaySeen max(DaySeen a, DaySeen b) {
             if (a.epochDay != b.epochDay) {
                 return a.epochDay > b.epochDay ? a : b;
             }
-            return a.tokens >= b.tokens ? a : b;
+            return new DaySeen(a.epochDay, Math.max(a.tokens, b.tokens), Math.max(a.requests, b.requests));
         }
     }
 
@@ -295,14 +299,14 @@ public final class RedisUsageStore implements UsageStore {
         if (number(answer.get(0)) == 1) {
             Ticket ticket = new Ticket(ticketId(key, number(answer.get(1))), key, tokens, number(answer.get(2)),
                     number(answer.get(3)), expiresMillis);
-            saw(key, ticket.epochDay(), number(answer.get(4)));
+            saw(key, ticket.epochDay(), number(answer.get(4)), number(answer.get(6)));
             List<?> probing = (List<?>) answer.get(5);
             return new ReserveResult.Granted(ticket, probing.isEmpty() ? null : StateCodec.decode(probing));
         }
         DenialReason reason = DenialReason.valueOf((String) answer.get(1));
         long retryAt = switch (reason) {
-            case COOLING_DOWN, DEACTIVATED, MINUTE_LIMIT -> number(answer.get(2));
-            case DAY_LIMIT -> day.nextStartMillis();
+            case COOLING_DOWN, DEACTIVATED, MINUTE_LIMIT, REQUEST_MINUTE_LIMIT -> number(answer.get(2));
+            case DAY_LIMIT, REQUEST_DAY_LIMIT -> day.nextStartMillis();
             case EXCEEDS_LIMIT -> KeyState.NEVER;
             // The script never says it: the cap on requests in flight is the rotator's, per process.
             case AT_CONCURRENCY_CAP -> throw new IllegalStateException("the reserve script answered " + reason);
@@ -319,7 +323,7 @@ public final class RedisUsageStore implements UsageStore {
         List<Object> answer = calls.run(Script.SETTLE, names(ticket.key()).forSettle(), pendingMember(ticket),
                 Long.toString(ticket.tokens()), Long.toString(actualTokens), Long.toString(nowMillis), bucketArg,
                 ringArg, Long.toString(day.epochDay()), Long.toString(MINUTE_SLACK_MILLIS), Long.toString(DAY_TTL_MILLIS));
-        saw(ticket.key(), day.epochDay(), number(answer.get(1)));
+        saw(ticket.key(), day.epochDay(), number(answer.get(1)), number(answer.get(2)));
         return number(answer.get(0)) == 1;
     }
 
@@ -343,8 +347,9 @@ public final class RedisUsageStore implements UsageStore {
         for (int i = 0; i < keyIds.size(); i++) {
             List<Object> answer = answers.get(i);
             KeyUsage usage = new KeyUsage(number(answer.get(0)), number(answer.get(1)),
-                    StateCodec.decode((List<?>) answer.get(2)), number(answer.get(3)));
-            saw(keyIds.get(i), day.epochDay(), usage.dayTokens());
+                    StateCodec.decode((List<?>) answer.get(2)), number(answer.get(3)), number(answer.get(5)),
+                    number(answer.get(6)));
+            saw(keyIds.get(i), day.epochDay(), usage.dayTokens(), usage.dayRequests());
             usages.add(usage);
         }
         return usages;
@@ -405,16 +410,29 @@ public final class RedisUsageStore implements UsageStore {
      * @return the key's day tokens after the charge
      */
     public long charge(KeyId key, long minuteTokens, long dayTokens, long nowMillis, DayWindow day) {
+        return charge(key, minuteTokens, dayTokens, 0, 0, nowMillis, day);
+    }
+
+    /**
+     * Like {@link #charge(KeyId, long, long, long, DayWindow)}, with the requests used too:
+     * {@code minuteRequests} to the newest minute bucket, {@code dayRequests} to the day.
+     *
+     * @return the key's day tokens after the charge
+     */
+    public long charge(KeyId key, long minuteTokens, long dayTokens, long minuteRequests, long dayRequests,
+            long nowMillis, DayWindow day) {
         Objects.requireNonNull(day, "day");
-        if (minuteTokens < 0 || dayTokens < 0) {
-            throw new IllegalArgumentException("tokens must be >= 0, was " + minuteTokens + " and " + dayTokens);
+        if (minuteTokens < 0 || dayTokens < 0 || minuteRequests < 0 || dayRequests < 0) {
+            throw new IllegalArgumentException("tokens and requests must be >= 0, were " + minuteTokens + ", "
+                    + dayTokens + ", " + minuteRequests + " and " + dayRequests);
         }
         KeySpace.Names names = names(key);
         list(key);
         Long tokens = calls.run(Script.CHARGE, names.forCharge(), Long.toString(minuteTokens),
                 Long.toString(dayTokens), Long.toString(nowMillis), bucketArg, ringArg, Long.toString(day.epochDay()),
-                Long.toString(MINUTE_SLACK_MILLIS), Long.toString(DAY_TTL_MILLIS));
-        saw(key, day.epochDay(), tokens);
+                Long.toString(MINUTE_SLACK_MILLIS), Long.toString(DAY_TTL_MILLIS), Long.toString(minuteRequests),
+                Long.toString(dayRequests));
+        saw(key, day.epochDay(), tokens, dayRequestsSeen(key, day.epochDay()) + dayRequests);
         return tokens;
     }
 
@@ -522,7 +540,8 @@ public final class RedisUsageStore implements UsageStore {
                 Long.toString(tokens), Long.toString(nowMillis), bucketArg, ringArg,
                 limitArg(limits.perMinute()), limitArg(limits.perDay()), Long.toString(day.epochDay()),
                 Long.toString(expiresMillis), Long.toString(MINUTE_SLACK_MILLIS), Long.toString(DAY_TTL_MILLIS),
-                identified().epoch(), Long.toString(PROBE_MILLIS), Long.toString(STATE_GRACE_MILLIS));
+                identified().epoch(), Long.toString(PROBE_MILLIS), Long.toString(STATE_GRACE_MILLIS),
+                limitArg(limits.requestsPerMinute()), limitArg(limits.requestsPerDay()));
     }
 
     /** The most this instance saw {@code key}'s day {@code epochDay} count (0 when it saw none of that day). */
@@ -531,10 +550,17 @@ public final class RedisUsageStore implements UsageStore {
         return seen != null && seen.epochDay == epochDay ? seen.tokens : 0;
     }
 
-    private void saw(KeyId key, long epochDay, long dayTokens) {
+    /** The most requests this instance saw {@code key}'s day {@code epochDay} count (0 when it saw none of that day). */
+    long dayRequestsSeen(KeyId key, long epochDay) {
         DaySeen seen = daysSeen.get(key);
-        if (seen == null || seen.epochDay < epochDay || (seen.epochDay == epochDay && seen.tokens < dayTokens)) {
-            daysSeen.merge(key, new DaySeen(epochDay, dayTokens), DaySeen::max);
+        return seen != null && seen.epochDay == epochDay ? seen.requests : 0;
+    }
+
+    private void saw(KeyId key, long epochDay, long dayTokens, long dayRequests) {
+        DaySeen seen = daysSeen.get(key);
+        if (seen == null || seen.epochDay < epochDay
+                || (seen.epochDay == epochDay && (seen.tokens < dayTokens || seen.requests < dayRequests))) {
+            daysSeen.merge(key, new DaySeen(epochDay, dayTokens, dayRequests), DaySeen::max);
         }
     }
 
@@ -650,7 +676,8 @@ public final class RedisUsageStore implements UsageStore {
             DaySeen seen = daysSeen.get(key);
             restores.add(calls.script(Script.RESTORE, keys.of(current.fingerprints().get(key)).forRestore(),
                     current.epoch(), Long.toString(fullUntil), Long.toString(seen == null ? 0 : seen.tokens()),
-                    Long.toString(seen == null ? -1 : seen.epochDay()), Long.toString(DAY_TTL_MILLIS)));
+                    Long.toString(seen == null ? -1 : seen.epochDay()), Long.toString(DAY_TTL_MILLIS),
+                    Long.toString(seen == null ? 0 : seen.requests())));
         }
         restores.forEach(RedisCalls.ScriptCall::await);
         LOG.warn("Redis lost the data of {} key(s) (it restarted without persistence, was flushed, or evicted them):"

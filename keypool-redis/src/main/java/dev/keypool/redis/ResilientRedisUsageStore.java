@@ -48,7 +48,8 @@ import org.slf4j.LoggerFactory;
  * misses the peers' latest grants, what an instance was granted it knows exactly. Between them the
  * instances therefore admit at most each limit during the outage, provided they are at most
  * {@code KEYPOOL_INSTANCES}, unless one had spent more than its n-th in the moment before the
- * outage and its peers had not heard yet. While degraded, no request waits for Redis: calls go to the local
+ * outage and its peers had not heard yet. Request limits are shared the same way, counted in requests
+ * (each reservation one). While degraded, no request waits for Redis: calls go to the local
  * store at once. A Redis that hangs (a stopped process) costs the calls in flight at that moment
  * one command timeout between them ({@link RedisCalls}), then none.
  *
@@ -243,17 +244,28 @@ public final class ResilientRedisUsageStore implements UsageStore {
             // No share of a day this instance has never seen: it may have spent it before a restart.
             return new ReserveResult.Denied(DenialReason.DAY_LIMIT, nowMillis + PROBE_MILLIS);
         }
-        long minuteShare = minuteShare(key, limits.perMinute(), nowMillis);
-        long dayShare = dayShare(key, limits.perDay(), day);
+        if (neverReached && limits.requestDayLimited()) {
+            return new ReserveResult.Denied(DenialReason.REQUEST_DAY_LIMIT, nowMillis + PROBE_MILLIS);
+        }
+        long minuteShare = minuteShare(key, limits.perMinute(), nowMillis, false);
+        long dayShare = dayShare(key, limits.perDay(), day, false);
+        long requestMinuteShare = minuteShare(key, limits.requestsPerMinute(), nowMillis, true);
+        long requestDayShare = dayShare(key, limits.requestsPerDay(), day, true);
         // A request larger than the share is refused for now, not as too large for the key.
         if (tokens > dayShare && tokens <= limits.perDay()) {
             return new ReserveResult.Denied(DenialReason.DAY_LIMIT, day.nextStartMillis());
         }
+        if (requestDayShare < 1) {
+            return new ReserveResult.Denied(DenialReason.REQUEST_DAY_LIMIT, day.nextStartMillis());
+        }
         if (tokens > minuteShare && tokens <= limits.perMinute()) {
             return new ReserveResult.Denied(DenialReason.MINUTE_LIMIT, nowMillis + PROBE_MILLIS);
         }
-        ReserveResult result = store.reserve(key, WindowLimits.of(Math.max(1, minuteShare), Math.max(1, dayShare)),
-                tokens, nowMillis, day, expiresMillis);
+        if (requestMinuteShare < 1) {
+            return new ReserveResult.Denied(DenialReason.REQUEST_MINUTE_LIMIT, nowMillis + PROBE_MILLIS);
+        }
+        ReserveResult result = store.reserve(key, new WindowLimits(Math.max(1, minuteShare), Math.max(1, dayShare),
+                requestMinuteShare, requestDayShare), tokens, nowMillis, day, expiresMillis);
         if (result instanceof ReserveResult.Granted granted) {
             localTickets.put(granted.ticket(), store);
         }
@@ -269,14 +281,22 @@ public final class ResilientRedisUsageStore implements UsageStore {
         }
         long perMinute = withoutShares(limits.perMinute(), peers);
         long perDay = withoutShares(limits.perDay(), peers);
+        long requestsPerMinute = withoutShares(limits.requestsPerMinute(), peers);
+        long requestsPerDay = withoutShares(limits.requestsPerDay(), peers);
         if (tokens > perMinute && tokens <= limits.perMinute()) {
             return new ReserveResult.Denied(DenialReason.MINUTE_LIMIT, nowMillis + PROBE_MILLIS);
         }
         if (tokens > perDay && tokens <= limits.perDay()) {
             return new ReserveResult.Denied(DenialReason.DAY_LIMIT, nowMillis + PROBE_MILLIS);
         }
-        return redis.reserve(key, WindowLimits.of(Math.max(1, perMinute), Math.max(1, perDay)), tokens, nowMillis, day,
-                expiresMillis);
+        if (requestsPerMinute < 1) {
+            return new ReserveResult.Denied(DenialReason.REQUEST_MINUTE_LIMIT, nowMillis + PROBE_MILLIS);
+        }
+        if (requestsPerDay < 1) {
+            return new ReserveResult.Denied(DenialReason.REQUEST_DAY_LIMIT, nowMillis + PROBE_MILLIS);
+        }
+        return redis.reserve(key, new WindowLimits(Math.max(1, perMinute), Math.max(1, perDay), requestsPerMinute,
+                requestsPerDay), tokens, nowMillis, day, expiresMillis);
     }
 
     private long withoutShares(long limit, int peers) {
@@ -510,8 +530,10 @@ public final class ResilientRedisUsageStore implements UsageStore {
             for (KeyId key : localKeys) {
                 if (day != null) {
                     KeyUsage used = outage.usage(key, nowMillis, day);
-                    if (used.minuteTokens() > 0 || used.dayTokens() > 0) {
-                        redis.charge(key, used.minuteTokens(), used.dayTokens(), nowMillis, day);
+                    if (used.minuteTokens() > 0 || used.dayTokens() > 0 || used.minuteRequests() > 0
+                            || used.dayRequests() > 0) {
+                        redis.charge(key, used.minuteTokens(), used.dayTokens(), used.minuteRequests(),
+                                used.dayRequests(), nowMillis, day);
                     }
                 }
                 KeyState rested = outage.state(key);
@@ -586,28 +608,32 @@ public final class ResilientRedisUsageStore implements UsageStore {
     }
 
     /**
-     * This instance's share of a limit while Redis is away: what Redis last said was left, divided
-     * among the instances. Minute tokens Redis knew of count during the outage's first minute.
+     * This instance's share of a limit (of tokens, or of requests) while Redis is away: what Redis
+     * last said was left, divided among the instances. What Redis knew of the minute counts during
+     * the outage's first minute.
      */
-    private long minuteShare(KeyId key, long limit, long nowMillis) {
+    private long minuteShare(KeyId key, long limit, long nowMillis, boolean requests) {
         if (nowMillis - degradedSinceMillis >= MINUTE_MILLIS) {
             return share(limit, 0);
         }
         KeyUsage known = lastKnown.get(key);
         OwnGrants mine = own.get(key);
-        return Math.min(share(limit, (known == null ? 0 : known.minuteTokens()) + grantedSince(key)),
-                fairShare(limit, mine == null ? 0 : mine.minuteTokens(nowMillis)));
+        long knownUsed = known == null ? 0 : requests ? known.minuteRequests() : known.minuteTokens();
+        return Math.min(share(limit, knownUsed + grantedSince(key, requests)),
+                fairShare(limit, mine == null ? 0 : mine.minute(nowMillis, requests)));
     }
 
-    private long dayShare(KeyId key, long limit, DayWindow day) {
+    private long dayShare(KeyId key, long limit, DayWindow day, boolean requests) {
         if (lastKnownDay != day.epochDay()) {
             return share(limit, 0);
         }
         KeyUsage known = lastKnown.get(key);
-        long used = (known == null ? 0 : known.dayTokens()) + grantedSince(key);
+        long used = (known == null ? 0 : requests ? known.dayRequests() : known.dayTokens())
+                + grantedSince(key, requests);
+        long seen = requests ? redis.dayRequestsSeen(key, day.epochDay()) : redis.dayTokensSeen(key, day.epochDay());
         OwnGrants mine = own.get(key);
-        return Math.min(share(limit, Math.max(used, redis.dayTokensSeen(key, day.epochDay()))),
-                fairShare(limit, mine == null ? 0 : mine.dayTokens(day.epochDay())));
+        return Math.min(share(limit, Math.max(used, seen)),
+                fairShare(limit, mine == null ? 0 : mine.day(day.epochDay(), requests)));
     }
 
     /**
@@ -624,9 +650,9 @@ public final class ResilientRedisUsageStore implements UsageStore {
         return Math.max(0, limit / instances - granted);
     }
 
-    private long grantedSince(KeyId key) {
+    private long grantedSince(KeyId key, boolean requests) {
         GrantsSince since = grants.get(key);
-        return since == null ? 0 : since.tokens();
+        return since == null ? 0 : requests ? since.requests() : since.tokens();
     }
 
     private long share(long limit, long used) {
@@ -666,7 +692,7 @@ public final class ResilientRedisUsageStore implements UsageStore {
     }
 
     /**
-     * The tokens Redis granted this instance on one key: per second for the last minute (61
+     * The tokens and requests Redis granted this instance on one key: per second for the last minute (61
      * seconds are kept, erring towards counting), and for the day. Reservations are counted as
      * granted, whatever they settle at.
      */
@@ -676,8 +702,10 @@ public final class ResilientRedisUsageStore implements UsageStore {
 
         private final long[] second = new long[SECONDS];
         private final long[] tokens = new long[SECONDS];
+        private final long[] requests = new long[SECONDS];
         private long epochDay = Long.MIN_VALUE;
         private long dayTokens;
+        private long dayRequests;
 
         synchronized void add(long nowMillis, long epochDay, long granted) {
             long now = Math.floorDiv(nowMillis, 1_000);
@@ -685,28 +713,35 @@ public final class ResilientRedisUsageStore implements UsageStore {
             if (second[slot] != now) {
                 second[slot] = now;
                 tokens[slot] = 0;
+                requests[slot] = 0;
             }
             tokens[slot] += granted;
+            requests[slot]++;
             if (this.epochDay != epochDay) {
                 this.epochDay = epochDay;
                 dayTokens = 0;
+                dayRequests = 0;
             }
             dayTokens += granted;
+            dayRequests++;
         }
 
-        synchronized long minuteTokens(long nowMillis) {
+        /** The tokens (or the requests) granted in the last minute. */
+        synchronized long minute(long nowMillis, boolean countRequests) {
             long now = Math.floorDiv(nowMillis, 1_000);
+            long[] counts = countRequests ? requests : tokens;
             long sum = 0;
             for (int i = 0; i < SECONDS; i++) {
                 if (second[i] > now - SECONDS && second[i] <= now) {
-                    sum += tokens[i];
+                    sum += counts[i];
                 }
             }
             return sum;
         }
 
-        synchronized long dayTokens(long epochDay) {
-            return this.epochDay == epochDay ? dayTokens : 0;
+        /** The tokens (or the requests) granted on {@code epochDay}. */
+        synchronized long day(long epochDay, boolean countRequests) {
+            return this.epochDay == epochDay ? (countRequests ? dayRequests : dayTokens) : 0;
         }
     }
 
@@ -734,6 +769,10 @@ public final class ResilientRedisUsageStore implements UsageStore {
 
         long tokens() {
             return grants.stream().mapToLong(Grant::tokens).sum();
+        }
+
+        long requests() {
+            return grants.size();
         }
     }
 

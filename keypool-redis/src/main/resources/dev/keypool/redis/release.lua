@@ -1,6 +1,7 @@
 -- keypool release: ends the key's pending tickets whose expiry is at or before now, whichever
 -- instance reserved them, and charges their reservations at now: the instance that reserved them
--- may have crashed after the provider served the request, so nothing is refunded.
+-- may have crashed after the provider served the request, so nothing is refunded: neither their
+-- tokens nor their requests.
 -- KEYS: 1 minute hash, 2 day hash, 3 pending zset
 -- ARGV: 1 now, 2 bucket millis, 3 ring length, 4 minute slack, 5 most tickets to release,
 --       6 epoch day of now, 7 day ttl
@@ -16,6 +17,6 @@ for _, member in ipairs(expired) do
   tokens = tokens + tonumber(string.match(member, '^%d+:(%d+):'))
 end
 unhold(KEYS[2], tokens)
-charge_now(KEYS[1], KEYS[2], tokens, now, tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[6]),
-    ARGV[7])
+charge_now(KEYS[1], KEYS[2], tokens, #expired, now, tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]),
+    tonumber(ARGV[6]), ARGV[7])
 return expired

@@ -1,11 +1,12 @@
--- keypool reserve: checks the key's state, then reserves tokens in the minute and the day window
--- if both have room, or in neither. The tokens are held (counting in both) until the ticket is
--- settled.
+-- keypool reserve: checks the key's state, then reserves tokens and one request in the minute and
+-- the day window if all four have room, or in none. The tokens and the request are held (counting
+-- in both windows) until the ticket is settled; held requests are the key's pending tickets.
 -- KEYS: 1 minute hash, 2 day hash, 3 state hash, 4 pending zset, 5 meta hash
 -- ARGV: 1 tokens, 2 now, 3 bucket millis, 4 ring length, 5 per-minute limit (-1: none),
 --       6 per-day limit (-1: none), 7 epoch day, 8 expires millis, 9 minute slack, 10 day ttl,
---       11 the data's epoch as the caller knows it, 12 probe millis, 13 state grace millis
--- Returns {1, seq, admitted millis, epoch day, day tokens after, probe state} or {0, denial
+--       11 the data's epoch as the caller knows it, 12 probe millis, 13 state grace millis,
+--       14 requests per minute (-1: none), 15 requests per day (-1: none)
+-- Returns {1, seq, admitted millis, epoch day, day tokens after, probe state, day requests after} or {0, denial
 -- reason[, retry-at millis]}; {0, 'LOST'} when the key's data is not of the caller's epoch (Redis
 -- lost it). A key whose rest is over is granted to one reservation, its probe: the key rests on
 -- for the probe's length, so the others are refused until the probe's outcome sets its state, and
@@ -17,6 +18,8 @@ local ring_length = tonumber(ARGV[4])
 local per_minute = tonumber(ARGV[5])
 local per_day = tonumber(ARGV[6])
 local epoch_day = tonumber(ARGV[7])
+local requests_per_minute = tonumber(ARGV[14])
+local requests_per_day = tonumber(ARGV[15])
 
 local meta = redis.call('HMGET', KEYS[5], 'epoch', 'full_until')
 if meta[1] ~= ARGV[11] then
@@ -34,8 +37,11 @@ local probe = state[1] and state[1] ~= 'ACTIVE'
 if (per_minute >= 0 and tokens > per_minute) or (per_day >= 0 and tokens > per_day) then
   return {0, 'EXCEEDS_LIMIT'}
 end
-if per_minute >= 0 and meta[2] and now < tonumber(meta[2]) then
-  return {0, 'MINUTE_LIMIT', meta[2]}
+if (per_minute >= 0 or requests_per_minute >= 0) and meta[2] and now < tonumber(meta[2]) then
+  if per_minute >= 0 then
+    return {0, 'MINUTE_LIMIT', meta[2]}
+  end
+  return {0, 'REQUEST_MINUTE_LIMIT', meta[2]}
 end
 
 local day = redis.call('HMGET', KEYS[2], 'day', 'tokens', 'floor', 'held')
@@ -48,6 +54,11 @@ if day_current then
 end
 if per_day >= 0 and tokens > per_day - day_used then
   return {0, 'DAY_LIMIT'}
+end
+local held_requests = redis.call('ZCARD', KEYS[4])
+local day_requests = day_requests_used(KEYS[2], KEYS[4], epoch_day)
+if requests_per_day >= 0 and 1 > requests_per_day - day_requests then
+  return {0, 'REQUEST_DAY_LIMIT'}
 end
 
 -- The minute: tokens settled in the live buckets, and every reservation not yet settled.
@@ -67,14 +78,19 @@ local stale_before = oldest
 if stored_head then
   stale_before = stored_head - ring_length + 1
 end
-local live, stale, used = {}, {}, held
+local live, live_requests, stale, used, requests_used = {}, {}, {}, held, held_requests
 for i = 1, #fields, 2 do
   if fields[i] ~= 'head' then
-    local bucket = tonumber(fields[i])
+    local request = request_bucket(fields[i])
+    local bucket = request or tonumber(fields[i])
     if bucket < stale_before then
       stale[#stale + 1] = fields[i]
     elseif bucket < oldest then
       -- out of this caller's window, kept for a caller whose clock lags
+    elseif request then
+      local bucket_requests = tonumber(fields[i + 1])
+      requests_used = requests_used + bucket_requests
+      live_requests[#live_requests + 1] = {bucket, bucket_requests}
     else
       local bucket_tokens = tonumber(fields[i + 1])
       used = used + bucket_tokens
@@ -82,20 +98,30 @@ for i = 1, #fields, 2 do
     end
   end
 end
-if per_minute >= 0 and tokens > per_minute - used then
-  if tokens > per_minute - held then
-    -- Held tokens free up when their requests end, which no clock tells: try again a bucket later.
-    return {0, 'MINUTE_LIMIT', int((math.floor(now / bucket_millis) + 1) * bucket_millis)}
+
+-- The first moment amount fits under limit as the oldest live buckets leave the window; a bucket
+-- from now when what is held alone leaves no room (it frees up when its requests end, which no
+-- clock tells).
+local function retry_at(buckets, in_use, in_hold, amount, limit)
+  if amount > limit - in_hold then
+    return int((math.floor(now / bucket_millis) + 1) * bucket_millis)
   end
-  table.sort(live, function(a, b) return a[1] < b[1] end)
+  table.sort(buckets, function(a, b) return a[1] < b[1] end)
   local freed = 0
-  for _, entry in ipairs(live) do
+  for _, entry in ipairs(buckets) do
     freed = freed + entry[2]
-    if used - freed + tokens <= per_minute then
-      return {0, 'MINUTE_LIMIT', int((entry[1] + ring_length) * bucket_millis)}
+    if in_use - freed + amount <= limit then
+      return int((entry[1] + ring_length) * bucket_millis)
     end
   end
-  return {0, 'MINUTE_LIMIT', int((head + ring_length) * bucket_millis)}
+  return int((head + ring_length) * bucket_millis)
+end
+
+if per_minute >= 0 and tokens > per_minute - used then
+  return {0, 'MINUTE_LIMIT', retry_at(live, used, held, tokens, per_minute)}
+end
+if requests_per_minute >= 0 and 1 > requests_per_minute - requests_used then
+  return {0, 'REQUEST_MINUTE_LIMIT', retry_at(live_requests, requests_used, held_requests, 1, requests_per_minute)}
 end
 
 if #stale > 0 then
@@ -124,4 +150,4 @@ if probe then
   redis.call('PEXPIRE', KEYS[3], int(tonumber(ARGV[12]) + tonumber(ARGV[13])))
   probe_state = redis.call('HGETALL', KEYS[3])
 end
-return {1, seq, int(admitted), int(ticket_day), int(day_used + tokens), probe_state}
+return {1, seq, int(admitted), int(ticket_day), int(day_used + tokens), probe_state, int(day_requests + 1)}

@@ -10,8 +10,10 @@ import dev.keypool.failure.FailureKind;
 import dev.keypool.redis.testing.RedisServerExtension;
 import dev.keypool.testing.ManualClock;
 import dev.keypool.usage.DayWindow;
+import dev.keypool.usage.DenialReason;
 import dev.keypool.usage.KeyState;
 import dev.keypool.usage.KeyStatus;
+import dev.keypool.usage.KeyUsage;
 import dev.keypool.usage.ReserveResult;
 import dev.keypool.usage.Ticket;
 import dev.keypool.usage.UsageStoreContract;
@@ -128,9 +130,33 @@ class RedisKeyLayoutTest {
 
         long settleBucket = Math.floorDiv(clock.millis(), 1_000);
         assertThat(redis.hgetall(base() + "minute"))
-                .containsOnly(Map.entry("head", Long.toString(settleBucket)), Map.entry(Long.toString(settleBucket), "80"));
-        assertThat(redis.hgetall(base() + "day")).containsEntry("tokens", "80").containsEntry("held", "0");
+                .containsOnly(Map.entry("head", Long.toString(settleBucket)), Map.entry(Long.toString(settleBucket), "80"),
+                        Map.entry("r" + settleBucket, "1"));
+        assertThat(redis.hgetall(base() + "day")).containsEntry("tokens", "80").containsEntry("held", "0")
+                .containsEntry("requests", "1");
         assertThat(redis.zcard(base() + "pending")).isZero();
+    }
+
+    /** Data written before keys had request limits has no request fields: it reads as no requests, and serves on. */
+    @Test
+    void dataWrittenBeforeRequestLimits_readsAsNoRequests_andTakesRequestLimitsFromThere() {
+        spend(100);
+        long bucket = Math.floorDiv(clock.millis(), 1_000);
+        redis.hdel(base() + "minute", "r" + bucket);
+        redis.hdel(base() + "day", "requests");
+
+        long now = clock.millis();
+        KeyUsage usage = store.usage(KEY, now, DayWindow.at(now, ZoneOffset.UTC));
+        assertThat(usage.minuteTokens()).isEqualTo(100);
+        assertThat(usage.dayTokens()).isEqualTo(100);
+        assertThat(usage.minuteRequests()).isZero();
+        assertThat(usage.dayRequests()).isZero();
+        WindowLimits oneRequest = WindowLimits.ofRequests(1, 1);
+        assertThat(store.reserve(KEY, oneRequest, 1, now, DayWindow.at(now, ZoneOffset.UTC), now + 30 * SECOND))
+                .isInstanceOf(ReserveResult.Granted.class);
+        assertThat(store.reserve(KEY, oneRequest, 1, now, DayWindow.at(now, ZoneOffset.UTC), now + 30 * SECOND))
+                .isEqualTo(new ReserveResult.Denied(DenialReason.REQUEST_DAY_LIMIT,
+                        DayWindow.at(now, ZoneOffset.UTC).nextStartMillis()));
     }
 
     @Test
@@ -159,8 +185,8 @@ class RedisKeyLayoutTest {
 
         reserve(50, clock.millis() + 30 * SECOND);
 
-        assertThat(redis.hgetall(base() + "minute"))
-                .containsOnlyKeys("head", Long.toString(Math.floorDiv(clock.millis(), 1_000)));
+        long bucket = Math.floorDiv(clock.millis(), 1_000);
+        assertThat(redis.hgetall(base() + "minute")).containsOnlyKeys("head", Long.toString(bucket), "r" + bucket);
     }
 
     @Test

@@ -80,7 +80,7 @@ class RedisSharedInstancesTest {
         RedisClient client = RedisClient.create(REDIS.server().url());
         clients.add(client);
         RedisUsageStore store = new RedisUsageStore(client, RedisStoreConfig.custom().prefix(prefix).build());
-        store.register(UsageStoreContract.registeredKeys(KEY, HOT_KEYS.get(1)));
+        store.register(UsageStoreContract.registeredKeys(KEY, HOT_KEYS.get(1), HOT_KEYS.get(2)));
         stores.add(store);
         return store;
     }
@@ -132,7 +132,7 @@ class RedisSharedInstancesTest {
         List<Ticket> released = survivor.releaseExpired(now + 10_000, DayWindow.at(now + 10_000, UTC));
 
         assertThat(released).containsExactly(abandoned);
-        assertThat(survivor.usage(KEY, now + 10_000, DayWindow.at(now, UTC))).isEqualTo(new KeyUsage(800, 800, KeyState.ACTIVE));
+        assertThat(survivor.usage(KEY, now + 10_000, DayWindow.at(now, UTC))).isEqualTo(new KeyUsage(800, 800, KeyState.ACTIVE, 0, 1, 1));
         assertThat(survivor.pendingCount()).isZero();
         assertThat(reserve(survivor, WindowLimits.of(1_000, 5_000), 300, now + 10_000, now + 60_000))
                 .as("the crashed instance's 800 still count").isInstanceOf(ReserveResult.Denied.class);
@@ -170,11 +170,16 @@ class RedisSharedInstancesTest {
 
     // ---- both instances at once -------------------------------------------------------------------------
 
-    private static final List<KeyId> HOT_KEYS = List.of(KeyId.of(Provider.OPENAI, 0), KeyId.of(Provider.SERP, 1));
-    /** Small limits, so that both windows refuse often: each day fills within two minutes. */
+    private static final List<KeyId> HOT_KEYS = List.of(KeyId.of(Provider.OPENAI, 0), KeyId.of(Provider.SERP, 1),
+            KeyId.of(Provider.GEMINI, 0));
+    /**
+     * Small limits, so that both windows refuse often: each day fills within two minutes. The third
+     * key's request limits bind long before its tokens do.
+     */
     private static final Map<KeyId, WindowLimits> HOT_LIMITS = Map.of(
             HOT_KEYS.get(0), WindowLimits.of(600, 1_000),
-            HOT_KEYS.get(1), WindowLimits.of(250, 450));
+            HOT_KEYS.get(1), WindowLimits.of(250, 450),
+            HOT_KEYS.get(2), WindowLimits.of(1_000_000, 1_000_000).withRequests(8, 12));
     private static final int THREADS_PER_INSTANCE = 3;
     private static final int OPERATIONS_PER_THREAD = 600;
     /** The shared clock moves this much every {@link #OPERATIONS_PER_STEP} operations, over all threads. */
@@ -230,6 +235,8 @@ class RedisSharedInstancesTest {
 
         assertThat(denials.get(DenialReason.MINUTE_LIMIT).get()).as("minute refusals").isPositive();
         assertThat(denials.get(DenialReason.DAY_LIMIT).get()).as("day refusals").isPositive();
+        assertThat(denials.get(DenialReason.REQUEST_MINUTE_LIMIT).get()).as("request minute refusals").isPositive();
+        assertThat(denials.get(DenialReason.REQUEST_DAY_LIMIT).get()).as("request day refusals").isPositive();
         if (midnight != null) {
             assertThat(ledger.where(grant -> grant.ticket().admittedMillis() >= midnight.toEpochMilli()))
                     .as("grants after the midnight the run crossed").isNotEmpty();
@@ -248,6 +255,10 @@ class RedisSharedInstancesTest {
                     .isBetween(ledger.expectedMinuteTokens(key, now, RedisStoreConfig.DEFAULT_BUCKET_MILLIS),
                             ledger.expectedMinuteTokens(key, now - lagMillis, RedisStoreConfig.DEFAULT_BUCKET_MILLIS));
             assertThat(usage.dayTokens()).as("day tokens of %s", key).isEqualTo(ledger.expectedDayTokens(key, day));
+            assertThat(usage.minuteRequests()).as("minute requests of %s", key)
+                    .isBetween(ledger.expectedMinuteRequests(key, now, RedisStoreConfig.DEFAULT_BUCKET_MILLIS),
+                            ledger.expectedMinuteRequests(key, now - lagMillis, RedisStoreConfig.DEFAULT_BUCKET_MILLIS));
+            assertThat(usage.dayRequests()).as("day requests of %s", key).isEqualTo(ledger.expectedDayRequests(key, day));
         }
     }
 

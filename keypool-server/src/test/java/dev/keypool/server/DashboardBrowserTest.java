@@ -148,6 +148,15 @@ class DashboardBrowserTest {
         PlaywrightAssertions.assertThat(row(page, "openai", 2).getByTestId("key-load")).hasText("0 in flight · weight 1");
         PlaywrightAssertions.assertThat(row(page, "openai", 2).getByTestId("minute-bar"))
                 .hasAttribute("data-percent", "");
+        PlaywrightAssertions.assertThat(row(page, "openai", 0).getByTestId("request-minute-bar")).isVisible();
+        PlaywrightAssertions.assertThat(row(page, "openai", 0).getByTestId("request-minute-bar"))
+                .hasAttribute("aria-valuetext", java.util.regex.Pattern.compile("of 50 requests$"));
+        PlaywrightAssertions.assertThat(row(page, "openai", 2).getByTestId("request-minute-bar")).isHidden();
+        PlaywrightAssertions.assertThat(row(page, "openai", 0).getByTestId("request-day-bar")).isHidden();
+        PlaywrightAssertions.assertThat(row(page, "gemini", 0).getByTestId("request-day-bar"))
+                .hasAttribute("aria-valuetext", java.util.regex.Pattern.compile("of 1[,.\u202f\u00a0]?500 requests$"));
+        PlaywrightAssertions.assertThat(row(page, "serp", 1).getByTestId("request-day-bar"))
+                .hasAttribute("aria-valuetext", java.util.regex.Pattern.compile("of 250 searches$"));
         PlaywrightAssertions.assertThat(page.getByTestId("demo-banner")).isHidden();
         PlaywrightAssertions.assertThat(page.getByTestId("no-keys-hint")).isHidden();
         PlaywrightAssertions.assertThat(page.getByTestId("trend-chart-openai")).isVisible();
@@ -161,6 +170,9 @@ class DashboardBrowserTest {
         signIn(page);
         page.evaluate("() => { window.__notReloaded = true; }");
         double before = minutePercentSum(page);
+        double requestsBefore = ((Number) page.evaluate("() => [...document.querySelectorAll("
+                + "'[data-testid^=\"key-row-openai-\"] [data-testid=\"request-minute-bar\"]')]"
+                + ".reduce((sum, bar) => sum + (parseFloat(bar.dataset.percent) || 0), 0)")).doubleValue();
 
         HttpResponse<String> response = chatCompletion();
 
@@ -169,6 +181,10 @@ class DashboardBrowserTest {
                 + "[data-testid=\"minute-bar\"]')].reduce((sum, bar) => sum + (parseFloat(bar.dataset.percent) || 0), 0)"
                 + " > before", before, new Page.WaitForFunctionOptions().setTimeout(15_000));
         assertThat(minutePercentSum(page)).isGreaterThan(before);
+        // The request it took shows on the request bar of the key that served it (keys 0 and 1 have one).
+        page.waitForFunction("before => [...document.querySelectorAll('[data-testid^=\"key-row-openai-\"] "
+                + "[data-testid=\"request-minute-bar\"]')].reduce((sum, bar) => sum + (parseFloat(bar.dataset.percent) || 0), 0)"
+                + " > before", requestsBefore, new Page.WaitForFunctionOptions().setTimeout(15_000));
         // The fill animates its width, so wait for it rather than measure once.
         page.waitForFunction("() => [...document.querySelectorAll('[data-testid^=\"key-row-openai-\"] "
                 + "[data-testid=\"minute-bar\"] .bar-fill')].some(fill => fill.getBoundingClientRect().width > 0)");
@@ -327,6 +343,11 @@ class DashboardBrowserTest {
         // Key 1 has a cap on requests in flight and a weight, which its row shows.
         environment.put("OPENAI_MAX_CONCURRENT_1", "4");
         environment.put("OPENAI_WEIGHT_1", "2");
+        // Keys 0 and 1 have request limits, whose bars show beside the token ones; key 2 has none.
+        environment.put("OPENAI_MAX_REQUESTS_PER_MINUTE_0", "50");
+        environment.put("OPENAI_MAX_REQUESTS_PER_MINUTE_1", "50");
+        environment.put("GEMINI_MAX_REQUESTS_PER_DAY_0", "1500");
+        environment.put("SERP_MAX_REQUESTS_PER_DAY_1", "250");
         environment.put("GEMINI_API_KEYS", String.join(",", GEMINI_KEYS));
         environment.put("GEMINI_BASE_URL", NOTHING_LISTENS);
         environment.put("GEMINI_MODEL_0", "gemini-1.5-flash-latest");

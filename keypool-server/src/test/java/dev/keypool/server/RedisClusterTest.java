@@ -129,6 +129,51 @@ class RedisClusterTest {
     }
 
     @Test
+    void concurrentTrafficOnTwoInstances_neverAdmitsMoreRequestsThanAKeysRequestLimits() throws Exception {
+        // Tokens to spare: key 0 is bound by its requests per minute, key 1 by its requests per day.
+        KeypoolConfig config = cluster(3)
+                .addKey(Provider.OPENAI, MINUTE_BOUND, "gpt-4o",
+                        WindowLimits.of(1_000_000, 1_000_000).withRequests(7, 1_000))
+                .addKey(Provider.OPENAI, DAY_BOUND, "gpt-4o", WindowLimits.of(1_000_000, 1_000_000).withRequests(1_000, 5))
+                .build();
+        TestGateway a = instance(config);
+        TestGateway b = instance(config);
+
+        // 40 requests, more than three times what the keys can take, on 8 threads alternating between the instances.
+        Map<Integer, AtomicInteger> statuses = new ConcurrentHashMap<>();
+        try (ExecutorService pool = Executors.newFixedThreadPool(8)) {
+            List<Future<?>> done = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                int thread = t;
+                done.add(pool.submit(() -> {
+                    for (int i = 0; i < 5; i++) {
+                        TestGateway target = (thread + i) % 2 == 0 ? a : b;
+                        int status = chat(target).statusCode();
+                        statuses.computeIfAbsent(status, s -> new AtomicInteger()).incrementAndGet();
+                    }
+                }));
+            }
+            for (Future<?> future : done) {
+                future.get();
+            }
+        }
+
+        assertThat(statuses.keySet()).containsOnly(200, 429);
+        // The whole run lies within one minute and one day: what the provider received is what every span held.
+        long servedOnKey0 = openAi.keys().stream().filter(MINUTE_BOUND::equals).count();
+        long servedOnKey1 = openAi.keys().stream().filter(DAY_BOUND::equals).count();
+        assertThat(servedOnKey0).isLessThanOrEqualTo(7);
+        assertThat(servedOnKey1).isLessThanOrEqualTo(5);
+        assertThat(servedOnKey0 + servedOnKey1).isEqualTo(statuses.get(200).get()).isPositive();
+        assertThat(statuses.get(429).get()).isEqualTo(40 - statuses.get(200).get()).isPositive();
+        for (TestGateway instance : List.of(a, b)) {
+            JsonNode keys = instance.status().path("providers").path("openai").path("keys");
+            assertThat(keys.get(0).path("requests_used_day").asLong()).isEqualTo(servedOnKey0);
+            assertThat(keys.get(1).path("requests_used_day").asLong()).isEqualTo(servedOnKey1);
+        }
+    }
+
+    @Test
     void keyRateLimitedThroughOneInstance_isSkippedByTheOther() {
         KeypoolConfig config = cluster(2)
                 .addKey(Provider.OPENAI, MINUTE_BOUND, "gpt-4o", WindowLimits.of(100_000, 1_000_000))

@@ -52,7 +52,8 @@ public final class AlertWebhooks {
 
     /** The kinds a webhook hears of; the others ({@code key_cooling_down}) stay on the dashboard. */
     static final Set<String> SENT = Set.of(StatusReport.Alert.KEY_DEACTIVATED, StatusReport.Alert.MINUTE_USAGE,
-            StatusReport.Alert.DAY_USAGE, StatusReport.Alert.NO_USABLE_KEY, StatusReport.Alert.STORE_DEGRADED);
+            StatusReport.Alert.DAY_USAGE, StatusReport.Alert.REQUEST_MINUTE_USAGE, StatusReport.Alert.REQUEST_DAY_USAGE,
+            StatusReport.Alert.NO_USABLE_KEY, StatusReport.Alert.STORE_DEGRADED);
 
     /** The kinds whose end is news. */
     static final Set<String> RESOLVABLE = Set.of(StatusReport.Alert.KEY_DEACTIVATED,

@@ -3,6 +3,7 @@ package dev.keypool.server.metrics;
 import dev.keypool.config.KeyConfig;
 import dev.keypool.config.KeyId;
 import dev.keypool.config.Provider;
+import dev.keypool.config.WindowLimits;
 import dev.keypool.event.KeyEvent;
 import dev.keypool.event.KeyEventListener;
 import dev.keypool.failure.FailureKind;
@@ -285,6 +286,30 @@ public final class KeypoolMetrics implements KeyEventListener, AutoCloseable {
             Gauge.builder("keypool_key_window_usage_ratio", manager, m -> ratio(m.status(id).dayUsagePercent()))
                     .description("Share of the key's window limit in use, 0 to 1").tags(tags).tag("window", "day")
                     .register(registry);
+        }
+        Gauge.builder("keypool_key_window_requests", manager, m -> m.status(id).minuteRequests())
+                .description("Requests in the key's window, reservations included").tags(tags).tag("window", "minute")
+                .register(registry);
+        Gauge.builder("keypool_key_window_requests", manager, m -> m.status(id).dayRequests())
+                .description("Requests in the key's window, reservations included").tags(tags).tag("window", "day")
+                .register(registry);
+        if (key.limits().requestMinuteLimited()) {
+            Gauge.builder("keypool_key_window_request_limit", key.limits(), WindowLimits::requestsPerMinute)
+                    .description("The key's request limit in the window").tags(tags).tag("window", "minute")
+                    .register(registry);
+            Gauge.builder("keypool_key_window_request_usage_ratio", manager,
+                            m -> ratio(m.status(id).requestMinuteUsagePercent()))
+                    .description("Share of the key's window request limit in use, 0 to 1").tags(tags)
+                    .tag("window", "minute").register(registry);
+        }
+        if (key.limits().requestDayLimited()) {
+            Gauge.builder("keypool_key_window_request_limit", key.limits(), WindowLimits::requestsPerDay)
+                    .description("The key's request limit in the window").tags(tags).tag("window", "day")
+                    .register(registry);
+            Gauge.builder("keypool_key_window_request_usage_ratio", manager,
+                            m -> ratio(m.status(id).requestDayUsagePercent()))
+                    .description("Share of the key's window request limit in use, 0 to 1").tags(tags)
+                    .tag("window", "day").register(registry);
         }
         Gauge.builder("keypool_key_available", manager, m -> statusValue(m.status(id), KeyStatus.ACTIVE))
                 .description("1 when the key can serve, else 0").tags(tags).register(registry);

@@ -54,12 +54,18 @@ public record StatusReport(Map<String, Object> providers, List<Alert> alerts, bo
      * are reordered; {@code null} while a shared store has not been reached yet).
      * {@code requestsInFlight} counts this gateway's requests on the key (each instance has its
      * own count and cap); {@code maxConcurrent} is {@code null} when uncapped; {@code weight} is its
-     * share under the weighted strategy.
+     * share under the weighted strategy. {@code requestsUsedMinute} and {@code requestsUsedDay} are
+     * the requests in the key's sliding minute and day, reservations held included, counted
+     * against {@code {P}_MAX_REQUESTS_PER_MINUTE_i} and {@code {P}_MAX_REQUESTS_PER_DAY_i} (for
+     * SerpApi, searches); the whole pool's, like the tokens, while {@code requests} is this
+     * gateway's count of calls since it started.
      */
     public record Key(int index, String keyId, String maskedKey, String model, String status, String reason, String failureKind,
             String availableAt, Long availableInSeconds, long tokensUsedMinute, Long maxTokensPerMinute,
             Double minuteUsagePercent, long tokensUsedDay, Long maxTokensPerDay, Double dayUsagePercent,
-            long requests, long failures, int requestsInFlight, Integer maxConcurrent, int weight) {
+            long requests, long failures, int requestsInFlight, Integer maxConcurrent, int weight,
+            long requestsUsedMinute, Long maxRequestsPerMinute, Double requestMinuteUsagePercent,
+            long requestsUsedDay, Long maxRequestsPerDay, Double requestDayUsagePercent) {
     }
 
     /**
@@ -69,8 +75,9 @@ public record StatusReport(Map<String, Object> providers, List<Alert> alerts, bo
      * @param provider the provider's id, or {@code null} for the store
      * @param index    the key's index, or {@code null} for a provider-wide alert
      * @param kind     what it is about: {@value #KEY_DEACTIVATED}, {@value #KEY_COOLING_DOWN},
-     *                 {@value #MINUTE_USAGE}, {@value #DAY_USAGE}, {@value #NO_USABLE_KEY} or
-     *                 {@value #STORE_DEGRADED}
+     *                 {@value #MINUTE_USAGE}, {@value #DAY_USAGE} (token windows),
+     *                 {@value #REQUEST_MINUTE_USAGE}, {@value #REQUEST_DAY_USAGE} (request windows),
+     *                 {@value #NO_USABLE_KEY} or {@value #STORE_DEGRADED}
      * @param keyId    the key's fingerprint (as in {@link Key#keyId()}), or {@code null}
      */
     public record Alert(String level, String provider, Integer index, String message, String kind, String keyId) {
@@ -79,6 +86,8 @@ public record StatusReport(Map<String, Object> providers, List<Alert> alerts, bo
         public static final String KEY_COOLING_DOWN = "key_cooling_down";
         public static final String MINUTE_USAGE = "minute_usage";
         public static final String DAY_USAGE = "day_usage";
+        public static final String REQUEST_MINUTE_USAGE = "request_minute_usage";
+        public static final String REQUEST_DAY_USAGE = "request_day_usage";
         public static final String NO_USABLE_KEY = "no_usable_key";
         public static final String STORE_DEGRADED = "store_degraded";
     }

@@ -105,7 +105,9 @@ public final class StatusReporter {
                 snapshot.minuteTokens(), snapshot.minuteLimit(), snapshot.minuteUsagePercent(),
                 snapshot.dayTokens(), snapshot.dayLimit(), snapshot.dayUsagePercent(),
                 totals.requests(), totals.failures(), snapshot.requestsInFlight(), snapshot.maxConcurrent(),
-                snapshot.weight());
+                snapshot.weight(), snapshot.minuteRequests(), snapshot.requestMinuteLimit(),
+                snapshot.requestMinuteUsagePercent(), snapshot.dayRequests(), snapshot.requestDayLimit(),
+                snapshot.requestDayUsagePercent());
     }
 
     private static List<StatusReport.Alert> alerts(Provider provider, KeyStatusSnapshot key, long now) {
@@ -123,6 +125,10 @@ public final class StatusReporter {
         }
         usage(alerts, provider, key, name, "per-minute", StatusReport.Alert.MINUTE_USAGE, key.minuteUsagePercent());
         usage(alerts, provider, key, name, "per-day", StatusReport.Alert.DAY_USAGE, key.dayUsagePercent());
+        usage(alerts, provider, key, name, "per-minute request", StatusReport.Alert.REQUEST_MINUTE_USAGE,
+                key.requestMinuteUsagePercent());
+        usage(alerts, provider, key, name, "per-day request", StatusReport.Alert.REQUEST_DAY_USAGE,
+                key.requestDayUsagePercent());
         return alerts;
     }
 

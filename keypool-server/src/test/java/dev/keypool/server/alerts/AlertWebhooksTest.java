@@ -41,6 +41,25 @@ class AlertWebhooksTest {
     }
 
     @Test
+    void requestWindowAlerts_areSentBesideTheTokenOnes_eachWithTheKindOfItsWindow() {
+        alerts.add(minuteUsage("warning"));
+        alerts.add(new StatusReport.Alert("critical", "openai", 1,
+                "openai key 1 (sk-p…key1) has reached its per-minute request limit",
+                StatusReport.Alert.REQUEST_MINUTE_USAGE, KEY_ID));
+        alerts.add(new StatusReport.Alert("warning", "openai", 1,
+                "openai key 1 (sk-p…key1) is at 90.0% of its per-day request limit",
+                StatusReport.Alert.REQUEST_DAY_USAGE, KEY_ID));
+
+        webhooks.check();
+        webhooks.check();
+
+        assertThat(sent).extracting(payload -> fields(payload).get("kind"))
+                .containsExactly("minute_usage", "request_minute_usage", "request_day_usage");
+        assertThat(sent.get(1).get("text")).isEqualTo("[keypool 127.0.0.1:8080] CRITICAL: openai key 1 (sk-p…key1)"
+                + " has reached its per-minute request limit");
+    }
+
+    @Test
     void deactivatedKey_isSentOnceWhileItHolds_andItsReturnIsSent() {
         alerts.add(deactivated());
         webhooks.check();
