@@ -519,8 +519,13 @@ public final class ApiKeyManager implements AutoCloseable {
      * cannot cover a request.
      */
     public void observeBudget(KeyId id, ProviderBudget budget) {
+        Objects.requireNonNull(budget, "budget");
+        if (!keys.byId.containsKey(id) && known.containsKey(id)) {
+            // A key a reload removed, answering a request it had in flight: nothing selects it any more.
+            return;
+        }
         key(id);
-        budgets.put(id, Objects.requireNonNull(budget, "budget"));
+        budgets.put(id, budget);
     }
 
     /**

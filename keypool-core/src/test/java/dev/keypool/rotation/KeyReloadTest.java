@@ -236,4 +236,17 @@ class KeyReloadTest {
         assertThat(served).doesNotContain(KEY_1);
         assertThat(served.stream().filter(KEY_3::equals).count()).isEqualTo(6);
     }
+
+    @Test
+    void reload_aRemovedKeysRequestInFlight_mayStillReportTheProvidersBudget() {
+        Reservation inFlight = pool.acquireOn(openAi(0), 10);
+        pool.manager.reload(config(List.of(KEY_2), LIMITS));
+
+        // What the gateway does with the rate-limit headers of the answer, before it commits.
+        pool.manager.observeBudget(openAi(0), new ProviderBudget(5, pool.now() + 60_000, -1, 0));
+        inFlight.commit(10);
+
+        assertThat(pool.manager.leavingKeys(Provider.OPENAI)).isEmpty();
+        assertThat(serve(1)).containsExactly(KEY_2);
+    }
 }

@@ -86,6 +86,7 @@ public final class Gateway implements AutoCloseable {
     private final EventFeed feed;
     private final Tokens tokens;
     private final Relay relay;
+    private final ConfigReload reload;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicBoolean draining = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -104,7 +105,8 @@ public final class Gateway implements AutoCloseable {
     private volatile WebServer server;
     private volatile AlertWebhooks alerts;
 
-    private Gateway(KeypoolConfig config, ServerSettings settings, Clock clock, LongSupplier ticker) {
+    private Gateway(KeypoolConfig config, ServerSettings settings, Clock clock, LongSupplier ticker,
+            ConfigReload.Source source) {
         this.config = config;
         this.settings = settings;
         this.ticker = ticker;
@@ -131,17 +133,20 @@ public final class Gateway implements AutoCloseable {
         this.rotator = new ApiKeyRotator(manager);
         this.relay = Relay.create(rotator, openAffinity(config, settings, store, clock));
         this.metrics = new KeypoolMetrics(manager);
+        // Demo mode serves a configuration of its own making, which no file holds.
+        this.reload = new ConfigReload(manager, source, settings.demo() ? "demo mode serves simulated keys" : null);
         this.statusReporter = new StatusReporter(manager, recorder, relay::ollamaAvailable, settings.demo(),
                 () -> {
                     StoreHealth health = storeHealth();
                     return new StatusReport.Store(storeKind(), health.degraded(), health.problem());
-                });
+                }, reload::last);
         this.feed = new EventFeed(() -> Json.write(statusReporter.report()));
         this.tokens = new Tokens(settings.adminToken(), settings.clientTokens());
         manager.events().addListener(new LoggingKeyEventListener());
         manager.events().addListener(recorder);
         manager.events().addListener(metrics);
         manager.events().addListener(feed);
+        manager.events().addListener(reload);
     }
 
     /**
@@ -231,7 +236,16 @@ public final class Gateway implements AutoCloseable {
      * timeouts are measured with: tests move it and call {@link #connections()}' sweep.
      */
     static Gateway start(KeypoolConfig config, ServerSettings settings, Clock clock, LongSupplier ticker) {
-        Gateway gateway = new Gateway(config, settings, clock, ticker);
+        return start(config, settings, clock, ticker, null);
+    }
+
+    /**
+     * As {@link #start(KeypoolConfig, ServerSettings, Clock)}, reading {@code source} again on a
+     * reload ({@code POST /api/admin/reload}, SIGHUP); {@code null} when there is nothing to read.
+     */
+    static Gateway start(KeypoolConfig config, ServerSettings settings, Clock clock, LongSupplier ticker,
+            ConfigReload.Source source) {
+        Gateway gateway = new Gateway(config, settings, clock, ticker, source);
         try {
             gateway.startServer();
         } catch (RuntimeException e) {
@@ -412,6 +426,11 @@ public final class Gateway implements AutoCloseable {
 
     Relay relay() {
         return relay;
+    }
+
+    /** What reads the configuration again: {@code POST /api/admin/reload} and SIGHUP. */
+    ConfigReload reload() {
+        return reload;
     }
 
     boolean ollamaAvailable() {

@@ -30,14 +30,21 @@ public final class StatusReporter {
     private final BooleanSupplier ollamaAvailable;
     private final boolean demo;
     private final Supplier<StatusReport.Store> store;
+    private final Supplier<StatusReport.LastReload> lastReload;
 
     public StatusReporter(ApiKeyManager manager, UsageRecorder recorder, BooleanSupplier ollamaAvailable,
             boolean demo, Supplier<StatusReport.Store> store) {
+        this(manager, recorder, ollamaAvailable, demo, store, () -> null);
+    }
+
+    public StatusReporter(ApiKeyManager manager, UsageRecorder recorder, BooleanSupplier ollamaAvailable,
+            boolean demo, Supplier<StatusReport.Store> store, Supplier<StatusReport.LastReload> lastReload) {
         this.manager = manager;
         this.recorder = recorder;
         this.ollamaAvailable = ollamaAvailable;
         this.demo = demo;
         this.store = store;
+        this.lastReload = lastReload;
     }
 
     public StatusReport report() {
@@ -65,8 +72,12 @@ public final class StatusReporter {
                         + " key: all " + status.totalKeys() + " are cooling down or deactivated",
                         StatusReport.Alert.NO_USABLE_KEY, null));
             }
+            List<StatusReport.Key> leaving = new ArrayList<>();
+            for (KeyStatusSnapshot snapshot : manager.leavingKeys(provider)) {
+                leaving.add(key(provider, snapshot, now));
+            }
             providers.put(provider.id(), new StatusReport.KeyedProvider(status.totalKeys(), status.activeKeys(),
-                    totals.requests(), totals.failures(), tokensToday, totals.errorRate(), keys));
+                    totals.requests(), totals.failures(), tokensToday, totals.errorRate(), keys, leaving));
         }
         alerts.sort(Comparator.comparing((StatusReport.Alert alert) -> !alert.level().equals("critical")));
         StatusReport.Store storeStatus = store.get();
@@ -74,7 +85,8 @@ public final class StatusReporter {
             alerts.add(0, new StatusReport.Alert("critical", null, null, storeStatus.problem(),
                     StatusReport.Alert.STORE_DEGRADED, null));
         }
-        return new StatusReport(providers, alerts, demo, Instant.ofEpochMilli(now).toString(), now, storeStatus);
+        return new StatusReport(providers, alerts, demo, Instant.ofEpochMilli(now).toString(), now, storeStatus,
+                lastReload.get());
     }
 
     /** One key's status, as in the report. */
