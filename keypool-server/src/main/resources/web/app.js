@@ -250,6 +250,7 @@
       ]);
       sessionStorage.setItem(TOKEN_STORAGE_KEY, token);
       state.info = info;
+      $('reload-env').hidden = !(info && info.reload_available);
       showDashboard();
       applyStatus(status);
       refreshReport();
@@ -506,6 +507,7 @@
     renderCards(entries);
     renderSections(entries);
     renderAlerts(status.alerts || []);
+    renderLastReload(status.last_reload);
     const generated = parseTime(status.generated_at) || serverNow();
     setText($('updated'), `Updated ${formatTime(generated)}`);
   }
@@ -535,7 +537,7 @@
     section.hidden = !noKeys;
     if (!noKeys) return;
     const hint = state.info && state.info.setup_hint;
-    setText($('setup-hint'), hint || 'Add keys to a .env file next to the gateway and restart it.');
+    setText($('setup-hint'), hint || 'Add keys to a .env file next to the gateway, then press Reload .env.');
     setText($('setup-sample'), SETUP_SAMPLE);
   }
 
@@ -933,6 +935,55 @@
     }
   }
 
+  /** What a reload changed, in a line: "openai +1 −1 ~1 · restart required: KEYPOOL_PORT", or why it was refused. */
+  function describeReload(reload) {
+    if (!reload) return '';
+    if (reload.outcome === 'refused') {
+      return `refused, nothing changed: ${(reload.errors || []).join('; ')}`;
+    }
+    const changes = reload.changes || {};
+    const parts = [];
+    for (const [provider, c] of Object.entries(changes.providers || {})) {
+      const added = (c.added || []).length;
+      const removed = (c.removed || []).length;
+      const changed = (c.kept || []).filter((k) => (k.changed || []).length > 0).length;
+      if (added || removed || changed) {
+        parts.push(`${providerName(provider)} ${[added ? `+${added}` : '', removed ? `−${removed}` : '',
+          changed ? `~${changed}` : ''].filter(Boolean).join(' ')}`);
+      }
+    }
+    const restart = changes.restart_required || [];
+    return [parts.length ? parts.join(', ') : 'no key changed',
+      restart.length ? `restart required: ${restart.join(', ')}` : ''].filter(Boolean).join(' · ');
+  }
+
+  function renderLastReload(reload) {
+    const node = $('reload-status');
+    node.hidden = !reload;
+    if (!reload) return;
+    const at = parseTime(reload.at);
+    node.dataset.outcome = reload.outcome;
+    setText(node, `Last reload${at !== null ? ` at ${formatTime(at)}` : ''}: ${describeReload(reload)}`);
+  }
+
+  async function reloadEnv() {
+    const button = $('reload-env');
+    button.disabled = true;
+    try {
+      const result = await api('/api/admin/reload', { method: 'POST' });
+      toast(`Reloaded .env: ${describeReload({ outcome: 'applied', changes: result })}`);
+      await refreshStatusSoon();
+    } catch (e) {
+      if (e instanceof AuthError) onAuthLost();
+      else {
+        toast(`Reload refused: ${e.message}`, true);
+        await refreshStatusSoon();
+      }
+    } finally {
+      button.disabled = false;
+    }
+  }
+
   let pendingDeactivation = null;
   function askDeactivate(provider, index, key) {
     pendingDeactivation = { provider, index };
@@ -1038,6 +1089,9 @@
         return event.kind
           ? ['Failed', 'warning', `${event.model || ''} ${kind}`.trim()]
           : ['Served', 'info', `${formatInt(total)} ${unit}${event.model ? ` by ${event.model}` : ''}`];
+      case 'keys_reloaded':
+        return [event.outcome === 'refused' ? 'Reload refused' : 'Reloaded', event.outcome === 'refused' ? 'critical' : 'ok',
+          describeReload(event)];
       case 'pool_exhausted':
         return ['Pool exhausted', 'critical', [
           event.message || (event.reason ? String(event.reason).replace(/_/g, ' ') : 'no usable key'),
@@ -1272,6 +1326,7 @@
     });
     $('logout').addEventListener('click', () => signOut(null));
     $('reset-all').addEventListener('click', () => resetKeys(null, 'all keys'));
+    $('reload-env').addEventListener('click', () => reloadEnv());
     $('show-request-events').addEventListener('change', renderFeed);
     const dialog = $('deactivate-dialog');
     dialog.addEventListener('close', () => {

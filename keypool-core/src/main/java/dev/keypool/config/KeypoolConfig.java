@@ -193,6 +193,45 @@ public final class KeypoolConfig {
         return settings.keySet();
     }
 
+    /**
+     * The variables whose values differ between this configuration and {@code other}, keys and
+     * per-key variables aside: what a reload that applies only the keys leaves unapplied. Every
+     * {@code KEYPOOL_*} variable given to either counts as it was written; the others by their
+     * effective value. Sorted by name.
+     */
+    public List<String> settingsDifferentFrom(KeypoolConfig other) {
+        java.util.Set<String> names = new java.util.TreeSet<>();
+        differs(names, "OPENAI_ORG_ID", openAiOrgId, other.openAiOrgId);
+        for (Provider provider : Provider.values()) {
+            differs(names, provider == Provider.OLLAMA ? "OLLAMA_HOST" : provider.envPrefix() + "_BASE_URL",
+                    baseUrls.get(provider), other.baseUrls.get(provider));
+        }
+        differs(names, "OLLAMA_MODEL", ollamaModel, other.ollamaModel);
+        differs(names, "KEYPOOL_PROVIDER_PRIORITY", providerPriority, other.providerPriority);
+        differs(names, "KEYPOOL_FALLBACKS", fallbacks, other.fallbacks);
+        differs(names, "KEYPOOL_SELECTION_STRATEGY", selectionStrategy, other.selectionStrategy);
+        differs(names, "KEYPOOL_DAY_ZONE", dayZone, other.dayZone);
+        differs(names, "KEYPOOL_RATE_LIMIT_COOLDOWN_SECONDS", rateLimitCooldown, other.rateLimitCooldown);
+        differs(names, "KEYPOOL_SERVER_ERROR_COOLDOWN_SECONDS", serverErrorCooldown, other.serverErrorCooldown);
+        differs(names, "KEYPOOL_RESERVATION_TIMEOUT_SECONDS", reservationTimeout, other.reservationTimeout);
+        differs(names, "KEYPOOL_HOST", host, other.host);
+        differs(names, "KEYPOOL_PORT", port, other.port);
+        differs(names, "KEYPOOL_ADMIN_TOKEN", adminToken, other.adminToken);
+        differs(names, "KEYPOOL_CLIENT_TOKENS", clientTokens, other.clientTokens);
+        differs(names, "KEYPOOL_DATA_DIR", dataDir, other.dataDir);
+        differs(names, "KEYPOOL_REDIS_URL", redisUrl, other.redisUrl);
+        java.util.Set<String> given = new java.util.HashSet<>(settings.keySet());
+        given.addAll(other.settings.keySet());
+        given.forEach(name -> differs(names, name, settings.get(name), other.settings.get(name)));
+        return List.copyOf(names);
+    }
+
+    private static void differs(java.util.Set<String> names, String name, Object mine, Object theirs) {
+        if (!Objects.equals(mine, theirs)) {
+            names.add(name);
+        }
+    }
+
     @Override
     public String toString() {
         StringBuilder text = new StringBuilder("KeypoolConfig[");

@@ -1,9 +1,11 @@
 package dev.keypool.event;
 
+import dev.keypool.config.KeyChanges;
 import dev.keypool.config.KeyId;
 import dev.keypool.config.Provider;
 import dev.keypool.failure.FailureKind;
 import dev.keypool.usage.DenialReason;
+import java.util.List;
 
 /**
  * Something that happened to a key or a provider's pool. Events carry the masked key only; they
@@ -16,6 +18,7 @@ public sealed interface KeyEvent {
     /** When it happened, epoch millis from the pool's clock. */
     long timeMillis();
 
+    /** The provider it happened to; {@code null} for an event about the whole pool ({@link KeysReloaded}). */
     Provider provider();
 
     /** The event's name in JSON and logs ({@code key_cooled_down}). */
@@ -151,6 +154,35 @@ public sealed interface KeyEvent {
         @Override
         public String type() {
             return "keyless_called";
+        }
+    }
+
+    /**
+     * The configuration was read again (an admin's reload, or SIGHUP): applied, with what it
+     * changed, or refused whole, with the reasons, and the pool left as it was. About every
+     * provider at once, so {@link #provider()} is {@code null}.
+     *
+     * @param changes what changed, or {@code null} when refused
+     * @param errors  why it was refused (the messages start-up gives), empty when applied
+     */
+    record KeysReloaded(long timeMillis, KeyChanges changes, List<String> errors) implements KeyEvent {
+
+        public KeysReloaded {
+            errors = List.copyOf(errors);
+        }
+
+        public boolean applied() {
+            return changes != null;
+        }
+
+        @Override
+        public Provider provider() {
+            return null;
+        }
+
+        @Override
+        public String type() {
+            return "keys_reloaded";
         }
     }
 }

@@ -44,6 +44,18 @@ public final class LoggingKeyEventListener implements KeyEventListener {
                     LOG.warn("{} {} failed: {}", e.provider(), e.model(), e.failure().id());
                 }
             }
+            case KeyEvent.KeysReloaded e -> {
+                if (!e.applied()) {
+                    LOG.warn("Reload refused; the keys stay as they were: {}", String.join("; ", e.errors()));
+                } else {
+                    LOG.info("Keys reloaded: {} added, {} removed{}", e.changes().addedCount(), e.changes().removedCount(),
+                            describe(e.changes()));
+                    if (!e.changes().restartRequired().isEmpty()) {
+                        LOG.warn("Reload: only a restart applies the new value of {}",
+                                String.join(", ", e.changes().restartRequired()));
+                    }
+                }
+            }
             case KeyEvent.PoolExhausted e -> LOG.warn("No {} key can take {} tokens{}: {}; soonest free {}",
                     e.provider(), e.tokens(), e.model() == null ? "" : " for " + e.model(),
                     e.reason() == null ? "no keys configured" : e.reason().name().toLowerCase(java.util.Locale.ROOT),
@@ -51,5 +63,21 @@ public final class LoggingKeyEventListener implements KeyEventListener {
             case KeyEvent.RequestWaited e -> LOG.debug("A request waited {} ms for a {} key: {}", e.waitedMillis(),
                     e.provider(), e.served() ? "served" : "refused");
         }
+    }
+
+    /** {@code  (openai: +openai#2 sk-p…key3, -openai#0 sk-p…key1)}: masked keys only. */
+    private static String describe(dev.keypool.config.KeyChanges changes) {
+        java.util.List<String> parts = new java.util.ArrayList<>();
+        changes.providers().forEach((provider, change) -> {
+            java.util.List<String> keys = new java.util.ArrayList<>();
+            change.added().forEach(key -> keys.add("+" + key.key() + " " + key.maskedKey()));
+            change.removed().forEach(key -> keys.add("-" + key.key() + " " + key.maskedKey()));
+            change.kept().stream().filter(key -> !key.changed().isEmpty())
+                    .forEach(key -> keys.add("~" + key.key() + " " + key.maskedKey() + " " + key.changed()));
+            if (!keys.isEmpty()) {
+                parts.add(provider.id() + ": " + String.join(", ", keys));
+            }
+        });
+        return parts.isEmpty() ? "" : " (" + String.join("; ", parts) + ")";
     }
 }

@@ -1,5 +1,7 @@
 package dev.keypool.rotation;
 
+import dev.keypool.config.ConfigException;
+import dev.keypool.config.KeyChanges;
 import dev.keypool.config.KeyConfig;
 import dev.keypool.config.KeyId;
 import dev.keypool.config.KeyMask;
@@ -25,15 +27,19 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,6 +50,23 @@ import org.slf4j.LoggerFactory;
  *
  * <p>It registers its keys with the store ({@link UsageStore#register}) when it is built, so the
  * store keeps each key's usage under its fingerprint; the index is this process's name for a key.
+ *
+ * <h2>Keys that change while it runs</h2>
+ * {@link #reload} replaces the keys in service with those of a new configuration, as one volatile
+ * write of an immutable snapshot: every reader (the rotator's selection, the status) sees the old
+ * keys or the new ones, never a mix. A key is its secret: a secret still configured keeps its
+ * handle ({@link KeyId}), its usage windows, its state and its history wherever it moved in
+ * {@code .env}, and takes its new settings (model, limits, cap, weight). A removed key leaves the
+ * selection at once; its requests in flight settle as before (the store never forgets a handle),
+ * and it leaves the status once the last of them has. A new secret gets a handle that no other
+ * secret had in this process, since in-flight tickets name handles: its position in {@code .env}
+ * when no key had that index yet (so that at start-up, and when keys are appended, the index is
+ * the position), else the lowest index never used. Handles are not kept across restarts: a
+ * restart numbers the keys by position again, and the store knows them by fingerprint.
+ *
+ * <p>Everything else in a configuration (strategies, cool-downs, URLs, where to listen) stays as
+ * it was built: {@link #config()} is the configuration the manager was built with, and a reload
+ * names what it left unapplied ({@link KeyChanges#restartRequired()}).
  *
  * <p>Time comes from the injected {@link Clock}; {@link #maintain()} releases reservations nobody
  * settled and brings back keys whose rest is over. {@link #startMaintenance(Duration)} runs it in
@@ -57,12 +80,17 @@ public final class ApiKeyManager implements AutoCloseable {
     private final UsageStore store;
     private final Clock clock;
     private final KeyEvents events = new KeyEvents();
-    private final Map<KeyId, KeyConfig> keys;
-    private final Map<Provider, List<KeyConfig>> keysByProvider;
-    private final List<KeyId> allIds;
+    /** The keys in service, replaced whole by {@link #reload}. */
+    private volatile Keys keys;
+    /** Every key this process ever served, by handle, with its latest settings: events of a key that left still name it. */
+    private final Map<KeyId, KeyConfig> known = new ConcurrentHashMap<>();
+    /** Removed keys whose requests in flight have not all settled yet. */
+    private final Set<KeyId> leaving = ConcurrentHashMap.newKeySet();
+    /** The handle of every secret this process has served; guarded by {@code this}. */
+    private final Map<SecretDigest, KeyId> handles = new HashMap<>();
     private final Map<KeyId, ProviderBudget> budgets = new ConcurrentHashMap<>();
     /** Each key's requests in flight in this process: from the reservation's grant to its settling. */
-    private final Map<KeyId, AtomicInteger> inFlight;
+    private final Map<KeyId, AtomicInteger> inFlight = new ConcurrentHashMap<>();
     /** The reservations granted and not yet settled, by ticket: an expired one's slot is freed by {@link #maintain()}. */
     private final Map<Ticket, Reservation> unsettled = new ConcurrentHashMap<>();
     private volatile ScheduledExecutorService maintenance;
@@ -78,22 +106,44 @@ public final class ApiKeyManager implements AutoCloseable {
         this.config = Objects.requireNonNull(config, "config");
         this.store = Objects.requireNonNull(store, "store");
         this.clock = Objects.requireNonNull(clock, "clock");
-        Map<KeyId, KeyConfig> byId = new LinkedHashMap<>();
         Map<Provider, List<KeyConfig>> byProvider = new EnumMap<>(Provider.class);
+        Map<KeyId, SecretDigest> digests = new LinkedHashMap<>();
         for (Provider provider : Provider.values()) {
             List<KeyConfig> list = config.keys(provider);
             byProvider.put(provider, list);
-            list.forEach(key -> byId.put(key.id(), key));
+            list.forEach(key -> digests.put(key.id(), key.secretDigest()));
         }
-        this.keys = Collections.unmodifiableMap(byId);
-        this.keysByProvider = Collections.unmodifiableMap(byProvider);
-        this.allIds = List.copyOf(byId.keySet());
-        Map<KeyId, AtomicInteger> counts = new LinkedHashMap<>();
-        byId.keySet().forEach(id -> counts.put(id, new AtomicInteger()));
-        this.inFlight = Collections.unmodifiableMap(counts);
-        Map<KeyId, SecretDigest> digests = new LinkedHashMap<>();
-        byId.forEach((id, key) -> digests.put(id, key.secretDigest()));
         store.register(digests);
+        digests.forEach((id, digest) -> handles.put(digest, id));
+        this.keys = new Keys(byProvider);
+        this.keys.byId.forEach((id, key) -> {
+            known.put(id, key);
+            inFlight.put(id, new AtomicInteger());
+        });
+    }
+
+    /**
+     * The keys in service: never changed once published, so a reader that takes it once sees one
+     * configuration throughout.
+     */
+    static final class Keys {
+
+        final Map<KeyId, KeyConfig> byId;
+        final Map<Provider, List<KeyConfig>> byProvider;
+        final List<KeyId> allIds;
+
+        Keys(Map<Provider, List<KeyConfig>> keysByProvider) {
+            Map<KeyId, KeyConfig> ids = new LinkedHashMap<>();
+            Map<Provider, List<KeyConfig>> providers = new EnumMap<>(Provider.class);
+            for (Provider provider : Provider.values()) {
+                List<KeyConfig> list = List.copyOf(keysByProvider.getOrDefault(provider, List.of()));
+                providers.put(provider, list);
+                list.forEach(key -> ids.put(key.id(), key));
+            }
+            this.byId = Collections.unmodifiableMap(ids);
+            this.byProvider = Collections.unmodifiableMap(providers);
+            this.allIds = List.copyOf(ids.keySet());
+        }
     }
 
     /** A manager on the process environment and {@code ./.env}. */
@@ -101,6 +151,10 @@ public final class ApiKeyManager implements AutoCloseable {
         return new ApiKeyManager(KeypoolConfig.fromEnvironment());
     }
 
+    /**
+     * The configuration this manager was built with. Its keys are those of start-up: the keys in
+     * service are {@link #keys(Provider)}, which a {@link #reload} may have changed.
+     */
     public KeypoolConfig config() {
         return config;
     }
@@ -118,23 +172,201 @@ public final class ApiKeyManager implements AutoCloseable {
         return events;
     }
 
-    /** The keys of a provider, in index order. */
+    /** The keys of a provider in service, in their {@code .env} order. */
     public List<KeyConfig> keys(Provider provider) {
-        return keysByProvider.get(provider);
+        return keys.byProvider.get(provider);
     }
 
+    /** Every key in service, by provider then {@code .env} order. */
     public List<KeyConfig> allKeys() {
-        return List.copyOf(keys.values());
+        return List.copyOf(keys.byId.values());
     }
 
-    /** @throws IllegalArgumentException when no such key is configured */
+    /** The key in service with that handle. @throws IllegalArgumentException when none is */
     public KeyConfig key(KeyId id) {
-        KeyConfig key = keys.get(id);
+        KeyConfig key = keys.byId.get(id);
         if (key == null) {
             throw new IllegalArgumentException("No key " + id + " is configured ("
                     + keys(id.provider()).size() + " " + id.provider() + " keys)");
         }
         return key;
+    }
+
+    /** The snapshot of the keys in service, for the rotator's caches (which it rebuilds when this changes). */
+    Keys snapshot() {
+        return keys;
+    }
+
+    /**
+     * The removed keys of a provider whose requests in flight have not all settled yet, as the
+     * admin API shows them: out of the selection, still counting until they are gone.
+     */
+    public List<KeyStatusSnapshot> leavingKeys(Provider provider) {
+        List<KeyConfig> list = leaving.stream().filter(id -> id.provider() == provider).sorted().map(known::get).toList();
+        if (list.isEmpty()) {
+            return List.of();
+        }
+        long now = clock.millis();
+        List<KeyUsage> usages = store.usages(list.stream().map(KeyConfig::id).toList(), now, day(now));
+        List<KeyStatusSnapshot> snapshots = new ArrayList<>(list.size());
+        for (int i = 0; i < list.size(); i++) {
+            snapshots.add(snapshot(list.get(i), usages.get(i), now));
+        }
+        return List.copyOf(snapshots);
+    }
+
+    /**
+     * Puts the keys of {@code next} in service in place of the current ones (see the class
+     * comment: kept keys keep their handle, windows, state and history; removed ones leave once
+     * their requests in flight settle; new secrets get handles no other secret had), and announces
+     * it ({@link KeyEvent.KeysReloaded}). Only the keys and their settings are applied; the other
+     * settings that differ are named in {@link KeyChanges#restartRequired()}.
+     *
+     * @return what changed
+     */
+    public KeyChanges reload(KeypoolConfig next) {
+        return reload(() -> next);
+    }
+
+    /**
+     * Reads a configuration from {@code source} and applies its keys as {@link #reload(KeypoolConfig)}
+     * does. When {@code source} refuses it ({@link ConfigException}: the messages start-up gives),
+     * or the store cannot take its new keys, nothing changes: the refusal is announced and thrown.
+     *
+     * @throws ConfigException when the configuration is refused
+     */
+    public synchronized KeyChanges reload(Supplier<KeypoolConfig> source) {
+        KeypoolConfig next;
+        try {
+            next = Objects.requireNonNull(source.get(), "the reloaded configuration");
+        } catch (ConfigException e) {
+            throw refused(e);
+        }
+        Keys before = keys;
+        Map<Provider, List<KeyConfig>> byProvider = new EnumMap<>(Provider.class);
+        Map<KeyId, SecretDigest> joining = new LinkedHashMap<>();
+        Set<KeyId> taken = new HashSet<>(handles.values());
+        for (Provider provider : Provider.values()) {
+            List<KeyConfig> list = new ArrayList<>();
+            for (KeyConfig key : next.keys(provider)) {
+                SecretDigest digest = key.secretDigest();
+                KeyId handle = handles.get(digest);
+                if (handle == null) {
+                    handle = freeHandle(provider, key.index(), taken);
+                    taken.add(handle);
+                    joining.put(handle, digest);
+                }
+                list.add(new KeyConfig(handle, key.secret(), key.model(), key.limits(), key.maxConcurrent(), key.weight()));
+            }
+            byProvider.put(provider, list);
+        }
+        if (!joining.isEmpty()) {
+            try {
+                store.register(joining);
+            } catch (RuntimeException e) {
+                throw refused(new ConfigException("API_KEYS", "the store cannot take the new keys: " + e.getMessage()));
+            }
+        }
+        joining.forEach((handle, digest) -> {
+            handles.put(digest, handle);
+            inFlight.putIfAbsent(handle, new AtomicInteger());
+        });
+        Keys after = new Keys(byProvider);
+        after.byId.forEach(known::put);
+        for (KeyId id : before.allIds) {
+            if (!after.byId.containsKey(id)) {
+                leaving.add(id);
+            }
+        }
+        leaving.removeAll(after.byId.keySet());
+        keys = after;
+        budgets.keySet().retainAll(after.byId.keySet());
+        leaving.removeIf(id -> inFlight.get(id).get() == 0);
+        KeyChanges changes = changes(before, after, next);
+        long now = clock.millis();
+        events.publish(() -> new KeyEvent.KeysReloaded(now, changes, List.of()));
+        return changes;
+    }
+
+    private ConfigException refused(ConfigException e) {
+        long now = clock.millis();
+        events.publish(() -> new KeyEvent.KeysReloaded(now, null, List.of(e.getMessage())));
+        return e;
+    }
+
+    /** Its position when no secret had that index in this process, else the lowest index none had. */
+    private static KeyId freeHandle(Provider provider, int position, Set<KeyId> taken) {
+        KeyId preferred = KeyId.of(provider, position);
+        if (!taken.contains(preferred)) {
+            return preferred;
+        }
+        for (int index = 0; ; index++) {
+            KeyId candidate = KeyId.of(provider, index);
+            if (!taken.contains(candidate)) {
+                return candidate;
+            }
+        }
+    }
+
+    private KeyChanges changes(Keys before, Keys after, KeypoolConfig next) {
+        Map<Provider, KeyChanges.ProviderChanges> providers = new EnumMap<>(Provider.class);
+        for (Provider provider : Provider.values()) {
+            if (!provider.usesKeys()) {
+                continue;
+            }
+            List<KeyChanges.Key> added = new ArrayList<>();
+            List<KeyChanges.Key> kept = new ArrayList<>();
+            List<KeyChanges.Key> removed = new ArrayList<>();
+            List<KeyConfig> previous = before.byProvider.get(provider);
+            List<KeyConfig> list = after.byProvider.get(provider);
+            for (int position = 0; position < list.size(); position++) {
+                KeyConfig key = list.get(position);
+                KeyConfig old = before.byId.get(key.id());
+                if (old == null) {
+                    added.add(new KeyChanges.Key(key.id(), key.maskedKey(), List.of()));
+                } else {
+                    kept.add(new KeyChanges.Key(key.id(), key.maskedKey(),
+                            settingsChanged(old, key, previous.indexOf(old) != position)));
+                }
+            }
+            for (KeyConfig old : previous) {
+                if (!after.byId.containsKey(old.id())) {
+                    removed.add(new KeyChanges.Key(old.id(), old.maskedKey(), List.of()));
+                }
+            }
+            providers.put(provider, new KeyChanges.ProviderChanges(added, removed, kept));
+        }
+        // Against start-up's: what no reload applies stays unapplied until a restart, however many reloads pass.
+        return new KeyChanges(providers, config.settingsDifferentFrom(next));
+    }
+
+    private static List<String> settingsChanged(KeyConfig old, KeyConfig now, boolean moved) {
+        List<String> changed = new ArrayList<>();
+        if (!Objects.equals(old.model(), now.model())) {
+            changed.add("model");
+        }
+        if (old.limits().perMinute() != now.limits().perMinute()) {
+            changed.add("max_tokens_per_minute");
+        }
+        if (old.limits().perDay() != now.limits().perDay()) {
+            changed.add("max_tokens_per_day");
+        }
+        if (old.limits().requestsPerMinute() != now.limits().requestsPerMinute()) {
+            changed.add("max_requests_per_minute");
+        }
+        if (old.limits().requestsPerDay() != now.limits().requestsPerDay()) {
+            changed.add("max_requests_per_day");
+        }
+        if (old.maxConcurrent() != now.maxConcurrent()) {
+            changed.add("max_concurrent");
+        }
+        if (old.weight() != now.weight()) {
+            changed.add("weight");
+        }
+        if (moved) {
+            changed.add("position");
+        }
+        return changed;
     }
 
     /** Whether the key is up and has room for {@code tokens} and one more request in both windows right now. */
@@ -295,8 +527,13 @@ public final class ApiKeyManager implements AutoCloseable {
      * cannot cover a request.
      */
     public void observeBudget(KeyId id, ProviderBudget budget) {
+        Objects.requireNonNull(budget, "budget");
+        if (!keys.byId.containsKey(id) && known.containsKey(id)) {
+            // A key a reload removed, answering a request it had in flight: nothing selects it any more.
+            return;
+        }
         key(id);
-        budgets.put(id, Objects.requireNonNull(budget, "budget"));
+        budgets.put(id, budget);
     }
 
     /**
@@ -315,7 +552,7 @@ public final class ApiKeyManager implements AutoCloseable {
             }
         }
         for (Ticket ticket : store.releaseExpired(now, day(now))) {
-            KeyConfig key = keys.get(ticket.key());
+            KeyConfig key = known.get(ticket.key());
             if (key != null) {
                 events.publish(() -> new KeyEvent.ReservationReleased(now, key.id(), key.maskedKey(),
                         ticket.tokens(), true));
@@ -323,7 +560,7 @@ public final class ApiKeyManager implements AutoCloseable {
         }
         // One batched read of every key, used or not: it keeps a shared store's last-known usage
         // fresh (its share of each limit should it lose Redis) and finds data Redis lost.
-        store.usages(allIds, now, day(now));
+        store.usages(keys.allIds, now, day(now));
         budgets.values().removeIf(budget -> budget.tokensResetAtMillis() <= now && budget.requestsResetAtMillis() <= now);
     }
 
@@ -404,7 +641,10 @@ public final class ApiKeyManager implements AutoCloseable {
     /** A reservation settled or expired: its slot is free (called once per reservation, by it). */
     void freeSlot(Reservation reservation, Ticket ticket) {
         unsettled.remove(ticket);
-        inFlight.get(reservation.keyId()).decrementAndGet();
+        KeyId id = reservation.keyId();
+        if (inFlight.get(id).decrementAndGet() == 0 && !leaving.isEmpty() && leaving.remove(id)) {
+            LOG.info("{} {} has left the pool: its last request in flight settled", id, reservation.maskedKey());
+        }
     }
 
     ReserveResult reserve(KeyConfig key, long tokens, long nowMillis) {

@@ -52,14 +52,10 @@ public final class ApiKeyRotator {
 
     private final ApiKeyManager manager;
     private final Map<Provider, AtomicLong> roundRobin = new EnumMap<>(Provider.class);
-    /** Smooth weighted round-robin's current weight of each key, by index; guarded by the array. */
-    private final Map<Provider, long[]> currentWeights = new EnumMap<>(Provider.class);
-    private final Map<Provider, Map<String, List<List<KeyConfig>>>> tiersByModel = new EnumMap<>(Provider.class);
-    private final Map<Provider, List<KeyId>> idsByProvider = new EnumMap<>(Provider.class);
-    /** The one tier of every key, per provider: built once, not per request. */
-    private final Map<Provider, List<List<KeyConfig>>> allKeysTier = new EnumMap<>(Provider.class);
     /** The requests waiting for each provider's keys; empty when {@code KEYPOOL_MAX_WAIT_SECONDS} is 0. */
     private final Map<Provider, WaitQueue> queues = new EnumMap<>(Provider.class);
+    /** What selection derives from the manager's keys, rebuilt when a reload replaces them. */
+    private volatile Selection selection;
 
     /** A rotator whose waiting requests ({@code KEYPOOL_MAX_WAIT_SECONDS}) are woken on the process's timer. */
     public ApiKeyRotator(ApiKeyManager manager) {
@@ -75,11 +71,8 @@ public final class ApiKeyRotator {
         Objects.requireNonNull(scheduler, "scheduler");
         for (Provider provider : Provider.values()) {
             roundRobin.put(provider, new AtomicLong());
-            currentWeights.put(provider, new long[manager.keys(provider).size()]);
-            tiersByModel.put(provider, new ConcurrentHashMap<>());
-            idsByProvider.put(provider, manager.keys(provider).stream().map(KeyConfig::id).toList());
-            allKeysTier.put(provider, List.of(manager.keys(provider)));
         }
+        this.selection = new Selection(manager.snapshot(), null);
         long maxWait = manager.config().maxWait().toMillis();
         if (maxWait > 0) {
             for (Provider provider : Provider.values()) {
@@ -98,6 +91,55 @@ public final class ApiKeyRotator {
                     }
                 }
             });
+        }
+    }
+
+    /**
+     * The caches of one snapshot of the keys ({@link ApiKeyManager#snapshot()}): built once per
+     * snapshot, not per request, and replaced whole when the manager's keys change.
+     */
+    private static final class Selection {
+
+        final ApiKeyManager.Keys keys;
+        /** Smooth weighted round-robin's current weight of each key, by index; guarded by the array. */
+        final Map<Provider, long[]> currentWeights = new EnumMap<>(Provider.class);
+        final Map<Provider, Map<String, List<List<KeyConfig>>>> tiersByModel = new EnumMap<>(Provider.class);
+        final Map<Provider, List<KeyId>> idsByProvider = new EnumMap<>(Provider.class);
+        /** The one tier of every key, per provider. */
+        final Map<Provider, List<List<KeyConfig>>> allKeysTier = new EnumMap<>(Provider.class);
+
+        Selection(ApiKeyManager.Keys keys, Selection previous) {
+            this.keys = keys;
+            for (Provider provider : Provider.values()) {
+                List<KeyConfig> list = keys.byProvider.get(provider);
+                int size = list.stream().mapToInt(key -> key.index() + 1).max().orElse(0);
+                long[] weights = new long[size];
+                if (previous != null) {
+                    // Kept keys keep their turn: a reload does not restart the weighted rotation.
+                    long[] before = previous.currentWeights.get(provider);
+                    synchronized (before) {
+                        System.arraycopy(before, 0, weights, 0, Math.min(before.length, size));
+                    }
+                }
+                currentWeights.put(provider, weights);
+                tiersByModel.put(provider, new ConcurrentHashMap<>());
+                idsByProvider.put(provider, list.stream().map(KeyConfig::id).toList());
+                allKeysTier.put(provider, List.of(list));
+            }
+        }
+    }
+
+    private Selection selection() {
+        ApiKeyManager.Keys keys = manager.snapshot();
+        Selection current = selection;
+        if (current.keys == keys) {
+            return current;
+        }
+        synchronized (this) {
+            if (selection.keys != keys) {
+                selection = new Selection(keys, selection);
+            }
+            return selection;
         }
     }
 
@@ -168,7 +210,8 @@ public final class ApiKeyRotator {
     private Reservation tryAcquire(Provider provider, String model, long tokens, Set<KeyId> exclude, KeyId preferred) {
         long now = manager.clock().millis();
         Denials denials = new Denials();
-        List<List<KeyConfig>> tiers = tiers(provider, model);
+        Selection selection = selection();
+        List<List<KeyConfig>> tiers = tiers(selection, provider, model);
         if (preferred != null && !exclude.contains(preferred)) {
             KeyConfig key = candidate(tiers, preferred);
             // Its refusal is not counted: the strategy below tries it again, and that answer counts.
@@ -184,7 +227,7 @@ public final class ApiKeyRotator {
                         (long) Math.max(1, tier.size())), model, tokens, exclude, now, denials);
                 case LEAST_USED -> leastUsed(tier, model, tokens, exclude, now, denials);
                 case WEIGHTED -> {
-                    int start = weightedPick(provider, tier, exclude);
+                    int start = weightedPick(selection, provider, tier, exclude);
                     yield start < 0 ? null : inOrder(tier, start, model, tokens, exclude, now, denials);
                 }
             };
@@ -365,12 +408,13 @@ public final class ApiKeyRotator {
      * configured model, so the hot path allocates nothing here; an unconfigured model shares the
      * one "every key" tier.
      */
-    private List<List<KeyConfig>> tiers(Provider provider, String model) {
-        List<KeyConfig> all = manager.keys(provider);
+    private static List<List<KeyConfig>> tiers(Selection selection, Provider provider, String model) {
+        List<KeyConfig> all = selection.keys.byProvider.get(provider);
+        Map<Provider, List<List<KeyConfig>>> allKeysTier = selection.allKeysTier;
         if (model == null) {
             return allKeysTier.get(provider);
         }
-        List<List<KeyConfig>> cached = tiersByModel.get(provider).get(model);
+        List<List<KeyConfig>> cached = selection.tiersByModel.get(provider).get(model);
         if (cached != null) {
             return cached;
         }
@@ -389,7 +433,7 @@ public final class ApiKeyRotator {
         List<List<KeyConfig>> tiers = modelless.isEmpty() ? List.of(List.copyOf(matching))
                 : List.of(List.copyOf(matching), List.copyOf(modelless));
         // Keyed by the model as written: only spellings of configured models are ever cached.
-        tiersByModel.get(provider).put(model, tiers);
+        selection.tiersByModel.get(provider).put(model, tiers);
         return tiers;
     }
 
@@ -417,8 +461,8 @@ public final class ApiKeyRotator {
      *
      * @return the index in {@code tier} to try first, or -1 when every key is excluded
      */
-    private int weightedPick(Provider provider, List<KeyConfig> tier, Set<KeyId> exclude) {
-        long[] current = currentWeights.get(provider);
+    private static int weightedPick(Selection selection, Provider provider, List<KeyConfig> tier, Set<KeyId> exclude) {
+        long[] current = selection.currentWeights.get(provider);
         synchronized (current) {
             long total = 0;
             int best = -1;
@@ -523,8 +567,11 @@ public final class ApiKeyRotator {
     }
 
     private List<KeyId> ids(List<KeyConfig> keys) {
-        if (keys.size() == manager.keys(keys.get(0).provider()).size()) {
-            return idsByProvider.get(keys.get(0).provider());
+        Selection current = selection;
+        Provider provider = keys.get(0).provider();
+        // The very list of every key of the snapshot, not one of its size: a reload may have replaced it.
+        if (keys == current.allKeysTier.get(provider).get(0)) {
+            return current.idsByProvider.get(provider);
         }
         List<KeyId> ids = new ArrayList<>(keys.size());
         for (KeyConfig key : keys) {

@@ -55,8 +55,8 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * <h2>Keys</h2>
  * Windows belong to a key's {@link KeyFingerprint}; {@link #register} binds this process's handles
- * ({@link KeyId}) to them in an immutable map that every call reads once, replaced whole on a new
- * registration, so the hot path costs one lookup as before.
+ * ({@link KeyId}) to them in an immutable map that every call reads once, replaced whole (with the
+ * new handles added) on a new registration, so the hot path costs one lookup as before.
  *
  * <h2>Pending tickets</h2>
  * Granted tickets are kept in a concurrent map until settled, so that {@link #releaseExpired}
@@ -134,10 +134,18 @@ public final class InMemoryUsageStore implements UsageStore {
 
     @Override
     public synchronized void register(Map<KeyId, SecretDigest> keys) {
-        Map<KeyId, AtomicReference<Window>> next = new HashMap<>();
-        Map<KeyId, KeyFingerprint> nextFingerprints = new HashMap<>();
+        Map<KeyId, AtomicReference<Window>> next = new HashMap<>(handles);
+        Map<KeyId, KeyFingerprint> nextFingerprints = new HashMap<>(fingerprints);
+        Map<KeyId, KeyFingerprint> adding = new HashMap<>();
         keys.forEach((key, digest) -> {
             KeyFingerprint fingerprint = fingerprinter.fingerprint(digest);
+            KeyFingerprint bound = fingerprints.get(key);
+            if (bound != null && !bound.equals(fingerprint)) {
+                throw rebound(key);
+            }
+            adding.put(key, fingerprint);
+        });
+        adding.forEach((key, fingerprint) -> {
             Window claimed = legacy.remove(key);
             next.put(key, windows.computeIfAbsent(fingerprint,
                     f -> new AtomicReference<>(claimed != null ? claimed : empty)));
@@ -480,6 +488,12 @@ public final class InMemoryUsageStore implements UsageStore {
             throw notRegistered(key);
         }
         return window;
+    }
+
+    /** The message every store gives for a handle registered again with another key. */
+    static IllegalArgumentException rebound(KeyId key) {
+        return new IllegalArgumentException(key + " is registered with another key already: a handle names one key"
+                + " for the store's life");
     }
 
     private static IllegalArgumentException notRegistered(KeyId key) {

@@ -62,8 +62,13 @@ public interface UsageStore extends AutoCloseable {
      * usage and state under the key's {@link KeyFingerprint}, never under the handle, so that
      * reordering the keys in {@code .env} changes nothing, a new key at an old index starts with
      * nothing, and instances whose {@code .env} list the keys in different orders share each key.
-     * The key manager calls it once, before any call names a key; the other methods refuse a
-     * handle that was not registered ({@link IllegalArgumentException}).
+     * The key manager calls it before any call names a key, and again with the keys that join
+     * when the configuration is reloaded: each call adds its handles to those registered (a key
+     * that joins finds whatever the store kept under its fingerprint). A handle names one key for
+     * the store's life: it is never forgotten (a ticket of a key that left still settles, in its
+     * windows), and registering it again with another key's digest is refused
+     * ({@link IllegalArgumentException}, nothing registered). The other methods refuse a handle
+     * that was not registered ({@link IllegalArgumentException}).
      */
     void register(Map<KeyId, SecretDigest> keys);
 

@@ -865,4 +865,43 @@ public abstract class UsageStoreContract {
         assertThat(usage(KEY, T0 + 2 * MINUTE).minuteRequests()).isZero();
         assertThat(usage(KEY, T0 + 2 * MINUTE).dayRequests()).isEqualTo(5);
     }
+
+    // ---- keys that join later (a reload) ----------------------------------------------------------------
+
+    @Test
+    void register_again_addsTheNewKeysAndLeavesTheOthersAsTheyWere() {
+        KeyId joining = KeyId.of(Provider.OPENAI, 7);
+        Ticket inFlight = granted(KEY, WindowLimits.NONE, 40, T0);
+        spent(OTHER_KEY, WindowLimits.NONE, 100, T0);
+
+        store.register(registeredKeys(joining));
+
+        spent(joining, WindowLimits.NONE, 5, T0);
+        assertThat(settle(inFlight, 30, T0)).isTrue();
+        assertThat(usage(KEY, T0).dayTokens()).isEqualTo(30);
+        assertThat(usage(OTHER_KEY, T0).dayTokens()).isEqualTo(100);
+        assertThat(usage(joining, T0).dayTokens()).isEqualTo(5);
+    }
+
+    @Test
+    void register_aHandleAgainWithAnotherKey_isRefusedAndTheHandleKeepsItsKey() {
+        spent(KEY, WindowLimits.NONE, 100, T0);
+        KeyFingerprint before = store.fingerprint(KEY);
+
+        assertThatThrownBy(() -> store.register(Map.of(KEY, secretOf(KeyId.of(Provider.OPENAI, 99)))))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining(KEY.toString());
+
+        assertThat(store.fingerprint(KEY)).isEqualTo(before);
+        assertThat(usage(KEY, T0).dayTokens()).isEqualTo(100);
+    }
+
+    @Test
+    void register_theSameKeysAgain_changesNothing() {
+        spent(KEY, WindowLimits.NONE, 100, T0);
+
+        store.register(registeredKeys(KEY, OTHER_KEY));
+
+        assertThat(usage(KEY, T0).dayTokens()).isEqualTo(100);
+    }
 }

@@ -6,6 +6,7 @@ import dev.keypool.config.Provider;
 import dev.keypool.providers.ollama.OllamaAvailability;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Function;
 
 /**
  * Decides which provider a requested model name belongs to. The rules, first match wins:
@@ -26,10 +27,13 @@ final class ModelRouter {
 
 
     private final KeypoolConfig config;
+    /** The keys in service: a reload may change them, and so the models they are configured for. */
+    private final Function<Provider, List<KeyConfig>> keys;
     private final OllamaAvailability ollama;
 
-    ModelRouter(KeypoolConfig config, OllamaAvailability ollama) {
+    ModelRouter(KeypoolConfig config, Function<Provider, List<KeyConfig>> keys, OllamaAvailability ollama) {
         this.config = config;
+        this.keys = keys;
         this.ollama = ollama;
     }
 
@@ -93,7 +97,7 @@ final class ModelRouter {
     }
 
     private boolean configuredOn(Provider provider, String model) {
-        for (KeyConfig key : config.keys(provider)) {
+        for (KeyConfig key : keys.apply(provider)) {
             if (model.equalsIgnoreCase(key.model())) {
                 return true;
             }

@@ -33,7 +33,7 @@ final class RoutePlanner {
         this.config = config;
         this.manager = manager;
         this.ollama = ollama;
-        this.router = new ModelRouter(config, ollama);
+        this.router = new ModelRouter(config, manager::keys, ollama);
     }
 
     ModelRoute route(String model) {

@@ -239,15 +239,57 @@ public final class RedisUsageStore implements UsageStore {
     @Override
     public void register(Map<KeyId, SecretDigest> keys) {
         keys.keySet().forEach(RedisUsageStore::checkNumberable);
+        Identity known;
+        Map<KeyId, SecretDigest> joining = new HashMap<>();
         synchronized (this) {
-            digests = Map.copyOf(keys);
-            identity = null;
+            keys.forEach((key, digest) -> {
+                SecretDigest bound = digests.get(key);
+                if (bound != null && !bound.equals(digest)) {
+                    throw new IllegalArgumentException(key + " is registered with another key already: a handle names"
+                            + " one key for the store's life");
+                }
+                if (bound == null) {
+                    joining.put(key, digest);
+                }
+            });
+            if (joining.isEmpty()) {
+                return;
+            }
+            Map<KeyId, SecretDigest> merged = new HashMap<>(digests);
+            merged.putAll(joining);
+            digests = Map.copyOf(merged);
+            known = identity;
         }
         try {
-            identify();
+            if (known == null) {
+                identify();
+            } else {
+                identifyJoining(known, joining.keySet());
+            }
         } catch (RedisUnavailableException e) {
+            // The next call that needs a key that is not named yet names it (fingerprintOf).
             LOG.debug("Cannot name the keys in Redis yet: {}", e.getMessage());
         }
+    }
+
+    /**
+     * Names keys that joined after the others were named (a reload): their fingerprints under the
+     * same secret, and their data's mark. A key whose data has no mark yet is new to Redis (or was
+     * lost while no instance had it): unlike a lost key of a running instance, nothing this
+     * instance counted is missing from it, so it is not taken back. When Redis lost its secret
+     * meanwhile, {@link #revalidate} takes every key back, the joining ones included.
+     */
+    private synchronized void identifyJoining(Identity known, Set<KeyId> joining) {
+        Identity fresh = readIdentity();
+        if (!fresh.secret().equals(known.secret())) {
+            revalidate();
+            return;
+        }
+        Map<KeyId, KeyFingerprint> added = new HashMap<>();
+        joining.forEach(key -> added.put(key, fresh.fingerprints().get(key)));
+        moveIndexLayout(added);
+        claimEpoch(new Identity(fresh.secret(), fresh.epoch(), Map.copyOf(added), Map.of()));
+        identity = fresh;
     }
 
     @Override
@@ -259,7 +301,12 @@ public final class RedisUsageStore implements UsageStore {
             }
             return null;
         }
-        return fingerprintOf(known, key);
+        KeyFingerprint fingerprint = known.fingerprints().get(key);
+        if (fingerprint == null && !digests.containsKey(key)) {
+            throw notRegistered(key);
+        }
+        // Null for a key that joined while Redis could not be reached: named by the next call that needs it.
+        return fingerprint;
     }
 
     /** Whether the connection to Redis is up now (for health checks; calls may still time out). */
@@ -608,9 +655,27 @@ public final class RedisUsageStore implements UsageStore {
     private KeyFingerprint fingerprintOf(Identity known, KeyId key) {
         KeyFingerprint fingerprint = known.fingerprints().get(key);
         if (fingerprint == null) {
-            throw notRegistered(key);
+            if (!digests.containsKey(key)) {
+                throw notRegistered(key);
+            }
+            return nameJoining(key);
         }
         return fingerprint;
+    }
+
+    /**
+     * Names the keys registered while Redis could not be reached after the others were named.
+     *
+     * @throws RedisUnavailableException while it still cannot be
+     */
+    private synchronized KeyFingerprint nameJoining(KeyId key) {
+        Identity current = identified();
+        if (!current.fingerprints().containsKey(key)) {
+            Set<KeyId> unnamed = new HashSet<>(digests.keySet());
+            unnamed.removeAll(current.fingerprints().keySet());
+            identifyJoining(current, unnamed);
+        }
+        return identity.fingerprints().get(key);
     }
 
     private static IllegalArgumentException notRegistered(KeyId key) {

@@ -111,6 +111,8 @@ public final class ResilientRedisUsageStore implements UsageStore {
     private final Map<Ticket, InMemoryUsageStore> localTickets = new ConcurrentHashMap<>();
     private final Queue<Settlement> unsettled = new ConcurrentLinkedQueue<>();
     private volatile Map<KeyId, SecretDigest> registered = Map.of();
+    /** Keys registered while degraded: served only once Redis is back ({@link #register}). */
+    private final Set<KeyId> joinedWhileDegraded = ConcurrentHashMap.newKeySet();
     private volatile InMemoryUsageStore local;
     private volatile boolean degraded;
     /** Started while Redis was down and has not reached it since: it knows no last usage. */
@@ -190,9 +192,27 @@ public final class ResilientRedisUsageStore implements UsageStore {
      */
     @Override
     public void register(Map<KeyId, SecretDigest> keys) {
-        registered = Map.copyOf(keys);
-        local.register(registered);
-        redis.register(registered);
+        redis.register(keys);
+        boolean first;
+        switching.writeLock().lock();
+        try {
+            first = registered.isEmpty();
+            local.register(keys);
+            Map<KeyId, SecretDigest> merged = new java.util.HashMap<>(registered);
+            merged.putAll(keys);
+            // What the next outage's local store registers: every key, those that joined later too.
+            registered = Map.copyOf(merged);
+            if (!first && degraded) {
+                // Keys that join while Redis is away wait for it: this instance knows nothing of
+                // what the others spent on them, not even a last answer to take a share of.
+                joinedWhileDegraded.addAll(keys.keySet());
+            }
+        } finally {
+            switching.writeLock().unlock();
+        }
+        if (!first) {
+            return;
+        }
         try {
             redis.ping();
         } catch (RedisUnavailableException e) {
@@ -239,6 +259,9 @@ public final class ResilientRedisUsageStore implements UsageStore {
     private ReserveResult reserveLocally(KeyId key, WindowLimits limits, long tokens, long nowMillis, DayWindow day,
             long expiresMillis) {
         InMemoryUsageStore store = local;
+        if (joinedWhileDegraded.contains(key)) {
+            return new ReserveResult.Denied(DenialReason.MINUTE_LIMIT, nowMillis + PROBE_MILLIS);
+        }
         localKeys.add(key);
         if (neverReached && limits.dayLimited()) {
             // No share of a day this instance has never seen: it may have spent it before a restart.
@@ -555,6 +578,7 @@ public final class ResilientRedisUsageStore implements UsageStore {
             // Local tickets still pending settle in the outage store, whose usage Redis now has.
             local = newLocalStore();
             localKeys.clear();
+            joinedWhileDegraded.clear();
             neverReached = false;
             degraded = false;
         } catch (RedisUnavailableException e) {

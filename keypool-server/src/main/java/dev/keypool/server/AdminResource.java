@@ -1,9 +1,12 @@
 package dev.keypool.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.keypool.config.ConfigException;
+import dev.keypool.config.KeyChanges;
 import dev.keypool.config.KeyId;
 import dev.keypool.config.Provider;
 import dev.keypool.rotation.ApiKeyManager;
+import dev.keypool.server.feed.EventJson;
 import dev.keypool.server.status.StatusReporter;
 import dev.keypool.server.usage.UsageRecorder;
 import io.helidon.webserver.http.HttpRules;
@@ -22,16 +25,19 @@ import java.util.Map;
  */
 final class AdminResource implements HttpService {
 
-    static final String SETUP_HINT = "Add keys to .env: OPENAI_API_KEYS=sk-...,sk-... (see .env.example) and restart";
+    static final String SETUP_HINT = "Add keys to .env: OPENAI_API_KEYS=sk-...,sk-... (see .env.example), then reload"
+            + " (the dashboard's Reload .env, POST /api/admin/reload or kill -HUP) or restart";
 
     private final Tokens tokens;
     private final ApiKeyManager manager;
     private final StatusReporter statusReporter;
     private final UsageRecorder recorder;
     private final ServerSettings settings;
+    private final ConfigReload reload;
 
     AdminResource(Tokens tokens, ApiKeyManager manager, StatusReporter statusReporter, UsageRecorder recorder,
-            ServerSettings settings) {
+            ServerSettings settings, ConfigReload reload) {
+        this.reload = reload;
         this.tokens = tokens;
         this.manager = manager;
         this.statusReporter = statusReporter;
@@ -51,6 +57,8 @@ final class AdminResource implements HttpService {
                 .post("/api/admin/keys/{provider}/{index}/deactivate/", this::deactivate)
                 .post("/api/admin/keys/{provider}/{index}/activate", this::activate)
                 .post("/api/admin/keys/{provider}/{index}/activate/", this::activate)
+                .post("/api/admin/reload", this::reload)
+                .post("/api/admin/reload/", this::reload)
                 .get("/api/admin/info", this::info)
                 .get("/api/admin/info/", this::info);
     }
@@ -103,6 +111,31 @@ final class AdminResource implements HttpService {
         Http.json(response, Map.of("reset", keys));
     }
 
+    /**
+     * Reads the configuration again and puts its keys in service ({@link ConfigReload}): answers
+     * what changed, per provider ({@code added}, {@code removed}, {@code kept}, each key's index
+     * and masked key) and {@code restart_required}; 422 with start-up's message when the
+     * configuration is refused (nothing changed); 409 when this gateway cannot reload.
+     */
+    private void reload(ServerRequest request, ServerResponse response) {
+        tokens.requireAdmin(request, false);
+        if (reload.unavailable() != null) {
+            throw new ApiException(409, "invalid_request_error", "reload_unavailable",
+                    "Cannot reload: " + reload.unavailable());
+        }
+        KeyChanges changes;
+        try {
+            changes = reload.reload();
+        } catch (ConfigException e) {
+            throw new ApiException(422, "invalid_request_error", "invalid_configuration", e.variable(),
+                    "The configuration was refused and nothing changed: " + e.getMessage(), Map.of());
+        }
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("outcome", "applied");
+        body.putAll(EventJson.changes(changes));
+        Http.json(response, body);
+    }
+
     private void deactivate(ServerRequest request, ServerResponse response) {
         tokens.requireAdmin(request, false);
         KeyId id = keyId(request);
@@ -139,6 +172,8 @@ final class AdminResource implements HttpService {
         info.put("providers", providers);
         info.put("setup_hint", SETUP_HINT);
         info.put("client_tokens_required", !settings.clientTokens().isEmpty());
+        info.put("reload_available", reload.unavailable() == null);
+        info.put("last_reload", reload.last());
         Http.json(response, info);
     }
 
@@ -159,10 +194,11 @@ final class AdminResource implements HttpService {
         } catch (NumberFormatException e) {
             throw ApiException.notFound("unknown_key", "No key '" + indexText + "' of " + provider.id());
         }
-        int count = manager.keys(provider).size();
-        if (index < 0 || index >= count) {
+        List<Integer> indexes = manager.keys(provider).stream().map(key -> key.index()).sorted().toList();
+        if (!indexes.contains(index)) {
+            int count = indexes.size();
             throw ApiException.notFound("unknown_key", "No " + provider.id() + " key " + index + ": "
-                    + count + " " + (count == 1 ? "is" : "are") + " configured");
+                    + count + " " + (count == 1 ? "is" : "are") + " configured" + (count == 0 ? "" : " " + indexes));
         }
         return KeyId.of(provider, index);
     }

@@ -83,6 +83,7 @@ public final class Gateway implements AutoCloseable {
     private final EventFeed feed;
     private final Tokens tokens;
     private final Relay relay;
+    private final ConfigReload reload;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Deque<AutoCloseable> companions = new ConcurrentLinkedDeque<>();
     private final LongSupplier ticker;
@@ -100,7 +101,8 @@ public final class Gateway implements AutoCloseable {
     private volatile WebServer server;
     private volatile AlertWebhooks alerts;
 
-    private Gateway(KeypoolConfig config, ServerSettings settings, Clock clock, LongSupplier ticker) {
+    private Gateway(KeypoolConfig config, ServerSettings settings, Clock clock, LongSupplier ticker,
+            ConfigReload.Source source) {
         this.config = config;
         this.settings = settings;
         this.ticker = ticker;
@@ -129,17 +131,20 @@ public final class Gateway implements AutoCloseable {
         this.relay = Relay.create(rotator, openAffinity(config, settings, store, clock));
         this.metrics = new KeypoolMetrics(manager);
         metrics.watchWaitQueues(rotator);
+        // Demo mode serves a configuration of its own making, which no file holds.
+        this.reload = new ConfigReload(manager, source, settings.demo() ? "demo mode serves simulated keys" : null);
         this.statusReporter = new StatusReporter(manager, recorder, relay::ollamaAvailable, settings.demo(),
                 () -> {
                     StoreHealth health = store.health();
                     return new StatusReport.Store(store.kind(), health.degraded(), health.problem());
-                }, rotator::waitStatus);
+                }, rotator::waitStatus, reload::last);
         this.feed = new EventFeed(() -> Json.write(statusReporter.report()));
         this.tokens = new Tokens(settings.adminToken(), settings.clientTokens());
         manager.events().addListener(new LoggingKeyEventListener());
         manager.events().addListener(recorder);
         manager.events().addListener(metrics);
         manager.events().addListener(feed);
+        manager.events().addListener(reload);
     }
 
     /**
@@ -218,7 +223,16 @@ public final class Gateway implements AutoCloseable {
      * timeouts are measured with: tests move it and call {@link #connections()}' sweep.
      */
     static Gateway start(KeypoolConfig config, ServerSettings settings, Clock clock, LongSupplier ticker) {
-        Gateway gateway = new Gateway(config, settings, clock, ticker);
+        return start(config, settings, clock, ticker, null);
+    }
+
+    /**
+     * As {@link #start(KeypoolConfig, ServerSettings, Clock)}, reading {@code source} again on a
+     * reload ({@code POST /api/admin/reload}, SIGHUP); {@code null} when there is nothing to read.
+     */
+    static Gateway start(KeypoolConfig config, ServerSettings settings, Clock clock, LongSupplier ticker,
+            ConfigReload.Source source) {
+        Gateway gateway = new Gateway(config, settings, clock, ticker, source);
         try {
             gateway.startServer();
         } catch (RuntimeException e) {
@@ -300,7 +314,7 @@ public final class Gateway implements AutoCloseable {
         routing.addFilter(new CrossSiteFilter(settings));
         Relaying relaying = new Relaying(relay, settings.maxBodyBytes());
         routing.register(
-                new AdminResource(tokens, manager, statusReporter, recorder, settings),
+                new AdminResource(tokens, manager, statusReporter, recorder, settings, reload),
                 new EventStreamResource(feed, tokens),
                 new HealthResource(door, store, manager, relay::ollamaAvailable, settings.demo()),
                 new MetricsResource(metrics),
@@ -407,6 +421,10 @@ public final class Gateway implements AutoCloseable {
 
 
 
+    /** What reads the configuration again: {@code POST /api/admin/reload} and SIGHUP. */
+    ConfigReload reload() {
+        return reload;
+    }
 
 
 

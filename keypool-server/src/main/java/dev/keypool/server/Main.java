@@ -1,7 +1,6 @@
 package dev.keypool.server;
 
 import dev.keypool.config.ConfigException;
-import dev.keypool.config.EnvConfigLoader;
 import dev.keypool.config.KeypoolConfig;
 import dev.keypool.config.Provider;
 import dev.keypool.rotation.ApiKeyRotator;
@@ -26,7 +25,8 @@ import org.slf4j.LoggerFactory;
 /**
  * {@code java -jar keypool-server.jar [--env-file PATH] [--host HOST] [--port PORT] [--demo]
  * [--allow-public]}: loads the configuration, refuses what cannot be right (exit code 2, naming the
- * variable), starts the gateway, and drains it on SIGTERM.
+ * variable), starts the gateway, reads the configuration's keys again on SIGHUP ({@link SighupReload}), and
+ * drains it on SIGTERM.
  */
 public final class Main {
 
@@ -59,6 +59,7 @@ public final class Main {
         // A listener that failed leaves a process that is up but never answers: end it, so that a
         // supervisor starts a new one.
         gateway.onServerFailure(() -> Runtime.getRuntime().halt(EXIT_FAILURE));
+        SighupReload.install(gateway.reload());
         Runtime.getRuntime().addShutdownHook(new Thread(gateway::close, "keypool-shutdown"));
     }
 
@@ -97,6 +98,7 @@ public final class Main {
         KeypoolConfig config;
         ServerSettings settings;
         CommandLine commandLine;
+        ConfigReload.Source source;
         try {
             commandLine = CommandLine.parse(args);
             if (commandLine.help()) {
@@ -107,9 +109,8 @@ public final class Main {
                 out.println("keypool-server " + version());
                 return new Started(null, 0);
             }
-            config = commandLine.envFile() != null
-                    ? EnvConfigLoader.loadRequired(environment, commandLine.envFile())
-                    : EnvConfigLoader.load(environment, Path.of(".env"));
+            source = ConfigReload.Source.of(environment, commandLine);
+            config = source.load();
             settings = ServerSettings.resolve(config, commandLine);
             settings.checkExposure();
             // logback read only the process environment when it started; .env's value applies from here.
@@ -128,7 +129,7 @@ public final class Main {
                 demoUpstream = DemoUpstream.start();
                 config = DemoConfig.of(config, demoUpstream.baseUrl());
             }
-            Gateway gateway = Gateway.start(config, settings, clock);
+            Gateway gateway = Gateway.start(config, settings, clock, System::nanoTime, source);
             ApiKeyRotator.setApiKeyRotator(gateway.rotator());
             if (demoUpstream != null) {
                 gateway.closeWith(demoUpstream);

@@ -253,6 +253,35 @@ class DashboardBrowserTest {
         }
     }
 
+    @Test
+    @Order(6)
+    void reloadButton_bringsInTheKeysWrittenToTheEnvFile_andShowsARefusal() throws IOException {
+        Map<String, String> environment = baseEnvironment(Files.createDirectories(tempDir.resolve("reload-data")));
+        environment.put("OPENAI_BASE_URL", openAi.baseUrl());
+        Path envFile = Files.writeString(Files.createTempFile(tempDir, "reload", ".env"), "");
+        try (Gateway reloading = startGateway(environment, envFile)) {
+            Page page = openDashboard(1280, 800, reloading);
+            signIn(page);
+            PlaywrightAssertions.assertThat(page.getByTestId("no-keys-hint")).isVisible();
+
+            Files.writeString(envFile, "OPENAI_API_KEYS=" + OPENAI_KEYS.get(0) + "\n");
+            page.getByTestId("reload-env").click();
+
+            PlaywrightAssertions.assertThat(row(page, "openai", 0)).hasAttribute("data-status", "active");
+            PlaywrightAssertions.assertThat(page.getByTestId("reload-status")).containsText("+1");
+            PlaywrightAssertions.assertThat(page.getByTestId("reload-status")).hasAttribute("data-outcome", "applied");
+            PlaywrightAssertions.assertThat(page.getByTestId("no-keys-hint")).isHidden();
+
+            Files.writeString(envFile, "OPENAI_API_KEYS=" + OPENAI_KEYS.get(1) + "\nKEYPOOL_MAX_INFLIGHT=3\n");
+            page.getByTestId("reload-env").click();
+
+            PlaywrightAssertions.assertThat(page.getByTestId("reload-status")).hasAttribute("data-outcome", "refused");
+            PlaywrightAssertions.assertThat(page.getByTestId("reload-status")).containsText("KEYPOOL_MAX_IN_FLIGHT");
+            PlaywrightAssertions.assertThat(row(page, "openai", 0)).isVisible();
+            assertNoFullKeyIn(page);
+        }
+    }
+
     // ------------------------------------------------------------------ helpers
 
     private Page openDashboard(int width, int height) {
@@ -370,7 +399,10 @@ class DashboardBrowserTest {
     }
 
     private static Gateway startGateway(Map<String, String> environment) throws IOException {
-        Path envFile = Files.writeString(Files.createTempFile(tempDir, "dashboard", ".env"), "");
+        return startGateway(environment, Files.writeString(Files.createTempFile(tempDir, "dashboard", ".env"), ""));
+    }
+
+    private static Gateway startGateway(Map<String, String> environment, Path envFile) {
         PrintStream quiet = new PrintStream(PrintStream.nullOutputStream());
         Main.Started started = Main.start(
                 new String[] {"--env-file", envFile.toString(), "--host", "127.0.0.1", "--port", "0"},

@@ -48,6 +48,11 @@ final class TestGateway implements AutoCloseable {
         return new TestGateway(Gateway.start(config, settings, clock));
     }
 
+    /** Reading {@code source} again on a reload, as a gateway {@link Main} started does. */
+    static TestGateway start(KeypoolConfig config, Clock clock, ServerSettings settings, ConfigReload.Source source) {
+        return new TestGateway(Gateway.start(config, settings, clock, System::nanoTime, source));
+    }
+
     /** With the ticker connection timeouts are measured with; the test moves it and sweeps. */
     static TestGateway start(KeypoolConfig config, ServerSettings settings, LongSupplier ticker) {
         return new TestGateway(Gateway.start(config, settings, ManualClock.atNoonish(), ticker));

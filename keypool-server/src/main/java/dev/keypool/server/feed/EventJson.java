@@ -1,8 +1,11 @@
 package dev.keypool.server.feed;
 
+import dev.keypool.config.KeyChanges;
 import dev.keypool.event.KeyEvent;
 import dev.keypool.usage.KeyState;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -21,7 +24,7 @@ public final class EventJson {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("type", event.type());
         json.put("time", Instant.ofEpochMilli(event.timeMillis()).toString());
-        json.put("provider", event.provider().id());
+        json.put("provider", event.provider() == null ? null : event.provider().id());
         if (event instanceof KeyEvent.OfKey ofKey) {
             json.put("index", ofKey.key().index());
             json.put("masked_key", ofKey.maskedKey());
@@ -67,6 +70,11 @@ public final class EventJson {
                 json.put("completion_tokens", e.completionTokens());
                 json.put("kind", e.failure() == null ? null : e.failure().id());
             }
+            case KeyEvent.KeysReloaded e -> {
+                json.put("outcome", e.applied() ? "applied" : "refused");
+                json.put("changes", e.applied() ? changes(e.changes()) : null);
+                json.put("errors", e.errors());
+            }
             case KeyEvent.PoolExhausted e -> {
                 json.put("model", e.model());
                 json.put("tokens", e.tokens());
@@ -79,6 +87,38 @@ public final class EventJson {
             }
         }
         return json;
+    }
+
+    /**
+     * What a reload changed, per provider: {@code added}, {@code removed} and {@code kept} keys,
+     * each its index, masked key and the settings that changed; and {@code restart_required}.
+     * The admin API's reload answer and the status's {@code last_reload} say it the same way.
+     */
+    public static Map<String, Object> changes(KeyChanges changes) {
+        Map<String, Object> providers = new LinkedHashMap<>();
+        changes.providers().forEach((provider, change) -> {
+            Map<String, Object> lists = new LinkedHashMap<>();
+            lists.put("added", keys(change.added()));
+            lists.put("removed", keys(change.removed()));
+            lists.put("kept", keys(change.kept()));
+            providers.put(provider.id(), lists);
+        });
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("providers", providers);
+        json.put("restart_required", changes.restartRequired());
+        return json;
+    }
+
+    private static List<Map<String, Object>> keys(List<KeyChanges.Key> keys) {
+        List<Map<String, Object>> list = new ArrayList<>(keys.size());
+        for (KeyChanges.Key key : keys) {
+            Map<String, Object> json = new LinkedHashMap<>();
+            json.put("index", key.key().index());
+            json.put("masked_key", key.maskedKey());
+            json.put("changed", key.changed());
+            list.add(json);
+        }
+        return list;
     }
 
     private static String until(long millis) {

@@ -57,6 +57,8 @@ public final class KeypoolMetrics implements KeyEventListener, AutoCloseable {
     private final Map<KeyId, CallMeters> callMeters = new ConcurrentHashMap<>();
     private final ThreadLocal<CallStart> callStarts = ThreadLocal.withInitial(CallStart::new);
     private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
+    /** Each key's gauges, so that a reload removes those of a key that left. */
+    private final Map<KeyId, List<Meter>> gauges = new ConcurrentHashMap<>();
 
     public KeypoolMetrics(ApiKeyManager manager) {
         this.manager = manager;
@@ -125,6 +127,7 @@ public final class KeypoolMetrics implements KeyEventListener, AutoCloseable {
             case KeyEvent.KeyDeactivated e -> stateChange(e.key(), "deactivated");
             case KeyEvent.KeyReactivated e -> stateChange(e.key(), "reactivated");
             case KeyEvent.KeylessCalled e -> keyless(e);
+            case KeyEvent.KeysReloaded e -> reloaded(e);
             case KeyEvent.PoolExhausted e -> Counter.builder("keypool_pool_exhausted_total")
                     .description("Requests refused because no key of the provider could take them")
                     .tags("provider", e.provider().id(), "reason",
@@ -158,6 +161,34 @@ public final class KeypoolMetrics implements KeyEventListener, AutoCloseable {
                         .description("Requests waiting for a key of the provider")
                         .tag("provider", provider.id()).register(registry);
             }
+        }
+    }
+
+    /**
+     * Counts a reload by outcome, and moves the per-key gauges with the keys: a removed key's go,
+     * an added key's come, a kept key's are made again for its new limits.
+     */
+    private void reloaded(KeyEvent.KeysReloaded e) {
+        Counter.builder("keypool_reloads_total").description("Reloads of the configuration, by outcome")
+                .tag("outcome", e.applied() ? "applied" : "refused").register(registry).increment();
+        if (!e.applied()) {
+            return;
+        }
+        e.changes().providers().values().forEach(change -> {
+            change.removed().forEach(key -> removeGauges(key.key()));
+            change.kept().stream().filter(key -> !key.changed().isEmpty()).forEach(key -> removeGauges(key.key()));
+        });
+        for (KeyConfig key : manager.allKeys()) {
+            if (!gauges.containsKey(key.id())) {
+                registerGauges(key);
+            }
+        }
+    }
+
+    private void removeGauges(KeyId id) {
+        List<Meter> registered = gauges.remove(id);
+        if (registered != null) {
+            registered.forEach(registry::remove);
         }
     }
 
@@ -271,55 +302,57 @@ public final class KeypoolMetrics implements KeyEventListener, AutoCloseable {
     private void registerGauges(KeyConfig key) {
         KeyId id = key.id();
         Tags tags = Tags.of("provider", id.provider().id(), "key_index", Integer.toString(id.index()));
-        Gauge.builder("keypool_key_window_tokens", manager, m -> m.status(id).minuteTokens())
+        List<Meter> registered = new java.util.ArrayList<>();
+        registered.add(Gauge.builder("keypool_key_window_tokens", manager, m -> m.status(id).minuteTokens())
                 .description("Tokens in the key's window, reservations included").tags(tags).tag("window", "minute")
-                .register(registry);
-        Gauge.builder("keypool_key_window_tokens", manager, m -> m.status(id).dayTokens())
+                .register(registry));
+        registered.add(Gauge.builder("keypool_key_window_tokens", manager, m -> m.status(id).dayTokens())
                 .description("Tokens in the key's window, reservations included").tags(tags).tag("window", "day")
-                .register(registry);
+                .register(registry));
         if (key.limits().minuteLimited()) {
-            Gauge.builder("keypool_key_window_usage_ratio", manager, m -> ratio(m.status(id).minuteUsagePercent()))
+            registered.add(Gauge.builder("keypool_key_window_usage_ratio", manager, m -> ratio(m.status(id).minuteUsagePercent()))
                     .description("Share of the key's window limit in use, 0 to 1").tags(tags).tag("window", "minute")
-                    .register(registry);
+                    .register(registry));
         }
         if (key.limits().dayLimited()) {
-            Gauge.builder("keypool_key_window_usage_ratio", manager, m -> ratio(m.status(id).dayUsagePercent()))
+            registered.add(Gauge.builder("keypool_key_window_usage_ratio", manager, m -> ratio(m.status(id).dayUsagePercent()))
                     .description("Share of the key's window limit in use, 0 to 1").tags(tags).tag("window", "day")
-                    .register(registry);
+                    .register(registry));
         }
-        Gauge.builder("keypool_key_window_requests", manager, m -> m.status(id).minuteRequests())
+        registered.add(Gauge.builder("keypool_key_window_requests", manager, m -> m.status(id).minuteRequests())
                 .description("Requests in the key's window, reservations included").tags(tags).tag("window", "minute")
-                .register(registry);
-        Gauge.builder("keypool_key_window_requests", manager, m -> m.status(id).dayRequests())
+                .register(registry));
+        registered.add(Gauge.builder("keypool_key_window_requests", manager, m -> m.status(id).dayRequests())
                 .description("Requests in the key's window, reservations included").tags(tags).tag("window", "day")
-                .register(registry);
+                .register(registry));
         if (key.limits().requestMinuteLimited()) {
-            Gauge.builder("keypool_key_window_request_limit", key.limits(), WindowLimits::requestsPerMinute)
+            registered.add(Gauge.builder("keypool_key_window_request_limit", key.limits(), WindowLimits::requestsPerMinute)
                     .description("The key's request limit in the window").tags(tags).tag("window", "minute")
-                    .register(registry);
-            Gauge.builder("keypool_key_window_request_usage_ratio", manager,
+                    .register(registry));
+            registered.add(Gauge.builder("keypool_key_window_request_usage_ratio", manager,
                             m -> ratio(m.status(id).requestMinuteUsagePercent()))
                     .description("Share of the key's window request limit in use, 0 to 1").tags(tags)
-                    .tag("window", "minute").register(registry);
+                    .tag("window", "minute").register(registry));
         }
         if (key.limits().requestDayLimited()) {
-            Gauge.builder("keypool_key_window_request_limit", key.limits(), WindowLimits::requestsPerDay)
+            registered.add(Gauge.builder("keypool_key_window_request_limit", key.limits(), WindowLimits::requestsPerDay)
                     .description("The key's request limit in the window").tags(tags).tag("window", "day")
-                    .register(registry);
-            Gauge.builder("keypool_key_window_request_usage_ratio", manager,
+                    .register(registry));
+            registered.add(Gauge.builder("keypool_key_window_request_usage_ratio", manager,
                             m -> ratio(m.status(id).requestDayUsagePercent()))
                     .description("Share of the key's window request limit in use, 0 to 1").tags(tags)
-                    .tag("window", "day").register(registry);
+                    .tag("window", "day").register(registry));
         }
-        Gauge.builder("keypool_key_available", manager, m -> statusValue(m.status(id), KeyStatus.ACTIVE))
-                .description("1 when the key can serve, else 0").tags(tags).register(registry);
-        Gauge.builder("keypool_key_cooling_down", manager, m -> statusValue(m.status(id), KeyStatus.COOLING_DOWN))
-                .description("1 while the key rests after a rate limit or server error").tags(tags).register(registry);
-        Gauge.builder("keypool_key_deactivated", manager, m -> statusValue(m.status(id), KeyStatus.DEACTIVATED))
-                .description("1 while the key is deactivated").tags(tags).register(registry);
-        Gauge.builder("keypool_key_requests_in_flight", manager, m -> m.requestsInFlight(id))
+        registered.add(Gauge.builder("keypool_key_available", manager, m -> statusValue(m.status(id), KeyStatus.ACTIVE))
+                .description("1 when the key can serve, else 0").tags(tags).register(registry));
+        registered.add(Gauge.builder("keypool_key_cooling_down", manager, m -> statusValue(m.status(id), KeyStatus.COOLING_DOWN))
+                .description("1 while the key rests after a rate limit or server error").tags(tags).register(registry));
+        registered.add(Gauge.builder("keypool_key_deactivated", manager, m -> statusValue(m.status(id), KeyStatus.DEACTIVATED))
+                .description("1 while the key is deactivated").tags(tags).register(registry));
+        registered.add(Gauge.builder("keypool_key_requests_in_flight", manager, m -> m.requestsInFlight(id))
                 .description("Requests on the key reserved and not yet settled, in this process").tags(tags)
-                .register(registry);
+                .register(registry));
+        gauges.put(id, List.copyOf(registered));
     }
 
     private static double ratio(Double percent) {

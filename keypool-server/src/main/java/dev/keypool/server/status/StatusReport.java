@@ -11,7 +11,25 @@ import java.util.Map;
  * @param store     where usage and key state live, and whether that is degraded
  */
 public record StatusReport(Map<String, Object> providers, List<Alert> alerts, boolean demo, String generatedAt,
-        long serverTimeMillis, Store store) {
+        long serverTimeMillis, Store store, LastReload lastReload) {
+
+    /** A report with no reload since start-up. */
+    public StatusReport(Map<String, Object> providers, List<Alert> alerts, boolean demo, String generatedAt,
+            long serverTimeMillis, Store store) {
+        this(providers, alerts, demo, generatedAt, serverTimeMillis, store, null);
+    }
+
+    /**
+     * The last reload of the configuration ({@code POST /api/admin/reload}, SIGHUP), or {@code null}
+     * when none happened since start-up.
+     *
+     * @param at      when, ISO-8601
+     * @param outcome {@code applied} or {@code refused}
+     * @param changes what changed, per provider, and {@code restart_required}; {@code null} when refused
+     * @param errors  why it was refused (start-up's messages); empty when applied
+     */
+    public record LastReload(String at, String outcome, Map<String, Object> changes, List<String> errors) {
+    }
 
     /**
      * @param kind     {@code redis}, {@code data-dir} or {@code memory}
@@ -24,10 +42,12 @@ public record StatusReport(Map<String, Object> providers, List<Alert> alerts, bo
 
     /**
      * A provider used with pooled keys. {@code errorRate} is failures per request, 0..1.
-     * {@code waiting} is {@code null} when requests never wait ({@code KEYPOOL_MAX_WAIT_SECONDS} 0).
+     * {@code leavingKeys} are keys a reload removed whose requests in flight have not all settled:
+     * out of the selection, and gone from here once they have. {@code waiting} is {@code null} when
+     * requests never wait ({@code KEYPOOL_MAX_WAIT_SECONDS} 0).
      */
     public record KeyedProvider(int totalKeys, int activeKeys, long requests, long failures, long tokensToday,
-            double errorRate, List<Key> keys, Waiting waiting) {
+            double errorRate, List<Key> keys, List<Key> leavingKeys, Waiting waiting) {
     }
 
     /**
@@ -49,7 +69,9 @@ public record StatusReport(Map<String, Object> providers, List<Alert> alerts, bo
     /**
      * One key. Limits and percents are {@code null} for an unlimited window; {@code availableAt}
      * (ISO-8601) and {@code availableInSeconds} are {@code null} unless the key comes back by itself.
-     * {@code index} is the key's position in {@code .env}, for display and the admin reset;
+     * {@code index} is the key's handle in this gateway process, for display and the admin reset:
+     * its position in {@code .env} at start-up; a reload keeps a kept key's, and gives a new key
+     * its position unless another key had that index since start-up, else the lowest index none had;
      * {@code keyId} is the fingerprint its usage and state are stored under (stable when the keys
      * are reordered; {@code null} while a shared store has not been reached yet).
      * {@code requestsInFlight} counts this gateway's requests on the key (each instance has its

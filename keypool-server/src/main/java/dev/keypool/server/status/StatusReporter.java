@@ -34,21 +34,27 @@ public final class StatusReporter {
     private final boolean demo;
     private final Supplier<StatusReport.Store> store;
     private final Function<Provider, WaitStatus> waits;
+    private final Supplier<StatusReport.LastReload> lastReload;
 
     public StatusReporter(ApiKeyManager manager, UsageRecorder recorder, BooleanSupplier ollamaAvailable,
             boolean demo, Supplier<StatusReport.Store> store) {
-        this(manager, recorder, ollamaAvailable, demo, store, provider -> null);
+        this(manager, recorder, ollamaAvailable, demo, store, provider -> null, () -> null);
     }
 
-    /** @param waits each provider's wait queue ({@code ApiKeyRotator#waitStatus}), {@code null} when none */
+    /**
+     * @param waits      each provider's wait queue ({@code ApiKeyRotator#waitStatus}), {@code null} when none
+     * @param lastReload the last reload of the keys, {@code null} before the first
+     */
     public StatusReporter(ApiKeyManager manager, UsageRecorder recorder, BooleanSupplier ollamaAvailable,
-            boolean demo, Supplier<StatusReport.Store> store, Function<Provider, WaitStatus> waits) {
+            boolean demo, Supplier<StatusReport.Store> store, Function<Provider, WaitStatus> waits,
+            Supplier<StatusReport.LastReload> lastReload) {
         this.waits = waits;
         this.manager = manager;
         this.recorder = recorder;
         this.ollamaAvailable = ollamaAvailable;
         this.demo = demo;
         this.store = store;
+        this.lastReload = lastReload;
     }
 
     public StatusReport report() {
@@ -76,8 +82,13 @@ public final class StatusReporter {
                         + " key: all " + status.totalKeys() + " are cooling down or deactivated",
                         StatusReport.Alert.NO_USABLE_KEY, null));
             }
+            List<StatusReport.Key> leaving = new ArrayList<>();
+            for (KeyStatusSnapshot snapshot : manager.leavingKeys(provider)) {
+                leaving.add(key(provider, snapshot, now));
+            }
             providers.put(provider.id(), new StatusReport.KeyedProvider(status.totalKeys(), status.activeKeys(),
-                    totals.requests(), totals.failures(), tokensToday, totals.errorRate(), keys, waiting(provider)));
+                    totals.requests(), totals.failures(), tokensToday, totals.errorRate(), keys, leaving,
+                    waiting(provider)));
         }
         alerts.sort(Comparator.comparing((StatusReport.Alert alert) -> !alert.level().equals("critical")));
         StatusReport.Store storeStatus = store.get();
@@ -85,7 +96,8 @@ public final class StatusReporter {
             alerts.add(0, new StatusReport.Alert("critical", null, null, storeStatus.problem(),
                     StatusReport.Alert.STORE_DEGRADED, null));
         }
-        return new StatusReport(providers, alerts, demo, Instant.ofEpochMilli(now).toString(), now, storeStatus);
+        return new StatusReport(providers, alerts, demo, Instant.ofEpochMilli(now).toString(), now, storeStatus,
+                lastReload.get());
     }
 
     private StatusReport.Waiting waiting(Provider provider) {
