@@ -8,10 +8,8 @@ import dev.keypool.config.WindowLimits;
 import dev.keypool.event.KeyEvent;
 import dev.keypool.usage.DenialReason;
 import dev.keypool.usage.KeyState;
-import dev.keypool.usage.KeyStatus;
 import dev.keypool.usage.KeyUsage;
 import dev.keypool.usage.ReserveResult;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.EnumMap;
@@ -20,7 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
@@ -91,41 +88,6 @@ public final class ApiKeyRotator {
                     }
                 }
             });
-        }
-    }
-
-    /**
-     * The caches of one snapshot of the keys ({@link ApiKeyManager#snapshot()}): built once per
-     * snapshot, not per request, and replaced whole when the manager's keys change.
-     */
-    private static final class Selection {
-
-        final ApiKeyManager.Keys keys;
-        /** Smooth weighted round-robin's current weight of each key, by index; guarded by the array. */
-        final Map<Provider, long[]> currentWeights = new EnumMap<>(Provider.class);
-        final Map<Provider, Map<String, List<List<KeyConfig>>>> tiersByModel = new EnumMap<>(Provider.class);
-        final Map<Provider, List<KeyId>> idsByProvider = new EnumMap<>(Provider.class);
-        /** The one tier of every key, per provider. */
-        final Map<Provider, List<List<KeyConfig>>> allKeysTier = new EnumMap<>(Provider.class);
-
-        Selection(ApiKeyManager.Keys keys, Selection previous) {
-            this.keys = keys;
-            for (Provider provider : Provider.values()) {
-                List<KeyConfig> list = keys.byProvider.get(provider);
-                int size = list.stream().mapToInt(key -> key.index() + 1).max().orElse(0);
-                long[] weights = new long[size];
-                if (previous != null) {
-                    // Kept keys keep their turn: a reload does not restart the weighted rotation.
-                    long[] before = previous.currentWeights.get(provider);
-                    synchronized (before) {
-                        System.arraycopy(before, 0, weights, 0, Math.min(before.length, size));
-                    }
-                }
-                currentWeights.put(provider, weights);
-                tiersByModel.put(provider, new ConcurrentHashMap<>());
-                idsByProvider.put(provider, list.stream().map(KeyConfig::id).toList());
-                allKeysTier.put(provider, List.of(list));
-            }
         }
     }
 
@@ -211,7 +173,7 @@ public final class ApiKeyRotator {
         long now = manager.clock().millis();
         Denials denials = new Denials();
         Selection selection = selection();
-        List<List<KeyConfig>> tiers = tiers(selection, provider, model);
+        List<List<KeyConfig>> tiers = selection.tiers(provider, model);
         if (preferred != null && !exclude.contains(preferred)) {
             KeyConfig key = candidate(tiers, preferred);
             // Its refusal is not counted: the strategy below tries it again, and that answer counts.
@@ -227,7 +189,7 @@ public final class ApiKeyRotator {
                         (long) Math.max(1, tier.size())), model, tokens, exclude, now, denials);
                 case LEAST_USED -> leastUsed(tier, model, tokens, exclude, now, denials);
                 case WEIGHTED -> {
-                    int start = weightedPick(selection, provider, tier, exclude);
+                    int start = selection.weightedPick(provider, tier, exclude);
                     yield start < 0 ? null : inOrder(tier, start, model, tokens, exclude, now, denials);
                 }
             };
@@ -238,7 +200,7 @@ public final class ApiKeyRotator {
         if (!exclude.isEmpty()) {
             noteExcludedRestingKeys(tiers, exclude, now, denials);
         }
-        throw exhausted(provider, model, tokens, denials, now, denials.total == 0 && !exclude.isEmpty(), false);
+        throw denials.refusal(provider, model, tokens, now, denials.total == 0 && !exclude.isEmpty());
     }
 
     /** The key {@code id} when it is one of the candidates, else {@code null}. */
@@ -319,7 +281,7 @@ public final class ApiKeyRotator {
             if (reservation != null) {
                 return reservation;
             }
-            throw exhausted(key.provider(), model, tokens, denials, now, false, false);
+            throw denials.refusal(key.provider(), model, tokens, now, false);
         });
     }
 
@@ -402,41 +364,6 @@ public final class ApiKeyRotator {
 
     // ---- selection --------------------------------------------------------------------------------
 
-    /**
-     * The keys to try for a model, in tiers: when some key is configured for the model, those keys,
-     * then the keys with no model; otherwise every key. Models match ignoring case. Cached per
-     * configured model, so the hot path allocates nothing here; an unconfigured model shares the
-     * one "every key" tier.
-     */
-    private static List<List<KeyConfig>> tiers(Selection selection, Provider provider, String model) {
-        List<KeyConfig> all = selection.keys.byProvider.get(provider);
-        Map<Provider, List<List<KeyConfig>>> allKeysTier = selection.allKeysTier;
-        if (model == null) {
-            return allKeysTier.get(provider);
-        }
-        List<List<KeyConfig>> cached = selection.tiersByModel.get(provider).get(model);
-        if (cached != null) {
-            return cached;
-        }
-        List<KeyConfig> matching = new ArrayList<>();
-        List<KeyConfig> modelless = new ArrayList<>();
-        for (KeyConfig key : all) {
-            if (model.equalsIgnoreCase(key.model())) {
-                matching.add(key);
-            } else if (key.model() == null) {
-                modelless.add(key);
-            }
-        }
-        if (matching.isEmpty()) {
-            return allKeysTier.get(provider);
-        }
-        List<List<KeyConfig>> tiers = modelless.isEmpty() ? List.of(List.copyOf(matching))
-                : List.of(List.copyOf(matching), List.copyOf(modelless));
-        // Keyed by the model as written: only spellings of configured models are ever cached.
-        selection.tiersByModel.get(provider).put(model, tiers);
-        return tiers;
-    }
-
     /** Tries the tier's keys in order from {@code start}, wrapping around (fill-first and round-robin). */
     private Reservation inOrder(List<KeyConfig> tier, int start, String model, long tokens, Set<KeyId> exclude,
             long now, Denials denials) {
@@ -454,37 +381,6 @@ public final class ApiKeyRotator {
     }
 
     /**
-     * Smooth weighted round-robin (nginx's): every open key of the tier gains its weight, the one
-     * with the most is chosen and loses the tier's total. Over any run of requests each key gets
-     * its share of them, evenly spread. When the chosen key refuses, the rest are tried in order
-     * after it; the choice stands (it was its turn).
-     *
-     * @return the index in {@code tier} to try first, or -1 when every key is excluded
-     */
-    private static int weightedPick(Selection selection, Provider provider, List<KeyConfig> tier, Set<KeyId> exclude) {
-        long[] current = selection.currentWeights.get(provider);
-        synchronized (current) {
-            long total = 0;
-            int best = -1;
-            for (int i = 0; i < tier.size(); i++) {
-                KeyConfig key = tier.get(i);
-                if (exclude.contains(key.id())) {
-                    continue;
-                }
-                current[key.index()] += key.weight();
-                total += key.weight();
-                if (best < 0 || current[key.index()] > current[tier.get(best).index()]) {
-                    best = i;
-                }
-            }
-            if (best >= 0) {
-                current[tier.get(best).index()] -= total;
-            }
-            return best;
-        }
-    }
-
-    /**
      * Tries the key with the most headroom first; only when it refuses (a race, or a provider
      * budget) ranks the rest, so the common case is one scan and one reserve.
      */
@@ -494,7 +390,7 @@ public final class ApiKeyRotator {
         if (open.isEmpty()) {
             return null;
         }
-        List<KeyUsage> usages = manager.store().usages(ids(open), now, manager.day(now));
+        List<KeyUsage> usages = manager.store().usages(selection().ids(open), now, manager.day(now));
         int best = -1;
         double bestHeadroom = -1;
         long bestMinute = Long.MAX_VALUE;
@@ -566,20 +462,6 @@ public final class ApiKeyRotator {
         }
     }
 
-    private List<KeyId> ids(List<KeyConfig> keys) {
-        Selection current = selection;
-        Provider provider = keys.get(0).provider();
-        // The very list of every key of the snapshot, not one of its size: a reload may have replaced it.
-        if (keys == current.allKeysTier.get(provider).get(0)) {
-            return current.idsByProvider.get(provider);
-        }
-        List<KeyId> ids = new ArrayList<>(keys.size());
-        for (KeyConfig key : keys) {
-            ids.add(key.id());
-        }
-        return ids;
-    }
-
     private static final Comparator<Ranked> BY_HEADROOM = Comparator.comparingDouble(Ranked::headroom).reversed()
             .thenComparingLong(Ranked::minuteTokens);
 
@@ -597,108 +479,5 @@ public final class ApiKeyRotator {
         double requestDay = limits.requestDayLimited()
                 ? 1.0 - (double) usage.dayRequests() / limits.requestsPerDay() : 1.0;
         return Math.min(Math.min(minute, day), Math.min(requestMinute, requestDay));
-    }
-
-    // ---- exhaustion -------------------------------------------------------------------------------
-
-    /** What the keys said when none could take a request. */
-    private static final class Denials {
-        final Map<DenialReason, Integer> counts = new EnumMap<>(DenialReason.class);
-        long soonest = KeyState.NEVER;
-        int total;
-        /** How the excluded keys rest, when they do: cooling if any is, so back by itself. */
-        DenialReason excludedResting;
-
-        void add(DenialReason reason, long retryAt) {
-            counts.merge(reason, 1, Integer::sum);
-            total++;
-            soonest = Math.min(soonest, retryAt);
-        }
-
-        void addExcluded(KeyState state) {
-            soonest = Math.min(soonest, state.untilMillis());
-            if (state.status() == KeyStatus.COOLING_DOWN) {
-                excludedResting = DenialReason.COOLING_DOWN;
-            } else if (excludedResting == null) {
-                excludedResting = DenialReason.DEACTIVATED;
-            }
-        }
-
-        boolean all(DenialReason reason) {
-            return total > 0 && counts.getOrDefault(reason, 0) == total;
-        }
-
-        /** For refusals of mixed kinds: a full window (minute first, tokens first) if any key had one, else the commonest reason. */
-        DenialReason mixed() {
-            if (counts.containsKey(DenialReason.MINUTE_LIMIT)) {
-                return DenialReason.MINUTE_LIMIT;
-            }
-            if (counts.containsKey(DenialReason.REQUEST_MINUTE_LIMIT)) {
-                return DenialReason.REQUEST_MINUTE_LIMIT;
-            }
-            if (counts.containsKey(DenialReason.DAY_LIMIT)) {
-                return DenialReason.DAY_LIMIT;
-            }
-            if (counts.containsKey(DenialReason.REQUEST_DAY_LIMIT)) {
-                return DenialReason.REQUEST_DAY_LIMIT;
-            }
-            return counts.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElseThrow();
-        }
-    }
-
-    private NoAvailableKeyException exhausted(Provider provider, String model, long tokens, Denials denials,
-            long now, boolean allTried, boolean announce) {
-        NoAvailableKeyException.Reason reason;
-        DenialReason dominant;
-        if (denials.total == 0) {
-            reason = allTried ? NoAvailableKeyException.Reason.ALL_KEYS_FAILED : NoAvailableKeyException.Reason.NO_KEYS;
-            dominant = allTried ? denials.excludedResting : null;
-        } else if (denials.all(DenialReason.COOLING_DOWN)) {
-            reason = NoAvailableKeyException.Reason.ALL_COOLING_DOWN;
-            dominant = DenialReason.COOLING_DOWN;
-        } else if (denials.all(DenialReason.DEACTIVATED)) {
-            reason = NoAvailableKeyException.Reason.ALL_DEACTIVATED;
-            dominant = DenialReason.DEACTIVATED;
-        } else if (denials.all(DenialReason.EXCEEDS_LIMIT)) {
-            reason = NoAvailableKeyException.Reason.REQUEST_TOO_LARGE;
-            dominant = DenialReason.EXCEEDS_LIMIT;
-        } else {
-            reason = NoAvailableKeyException.Reason.NO_HEADROOM;
-            dominant = denials.mixed();
-        }
-        long retryAt = denials.soonest;
-        // Every key tried and failed is the end of a retry, not a pool without room: their failures say it.
-        KeyEvent.PoolExhausted event = reason == NoAvailableKeyException.Reason.ALL_KEYS_FAILED ? null
-                : new KeyEvent.PoolExhausted(now, provider, model, tokens, dominant, retryAt);
-        if (announce && event != null) {
-            manager.events().publish(() -> event);
-        }
-        return new NoAvailableKeyException(provider, reason, retryAt,
-                describe(provider, model, tokens, reason, denials, retryAt, now), null, null, event);
-    }
-
-    private String describe(Provider provider, String model, long tokens, NoAvailableKeyException.Reason reason,
-            Denials denials, long retryAt, long now) {
-        String what = "No " + provider.id() + " key can take " + tokens + " tokens"
-                + (model == null ? "" : " for " + model) + ": ";
-        String why = switch (reason) {
-            case NO_KEYS -> "no " + provider.id() + " keys are configured (set "
-                    + provider.envPrefix() + "_API_KEYS)";
-            case ALL_COOLING_DOWN -> "all " + denials.total + " keys are cooling down";
-            case ALL_DEACTIVATED -> "all " + denials.total + " keys are deactivated";
-            case REQUEST_TOO_LARGE -> "the request is larger than every key's limit";
-            case ALL_KEYS_FAILED -> "every key was tried and failed";
-            case NO_HEADROOM -> "no key has room left (" + summary(denials) + ")";
-        };
-        String when = retryAt == KeyState.NEVER ? "; none frees up without a reset"
-                : "; the soonest frees up in " + Math.max(1, (retryAt - now + 999) / 1000) + " s";
-        return what + why + when;
-    }
-
-    private static String summary(Denials denials) {
-        List<String> parts = new ArrayList<>();
-        denials.counts.forEach((reason, count) -> parts.add(count + " " + reason.name().toLowerCase(java.util.Locale.ROOT)
-                .replace('_', ' ')));
-        return String.join(", ", parts);
     }
 }
