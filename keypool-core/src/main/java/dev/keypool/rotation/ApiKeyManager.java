@@ -25,7 +25,6 @@ import dev.keypool.usage.UsageStore;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -120,30 +119,6 @@ public final class ApiKeyManager implements AutoCloseable {
             known.put(id, key);
             inFlight.put(id, new AtomicInteger());
         });
-    }
-
-    /**
-     * The keys in service: never changed once published, so a reader that takes it once sees one
-     * configuration throughout.
-     */
-    static final class Keys {
-
-        final Map<KeyId, KeyConfig> byId;
-        final Map<Provider, List<KeyConfig>> byProvider;
-        final List<KeyId> allIds;
-
-        Keys(Map<Provider, List<KeyConfig>> keysByProvider) {
-            Map<KeyId, KeyConfig> ids = new LinkedHashMap<>();
-            Map<Provider, List<KeyConfig>> providers = new EnumMap<>(Provider.class);
-            for (Provider provider : Provider.values()) {
-                List<KeyConfig> list = List.copyOf(keysByProvider.getOrDefault(provider, List.of()));
-                providers.put(provider, list);
-                list.forEach(key -> ids.put(key.id(), key));
-            }
-            this.byId = Collections.unmodifiableMap(ids);
-            this.byProvider = Collections.unmodifiableMap(providers);
-            this.allIds = List.copyOf(ids.keySet());
-        }
     }
 
     /** A manager on the process environment and {@code ./.env}. */
@@ -252,7 +227,7 @@ public final class ApiKeyManager implements AutoCloseable {
                 SecretDigest digest = key.secretDigest();
                 KeyId handle = handles.get(digest);
                 if (handle == null) {
-                    handle = freeHandle(provider, key.index(), taken);
+                    handle = Keys.freeHandle(provider, key.index(), taken);
                     taken.add(handle);
                     joining.put(handle, digest);
                 }
@@ -282,7 +257,8 @@ public final class ApiKeyManager implements AutoCloseable {
         keys = after;
         budgets.keySet().retainAll(after.byId.keySet());
         leaving.removeIf(id -> inFlight.get(id).get() == 0);
-        KeyChanges changes = changes(before, after, next);
+        // Against start-up's: what no reload applies stays unapplied until a restart, however many reloads pass.
+        KeyChanges changes = before.changesTo(after, config.settingsDifferentFrom(next));
         long now = clock.millis();
         events.publish(() -> new KeyEvent.KeysReloaded(now, changes, List.of()));
         return changes;
@@ -292,81 +268,6 @@ public final class ApiKeyManager implements AutoCloseable {
         long now = clock.millis();
         events.publish(() -> new KeyEvent.KeysReloaded(now, null, List.of(e.getMessage())));
         return e;
-    }
-
-    /** Its position when no secret had that index in this process, else the lowest index none had. */
-    private static KeyId freeHandle(Provider provider, int position, Set<KeyId> taken) {
-        KeyId preferred = KeyId.of(provider, position);
-        if (!taken.contains(preferred)) {
-            return preferred;
-        }
-        for (int index = 0; ; index++) {
-            KeyId candidate = KeyId.of(provider, index);
-            if (!taken.contains(candidate)) {
-                return candidate;
-            }
-        }
-    }
-
-    private KeyChanges changes(Keys before, Keys after, KeypoolConfig next) {
-        Map<Provider, KeyChanges.ProviderChanges> providers = new EnumMap<>(Provider.class);
-        for (Provider provider : Provider.values()) {
-            if (!provider.usesKeys()) {
-                continue;
-            }
-            List<KeyChanges.Key> added = new ArrayList<>();
-            List<KeyChanges.Key> kept = new ArrayList<>();
-            List<KeyChanges.Key> removed = new ArrayList<>();
-            List<KeyConfig> previous = before.byProvider.get(provider);
-            List<KeyConfig> list = after.byProvider.get(provider);
-            for (int position = 0; position < list.size(); position++) {
-                KeyConfig key = list.get(position);
-                KeyConfig old = before.byId.get(key.id());
-                if (old == null) {
-                    added.add(new KeyChanges.Key(key.id(), key.maskedKey(), List.of()));
-                } else {
-                    kept.add(new KeyChanges.Key(key.id(), key.maskedKey(),
-                            settingsChanged(old, key, previous.indexOf(old) != position)));
-                }
-            }
-            for (KeyConfig old : previous) {
-                if (!after.byId.containsKey(old.id())) {
-                    removed.add(new KeyChanges.Key(old.id(), old.maskedKey(), List.of()));
-                }
-            }
-            providers.put(provider, new KeyChanges.ProviderChanges(added, removed, kept));
-        }
-        // Against start-up's: what no reload applies stays unapplied until a restart, however many reloads pass.
-        return new KeyChanges(providers, config.settingsDifferentFrom(next));
-    }
-
-    private static List<String> settingsChanged(KeyConfig old, KeyConfig now, boolean moved) {
-        List<String> changed = new ArrayList<>();
-        if (!Objects.equals(old.model(), now.model())) {
-            changed.add("model");
-        }
-        if (old.limits().perMinute() != now.limits().perMinute()) {
-            changed.add("max_tokens_per_minute");
-        }
-        if (old.limits().perDay() != now.limits().perDay()) {
-            changed.add("max_tokens_per_day");
-        }
-        if (old.limits().requestsPerMinute() != now.limits().requestsPerMinute()) {
-            changed.add("max_requests_per_minute");
-        }
-        if (old.limits().requestsPerDay() != now.limits().requestsPerDay()) {
-            changed.add("max_requests_per_day");
-        }
-        if (old.maxConcurrent() != now.maxConcurrent()) {
-            changed.add("max_concurrent");
-        }
-        if (old.weight() != now.weight()) {
-            changed.add("weight");
-        }
-        if (moved) {
-            changed.add("position");
-        }
-        return changed;
     }
 
     /** Whether the key is up and has room for {@code tokens} and one more request in both windows right now. */

@@ -92,7 +92,7 @@ public final class ApiKeyRotator {
     }
 
     private Selection selection() {
-        ApiKeyManager.Keys keys = manager.snapshot();
+        Keys keys = manager.snapshot();
         Selection current = selection;
         if (current.keys == keys) {
             return current;

@@ -16,7 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class Selection {
 
-    final ApiKeyManager.Keys keys;
+    final Keys keys;
     /** Smooth weighted round-robin's current weight of each key, by index; guarded by the array. */
     final Map<Provider, long[]> currentWeights = new EnumMap<>(Provider.class);
     final Map<Provider, Map<String, List<List<KeyConfig>>>> tiersByModel = new EnumMap<>(Provider.class);
@@ -24,7 +24,7 @@ final class Selection {
     /** The one tier of every key, per provider. */
     final Map<Provider, List<List<KeyConfig>>> allKeysTier = new EnumMap<>(Provider.class);
 
-    Selection(ApiKeyManager.Keys keys, Selection previous) {
+    Selection(Keys keys, Selection previous) {
         this.keys = keys;
         for (Provider provider : Provider.values()) {
             List<KeyConfig> list = keys.byProvider.get(provider);
