@@ -19,6 +19,7 @@ import dev.keypool.usage.KeyFingerprint;
 import dev.keypool.usage.KeyState;
 import dev.keypool.usage.KeyStatus;
 import dev.keypool.usage.KeyUsage;
+import dev.keypool.usage.Periodic;
 import dev.keypool.usage.ReserveResult;
 import dev.keypool.usage.Ticket;
 import dev.keypool.usage.UsageStore;
@@ -34,9 +35,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -92,7 +91,7 @@ public final class ApiKeyManager implements AutoCloseable {
     private final Map<KeyId, AtomicInteger> inFlight = new ConcurrentHashMap<>();
     /** The reservations granted and not yet settled, by ticket: an expired one's slot is freed by {@link #maintain()}. */
     private final Map<Ticket, Reservation> unsettled = new ConcurrentHashMap<>();
-    private volatile ScheduledExecutorService maintenance;
+    private volatile Periodic maintenance;
     /** The day of the last call: computing a zoned date costs more than the rest of a reserve. */
     private volatile DayWindow currentDay;
 
@@ -466,30 +465,31 @@ public final class ApiKeyManager implements AutoCloseable {
     }
 
     /** Runs {@link #maintain()} every {@code period} on a daemon thread until {@link #close()}. */
-    public synchronized void startMaintenance(Duration period) {
+    public void startMaintenance(Duration period) {
+        startMaintenance(period, null);
+    }
+
+    /**
+     * Runs {@link #maintain()} every {@code period} on {@code scheduler} (the process's one, which its
+     * owner shuts down; {@code null}: a daemon thread of its own) until {@link #close()}.
+     */
+    public synchronized void startMaintenance(Duration period, ScheduledExecutorService scheduler) {
         if (maintenance != null) {
             return;
         }
-        ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(runnable -> {
-            Thread thread = new Thread(runnable, "keypool-maintenance");
-            thread.setDaemon(true);
-            return thread;
-        });
-        long millis = Math.max(1, period.toMillis());
-        executor.scheduleWithFixedDelay(() -> {
+        maintenance = Periodic.every(period, "keypool-maintenance", scheduler, () -> {
             try {
                 maintain();
             } catch (RuntimeException e) {
-                LOG.warn("Key maintenance failed; retrying in {} ms", millis, e);
+                LOG.warn("Key maintenance failed; retrying in {} ms", period.toMillis(), e);
             }
-        }, millis, millis, TimeUnit.MILLISECONDS);
-        maintenance = executor;
+        });
     }
 
     @Override
     public synchronized void close() {
         if (maintenance != null) {
-            maintenance.shutdownNow();
+            maintenance.close();
             maintenance = null;
         }
     }

@@ -1,6 +1,7 @@
 package dev.keypool.rotation;
 
 import java.time.Clock;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -25,8 +26,13 @@ public interface WakeScheduler {
      * {@code clock}: a task's work is a signal, so one thread serves them all.
      */
     static WakeScheduler on(Clock clock) {
+        return on(clock, WaitTimer.TIMER);
+    }
+
+    /** On {@code scheduler} (the process's one), the delay read from {@code clock}. */
+    static WakeScheduler on(Clock clock, ScheduledExecutorService scheduler) {
         return (atMillis, task) -> {
-            ScheduledFuture<?> future = WaitTimer.TIMER.schedule(task, Math.max(0, atMillis - clock.millis()),
+            ScheduledFuture<?> future = scheduler.schedule(task, Math.max(0, atMillis - clock.millis()),
                     TimeUnit.MILLISECONDS);
             return () -> future.cancel(false);
         };

@@ -19,9 +19,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -109,7 +107,7 @@ public final class DurableUsageStore implements UsageStore {
     private final DayCeilings requestCeilings;
     private final FileChannel lockChannel;
     private final FileLock lock;
-    private final ScheduledExecutorService flusher;
+    private final Periodic flusher;
     private volatile boolean dirty;
     private volatile boolean closed;
     /** The snapshot read at start named keys by index. */
@@ -120,7 +118,8 @@ public final class DurableUsageStore implements UsageStore {
     private volatile String ceilingProblem;
 
     private DurableUsageStore(InMemoryUsageStore memory, Path dataDir, DayCeilings ceilings,
-            DayCeilings requestCeilings, FileChannel lockChannel, FileLock lock, Duration flushInterval) {
+            DayCeilings requestCeilings, FileChannel lockChannel, FileLock lock, Duration flushInterval,
+            ScheduledExecutorService scheduler) {
         this.memory = memory;
         this.dataDir = dataDir;
         this.file = dataDir.resolve(FILE_NAME);
@@ -128,13 +127,8 @@ public final class DurableUsageStore implements UsageStore {
         this.requestCeilings = requestCeilings;
         this.lockChannel = lockChannel;
         this.lock = lock;
-        this.flusher = Executors.newSingleThreadScheduledExecutor(runnable -> {
-            Thread thread = new Thread(runnable, "keypool-usage-flush");
-            thread.setDaemon(true);
-            return thread;
-        });
-        long millis = Math.max(10, flushInterval.toMillis());
-        flusher.scheduleWithFixedDelay(this::flushQuietly, millis, millis, TimeUnit.MILLISECONDS);
+        this.flusher = Periodic.every(Duration.ofMillis(Math.max(10, flushInterval.toMillis())), "keypool-usage-flush",
+                scheduler, this::flushQuietly);
     }
 
     /** Opens (or creates) the store in {@code dataDir}, restoring what it saved last time. */
@@ -145,6 +139,14 @@ public final class DurableUsageStore implements UsageStore {
     /** Like {@link #open(Path)}, with the clock the key manager uses. */
     public static DurableUsageStore open(Path dataDir, Clock clock) {
         return open(dataDir, InMemoryUsageStore.DEFAULT_BUCKET_MILLIS, DEFAULT_FLUSH_INTERVAL, clock);
+    }
+
+    /**
+     * Like {@link #open(Path, Clock)}, flushing on {@code scheduler} (the process's one, which its
+     * owner shuts down) instead of a thread of its own.
+     */
+    public static DurableUsageStore open(Path dataDir, Clock clock, ScheduledExecutorService scheduler) {
+        return open(dataDir, InMemoryUsageStore.DEFAULT_BUCKET_MILLIS, DEFAULT_FLUSH_INTERVAL, clock, scheduler);
     }
 
     /** Like {@link #open(Path, long, Duration, Clock)} on the system clock. */
@@ -161,6 +163,11 @@ public final class DurableUsageStore implements UsageStore {
      * @throws UncheckedIOException    when the directory cannot be created or locked
      */
     public static DurableUsageStore open(Path dataDir, long bucketMillis, Duration flushInterval, Clock clock) {
+        return open(dataDir, bucketMillis, flushInterval, clock, null);
+    }
+
+    private static DurableUsageStore open(Path dataDir, long bucketMillis, Duration flushInterval, Clock clock,
+            ScheduledExecutorService scheduler) {
         FileChannel channel = null;
         try {
             Files.createDirectories(dataDir);
@@ -201,7 +208,7 @@ public final class DurableUsageStore implements UsageStore {
             Files.deleteIfExists(mark);
             DayCeilings.syncDirectory(dataDir);
             DurableUsageStore store = new DurableUsageStore(memory, dataDir, ceilings, requestCeilings, channel, lock,
-                    flushInterval);
+                    flushInterval, scheduler);
             store.migrating = snapshot != null && snapshot.windows().stream().anyMatch(w -> w.key() == null);
             return store;
         } catch (IOException e) {
@@ -380,7 +387,7 @@ public final class DurableUsageStore implements UsageStore {
             return;
         }
         closed = true;
-        flusher.shutdownNow();
+        flusher.close();
         try {
             dirty = true;
             flush();

@@ -67,7 +67,10 @@ final class GatewayProcess implements AutoCloseable {
     /** Starts a gateway without waiting for it. */
     static GatewayProcess launch(String name, Map<String, String> environment, Path workDir) {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        List<String> command = new ArrayList<>(List.of(java.toString()));
+        // A process started with SIGHUP ignored (the build run under nohup, say) passes that on, and a
+        // JVM never handles a signal it inherited ignored: the gateway starts with SIGHUP's default,
+        // as a supervisor would start it (env execs java, so the pid is the gateway's).
+        List<String> command = new ArrayList<>(List.of("env", "--default-signal=HUP", java.toString()));
         command.addAll(launcherJavaOptions());
         // C1 only: a dozen gateways start in this suite on two shared cores; the flags that shape
         // memory (heap, collector) stay the launcher's.

@@ -13,6 +13,7 @@ import dev.keypool.redis.RedisUsageStore;
 import dev.keypool.redis.ResilientRedisUsageStore;
 import dev.keypool.rotation.ApiKeyManager;
 import dev.keypool.rotation.ApiKeyRotator;
+import dev.keypool.rotation.WakeScheduler;
 import dev.keypool.server.alerts.AlertWebhooks;
 import dev.keypool.server.alerts.WebhookDelivery;
 import dev.keypool.server.connection.ConnectionLimits;
@@ -28,6 +29,7 @@ import dev.keypool.usage.DurableAffinityStore;
 import dev.keypool.usage.DurableUsageStore;
 import dev.keypool.usage.InMemoryAffinityStore;
 import dev.keypool.usage.InMemoryUsageStore;
+import dev.keypool.usage.Periodic;
 import dev.keypool.usage.StoreHealth;
 import dev.keypool.usage.UsageStore;
 import io.helidon.webserver.WebServer;
@@ -38,10 +40,10 @@ import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Deque;
+import java.util.List;
 import java.util.concurrent.ConcurrentLinkedDeque;
-import java.util.concurrent.Executors;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -87,11 +89,16 @@ public final class Gateway implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Deque<AutoCloseable> companions = new ConcurrentLinkedDeque<>();
     private final LongSupplier ticker;
-    private final ScheduledExecutorService edgeTimer = Executors.newSingleThreadScheduledExecutor(runnable -> {
-        Thread thread = new Thread(runnable, "keypool-connection-sweeper");
-        thread.setDaemon(true);
-        return thread;
-    });
+    /**
+     * The process's one scheduler: the store's and the usage history's flushes, the keys'
+     * maintenance, the event feed's status pushes, the connection sweeps, the alerts and their
+     * retries, the wake-ups of requests waiting for a key. Two threads, so that one slow task (a
+     * flush waiting on Redis until its timeout) does not hold the connection sweeps back; shut
+     * down last, after everything that runs on it has closed.
+     */
+    private final ScheduledExecutorService scheduler = Periodic.scheduler("keypool-background", 2);
+    /** The gateway's own periodic tasks, cancelled first when it closes. */
+    private final List<Periodic> tasks = new CopyOnWriteArrayList<>();
     /** The caps in force: the configured ones, or less when the process may not open enough files. */
     private final ServerSettings.Edge edge;
     private final LoadShedding shedding;
@@ -118,16 +125,17 @@ public final class Gateway implements AutoCloseable {
         this.door = new Door(shedding);
         SecretScrubber.register(config.allKeys().stream().map(KeyConfig::secret).toList());
         SecretScrubber.registerUrlPassword(config.redisUrl());
-        this.store = openStore(config, settings, clock);
+        this.store = openStore(config, settings, clock, scheduler);
         this.manager = new ApiKeyManager(config, store, clock);
         try {
-            this.recorder = openRecorder(config, settings, manager, store);
+            this.recorder = openRecorder(config, settings, manager, store, scheduler);
         } catch (RuntimeException e) {
             manager.close();
             store.close();
+            scheduler.shutdownNow();
             throw e;
         }
-        this.rotator = new ApiKeyRotator(manager);
+        this.rotator = new ApiKeyRotator(manager, WakeScheduler.on(clock, scheduler));
         this.relay = Relay.create(rotator, openAffinity(config, settings, store, clock));
         this.metrics = new KeypoolMetrics(manager);
         metrics.watchWaitQueues(rotator);
@@ -138,7 +146,7 @@ public final class Gateway implements AutoCloseable {
                     StoreHealth health = store.health();
                     return new StatusReport.Store(store.kind(), health.degraded(), health.problem());
                 }, rotator::waitStatus, reload::last);
-        this.feed = new EventFeed(() -> Json.write(statusReporter.report()));
+        this.feed = new EventFeed(() -> Json.write(statusReporter.report()), scheduler);
         this.tokens = new Tokens(settings.adminToken(), settings.clientTokens());
         manager.events().addListener(new LoggingKeyEventListener());
         manager.events().addListener(recorder);
@@ -152,7 +160,8 @@ public final class Gateway implements AutoCloseable {
      * otherwise the durable embedded store in {@code KEYPOOL_DATA_DIR}, so a restart continues
      * where it stopped. Demo mode keeps its simulated usage in memory, out of the data directory.
      */
-    private static UsageStore openStore(KeypoolConfig config, ServerSettings settings, Clock clock) {
+    private static UsageStore openStore(KeypoolConfig config, ServerSettings settings, Clock clock,
+            ScheduledExecutorService scheduler) {
         if (settings.demo()) {
             return new InMemoryUsageStore();
         }
@@ -164,7 +173,7 @@ public final class Gateway implements AutoCloseable {
                     new RedisUsageStore(config.redisUrl(), RedisStoreConfig.custom().clock(clock).build()),
                     settings.instances());
         }
-        DurableUsageStore durable = DurableUsageStore.open(settings.dataDir(), clock);
+        DurableUsageStore durable = DurableUsageStore.open(settings.dataDir(), clock, scheduler);
         LOG.info("Usage and key state are kept in {}", durable.file().toAbsolutePath());
         return durable;
     }
@@ -174,14 +183,15 @@ public final class Gateway implements AutoCloseable {
      * beside the durable store, in memory for a demo.
      */
     private static UsageRecorder openRecorder(KeypoolConfig config, ServerSettings settings, ApiKeyManager manager,
-            UsageStore store) {
+            UsageStore store, ScheduledExecutorService scheduler) {
         if (store instanceof ResilientRedisUsageStore redis) {
-            return UsageRecorder.shared(manager, new RedisCounters(config.redisUrl(), redis.redis().config()));
+            return UsageRecorder.shared(manager, new RedisCounters(config.redisUrl(), redis.redis().config()),
+                    scheduler);
         }
         if (store instanceof DurableUsageStore) {
-            return UsageRecorder.durable(manager, settings.dataDir());
+            return UsageRecorder.durable(manager, settings.dataDir(), scheduler);
         }
-        return new UsageRecorder(manager);
+        return UsageRecorder.inMemory(manager, scheduler);
     }
 
     /**
@@ -253,7 +263,7 @@ public final class Gateway implements AutoCloseable {
     static final int MAX_HEADERS = 16384;
 
     private void startServer() {
-        manager.startMaintenance(Duration.ofSeconds(1));
+        manager.startMaintenance(Duration.ofSeconds(1), scheduler);
         ConnectionLimits limits = edge.connections();
         // No wire log (its level checks ran several times per request) and no second check of
         // response headers: ours are constants, numbers and values made ASCII-printable
@@ -292,13 +302,12 @@ public final class Gateway implements AutoCloseable {
                     + " (is the port in use?)");
         }
         shedding.registerMetrics(metrics.registry(), connections);
-        edgeTimer.scheduleWithFixedDelay(this::watchEdge, 1, 1, TimeUnit.SECONDS);
+        tasks.add(Periodic.every(Duration.ofSeconds(1), "keypool-connection-sweeper", scheduler, this::watchEdge));
         if (!settings.alertWebhooks().isEmpty()) {
             alerts = new AlertWebhooks(statusReporter::report,
-                    WebhookDelivery.overHttp(settings.alertWebhooks(), edgeTimer)::send, manager.clock(),
+                    WebhookDelivery.overHttp(settings.alertWebhooks(), scheduler)::send, manager.clock(),
                     settings.host() + ":" + server.port());
-            long period = AlertWebhooks.CHECK_PERIOD.toMillis();
-            edgeTimer.scheduleWithFixedDelay(this::checkAlerts, period, period, TimeUnit.MILLISECONDS);
+            tasks.add(Periodic.every(AlertWebhooks.CHECK_PERIOD, "keypool-alerts", scheduler, this::checkAlerts));
             LOG.info("Alerts are posted to {} webhook(s): {}", settings.alertWebhooks().size(),
                     settings.alertWebhooks().stream().map(URI::getHost).toList());
         }
@@ -462,7 +471,7 @@ public final class Gateway implements AutoCloseable {
         if (server != null) {
             server.stop();
         }
-        edgeTimer.shutdownNow();
+        tasks.forEach(Periodic::close);
         for (AutoCloseable companion : companions) {
             try {
                 companion.close();
@@ -479,5 +488,6 @@ public final class Gateway implements AutoCloseable {
         recorder.close();
         store.close();
         metrics.close();
+        scheduler.shutdownNow();
     }
 }

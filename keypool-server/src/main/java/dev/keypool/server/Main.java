@@ -51,7 +51,7 @@ public final class Main {
     /** {@code main} on {@code clock}: a test's child process runs the real gateway on a clock of its own. */
     static void run(String[] args, Clock clock) {
         Thread.setDefaultUncaughtExceptionHandler(Main::uncaught);
-        Started started = start(args, System.getenv(), System.out, System.err, clock);
+        Started started = start(args, System.getenv(), System.out, System.err, clock, true);
         if (started.gateway() == null) {
             System.exit(started.exitCode());
         }
@@ -59,7 +59,6 @@ public final class Main {
         // A listener that failed leaves a process that is up but never answers: end it, so that a
         // supervisor starts a new one.
         gateway.onServerFailure(() -> Runtime.getRuntime().halt(EXIT_FAILURE));
-        SighupReload.install(gateway.reload());
         Runtime.getRuntime().addShutdownHook(new Thread(gateway::close, "keypool-shutdown"));
     }
 
@@ -95,6 +94,16 @@ public final class Main {
     }
 
     static Started start(String[] args, Map<String, String> environment, PrintStream out, PrintStream err, Clock clock) {
+        return start(args, environment, out, err, clock, false);
+    }
+
+    /**
+     * @param process whether this is the process's gateway: SIGHUP then reads the keys again, and is
+     *                handled before the gateway says it listens (a supervisor may send it from then on;
+     *                before the handler, the JVM would take it for a request to stop)
+     */
+    private static Started start(String[] args, Map<String, String> environment, PrintStream out, PrintStream err,
+            Clock clock, boolean process) {
         KeypoolConfig config;
         ServerSettings settings;
         CommandLine commandLine;
@@ -135,6 +144,9 @@ public final class Main {
                 gateway.closeWith(demoUpstream);
                 gateway.closeWith(DemoTraffic.start(gateway.baseUrl(), settings.adminToken(),
                         settings.clientTokens().isEmpty() ? null : settings.clientTokens().getFirst()));
+            }
+            if (process) {
+                SighupReload.install(gateway.reload());
             }
             announce(gateway);
             return new Started(gateway, 0);

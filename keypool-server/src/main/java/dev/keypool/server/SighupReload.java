@@ -25,7 +25,14 @@ final class SighupReload {
             return false;
         }
         try {
-            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> reloadOn(reload));
+            sun.misc.SignalHandler previous = sun.misc.Signal.handle(new sun.misc.Signal("HUP"),
+                    signal -> reloadOn(reload));
+            if (previous == sun.misc.SignalHandler.SIG_IGN) {
+                // The JVM leaves a signal the process inherited ignored (nohup) ignored, whatever is asked.
+                LOG.warn("SIGHUP is ignored by this process (was it started with nohup?), so it cannot reload the"
+                        + " keys; use POST /api/admin/reload or the dashboard, or start it without ignoring SIGHUP");
+                return false;
+            }
             return true;
         } catch (IllegalArgumentException | LinkageError | UnsupportedOperationException e) {
             LOG.info("SIGHUP reload is unavailable on this platform ({}); use POST /api/admin/reload", e.toString());

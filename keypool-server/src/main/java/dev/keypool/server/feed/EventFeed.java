@@ -2,12 +2,12 @@ package dev.keypool.server.feed;
 
 import dev.keypool.event.KeyEvent;
 import dev.keypool.event.KeyEventListener;
+import dev.keypool.usage.Periodic;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -61,19 +61,22 @@ public final class EventFeed implements KeyEventListener, AutoCloseable {
     private final AtomicReferenceArray<Recent> recent = new AtomicReferenceArray<>(RING);
     private final AtomicLong published = new AtomicLong();
     private final AtomicBoolean changed = new AtomicBoolean(true);
-    private final ScheduledExecutorService scheduler;
+    private final Periodic statusPushes;
     private volatile long lastStatusMillis;
     private volatile boolean closed;
 
     /** @param statusJson builds the full status JSON; called on the feed's own thread */
     public EventFeed(Supplier<String> statusJson) {
+        this(statusJson, null);
+    }
+
+    /**
+     * @param statusJson builds the full status JSON; called on {@code scheduler}
+     * @param scheduler  the process's one scheduler, or {@code null} for a thread of the feed's own
+     */
+    public EventFeed(Supplier<String> statusJson, ScheduledExecutorService scheduler) {
         this.statusJson = statusJson;
-        this.scheduler = Executors.newSingleThreadScheduledExecutor(runnable -> {
-            Thread thread = new Thread(runnable, "keypool-event-feed");
-            thread.setDaemon(true);
-            return thread;
-        });
-        scheduler.scheduleWithFixedDelay(this::pushStatusIfDue, 1, 1, TimeUnit.SECONDS);
+        this.statusPushes = Periodic.every(Duration.ofSeconds(1), "keypool-event-feed", scheduler, this::pushStatusIfDue);
     }
 
     @Override
@@ -127,7 +130,7 @@ public final class EventFeed implements KeyEventListener, AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        scheduler.shutdownNow();
+        statusPushes.close();
         for (Subscription subscriber : subscribers) {
             subscriber.end();
         }

@@ -6,6 +6,7 @@ import dev.keypool.event.KeyEventListener;
 import dev.keypool.redis.RedisCounters;
 import dev.keypool.rotation.ApiKeyManager;
 import dev.keypool.usage.DayWindow;
+import dev.keypool.usage.Periodic;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -15,9 +16,7 @@ import java.util.Map;
 import java.util.NavigableMap;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReadWriteLock;
@@ -75,30 +74,30 @@ public final class UsageRecorder implements KeyEventListener, AutoCloseable {
     private final ReadWriteLock view = new ReentrantReadWriteLock();
     /** The ledger's totals and today's rows as of the last flush, for the status view. */
     private Map<UsageCell, long[]> flushedView = new HashMap<>();
-    private final ScheduledExecutorService flusher;
+    private final Periodic flusher;
     private final AtomicBoolean ledgerFailing = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile DayWindow day;
 
     /** A recorder whose history ends with the process (demo mode, and tests). */
     public UsageRecorder(ApiKeyManager manager) {
-        this(manager, LocalUsageLedger.inMemory());
+        this(manager, LocalUsageLedger.inMemory(), null);
     }
 
-    private UsageRecorder(ApiKeyManager manager, UsageLedger ledger) {
+    /** A recorder whose history ends with the process, flushing on {@code scheduler} (the process's one). */
+    public static UsageRecorder inMemory(ApiKeyManager manager, ScheduledExecutorService scheduler) {
+        return new UsageRecorder(manager, LocalUsageLedger.inMemory(), scheduler);
+    }
+
+    /** @param scheduler the process's one scheduler, or {@code null} for a thread of the recorder's own */
+    private UsageRecorder(ApiKeyManager manager, UsageLedger ledger, ScheduledExecutorService scheduler) {
         this.manager = manager;
         this.clock = manager.clock();
         this.zone = manager.config().dayZone();
         this.ledger = ledger;
         this.day = DayWindow.at(clock.millis(), zone);
         refreshView();
-        this.flusher = Executors.newSingleThreadScheduledExecutor(runnable -> {
-            Thread thread = new Thread(runnable, "keypool-usage-history");
-            thread.setDaemon(true);
-            return thread;
-        });
-        long millis = FLUSH_INTERVAL.toMillis();
-        flusher.scheduleWithFixedDelay(this::flushQuietly, millis, millis, TimeUnit.MILLISECONDS);
+        this.flusher = Periodic.every(FLUSH_INTERVAL, "keypool-usage-history", scheduler, this::flushQuietly);
     }
 
     /**
@@ -106,13 +105,14 @@ public final class UsageRecorder implements KeyEventListener, AutoCloseable {
      *
      * @throws dev.keypool.usage.StoreCorruptedException when the saved history cannot be read back
      */
-    public static UsageRecorder durable(ApiKeyManager manager, Path dataDir) {
-        return new UsageRecorder(manager, LocalUsageLedger.open(dataDir));
+    public static UsageRecorder durable(ApiKeyManager manager, Path dataDir, ScheduledExecutorService scheduler) {
+        return new UsageRecorder(manager, LocalUsageLedger.open(dataDir), scheduler);
     }
 
     /** A recorder whose history is shared by every instance on {@code counters}' Redis; it closes them. */
-    public static UsageRecorder shared(ApiKeyManager manager, RedisCounters counters) {
-        return new UsageRecorder(manager, new RedisUsageLedger(counters));
+    public static UsageRecorder shared(ApiKeyManager manager, RedisCounters counters,
+            ScheduledExecutorService scheduler) {
+        return new UsageRecorder(manager, new RedisUsageLedger(counters), scheduler);
     }
 
     @Override
@@ -246,7 +246,7 @@ public final class UsageRecorder implements KeyEventListener, AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        flusher.shutdownNow();
+        flusher.close();
         flushQuietly();
         ledger.close();
     }
