@@ -1,23 +1,16 @@
 package dev.keypool.rotation;
 
+import dev.keypool.usage.Periodic;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 
-/** The process's one timer thread for {@link WakeScheduler#on}, started on first use. */
+/**
+ * The process's one timer thread for {@link WakeScheduler#on(java.time.Clock)}, started on first use,
+ * for pools that run without a gateway's scheduler.
+ */
 final class WaitTimer {
 
-    static final ScheduledThreadPoolExecutor TIMER = timer();
+    static final ScheduledThreadPoolExecutor TIMER = Periodic.scheduler("keypool-wait-timer", 1);
 
     private WaitTimer() {
-    }
-
-    private static ScheduledThreadPoolExecutor timer() {
-        ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, runnable -> {
-            Thread thread = new Thread(runnable, "keypool-wait-timer");
-            thread.setDaemon(true);
-            return thread;
-        });
-        // A served request cancels its deadline: cancelled tasks leave the timer's queue at once.
-        timer.setRemoveOnCancelPolicy(true);
-        return timer;
     }
 }

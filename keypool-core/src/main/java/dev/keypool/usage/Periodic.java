@@ -2,9 +2,9 @@ package dev.keypool.usage;
 
 import java.time.Duration;
 import java.util.Objects;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -38,14 +38,20 @@ public final class Periodic implements AutoCloseable {
         return new Periodic(future, own);
     }
 
-    /** A scheduler of {@code threads} daemon threads named {@code name-1}, {@code name-2}, … */
-    public static ScheduledExecutorService scheduler(String name, int threads) {
+    /**
+     * A scheduler of {@code threads} daemon threads named {@code name-1}, {@code name-2}, … A
+     * cancelled task leaves its queue at once: a waiting request served before its deadline cancels
+     * the deadline, and thousands of them must not sit in the queue until their time.
+     */
+    public static ScheduledThreadPoolExecutor scheduler(String name, int threads) {
         AtomicInteger count = new AtomicInteger();
-        return Executors.newScheduledThreadPool(threads, runnable -> {
+        ScheduledThreadPoolExecutor scheduler = new ScheduledThreadPoolExecutor(threads, runnable -> {
             Thread thread = new Thread(runnable, threads == 1 ? name : name + "-" + count.incrementAndGet());
             thread.setDaemon(true);
             return thread;
         });
+        scheduler.setRemoveOnCancelPolicy(true);
+        return scheduler;
     }
 
     /** Cancels the task (a run under way finishes); ends the thread it had of its own. */
