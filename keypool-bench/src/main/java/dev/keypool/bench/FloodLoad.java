@@ -606,7 +606,7 @@ public final class FloodLoad {
             Path work = Files.createTempDirectory("keypool-flood");
             ProcessBuilder builder = new ProcessBuilder(command).directory(work.toFile()).redirectErrorStream(true);
             builder.environment().keySet().removeIf(name -> name.startsWith("KEYPOOL_") || name.endsWith("_API_KEYS"));
-            builder.environment().put("OPENAI_API_KEYS", "sk-flood-0000000000000000key1");
+            builder.environment().put("OPENAI_API_KEYS", "sk-proj-TEST.flood-key1");
             builder.environment().put("OPENAI_BASE_URL", upstream);
             builder.environment().put("OLLAMA_HOST", "http://127.0.0.1:9");
             builder.environment().put("KEYPOOL_DATA_DIR", work.resolve("data").toString());

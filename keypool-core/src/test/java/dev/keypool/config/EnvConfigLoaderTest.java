@@ -22,7 +22,7 @@ class EnvConfigLoaderTest {
     /** The seed's .env, exactly as its guide prints it. */
     static final String SEED_ENV = """
             # OpenAI Keys (comma-separated)
-            OPENAI_API_KEYS=sk-proj-key1,sk-proj-key2,sk-proj-key3
+            OPENAI_API_KEYS=sk-proj-TEST.key1,sk-proj-TEST.key2,sk-proj-TEST.key3
             OPENAI_ORG_ID=org-your-org
 
             # OpenAI Models (per key index)
@@ -99,7 +99,7 @@ class EnvConfigLoaderTest {
         KeypoolConfig config = EnvConfigLoader.load(Map.of(), envFile(SEED_ENV));
 
         assertThat(config.keys(Provider.OPENAI)).extracting(KeyConfig::secret)
-                .containsExactly("sk-proj-key1", "sk-proj-key2", "sk-proj-key3");
+                .containsExactly("sk-proj-TEST.key1", "sk-proj-TEST.key2", "sk-proj-TEST.key3");
         assertThat(config.keys(Provider.OPENAI)).extracting(KeyConfig::model)
                 .containsExactly("gpt-4o", "gpt-4o", "gpt-4o-mini");
         assertThat(config.keys(Provider.OPENAI)).extracting(KeyConfig::limits)
@@ -155,9 +155,9 @@ class EnvConfigLoaderTest {
 
     @Test
     void load_withoutAFile_readsTheEnvironmentAlone() {
-        KeypoolConfig config = EnvConfigLoader.load(Map.of("OPENAI_API_KEYS", "sk-proj-only1"), dir.resolve("missing.env"));
+        KeypoolConfig config = EnvConfigLoader.load(Map.of("OPENAI_API_KEYS", "sk-proj-TEST.only1"), dir.resolve("missing.env"));
 
-        assertThat(config.keys(Provider.OPENAI)).extracting(KeyConfig::secret).containsExactly("sk-proj-only1");
+        assertThat(config.keys(Provider.OPENAI)).extracting(KeyConfig::secret).containsExactly("sk-proj-TEST.only1");
     }
 
     @Test
@@ -172,9 +172,9 @@ class EnvConfigLoaderTest {
     @Test
     void load_malformedLine_namesTheFileAndLine_butNotItsContent() throws IOException {
         Path file = envFile("""
-                OPENAI_API_KEYS=sk-proj-key1
+                OPENAI_API_KEYS=sk-proj-TEST.key1
                 # a comment
-                sk-proj-pasted-without-a-name
+                sk-proj-TEST.pasted-without-a-name
                 """);
 
         ConfigException refusal = catchThrowableOfType(ConfigException.class,
@@ -183,18 +183,18 @@ class EnvConfigLoaderTest {
         assertThat(refusal).isNotNull();
         assertThat(refusal.variable()).isEqualTo(file.toString());
         assertThat(refusal.getMessage()).contains(file.toString()).contains("line 3")
-                .doesNotContain("sk-proj-pasted-without-a-name");
+                .doesNotContain("sk-proj-TEST.pasted-without-a-name");
     }
 
     @Test
     void load_quotedAndSpacedValues_areTrimmed() throws IOException {
         KeypoolConfig config = EnvConfigLoader.load(Map.of(), envFile("""
-                OPENAI_API_KEYS="sk-proj-key1, sk-proj-key2"
+                OPENAI_API_KEYS="sk-proj-TEST.key1, sk-proj-TEST.key2"
                 OPENAI_MAX_TOKENS_PER_MINUTE_1= 500
                 """));
 
         assertThat(config.keys(Provider.OPENAI)).extracting(KeyConfig::secret)
-                .containsExactly("sk-proj-key1", "sk-proj-key2");
+                .containsExactly("sk-proj-TEST.key1", "sk-proj-TEST.key2");
         assertThat(config.keys(Provider.OPENAI).get(1).limits().perMinute()).isEqualTo(500);
     }
 
@@ -203,7 +203,7 @@ class EnvConfigLoaderTest {
     @Test
     void fromVariables_aMissingLimitMeansThatWindowIsUnlimited() {
         KeypoolConfig config = fromVariables(
-                "OPENAI_API_KEYS", "sk-proj-key1,sk-proj-key2",
+                "OPENAI_API_KEYS", "sk-proj-TEST.key1,sk-proj-TEST.key2",
                 "OPENAI_MAX_TOKENS_PER_MINUTE_0", "90000",
                 "OPENAI_MAX_TOKENS_PER_DAY_1", "2000000");
 
@@ -218,7 +218,7 @@ class EnvConfigLoaderTest {
     @Test
     void fromVariables_modelsArePerIndex_andAKeyWithoutOneHasNone() {
         KeypoolConfig config = fromVariables(
-                "OPENAI_API_KEYS", "sk-proj-key1,sk-proj-key2,sk-proj-key3",
+                "OPENAI_API_KEYS", "sk-proj-TEST.key1,sk-proj-TEST.key2,sk-proj-TEST.key3",
                 "OPENAI_MODEL_0", "gpt-4o",
                 "OPENAI_MODEL_2", "gpt-4o-mini");
 
@@ -252,7 +252,7 @@ class EnvConfigLoaderTest {
             "OPENAI_MAX_REQUESTS_PER_DAY_0, 2.5"})
     void fromVariables_refusesALimitThatIsNotAPositiveInteger_namingTheVariable(String variable, String value) {
         ConfigException refusal = refusal(
-                "OPENAI_API_KEYS", "sk-proj-key1", "GEMINI_API_KEYS", "AIza-key1", "SERP_API_KEYS", "serp-key1",
+                "OPENAI_API_KEYS", "sk-proj-TEST.key1", "GEMINI_API_KEYS", "AIza-key1", "SERP_API_KEYS", "serp-key1",
                 variable, value);
 
         assertThat(refusal.variable()).isEqualTo(variable);
@@ -264,7 +264,7 @@ class EnvConfigLoaderTest {
     @Test
     void fromVariables_readsEachKeysCapOnRequestsInFlightAndWeight_defaultingToNoCapAndWeightOne() {
         KeypoolConfig config = fromVariables(
-                "OPENAI_API_KEYS", "sk-proj-key1,sk-proj-key2,sk-proj-key3",
+                "OPENAI_API_KEYS", "sk-proj-TEST.key1,sk-proj-TEST.key2,sk-proj-TEST.key3",
                 "OPENAI_MAX_CONCURRENT_0", "4", "OPENAI_WEIGHT_0", "3",
                 "OPENAI_WEIGHT_2", " 2 ",
                 "GEMINI_API_KEYS", "AIza-key1", "GEMINI_MAX_CONCURRENT_0", "1",
@@ -280,7 +280,7 @@ class EnvConfigLoaderTest {
     @Test
     void fromVariables_readsEachKeysRequestLimits_besideItsTokenLimits_unsetMeaningUnlimited() {
         KeypoolConfig config = fromVariables(
-                "OPENAI_API_KEYS", "sk-proj-key1,sk-proj-key2",
+                "OPENAI_API_KEYS", "sk-proj-TEST.key1,sk-proj-TEST.key2",
                 "OPENAI_MAX_TOKENS_PER_MINUTE_0", "90000", "OPENAI_MAX_REQUESTS_PER_MINUTE_0", " 500 ",
                 "OPENAI_MAX_REQUESTS_PER_DAY_1", "10000",
                 "GEMINI_API_KEYS", "AIza-key1", "GEMINI_MAX_REQUESTS_PER_DAY_0", "1500",
@@ -304,7 +304,7 @@ class EnvConfigLoaderTest {
             "OPENAI_MAX_REQUESTS_PER_DAY_4"})
     void fromVariables_refusesAnIndexWithNoMatchingKey_namingTheVariable(String variable) {
         ConfigException refusal = refusal(
-                "OPENAI_API_KEYS", "sk-proj-key1,sk-proj-key2,sk-proj-key3",
+                "OPENAI_API_KEYS", "sk-proj-TEST.key1,sk-proj-TEST.key2,sk-proj-TEST.key3",
                 variable, "1000");
 
         assertThat(refusal.variable()).isEqualTo(variable);
@@ -323,10 +323,10 @@ class EnvConfigLoaderTest {
 
     @ParameterizedTest(name = "[{0}]")
     @ValueSource(strings = {
-            "sk-proj-key1,,sk-proj-key2",
-            "sk-proj-key1,sk-proj-key2,",
-            ",sk-proj-key1",
-            "sk-proj-key1, ,sk-proj-key2"})
+            "sk-proj-TEST.key1,,sk-proj-TEST.key2",
+            "sk-proj-TEST.key1,sk-proj-TEST.key2,",
+            ",sk-proj-TEST.key1",
+            "sk-proj-TEST.key1, ,sk-proj-TEST.key2"})
     void fromVariables_refusesAnEmptyKeyBetweenCommas_namingTheVariable(String keys) {
         ConfigException refusal = refusal("OPENAI_API_KEYS", keys);
 
@@ -465,19 +465,19 @@ class EnvConfigLoaderTest {
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {
-            "OPENAI_API_KEYS=sk-proj-abcdefghijklmnop1,sk-proj-abcdefghijklmnop1",
-            "OPENAI_API_KEYS=sk-proj-abcdefghijklmnop1,,sk-proj-abcdefghijklmnop2",
-            "OPENAI_API_KEYS=sk-proj-abcdefghijklmnop1,sk-proj-abcdefghijklmnop2,",
-            "OPENAI_API_KEYS=sk-proj-abcdefghijklmnop1\nOPENAI_MODEL_1=gpt-4o",
-            "OPENAI_API_KEYS=sk-proj-abcdefghijklmnop1\nOPENAI_MAX_TOKENS_PER_DAY_0=lots",
-            "OPENAI_API_KEYS=sk-proj-abcdefghijklmnop1\nsk-proj-abcdefghijklmnop2"})
+            "OPENAI_API_KEYS=sk-proj-TEST.abcdefghijklmnop1,sk-proj-TEST.abcdefghijklmnop1",
+            "OPENAI_API_KEYS=sk-proj-TEST.abcdefghijklmnop1,,sk-proj-TEST.abcdefghijklmnop2",
+            "OPENAI_API_KEYS=sk-proj-TEST.abcdefghijklmnop1,sk-proj-TEST.abcdefghijklmnop2,",
+            "OPENAI_API_KEYS=sk-proj-TEST.abcdefghijklmnop1\nOPENAI_MODEL_1=gpt-4o",
+            "OPENAI_API_KEYS=sk-proj-TEST.abcdefghijklmnop1\nOPENAI_MAX_TOKENS_PER_DAY_0=lots",
+            "OPENAI_API_KEYS=sk-proj-TEST.abcdefghijklmnop1\nsk-proj-TEST.abcdefghijklmnop2"})
     void load_noConfigExceptionMessageContainsAFullKey(String content) throws IOException {
         Path file = envFile(content + "\n");
 
         ConfigException refusal = catchThrowableOfType(ConfigException.class, () -> EnvConfigLoader.load(Map.of(), file));
 
         assertThat(refusal).isNotNull();
-        assertThat(refusal.getMessage()).doesNotContain("sk-proj-abcdefghijklmnop1", "sk-proj-abcdefghijklmnop2");
-        assertThat(refusal.toString()).doesNotContain("sk-proj-abcdefghijklmnop1", "sk-proj-abcdefghijklmnop2");
+        assertThat(refusal.getMessage()).doesNotContain("sk-proj-TEST.abcdefghijklmnop1", "sk-proj-TEST.abcdefghijklmnop2");
+        assertThat(refusal.toString()).doesNotContain("sk-proj-TEST.abcdefghijklmnop1", "sk-proj-TEST.abcdefghijklmnop2");
     }
 }

@@ -10,7 +10,7 @@ class KeyMaskTest {
 
     @Test
     void mask_showsTheFirstAndLastFourCharactersOfAKey() {
-        assertThat(KeyMask.mask("sk-proj-key1")).isEqualTo("sk-p\u2026key1");
+        assertThat(KeyMask.mask("sk-proj-TEST.key1")).isEqualTo("sk-p\u2026key1");
     }
 
     @ParameterizedTest(name = "{0} -> {1}")
@@ -31,31 +31,31 @@ class KeyMaskTest {
 
     @Test
     void scrub_replacesEveryOccurrenceOfTheKeyWithItsMask() {
-        String text = "Incorrect API key provided: sk-proj-key1. You passed sk-proj-key1 twice.";
+        String text = "Incorrect API key provided: sk-proj-TEST.key1. You passed sk-proj-TEST.key1 twice.";
 
-        assertThat(KeyMask.scrub(text, "sk-proj-key1"))
+        assertThat(KeyMask.scrub(text, "sk-proj-TEST.key1"))
                 .isEqualTo("Incorrect API key provided: sk-p\u2026key1. You passed sk-p\u2026key1 twice.");
     }
 
     @Test
     void scrub_leavesTextWithoutTheKeyAlone() {
-        assertThat(KeyMask.scrub("429 Too Many Requests", "sk-proj-key1")).isEqualTo("429 Too Many Requests");
-        assertThat(KeyMask.scrub(null, "sk-proj-key1")).isNull();
+        assertThat(KeyMask.scrub("429 Too Many Requests", "sk-proj-TEST.key1")).isEqualTo("429 Too Many Requests");
+        assertThat(KeyMask.scrub(null, "sk-proj-TEST.key1")).isNull();
     }
 
     @Test
     void keyConfig_toStringShowsTheMaskedKeyOnly() {
-        KeyConfig key = new KeyConfig(KeyId.of(Provider.OPENAI, 0), "sk-proj-key1", "gpt-4o",
+        KeyConfig key = new KeyConfig(KeyId.of(Provider.OPENAI, 0), "sk-proj-TEST.key1", "gpt-4o",
                 WindowLimits.of(90_000, 2_000_000));
 
         assertThat(key.toString()).contains("openai#0", "sk-p\u2026key1", "gpt-4o", "90000")
-                .doesNotContain("sk-proj-key1");
+                .doesNotContain("sk-proj-TEST.key1");
         assertThat(key.maskedKey()).isEqualTo("sk-p\u2026key1");
     }
 
     @Test
     void keyConfig_aBlankModelMeansNone() {
-        KeyConfig key = new KeyConfig(KeyId.of(Provider.OPENAI, 0), "sk-proj-key1", " ", WindowLimits.NONE);
+        KeyConfig key = new KeyConfig(KeyId.of(Provider.OPENAI, 0), "sk-proj-TEST.key1", " ", WindowLimits.NONE);
 
         assertThat(key.model()).isNull();
     }

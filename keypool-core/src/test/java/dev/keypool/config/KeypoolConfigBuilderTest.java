@@ -20,14 +20,14 @@ class KeypoolConfigBuilderTest {
     @Test
     void addKey_numbersKeysPerProviderInTheOrderAdded() {
         KeypoolConfig config = KeypoolConfig.builder()
-                .addKey(Provider.OPENAI, "sk-proj-key1")
+                .addKey(Provider.OPENAI, "sk-proj-TEST.key1")
                 .addKey(Provider.GEMINI, "AIza-key1", "gemini-1.5-pro-latest", WindowLimits.of(60_000, 1_000_000))
-                .addKey(Provider.OPENAI, " sk-proj-key2 ", "gpt-4o", WindowLimits.of(90_000, 2_000_000))
+                .addKey(Provider.OPENAI, " sk-proj-TEST.key2 ", "gpt-4o", WindowLimits.of(90_000, 2_000_000))
                 .build();
 
         assertThat(config.keys(Provider.OPENAI)).extracting(KeyConfig::id)
                 .containsExactly(KeyId.of(Provider.OPENAI, 0), KeyId.of(Provider.OPENAI, 1));
-        assertThat(config.keys(Provider.OPENAI).get(1).secret()).isEqualTo("sk-proj-key2");
+        assertThat(config.keys(Provider.OPENAI).get(1).secret()).isEqualTo("sk-proj-TEST.key2");
         assertThat(config.keys(Provider.OPENAI).get(0).limits()).isEqualTo(WindowLimits.NONE);
         assertThat(config.keys(Provider.GEMINI).get(0).model()).isEqualTo("gemini-1.5-pro-latest");
     }
@@ -42,12 +42,12 @@ class KeypoolConfigBuilderTest {
 
     @Test
     void addKey_refusesTheSameKeyTwiceForOneProvider_showingItMasked() {
-        KeypoolConfig.Builder builder = KeypoolConfig.builder().addKey(Provider.OPENAI, "sk-proj-key1");
+        KeypoolConfig.Builder builder = KeypoolConfig.builder().addKey(Provider.OPENAI, "sk-proj-TEST.key1");
 
-        ConfigException refusal = refusal(() -> builder.addKey(Provider.OPENAI, "sk-proj-key1"));
+        ConfigException refusal = refusal(() -> builder.addKey(Provider.OPENAI, "sk-proj-TEST.key1"));
 
         assertThat(refusal.variable()).isEqualTo("OPENAI_API_KEYS");
-        assertThat(refusal).hasMessageContaining("sk-p\u2026key1").hasMessageNotContaining("sk-proj-key1");
+        assertThat(refusal).hasMessageContaining("sk-p\u2026key1").hasMessageNotContaining("sk-proj-TEST.key1");
     }
 
     @Test
@@ -102,10 +102,10 @@ class KeypoolConfigBuilderTest {
 
     @Test
     void build_isUnaffectedByLaterChangesToTheBuilder() {
-        KeypoolConfig.Builder builder = KeypoolConfig.builder().addKey(Provider.OPENAI, "sk-proj-key1");
+        KeypoolConfig.Builder builder = KeypoolConfig.builder().addKey(Provider.OPENAI, "sk-proj-TEST.key1");
         KeypoolConfig config = builder.build();
 
-        builder.addKey(Provider.OPENAI, "sk-proj-key2").port(9999);
+        builder.addKey(Provider.OPENAI, "sk-proj-TEST.key2").port(9999);
 
         assertThat(config.keys(Provider.OPENAI)).hasSize(1);
         assertThat(config.port()).isEqualTo(8080);
@@ -116,12 +116,12 @@ class KeypoolConfigBuilderTest {
     @Test
     void toString_countsKeysButShowsNone() {
         KeypoolConfig config = KeypoolConfig.builder()
-                .addKey(Provider.OPENAI, "sk-proj-key1")
+                .addKey(Provider.OPENAI, "sk-proj-TEST.key1")
                 .adminToken("admin-secret-token")
                 .redisUrl("redis://:password@localhost:6379")
                 .build();
 
         assertThat(config.toString()).contains("openai=1 keys")
-                .doesNotContain("sk-proj-key1", "admin-secret-token", "password");
+                .doesNotContain("sk-proj-TEST.key1", "admin-secret-token", "password");
     }
 }

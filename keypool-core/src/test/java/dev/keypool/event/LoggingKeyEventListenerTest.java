@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
 class LoggingKeyEventListenerTest {
 
     private static final List<String> SECRETS = List.of(
-            "sk-proj-abcdefghijklmnop1", "sk-proj-abcdefghijklmnop2", "AIza-abcdefghijklmnopq1");
+            "sk-proj-TEST.abcdefghijklmnop1", "sk-proj-TEST.abcdefghijklmnop2", "AIza-abcdefghijklmnopq1");
 
     private final Logger eventsLogger = (Logger) LoggerFactory.getLogger("dev.keypool.events");
     private final ListAppender<ILoggingEvent> appender = new ListAppender<>();

@@ -126,7 +126,7 @@ class ApiKeyRotatorSelectionTest {
                 .addKey(Provider.OPENAI, Pool.KEY_1, "gpt-4o", WindowLimits.NONE)
                 .addKey(Provider.OPENAI, Pool.KEY_2, "gpt-4o", WindowLimits.NONE)
                 .addKey(Provider.OPENAI, Pool.KEY_3, null, WindowLimits.NONE)
-                .addKey(Provider.OPENAI, "sk-proj-key4", null, WindowLimits.NONE)
+                .addKey(Provider.OPENAI, "sk-proj-TEST.key4", null, WindowLimits.NONE)
                 .selectionStrategy(SelectionStrategy.ROUND_ROBIN)
                 .build());
 

@@ -33,7 +33,7 @@ import org.junit.jupiter.api.Test;
  */
 class KeyReloadTest {
 
-    private static final String KEY_4 = "sk-proj-key4";
+    private static final String KEY_4 = "sk-proj-TEST.key4";
     private static final WindowLimits LIMITS = WindowLimits.of(10_000, 100_000);
 
     private final Pool pool = new Pool(config(List.of(KEY_1, KEY_2), LIMITS));

@@ -18,9 +18,9 @@ import java.util.stream.Collectors;
 final class Pool {
 
     /** The seed's OpenAI keys. */
-    static final String KEY_1 = "sk-proj-key1";
-    static final String KEY_2 = "sk-proj-key2";
-    static final String KEY_3 = "sk-proj-key3";
+    static final String KEY_1 = "sk-proj-TEST.key1";
+    static final String KEY_2 = "sk-proj-TEST.key2";
+    static final String KEY_3 = "sk-proj-TEST.key3";
 
     final ManualClock clock;
     final ApiKeyManager manager;

@@ -85,7 +85,7 @@ class RotatorConcurrencyTest {
                 .rateLimitCooldown(Duration.ofSeconds(2))
                 .serverErrorCooldown(Duration.ofSeconds(1));
         for (int i = 0; i < 3; i++) {
-            config.addKey(Provider.OPENAI, "sk-proj-concurrent-key" + i, i == 0 ? "gpt-4o" : null, LIMITS.get(openAi(i)));
+            config.addKey(Provider.OPENAI, "sk-proj-TEST.concurrent-key" + i, i == 0 ? "gpt-4o" : null, LIMITS.get(openAi(i)));
         }
         ManualClock clock = new ManualClock(Instant.parse("2026-01-15T23:56:40Z"));
         UsageStore store = new RecordingStore(new InMemoryUsageStore());

@@ -21,7 +21,7 @@ class WeightedSelectionTest {
     private static Pool weighted(int... weights) {
         KeypoolConfig.Builder builder = KeypoolConfig.builder().selectionStrategy(SelectionStrategy.WEIGHTED);
         for (int i = 0; i < weights.length; i++) {
-            builder.addKey(Provider.OPENAI, "sk-proj-weighted-" + i, null, WindowLimits.NONE, 0, weights[i]);
+            builder.addKey(Provider.OPENAI, "sk-proj-TEST.weighted-" + i, null, WindowLimits.NONE, 0, weights[i]);
         }
         return new Pool(builder.build());
     }

@@ -36,8 +36,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
  */
 final class FaultRun implements AutoCloseable {
 
-    static final String MINUTE_KEY = "sk-proj-faults-minute-aaaaaaaaaaaa-key0";
-    static final String DAY_KEY = "sk-proj-faults-day-bbbbbbbbbbbbbbbbb-key1";
+    static final String MINUTE_KEY = "sk-proj-TEST.faults-minute-aaaaaaaaaaaa-key0";
+    static final String DAY_KEY = "sk-proj-TEST.faults-day-bbbbbbbbbbbbbbbbb-key1";
     static final long LIMIT = 600;
     static final String ADMIN_TOKEN = "faults-admin-token-0123456789";
     /**

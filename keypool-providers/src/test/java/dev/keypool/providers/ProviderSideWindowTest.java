@@ -50,7 +50,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class ProviderSideWindowTest {
 
-    private static final String KEY = "sk-proj-provider-side-test-aaaaaaaa-key0";
+    private static final String KEY = "sk-proj-TEST.provider-side-test-aaaaaaaa-key0";
     private static final WindowLimits SIX_HUNDRED_A_MINUTE = WindowLimits.of(600, WindowLimits.UNLIMITED);
     private static final long REQUEST_TOKENS = 600;
 

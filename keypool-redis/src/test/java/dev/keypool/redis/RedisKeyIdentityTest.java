@@ -39,8 +39,8 @@ class RedisKeyIdentityTest {
     static final RedisServerExtension REDIS = new RedisServerExtension();
 
     private static final AtomicInteger PREFIXES = new AtomicInteger();
-    private static final String KEY_X = "sk-proj-redis-identity-xxxxxxxx-keyX";
-    private static final String KEY_Y = "sk-proj-redis-identity-yyyyyyyy-keyY";
+    private static final String KEY_X = "sk-proj-TEST.redis-identity-xxxxxxxx-keyX";
+    private static final String KEY_Y = "sk-proj-TEST.redis-identity-yyyyyyyy-keyY";
     private static final KeyId FIRST = KeyId.of(Provider.OPENAI, 0);
     private static final KeyId SECOND = KeyId.of(Provider.OPENAI, 1);
     private static final WindowLimits LIMITS = WindowLimits.of(1_000, 10_000);

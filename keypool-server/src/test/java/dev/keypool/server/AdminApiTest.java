@@ -28,9 +28,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class AdminApiTest {
 
-    static final String KEY0 = "sk-proj-admin-test-0000-key0";
-    static final String KEY1 = "sk-proj-admin-test-1111-key1";
-    static final String KEY2 = "sk-proj-admin-test-2222-key2";
+    static final String KEY0 = "sk-proj-TEST.admin-test-0000-key0";
+    static final String KEY1 = "sk-proj-TEST.admin-test-1111-key1";
+    static final String KEY2 = "sk-proj-TEST.admin-test-2222-key2";
     static final String GEMINI0 = "AIza-admin-test-gemini-0000";
 
     private final ManualClock clock = ManualClock.atNoonish();

@@ -38,8 +38,8 @@ import org.junit.jupiter.api.Test;
  */
 class ChatCompletionsTest {
 
-    static final List<String> KEYS = List.of("sk-proj-chat-test-aaaaaaaa-key0", "sk-proj-chat-test-bbbbbbbb-key1",
-            "sk-proj-chat-test-cccccccc-key2");
+    static final List<String> KEYS = List.of("sk-proj-TEST.chat-test-aaaaaaaa-key0", "sk-proj-TEST.chat-test-bbbbbbbb-key1",
+            "sk-proj-TEST.chat-test-cccccccc-key2");
 
     private FakeOpenAi openAi;
     private TestGateway server;

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
  */
 class ConcurrencyCapGatewayTest {
 
-    private static final List<String> KEYS = List.of("sk-proj-cap-test-aaaaaaaa-key0", "sk-proj-cap-test-bbbbbbbb-key1");
+    private static final List<String> KEYS = List.of("sk-proj-TEST.cap-test-aaaaaaaa-key0", "sk-proj-TEST.cap-test-bbbbbbbb-key1");
     private static final String BODY = "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
             + "\"max_tokens\":16}";
 

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
  */
 class CrossProviderRoutesTest {
 
-    static final String OPENAI_KEY = "sk-proj-cross-provider-aaaaaaaa-key0";
+    static final String OPENAI_KEY = "sk-proj-TEST.cross-provider-aaaaaaaa-key0";
     static final String GEMINI_KEY = "AIzaSyCrossProviderTest-0000000000000";
     /** A parameter only OpenAI has: neither Gemini nor Ollama can carry it. */
     static final String LOGIT_BIAS = "\"logit_bias\":{\"50256\":-100}";

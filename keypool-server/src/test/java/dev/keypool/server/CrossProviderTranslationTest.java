@@ -53,7 +53,7 @@ import org.junit.jupiter.api.Test;
  */
 class CrossProviderTranslationTest {
 
-    static final String OPENAI_KEY = "sk-proj-translation-aaaaaaaa-key0";
+    static final String OPENAI_KEY = "sk-proj-TEST.translation-aaaaaaaa-key0";
     static final String GEMINI_KEY = "AIzaSyTranslationTest-000000000000000";
     static final String PARAMETERS = "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}},"
             + "\"required\":[\"city\"]}";

@@ -19,7 +19,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class CrossSiteRequestsTest {
 
-    private static final String KEY = "sk-proj-cross-site-test-key-00";
+    private static final String KEY = "sk-proj-TEST.cross-site-test-key-00";
     private static final String CHAT = "{\"model\":\"gpt-4o\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
     private static final String ALLOWED_ORIGIN = "https://app.example.com";
 

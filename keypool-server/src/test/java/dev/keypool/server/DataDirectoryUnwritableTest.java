@@ -33,7 +33,7 @@ class DataDirectoryUnwritableTest {
         ManualClock clock = ManualClock.atNoonish();
         KeypoolConfig config = KeypoolConfig.builder()
                 .baseUrl(Provider.OLLAMA, FakeUpstream.unreachableUrl())
-                .addKey(Provider.OPENAI, "sk-proj-disk-full-test-aaaaaaaa-key0", "gpt-4o", WindowLimits.of(10_000, 1_000_000))
+                .addKey(Provider.OPENAI, "sk-proj-TEST.disk-full-test-aaaaaaaa-key0", "gpt-4o", WindowLimits.of(10_000, 1_000_000))
                 .build();
         try (LogCapture log = new LogCapture(); TestGateway server = TestGateway.start(config, clock,
                 TestGateway.settings(config, dataDir))) {

@@ -28,7 +28,7 @@ class DemoModeTest {
         Map<String, String> environment = Map.of("KEYPOOL_ADMIN_TOKEN", "demo-test-admin",
                 "KEYPOOL_DATA_DIR", dir.resolve("data").toString(),
                 // A real key in the environment is ignored in demo mode.
-                "OPENAI_API_KEYS", "sk-proj-demo-test-real-key-0000");
+                "OPENAI_API_KEYS", "sk-proj-TEST.demo-test-real-key-0000");
         Main.Started started = Main.start(new String[] {"--demo", "--port", "0", "--env-file",
                 java.nio.file.Files.writeString(dir.resolve("demo.env"), "").toString()},
                 environment, new PrintStream(PrintStream.nullOutputStream()), System.err);

@@ -32,8 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class EmbeddedStoreRestartTest {
 
-    static final String KEY0 = "sk-proj-restart-test-aaaaaaaa-key0";
-    static final String KEY1 = "sk-proj-restart-test-bbbbbbbb-key1";
+    static final String KEY0 = "sk-proj-TEST.restart-test-aaaaaaaa-key0";
+    static final String KEY1 = "sk-proj-TEST.restart-test-bbbbbbbb-key1";
 
     @TempDir
     Path work;

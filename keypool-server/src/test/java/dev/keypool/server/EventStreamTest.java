@@ -25,8 +25,8 @@ class EventStreamTest {
     @BeforeEach
     void start() {
         server = TestGateway.start(KeypoolConfig.builder()
-                .addKey(Provider.OPENAI, "sk-proj-event-stream-key-0000", "gpt-4o", WindowLimits.of(10_000, 100_000))
-                .addKey(Provider.OPENAI, "sk-proj-event-stream-key-1111", "gpt-4o", WindowLimits.of(10_000, 100_000))
+                .addKey(Provider.OPENAI, "sk-proj-TEST.event-stream-key-0000", "gpt-4o", WindowLimits.of(10_000, 100_000))
+                .addKey(Provider.OPENAI, "sk-proj-TEST.event-stream-key-1111", "gpt-4o", WindowLimits.of(10_000, 100_000))
                 .build());
     }
 

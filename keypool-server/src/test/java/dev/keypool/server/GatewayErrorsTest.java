@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** The gateway's errors on OpenAI's endpoints, in OpenAI's shape: 400, 401, 404, 413, and an upstream client error. */
 class GatewayErrorsTest {
 
-    static final String KEY = "sk-proj-errors-test-key-000000";
+    static final String KEY = "sk-proj-TEST.errors-test-key-000000";
     static final String CLIENT_TOKEN = "client-token-for-errors-test";
 
     private FakeOpenAi openAi;

@@ -34,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class GatewayFloodTest {
 
-    private static final String KEY = "sk-proj-flood-test-key-0000000";
+    private static final String KEY = "sk-proj-TEST.flood-test-key-0000000";
     private static final String CHAT = "{\"model\":\"gpt-4o\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
 
     @TempDir

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 /** Keyless Ollama through the gateway (plain and streamed), and an upstream error in the middle of a stream. */
 class KeylessAndStreamErrorTest {
 
-    static final String KEY = "sk-proj-keyless-test-key-00000";
+    static final String KEY = "sk-proj-TEST.keyless-test-key-00000";
 
     private FakeOllama ollama;
     private FakeOpenAi openAi;

@@ -21,8 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class KeysReorderedTest {
 
-    static final String KEY_X = "sk-proj-reordered-test-xxxxxxxx-keyX";
-    static final String KEY_Y = "sk-proj-reordered-test-yyyyyyyy-keyY";
+    static final String KEY_X = "sk-proj-TEST.reordered-test-xxxxxxxx-keyX";
+    static final String KEY_Y = "sk-proj-TEST.reordered-test-yyyyyyyy-keyY";
 
     @TempDir
     Path dataDir;

@@ -20,7 +20,7 @@ import org.slf4j.LoggerFactory;
  */
 class LogFloodTest {
 
-    private static final String KEY = "sk-proj-log-flood-test-key-000";
+    private static final String KEY = "sk-proj-TEST.log-flood-test-key-000";
     private static final int REQUESTS = 400;
 
     @Test

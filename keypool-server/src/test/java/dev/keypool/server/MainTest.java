@@ -40,7 +40,7 @@ class MainTest {
 
     @Test
     void start_limitThatIsNotAPositiveInteger_exits2NamingTheVariable() throws IOException {
-        Path env = envFile("OPENAI_API_KEYS=sk-proj-main-test-aaaa-key1,sk-proj-main-test-bbbb-key2",
+        Path env = envFile("OPENAI_API_KEYS=sk-proj-TEST.main-test-aaaa-key1,sk-proj-TEST.main-test-bbbb-key2",
                 "OPENAI_MAX_TOKENS_PER_MINUTE_1=lots");
 
         Main.Started started = start(Map.of(), "--env-file", env.toString());
@@ -48,7 +48,7 @@ class MainTest {
         assertThat(started.gateway()).isNull();
         assertThat(started.exitCode()).isEqualTo(2);
         assertThat(stderr()).contains("OPENAI_MAX_TOKENS_PER_MINUTE_1").contains("positive integer")
-                .doesNotContain("sk-proj-main-test-aaaa-key1");
+                .doesNotContain("sk-proj-TEST.main-test-aaaa-key1");
     }
 
     @Test

@@ -21,8 +21,8 @@ import org.junit.jupiter.api.Test;
 
 class MetricsAndHealthTest {
 
-    static final String KEY0 = "sk-proj-metrics-test-key-0000";
-    static final String KEY1 = "sk-proj-metrics-test-key-1111";
+    static final String KEY0 = "sk-proj-TEST.metrics-test-key-0000";
+    static final String KEY1 = "sk-proj-TEST.metrics-test-key-1111";
 
     private TestGateway server;
 

@@ -39,7 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class OpenAiPassThroughTest {
 
-    static final List<String> KEYS = List.of("sk-proj-passthrough-aaaaaaaa-key0", "sk-proj-passthrough-bbbbbbbb-key1");
+    static final List<String> KEYS = List.of("sk-proj-TEST.passthrough-aaaaaaaa-key0", "sk-proj-TEST.passthrough-bbbbbbbb-key1");
     static final String CALLERS_KEY = "sk-the-callers-own-key-never-forwarded";
 
     /** A body with features the gateway does not read, in an order and spacing it must keep. */

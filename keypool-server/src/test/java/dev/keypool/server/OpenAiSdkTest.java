@@ -53,7 +53,7 @@ import org.junit.jupiter.api.Test;
  */
 class OpenAiSdkTest {
 
-    static final List<String> KEYS = List.of("sk-proj-sdk-test-aaaaaaaaaaaa-key0", "sk-proj-sdk-test-bbbbbbbbbbbb-key1");
+    static final List<String> KEYS = List.of("sk-proj-TEST.sdk-test-aaaaaaaaaaaa-key0", "sk-proj-TEST.sdk-test-bbbbbbbbbbbb-key1");
     static final String CALLERS_KEY = "sk-the-callers-own-key-never-forwarded";
     static final FunctionDefinition WEATHER = FunctionDefinition.builder()
             .name("get_weather")

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
  */
 class OverloadTest {
 
-    private static final String KEY = "sk-proj-overload-test-key-0000";
+    private static final String KEY = "sk-proj-TEST.overload-test-key-0000";
     private static final int MAX_IN_FLIGHT = 3;
     private static final int MAX_CONNECTIONS = 8;
     private static final long MAX_BODY_BYTES_IN_FLIGHT = 3000;

@@ -40,8 +40,8 @@ class RedisClusterTest {
     /** Each successful fake completion uses this many tokens (13 prompt + 5 completion). */
     static final int TOKENS_PER_CALL = 18;
 
-    static final String MINUTE_BOUND = "sk-proj-cluster-test-aaaaaaaa-key0";
-    static final String DAY_BOUND = "sk-proj-cluster-test-bbbbbbbb-key1";
+    static final String MINUTE_BOUND = "sk-proj-TEST.cluster-test-aaaaaaaa-key0";
+    static final String DAY_BOUND = "sk-proj-TEST.cluster-test-bbbbbbbb-key1";
 
     private final AtomicInteger database = new AtomicInteger();
     private final List<AutoCloseable> open = new ArrayList<>();

@@ -48,7 +48,7 @@ class RedisOutageTest {
                 .baseUrl(Provider.OPENAI, openAi.baseUrl())
                 .baseUrl(Provider.OLLAMA, FakeUpstream.unreachableUrl())
                 .providerPriority(List.of(Provider.OPENAI))
-                .addKey(Provider.OPENAI, "sk-proj-outage-test-aaaaaaaa-key0", "gpt-4o", WindowLimits.of(100_000, 1_000_000))
+                .addKey(Provider.OPENAI, "sk-proj-TEST.outage-test-aaaaaaaa-key0", "gpt-4o", WindowLimits.of(100_000, 1_000_000))
                 .redisUrl(redis.url())
                 .build(), clock);
     }
@@ -92,7 +92,7 @@ class RedisOutageTest {
                 .baseUrl(Provider.OPENAI, openAi.baseUrl())
                 .baseUrl(Provider.OLLAMA, FakeUpstream.unreachableUrl())
                 .providerPriority(List.of(Provider.OPENAI))
-                .addKey(Provider.OPENAI, "sk-proj-outage-test-bbbbbbbb-key1", "gpt-4o", WindowLimits.of(100_000,
+                .addKey(Provider.OPENAI, "sk-proj-TEST.outage-test-bbbbbbbb-key1", "gpt-4o", WindowLimits.of(100_000,
                         WindowLimits.UNLIMITED))
                 .redisUrl(redis.url())
                 .build();

@@ -30,7 +30,7 @@ class RedisPasswordLogTest {
         try (RedisServer redis = RedisServer.start()) {
             requirePassword(redis.port());
             KeypoolConfig config = KeypoolConfig.builder()
-                    .addKey(Provider.OPENAI, "sk-proj-redis-password-test-00", "gpt-4o", WindowLimits.of(1000, 100_000))
+                    .addKey(Provider.OPENAI, "sk-proj-TEST.redis-password-test-00", "gpt-4o", WindowLimits.of(1000, 100_000))
                     .baseUrl(Provider.OLLAMA, "http://127.0.0.1:9")
                     .redisUrl("redis://:" + PASSWORD + "@127.0.0.1:" + redis.port())
                     .build();

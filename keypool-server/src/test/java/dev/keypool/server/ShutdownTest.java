@@ -36,7 +36,7 @@ class ShutdownTest {
                 FakeOpenAi.completion("finished during the drain", 7, 4).send(exchange);
             });
             KeypoolConfig config = KeypoolConfig.builder()
-                    .addKey(Provider.OPENAI, "sk-proj-shutdown-test-key-0000", "gpt-4o", WindowLimits.of(10_000, 100_000))
+                    .addKey(Provider.OPENAI, "sk-proj-TEST.shutdown-test-key-0000", "gpt-4o", WindowLimits.of(10_000, 100_000))
                     .baseUrl(Provider.OPENAI, openAi.baseUrl())
                     .baseUrl(Provider.OLLAMA, "http://127.0.0.1:9")
                     .providerPriority(List.of(Provider.OPENAI))

@@ -32,8 +32,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class StickySessionGatewayTest {
 
-    private static final List<String> KEYS = List.of("sk-proj-TEST-sticky-aaaaaaaa-key0",
-            "sk-proj-TEST-sticky-bbbbbbbb-key1");
+    private static final List<String> KEYS = List.of("sk-proj-TEST.TEST-sticky-aaaaaaaa-key0",
+            "sk-proj-TEST.TEST-sticky-bbbbbbbb-key1");
 
     private FakeOpenAi openAi;
     private TestGateway server;

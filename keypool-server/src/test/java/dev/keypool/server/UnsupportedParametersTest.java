@@ -47,7 +47,7 @@ class UnsupportedParametersTest {
         ollama.setModels("llama3.2:latest", "gemma3:latest");
         ollama.setCapabilities("gemma3", "completion", "vision");
         KeypoolConfig.Builder config = KeypoolConfig.builder()
-                .addKey(Provider.OPENAI, "sk-proj-unsupported-params-aaaa-key0", "gpt-4o", WindowLimits.of(100_000, 1_000_000))
+                .addKey(Provider.OPENAI, "sk-proj-TEST.unsupported-params-aaaa-key0", "gpt-4o", WindowLimits.of(100_000, 1_000_000))
                 .addKey(Provider.GEMINI, GEMINI_KEY, "gemini-2.5-flash", WindowLimits.of(100_000, 1_000_000))
                 .baseUrl(Provider.OPENAI, openAi.baseUrl())
                 .baseUrl(Provider.GEMINI, gemini.baseUrl())

@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
  */
 class WaitForKeyGatewayTest {
 
-    private static final String KEY = "sk-proj-TEST-wait-aaaaaaaa-key0";
+    private static final String KEY = "sk-proj-TEST.TEST-wait-aaaaaaaa-key0";
     private static final String BODY = "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
             + "\"max_tokens\":16}";
 
