@@ -37,7 +37,7 @@ class FailureClassifierTest {
             insufficient_quota                                                        | QUOTA_EXHAUSTED
             429 You exceeded your current quota, please check your plan and billing   | QUOTA_EXHAUSTED
             Your account has run out of searches.                                     | QUOTA_EXHAUSTED
-            Incorrect API key provided: sk-proj-TEST.****key1                              | INVALID_KEY
+            Incorrect API key provided: sk-proj-****key1                              | INVALID_KEY
             API key not valid. Please pass a valid API key.                           | INVALID_KEY
             API_KEY_INVALID                                                           | INVALID_KEY
             invalid_api_key                                                           | INVALID_KEY

@@ -102,7 +102,7 @@ class OpenAiErrorsTest {
         assertThat(failure.kind()).isEqualTo(FailureKind.INVALID_KEY);
         assertThat(failure.status()).isEqualTo(401);
         assertThat(failure.failure().retryAfter()).isNull();
-        assertThat(failure.getMessage()).startsWith("Incorrect API key provided: sk-proj-TEST.***").doesNotContain(KEY);
+        assertThat(failure.getMessage()).startsWith("Incorrect API key provided: sk-proj-***").doesNotContain(KEY);
     }
 
     @Test
