@@ -51,8 +51,7 @@ public final class EnvConfigLoader {
     /** The {@code KEYPOOL_*} variables this loader reads (see {@link KnownSettings}). */
     public static final Set<String> SETTINGS = Set.of("KEYPOOL_PROVIDER_PRIORITY", "KEYPOOL_FALLBACKS",
             "KEYPOOL_SELECTION_STRATEGY", "KEYPOOL_DAY_ZONE", "KEYPOOL_RATE_LIMIT_COOLDOWN_SECONDS",
-            "KEYPOOL_SERVER_ERROR_COOLDOWN_SECONDS", "KEYPOOL_RESERVATION_TIMEOUT_SECONDS", "KEYPOOL_HOST",
-            "KEYPOOL_PORT", "KEYPOOL_ADMIN_TOKEN", "KEYPOOL_CLIENT_TOKENS", "KEYPOOL_DATA_DIR", "KEYPOOL_REDIS_URL",
+            "KEYPOOL_SERVER_ERROR_COOLDOWN_SECONDS", "KEYPOOL_RESERVATION_TIMEOUT_SECONDS", "KEYPOOL_DATA_DIR",
             "KEYPOOL_MAX_WAIT_SECONDS", "KEYPOOL_MAX_QUEUE");
 
     private EnvConfigLoader() {
@@ -110,20 +109,15 @@ public final class EnvConfigLoader {
             }
         });
         ifSet(variables, "KEYPOOL_RATE_LIMIT_COOLDOWN_SECONDS",
-                value -> builder.rateLimitCooldown(seconds("KEYPOOL_RATE_LIMIT_COOLDOWN_SECONDS", value)));
+                value -> builder.rateLimitCooldown(Settings.seconds("KEYPOOL_RATE_LIMIT_COOLDOWN_SECONDS", value)));
         ifSet(variables, "KEYPOOL_SERVER_ERROR_COOLDOWN_SECONDS",
-                value -> builder.serverErrorCooldown(seconds("KEYPOOL_SERVER_ERROR_COOLDOWN_SECONDS", value)));
+                value -> builder.serverErrorCooldown(Settings.seconds("KEYPOOL_SERVER_ERROR_COOLDOWN_SECONDS", value)));
         ifSet(variables, "KEYPOOL_RESERVATION_TIMEOUT_SECONDS",
-                value -> builder.reservationTimeout(seconds("KEYPOOL_RESERVATION_TIMEOUT_SECONDS", value)));
+                value -> builder.reservationTimeout(Settings.seconds("KEYPOOL_RESERVATION_TIMEOUT_SECONDS", value)));
         ifSet(variables, "KEYPOOL_MAX_WAIT_SECONDS",
-                value -> builder.maxWait(zeroOrSeconds("KEYPOOL_MAX_WAIT_SECONDS", value)));
-        ifSet(variables, "KEYPOOL_MAX_QUEUE", value -> builder.maxQueue(positiveInt("KEYPOOL_MAX_QUEUE", value)));
-        ifSet(variables, "KEYPOOL_HOST", builder::host);
-        ifSet(variables, "KEYPOOL_PORT", value -> builder.port(port(value)));
-        ifSet(variables, "KEYPOOL_ADMIN_TOKEN", builder::adminToken);
-        ifSet(variables, "KEYPOOL_CLIENT_TOKENS", value -> builder.clientTokens(list("KEYPOOL_CLIENT_TOKENS", value)));
+                value -> builder.maxWait(Settings.zeroOrSeconds("KEYPOOL_MAX_WAIT_SECONDS", value)));
+        ifSet(variables, "KEYPOOL_MAX_QUEUE", value -> builder.maxQueue(Settings.positiveInt("KEYPOOL_MAX_QUEUE", value)));
         ifSet(variables, "KEYPOOL_DATA_DIR", value -> builder.dataDir(Path.of(value.trim())));
-        ifSet(variables, "KEYPOOL_REDIS_URL", builder::redisUrl);
         variables.forEach((name, value) -> {
             if (name.startsWith("KEYPOOL_") && value != null) {
                 builder.setting(name, value);
@@ -216,12 +210,12 @@ public final class EnvConfigLoader {
             }
             switch (matcher.group(2)) {
                 case "MODEL" -> models.put(index, variable.getValue());
-                case "MAX_TOKENS_PER_MINUTE" -> perMinute.put(index, positiveLong(name, variable.getValue()));
-                case "MAX_REQUESTS_PER_MINUTE" -> requestsPerMinute.put(index, positiveLong(name, variable.getValue()));
-                case "MAX_REQUESTS_PER_DAY" -> requestsPerDay.put(index, positiveLong(name, variable.getValue()));
-                case "MAX_CONCURRENT" -> maxConcurrent.put(index, positiveInt(name, variable.getValue()));
-                case "WEIGHT" -> weights.put(index, positiveInt(name, variable.getValue()));
-                default -> perDay.put(index, positiveLong(name, variable.getValue()));
+                case "MAX_TOKENS_PER_MINUTE" -> perMinute.put(index, Settings.positiveLong(name, variable.getValue()));
+                case "MAX_REQUESTS_PER_MINUTE" -> requestsPerMinute.put(index, Settings.positiveLong(name, variable.getValue()));
+                case "MAX_REQUESTS_PER_DAY" -> requestsPerDay.put(index, Settings.positiveLong(name, variable.getValue()));
+                case "MAX_CONCURRENT" -> maxConcurrent.put(index, Settings.positiveInt(name, variable.getValue()));
+                case "WEIGHT" -> weights.put(index, Settings.positiveInt(name, variable.getValue()));
+                default -> perDay.put(index, Settings.positiveLong(name, variable.getValue()));
             }
         }
         for (int i = 0; i < secrets.size(); i++) {
@@ -262,49 +256,9 @@ public final class EnvConfigLoader {
         }
     }
 
-    private static long positiveLong(String name, String value) {
-        String trimmed = value == null ? "" : value.trim();
-        long parsed;
-        try {
-            parsed = Long.parseLong(trimmed);
-        } catch (NumberFormatException e) {
-            throw new ConfigException(name, "must be a positive integer, was '" + trimmed + "'");
-        }
-        if (parsed <= 0) {
-            throw new ConfigException(name, "must be a positive integer, was '" + trimmed + "'");
-        }
-        return parsed;
-    }
-
-    private static int positiveInt(String name, String value) {
-        long parsed = positiveLong(name, value);
-        if (parsed > Integer.MAX_VALUE) {
-            throw new ConfigException(name, "must be a positive integer up to " + Integer.MAX_VALUE + ", was '" + value.trim() + "'");
-        }
-        return (int) parsed;
-    }
-
-    private static Duration seconds(String name, String value) {
-        return Duration.ofSeconds(positiveLong(name, value));
-    }
-
-    /** Whole seconds, zero allowed (a setting whose zero means "never"). */
-    private static Duration zeroOrSeconds(String name, String value) {
-        return value.trim().equals("0") ? Duration.ZERO : seconds(name, value);
-    }
-
-    private static int port(String value) {
-        String trimmed = value.trim();
-        try {
-            return Integer.parseInt(trimmed);
-        } catch (NumberFormatException e) {
-            throw new ConfigException("KEYPOOL_PORT", "must be a port number, was '" + trimmed + "'");
-        }
-    }
-
     private static List<Provider> priority(String value) {
         List<Provider> priority = new ArrayList<>();
-        for (String name : list("KEYPOOL_PROVIDER_PRIORITY", value)) {
+        for (String name : Settings.list("KEYPOOL_PROVIDER_PRIORITY", value)) {
             try {
                 priority.add(Provider.of(name));
             } catch (IllegalArgumentException e) {
@@ -315,25 +269,13 @@ public final class EnvConfigLoader {
     }
 
     private static void fallbacks(KeypoolConfig.Builder builder, String value) {
-        for (String pair : list("KEYPOOL_FALLBACKS", value)) {
+        for (String pair : Settings.list("KEYPOOL_FALLBACKS", value)) {
             int equals = pair.indexOf('=');
             if (equals <= 0 || equals == pair.length() - 1) {
                 throw new ConfigException("KEYPOOL_FALLBACKS", "expected model=fallback, got '" + pair + "'");
             }
             builder.fallback(pair.substring(0, equals), pair.substring(equals + 1));
         }
-    }
-
-    private static List<String> list(String name, String value) {
-        List<String> items = new ArrayList<>();
-        for (String part : value.split(",", -1)) {
-            String item = part.trim();
-            if (item.isEmpty()) {
-                throw new ConfigException(name, "has an empty entry between commas");
-            }
-            items.add(item);
-        }
-        return items;
     }
 
     private static void ifSet(Map<String, String> variables, String name, java.util.function.Consumer<String> apply) {

@@ -41,12 +41,7 @@ public final class KeypoolConfig {
     private final Duration reservationTimeout;
     private final Duration maxWait;
     private final int maxQueue;
-    private final String host;
-    private final int port;
-    private final String adminToken;
-    private final List<String> clientTokens;
     private final Path dataDir;
-    private final String redisUrl;
     private final Map<String, String> settings;
 
     private KeypoolConfig(Builder builder) {
@@ -65,12 +60,7 @@ public final class KeypoolConfig {
         this.reservationTimeout = builder.reservationTimeout;
         this.maxWait = builder.maxWait;
         this.maxQueue = builder.maxQueue;
-        this.host = builder.host;
-        this.port = builder.port;
-        this.adminToken = builder.adminToken;
-        this.clientTokens = List.copyOf(builder.clientTokens);
         this.dataDir = builder.dataDir;
-        this.redisUrl = builder.redisUrl;
         this.settings = Map.copyOf(builder.settings);
     }
 
@@ -154,35 +144,16 @@ public final class KeypoolConfig {
         return maxQueue;
     }
 
-    public String host() {
-        return host;
-    }
-
-    public int port() {
-        return port;
-    }
-
-    /** {@code KEYPOOL_ADMIN_TOKEN}, or {@code null} when the server should generate one. */
-    public String adminToken() {
-        return adminToken;
-    }
-
-    public List<String> clientTokens() {
-        return clientTokens;
-    }
-
     /** {@code KEYPOOL_DATA_DIR}, or {@code null} for the default beside the {@code .env}. */
     public Path dataDir() {
         return dataDir;
     }
 
-    public String redisUrl() {
-        return redisUrl;
-    }
-
     /**
-     * Any {@code KEYPOOL_*} variable as it was given, for modules with settings of their own.
-     * Secrets among them (tokens) are the caller's to keep out of logs.
+     * Any {@code KEYPOOL_*} variable as it was given, for modules with settings of their own: the
+     * server's address and tokens, the Redis URL, the providers' timeouts are each read and
+     * validated by their own module (with {@link Settings}), never here. Secrets among them
+     * (tokens, a Redis password) are the caller's to keep out of logs.
      */
     public String setting(String name) {
         return settings.get(name);
@@ -214,12 +185,7 @@ public final class KeypoolConfig {
         differs(names, "KEYPOOL_RATE_LIMIT_COOLDOWN_SECONDS", rateLimitCooldown, other.rateLimitCooldown);
         differs(names, "KEYPOOL_SERVER_ERROR_COOLDOWN_SECONDS", serverErrorCooldown, other.serverErrorCooldown);
         differs(names, "KEYPOOL_RESERVATION_TIMEOUT_SECONDS", reservationTimeout, other.reservationTimeout);
-        differs(names, "KEYPOOL_HOST", host, other.host);
-        differs(names, "KEYPOOL_PORT", port, other.port);
-        differs(names, "KEYPOOL_ADMIN_TOKEN", adminToken, other.adminToken);
-        differs(names, "KEYPOOL_CLIENT_TOKENS", clientTokens, other.clientTokens);
         differs(names, "KEYPOOL_DATA_DIR", dataDir, other.dataDir);
-        differs(names, "KEYPOOL_REDIS_URL", redisUrl, other.redisUrl);
         java.util.Set<String> given = new java.util.HashSet<>(settings.keySet());
         given.addAll(other.settings.keySet());
         given.forEach(name -> differs(names, name, settings.get(name), other.settings.get(name)));
@@ -241,8 +207,6 @@ public final class KeypoolConfig {
         return text.append("priority=").append(providerPriority)
                 .append(", strategy=").append(selectionStrategy)
                 .append(", zone=").append(dayZone)
-                .append(", listen=").append(host).append(':').append(port)
-                .append(", redis=").append(redisUrl == null ? "off" : "on")
                 .append(']').toString();
     }
 
@@ -267,12 +231,7 @@ public final class KeypoolConfig {
         private Duration reservationTimeout = Duration.ofMinutes(10);
         private Duration maxWait = Duration.ZERO;
         private int maxQueue = DEFAULT_MAX_QUEUE;
-        private String host = "127.0.0.1";
-        private int port = 8080;
-        private String adminToken;
-        private List<String> clientTokens = List.of();
         private Path dataDir;
-        private String redisUrl;
         private final Map<String, String> settings = new LinkedHashMap<>();
 
         private Builder() {
@@ -407,43 +366,8 @@ public final class KeypoolConfig {
             return this;
         }
 
-        public Builder host(String host) {
-            if (host == null || host.isBlank()) {
-                throw new ConfigException("KEYPOOL_HOST", "must not be empty");
-            }
-            this.host = host.trim();
-            return this;
-        }
-
-        public Builder port(int port) {
-            if (port < 0 || port > 65535) {
-                throw new ConfigException("KEYPOOL_PORT", "must be between 0 and 65535, was " + port);
-            }
-            this.port = port;
-            return this;
-        }
-
-        public Builder adminToken(String token) {
-            this.adminToken = blankToNull(token);
-            return this;
-        }
-
-        public Builder clientTokens(List<String> tokens) {
-            this.clientTokens = List.copyOf(tokens);
-            return this;
-        }
-
         public Builder dataDir(Path dir) {
             this.dataDir = dir;
-            return this;
-        }
-
-        public Builder redisUrl(String url) {
-            String value = blankToNull(url);
-            if (value != null && !(value.startsWith("redis://") || value.startsWith("rediss://"))) {
-                throw new ConfigException("KEYPOOL_REDIS_URL", "must start with redis:// or rediss://");
-            }
-            this.redisUrl = value;
             return this;
         }
 

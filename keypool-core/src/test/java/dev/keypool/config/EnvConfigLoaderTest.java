@@ -362,13 +362,8 @@ class EnvConfigLoaderTest {
         assertThat(config.baseUrl(Provider.GEMINI)).isEqualTo("https://generativelanguage.googleapis.com");
         assertThat(config.baseUrl(Provider.SERP)).isEqualTo("https://serpapi.com");
         assertThat(config.baseUrl(Provider.OLLAMA)).isEqualTo("http://localhost:11434");
-        assertThat(config.host()).isEqualTo("127.0.0.1");
-        assertThat(config.port()).isEqualTo(8080);
         assertThat(config.selectionStrategy()).isEqualTo(SelectionStrategy.LEAST_USED);
         assertThat(config.dayZone()).isEqualTo(ZoneId.of("Z"));
-        assertThat(config.adminToken()).isNull();
-        assertThat(config.clientTokens()).isEmpty();
-        assertThat(config.redisUrl()).isNull();
         assertThat(config.openAiOrgId()).isNull();
         assertThat(config.ollamaModel()).isNull();
         assertThat(config.allKeys()).isEmpty();
@@ -409,22 +404,13 @@ class EnvConfigLoaderTest {
         assertThat(config.rateLimitCooldown()).isEqualTo(Duration.ofSeconds(30));
         assertThat(config.serverErrorCooldown()).isEqualTo(Duration.ofSeconds(2));
         assertThat(config.reservationTimeout()).isEqualTo(Duration.ofMinutes(2));
-        assertThat(config.host()).isEqualTo("0.0.0.0");
-        assertThat(config.port()).isEqualTo(9090);
-        assertThat(config.adminToken()).isEqualTo("admin-secret");
-        assertThat(config.clientTokens()).containsExactly("a", "b");
-        assertThat(config.redisUrl()).isEqualTo("redis://localhost:6379");
         assertThat(config.fallbacks()).containsEntry("gpt-4o", "gpt-4o-mini");
+        // The server's and the Redis store's variables are kept as given, for their modules to read.
+        assertThat(config.setting("KEYPOOL_HOST")).isEqualTo("0.0.0.0");
         assertThat(config.setting("KEYPOOL_PORT")).isEqualTo("9090");
-    }
-
-    @ParameterizedTest
-    @ValueSource(strings = {"abc", "80.5", "-1", "65536", "99999999999"})
-    void fromVariables_refusesABadPort_namingTheVariable(String port) {
-        ConfigException refusal = refusal("KEYPOOL_PORT", port);
-
-        assertThat(refusal.variable()).isEqualTo("KEYPOOL_PORT");
-        assertThat(refusal).hasMessageContaining(port);
+        assertThat(config.setting("KEYPOOL_ADMIN_TOKEN")).isEqualTo("admin-secret");
+        assertThat(config.setting("KEYPOOL_CLIENT_TOKENS")).isEqualTo("a,b");
+        assertThat(config.setting("KEYPOOL_REDIS_URL")).isEqualTo("redis://localhost:6379");
     }
 
     @ParameterizedTest
@@ -449,11 +435,10 @@ class EnvConfigLoaderTest {
             "KEYPOOL_RATE_LIMIT_COOLDOWN_SECONDS, 0",
             "KEYPOOL_SERVER_ERROR_COOLDOWN_SECONDS, soon",
             "KEYPOOL_RESERVATION_TIMEOUT_SECONDS, -3",
-            "KEYPOOL_REDIS_URL, http://localhost:6379",
             "OPENAI_BASE_URL, api.openai.com",
             "OLLAMA_HOST, ftp://localhost",
             "KEYPOOL_FALLBACKS, gpt-4o",
-            "KEYPOOL_CLIENT_TOKENS, 'a,,b'"})
+            "KEYPOOL_FALLBACKS, 'a=b,,c=d'"})
     void fromVariables_refusesOtherBadValues_namingTheVariable(String variable, String value) {
         ConfigException refusal = refusal(variable, value);
 

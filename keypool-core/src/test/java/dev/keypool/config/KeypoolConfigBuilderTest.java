@@ -93,10 +93,6 @@ class KeypoolConfigBuilderTest {
                 .isEqualTo("KEYPOOL_SERVER_ERROR_COOLDOWN_SECONDS");
         assertThat(refusal(() -> builder.reservationTimeout(null)).variable())
                 .isEqualTo("KEYPOOL_RESERVATION_TIMEOUT_SECONDS");
-        assertThat(refusal(() -> builder.host(" ")).variable()).isEqualTo("KEYPOOL_HOST");
-        assertThat(refusal(() -> builder.port(65_536)).variable()).isEqualTo("KEYPOOL_PORT");
-        assertThat(refusal(() -> builder.port(-1)).variable()).isEqualTo("KEYPOOL_PORT");
-        assertThat(refusal(() -> builder.redisUrl("localhost:6379")).variable()).isEqualTo("KEYPOOL_REDIS_URL");
         assertThat(refusal(() -> builder.fallback("gpt-4o", " ")).variable()).isEqualTo("KEYPOOL_FALLBACKS");
     }
 
@@ -105,10 +101,12 @@ class KeypoolConfigBuilderTest {
         KeypoolConfig.Builder builder = KeypoolConfig.builder().addKey(Provider.OPENAI, "sk-proj-TEST.key1");
         KeypoolConfig config = builder.build();
 
-        builder.addKey(Provider.OPENAI, "sk-proj-TEST.key2").port(9999);
+        builder.addKey(Provider.OPENAI, "sk-proj-TEST.key2").fallback("gpt-4o", "gpt-4o-mini")
+                .setting("KEYPOOL_PORT", "9999");
 
         assertThat(config.keys(Provider.OPENAI)).hasSize(1);
-        assertThat(config.port()).isEqualTo(8080);
+        assertThat(config.fallbacks()).isEmpty();
+        assertThat(config.setting("KEYPOOL_PORT")).isNull();
         assertThatThrownBy(() -> config.keys(Provider.OPENAI).add(config.keys(Provider.OPENAI).get(0)))
                 .isInstanceOf(UnsupportedOperationException.class);
     }
@@ -117,8 +115,8 @@ class KeypoolConfigBuilderTest {
     void toString_countsKeysButShowsNone() {
         KeypoolConfig config = KeypoolConfig.builder()
                 .addKey(Provider.OPENAI, "sk-proj-TEST.key1")
-                .adminToken("admin-secret-token")
-                .redisUrl("redis://:password@localhost:6379")
+                .setting("KEYPOOL_ADMIN_TOKEN", "admin-secret-token")
+                .setting("KEYPOOL_REDIS_URL", "redis://:password@localhost:6379")
                 .build();
 
         assertThat(config.toString()).contains("openai=1 keys")

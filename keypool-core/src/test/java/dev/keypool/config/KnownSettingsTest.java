@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 class KnownSettingsTest {
 
     private static final List<Set<String>> KNOWN = List.of(EnvConfigLoader.SETTINGS,
-            Set.of("KEYPOOL_MAX_IN_FLIGHT", "KEYPOOL_MAX_CONNECTIONS"));
+            Set.of("KEYPOOL_PORT", "KEYPOOL_MAX_IN_FLIGHT", "KEYPOOL_MAX_CONNECTIONS"));
 
     @Test
     void requireKnown_refusesATypo_namingItAndTheNearestKnownName() {

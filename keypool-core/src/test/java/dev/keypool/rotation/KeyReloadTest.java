@@ -199,7 +199,8 @@ class KeyReloadTest {
 
     @Test
     void reload_applied_isAnnounced_andNamesWhatOnlyARestartApplies() {
-        KeypoolConfig next = KeypoolConfig.builder().selectionStrategy(SelectionStrategy.ROUND_ROBIN).port(9999)
+        KeypoolConfig next = KeypoolConfig.builder().selectionStrategy(SelectionStrategy.ROUND_ROBIN)
+                .setting("KEYPOOL_PORT", "9999")
                 .addKey(Provider.OPENAI, KEY_1, null, LIMITS)
                 .addKey(Provider.OPENAI, KEY_2, null, LIMITS)
                 .build();

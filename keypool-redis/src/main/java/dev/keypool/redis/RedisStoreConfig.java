@@ -1,9 +1,13 @@
 package dev.keypool.redis;
 
+import dev.keypool.config.ConfigException;
+import dev.keypool.config.KeypoolConfig;
+import dev.keypool.config.Settings;
 import dev.keypool.usage.UsageStore;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * The settings of a {@link RedisUsageStore}, immutable; built by {@link #custom()}, whose setters
@@ -25,6 +29,27 @@ public final class RedisStoreConfig {
     public static final long DEFAULT_BUCKET_MILLIS = 1_000;
 
     private static final RedisStoreConfig DEFAULTS = custom().build();
+
+    /**
+     * The {@code KEYPOOL_*} variables this module reads (see {@link dev.keypool.config.KnownSettings}):
+     * {@code KEYPOOL_REDIS_URL} ({@link #url(KeypoolConfig)}) and {@code KEYPOOL_INSTANCES}
+     * ({@link ResilientRedisUsageStore#instances(KeypoolConfig)}).
+     */
+    public static final Set<String> SETTINGS = Set.of("KEYPOOL_REDIS_URL", "KEYPOOL_INSTANCES");
+
+    /**
+     * {@code KEYPOOL_REDIS_URL}: the Redis every instance shares, {@code redis://} or
+     * {@code rediss://}; {@code null} when unset, and then no Redis is used.
+     *
+     * @throws ConfigException naming the variable when it is not a Redis URL
+     */
+    public static String url(KeypoolConfig config) {
+        String url = Settings.text(config, "KEYPOOL_REDIS_URL");
+        if (url != null && !(url.startsWith("redis://") || url.startsWith("rediss://"))) {
+            throw new ConfigException("KEYPOOL_REDIS_URL", "must start with redis:// or rediss://");
+        }
+        return url;
+    }
 
     private final String prefix;
     private final long bucketMillis;

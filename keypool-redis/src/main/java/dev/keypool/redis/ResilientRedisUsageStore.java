@@ -3,6 +3,7 @@ package dev.keypool.redis;
 import dev.keypool.config.ConfigException;
 import dev.keypool.config.KeyId;
 import dev.keypool.config.KeypoolConfig;
+import dev.keypool.config.Settings;
 import dev.keypool.config.SecretDigest;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.usage.DayWindow;
@@ -140,19 +141,7 @@ public final class ResilientRedisUsageStore implements UsageStore {
      * @throws ConfigException naming the variable when it is not a positive integer
      */
     public static int instances(KeypoolConfig config) {
-        String value = config.setting("KEYPOOL_INSTANCES");
-        if (value == null || value.isBlank()) {
-            return DEFAULT_INSTANCES;
-        }
-        try {
-            int instances = Integer.parseInt(value.trim());
-            if (instances > 0) {
-                return instances;
-            }
-        } catch (NumberFormatException e) {
-            // reported below, with the variable's name
-        }
-        throw new ConfigException("KEYPOOL_INSTANCES", "must be a positive integer, was '" + value.trim() + "'");
+        return Settings.positiveInt(config, "KEYPOOL_INSTANCES", DEFAULT_INSTANCES);
     }
 
     /**

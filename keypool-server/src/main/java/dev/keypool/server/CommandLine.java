@@ -1,6 +1,7 @@
 package dev.keypool.server;
 
 import dev.keypool.config.ConfigException;
+import dev.keypool.config.Settings;
 import java.nio.file.Path;
 
 /**
@@ -58,7 +59,7 @@ record CommandLine(Path envFile, String host, Integer port, boolean demo, boolea
                     envFile = Path.of(value);
                 }
                 case "--host" -> host = inline != null ? inline : value(args, ++i, name);
-                case "--port" -> port = port(inline != null ? inline : value(args, ++i, name));
+                case "--port" -> port = Settings.port("--port", inline != null ? inline : value(args, ++i, name));
                 case "--demo" -> demo = true;
                 case "--allow-public" -> allowPublic = true;
                 case "--help", "-h" -> help = true;
@@ -76,15 +77,4 @@ record CommandLine(Path envFile, String host, Integer port, boolean demo, boolea
         return args[index];
     }
 
-    private static int port(String value) {
-        try {
-            int port = Integer.parseInt(value.trim());
-            if (port < 0 || port > 65535) {
-                throw new NumberFormatException();
-            }
-            return port;
-        } catch (NumberFormatException e) {
-            throw new ConfigException("--port", "must be a port number between 0 and 65535, was '" + value + "'");
-        }
-    }
 }

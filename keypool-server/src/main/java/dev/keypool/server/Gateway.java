@@ -124,11 +124,12 @@ public final class Gateway implements AutoCloseable {
         this.shedding = new LoadShedding(edge);
         this.door = new Door(shedding);
         SecretScrubber.register(config.allKeys().stream().map(KeyConfig::secret).toList());
-        SecretScrubber.registerUrlPassword(config.redisUrl());
-        this.store = openStore(config, settings, clock, scheduler);
+        String redisUrl = RedisStoreConfig.url(config);
+        SecretScrubber.registerUrlPassword(redisUrl);
+        this.store = openStore(redisUrl, settings, clock, scheduler);
         this.manager = new ApiKeyManager(config, store, clock);
         try {
-            this.recorder = openRecorder(config, settings, manager, store, scheduler);
+            this.recorder = openRecorder(redisUrl, settings, manager, store, scheduler);
         } catch (RuntimeException e) {
             manager.close();
             store.close();
@@ -136,7 +137,7 @@ public final class Gateway implements AutoCloseable {
             throw e;
         }
         this.rotator = new ApiKeyRotator(manager, WakeScheduler.on(clock, scheduler));
-        this.relay = Relay.create(rotator, openAffinity(config, settings, store, clock));
+        this.relay = Relay.create(rotator, openAffinity(redisUrl, settings, store, clock));
         this.metrics = new KeypoolMetrics(manager);
         metrics.watchWaitQueues(rotator);
         // Demo mode serves a configuration of its own making, which no file holds.
@@ -160,17 +161,17 @@ public final class Gateway implements AutoCloseable {
      * otherwise the durable embedded store in {@code KEYPOOL_DATA_DIR}, so a restart continues
      * where it stopped. Demo mode keeps its simulated usage in memory, out of the data directory.
      */
-    private static UsageStore openStore(KeypoolConfig config, ServerSettings settings, Clock clock,
+    private static UsageStore openStore(String redisUrl, ServerSettings settings, Clock clock,
             ScheduledExecutorService scheduler) {
         if (settings.demo()) {
             return new InMemoryUsageStore();
         }
-        if (config.redisUrl() != null) {
+        if (redisUrl != null) {
             LOG.info("Usage and key state are shared through Redis by {} instances (KEYPOOL_INSTANCES); while Redis"
                     + " is unreachable each one accounts locally with 1/{} of every limit", settings.instances(),
                     settings.instances());
             return new ResilientRedisUsageStore(
-                    new RedisUsageStore(config.redisUrl(), RedisStoreConfig.custom().clock(clock).build()),
+                    new RedisUsageStore(redisUrl, RedisStoreConfig.custom().clock(clock).build()),
                     settings.instances());
         }
         DurableUsageStore durable = DurableUsageStore.open(settings.dataDir(), clock, scheduler);
@@ -182,10 +183,10 @@ public final class Gateway implements AutoCloseable {
      * The usage history beside the store: shared through Redis with it, kept in the data directory
      * beside the durable store, in memory for a demo.
      */
-    private static UsageRecorder openRecorder(KeypoolConfig config, ServerSettings settings, ApiKeyManager manager,
+    private static UsageRecorder openRecorder(String redisUrl, ServerSettings settings, ApiKeyManager manager,
             UsageStore store, ScheduledExecutorService scheduler) {
         if (store instanceof ResilientRedisUsageStore redis) {
-            return UsageRecorder.shared(manager, new RedisCounters(config.redisUrl(), redis.redis().config()),
+            return UsageRecorder.shared(manager, new RedisCounters(redisUrl, redis.redis().config()),
                     scheduler);
         }
         if (store instanceof DurableUsageStore) {
@@ -199,11 +200,11 @@ public final class Gateway implements AutoCloseable {
      * searches) are remembered: beside the usage, so that they are shared by every instance on
      * Redis and survive a restart in the data directory.
      */
-    private static AffinityStore openAffinity(KeypoolConfig config, ServerSettings settings, UsageStore store,
+    private static AffinityStore openAffinity(String redisUrl, ServerSettings settings, UsageStore store,
             Clock clock) {
         if (store instanceof ResilientRedisUsageStore redis) {
             try {
-                return new RedisAffinityStore(config.redisUrl(), redis.redis().config());
+                return new RedisAffinityStore(redisUrl, redis.redis().config());
             } catch (RuntimeException e) {
                 LOG.warn("Redis is unreachable: the keys of stored objects are remembered on this instance only ({})",
                         e.getMessage());

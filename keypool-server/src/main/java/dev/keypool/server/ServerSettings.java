@@ -5,7 +5,9 @@ import dev.keypool.config.EnvConfigLoader;
 import dev.keypool.config.KeypoolConfig;
 import dev.keypool.server.alerts.WebhookDelivery;
 import dev.keypool.config.KnownSettings;
+import dev.keypool.config.Settings;
 import dev.keypool.providers.internal.ProviderSettings;
+import dev.keypool.redis.RedisStoreConfig;
 import dev.keypool.redis.ResilientRedisUsageStore;
 import dev.keypool.server.connection.ConnectionLimits;
 import java.net.InetAddress;
@@ -140,14 +142,13 @@ public record ServerSettings(String host, int port, String adminToken, boolean a
 
         static Edge resolve(KeypoolConfig config) {
             ConnectionLimits connections = new ConnectionLimits(
-                    (int) Math.min(Integer.MAX_VALUE, positive(config, "KEYPOOL_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS)),
-                    Duration.ofSeconds(positive(config, "KEYPOOL_HEADER_TIMEOUT_SECONDS", DEFAULT_HEADER_TIMEOUT.toSeconds())),
-                    Duration.ofSeconds(positive(config, "KEYPOOL_IDLE_TIMEOUT_SECONDS", DEFAULT_IDLE_TIMEOUT.toSeconds())),
+                    Settings.positiveInt(config, "KEYPOOL_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS),
+                    Settings.seconds(config, "KEYPOOL_HEADER_TIMEOUT_SECONDS", DEFAULT_HEADER_TIMEOUT),
+                    Settings.seconds(config, "KEYPOOL_IDLE_TIMEOUT_SECONDS", DEFAULT_IDLE_TIMEOUT),
                     RETRY_AFTER);
-            int maxInFlight = (int) Math.min(Integer.MAX_VALUE,
-                    positive(config, "KEYPOOL_MAX_IN_FLIGHT", DEFAULT_MAX_IN_FLIGHT));
+            int maxInFlight = Settings.positiveInt(config, "KEYPOOL_MAX_IN_FLIGHT", DEFAULT_MAX_IN_FLIGHT);
             return new Edge(connections, maxInFlight,
-                    positive(config, "KEYPOOL_MAX_BODY_BYTES_IN_FLIGHT", DEFAULT_MAX_BODY_BYTES_IN_FLIGHT),
+                    Settings.positiveLong(config, "KEYPOOL_MAX_BODY_BYTES_IN_FLIGHT", DEFAULT_MAX_BODY_BYTES_IN_FLIGHT),
                     allowedHosts(config.setting("KEYPOOL_ALLOWED_HOSTS")), corsOrigins(config.setting("KEYPOOL_CORS_ORIGINS")));
         }
 
@@ -237,32 +238,49 @@ public record ServerSettings(String host, int port, String adminToken, boolean a
      * {@link dev.keypool.config.KnownSettings}); {@code KEYPOOL_JAVA_OPTS} is the {@code ./keypool}
      * launcher's.
      */
-    public static final Set<String> SETTINGS = Set.of("KEYPOOL_MAX_BODY_BYTES", "KEYPOOL_ALLOW_PUBLIC",
-            "KEYPOOL_DRAIN_SECONDS", "KEYPOOL_INSTANCES", "KEYPOOL_LOG_LEVEL", "KEYPOOL_MAX_CONNECTIONS",
+    public static final Set<String> SETTINGS = Set.of("KEYPOOL_HOST", "KEYPOOL_PORT", "KEYPOOL_ADMIN_TOKEN",
+            "KEYPOOL_CLIENT_TOKENS", "KEYPOOL_MAX_BODY_BYTES", "KEYPOOL_ALLOW_PUBLIC", "KEYPOOL_DRAIN_SECONDS",
+            "KEYPOOL_LOG_LEVEL", "KEYPOOL_MAX_CONNECTIONS",
             "KEYPOOL_HEADER_TIMEOUT_SECONDS", "KEYPOOL_IDLE_TIMEOUT_SECONDS", "KEYPOOL_MAX_IN_FLIGHT",
             "KEYPOOL_MAX_BODY_BYTES_IN_FLIGHT", "KEYPOOL_ALLOWED_HOSTS", "KEYPOOL_CORS_ORIGINS", "KEYPOOL_ALERT_WEBHOOK_URL",
             "KEYPOOL_JAVA_OPTS");
 
     /** Every module's {@code KEYPOOL_*} variables on the gateway's path. */
     static final List<Set<String>> ALL_SETTINGS = List.of(EnvConfigLoader.SETTINGS, ProviderSettings.SETTINGS,
-            SETTINGS);
+            RedisStoreConfig.SETTINGS, SETTINGS);
+
+    /** Where the gateway listens unless {@code KEYPOOL_HOST} or {@code --host} says otherwise. */
+    public static final String DEFAULT_HOST = "127.0.0.1";
+
+    /** The port unless {@code KEYPOOL_PORT} or {@code --port} says otherwise. */
+    public static final int DEFAULT_PORT = 8080;
 
     static ServerSettings resolve(KeypoolConfig config, CommandLine commandLine) {
         KnownSettings.requireKnown(config.settingNames(), ALL_SETTINGS);
-        String configured = config.adminToken();
+        RedisStoreConfig.url(config); // refused here, before anything starts, when it is not a Redis URL
+        String configured = Settings.text(config, "KEYPOOL_ADMIN_TOKEN");
         String adminToken = configured != null ? configured : generateToken();
-        boolean allowPublic = commandLine.allowPublic() || flag(config, "KEYPOOL_ALLOW_PUBLIC");
+        boolean allowPublic = commandLine.allowPublic() || Settings.flag(config, "KEYPOOL_ALLOW_PUBLIC", false);
+        String port = Settings.text(config, "KEYPOOL_PORT");
         return new ServerSettings(
-                commandLine.host() != null ? commandLine.host().trim() : config.host(),
-                commandLine.port() != null ? commandLine.port() : config.port(),
-                adminToken, configured == null, config.clientTokens(),
-                positive(config, "KEYPOOL_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
+                commandLine.host() != null ? commandLine.host().trim() : Settings.text(config, "KEYPOOL_HOST", DEFAULT_HOST),
+                commandLine.port() != null ? commandLine.port()
+                        : port == null ? DEFAULT_PORT : Settings.port("KEYPOOL_PORT", port),
+                adminToken, configured == null,
+                clientTokens(config),
+                Settings.positiveLong(config, "KEYPOOL_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
                 allowPublic, commandLine.demo(),
                 config.dataDir() != null ? config.dataDir() : Path.of("data"),
-                Duration.ofSeconds(positive(config, "KEYPOOL_DRAIN_SECONDS", DEFAULT_DRAIN.toSeconds())),
+                Settings.seconds(config, "KEYPOOL_DRAIN_SECONDS", DEFAULT_DRAIN),
                 ResilientRedisUsageStore.instances(config),
                 Edge.resolve(config),
                 WebhookDelivery.targets(config.setting("KEYPOOL_ALERT_WEBHOOK_URL")));
+    }
+
+    /** {@code KEYPOOL_CLIENT_TOKENS}: comma-separated; none when unset. */
+    static List<String> clientTokens(KeypoolConfig config) {
+        String tokens = Settings.text(config, "KEYPOOL_CLIENT_TOKENS");
+        return tokens == null ? List.of() : Settings.list("KEYPOOL_CLIENT_TOKENS", tokens);
     }
 
     public ServerSettings withMaxBodyBytes(long maxBodyBytes) {
@@ -329,31 +347,4 @@ public record ServerSettings(String host, int port, String adminToken, boolean a
         return "kpa-" + Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
     }
 
-    private static boolean flag(KeypoolConfig config, String name) {
-        String value = config.setting(name);
-        if (value == null || value.isBlank()) {
-            return false;
-        }
-        return switch (value.trim().toLowerCase(Locale.ROOT)) {
-            case "true", "1", "yes" -> true;
-            case "false", "0", "no" -> false;
-            default -> throw new ConfigException(name, "must be true or false, was '" + value.trim() + "'");
-        };
-    }
-
-    private static long positive(KeypoolConfig config, String name, long fallback) {
-        String value = config.setting(name);
-        if (value == null || value.isBlank()) {
-            return fallback;
-        }
-        try {
-            long parsed = Long.parseLong(value.trim());
-            if (parsed > 0) {
-                return parsed;
-            }
-        } catch (NumberFormatException e) {
-            // reported below, with the variable's name
-        }
-        throw new ConfigException(name, "must be a positive integer, was '" + value.trim() + "'");
-    }
 }

@@ -34,7 +34,7 @@ class GatewayErrorsTest {
                 .baseUrl(Provider.OPENAI, openAi.baseUrl())
                 .baseUrl(Provider.OLLAMA, "http://127.0.0.1:9")
                 .providerPriority(List.of(Provider.OPENAI))
-                .clientTokens(List.of(CLIENT_TOKEN))
+                .setting("KEYPOOL_CLIENT_TOKENS", CLIENT_TOKEN)
                 .build();
         server = TestGateway.start(config, java.time.Clock.systemUTC(), TestGateway.settings(config).withMaxBodyBytes(2048));
     }

@@ -62,7 +62,7 @@ class RedisClusterTest {
                 .baseUrl(Provider.OLLAMA, FakeUpstream.unreachableUrl())
                 .providerPriority(List.of(Provider.OPENAI))
                 .selectionStrategy(SelectionStrategy.FILL_FIRST)
-                .redisUrl(REDIS.server().url() + "/" + db);
+                .setting("KEYPOOL_REDIS_URL", REDIS.server().url() + "/" + db);
     }
 
     private TestGateway instance(KeypoolConfig config) {

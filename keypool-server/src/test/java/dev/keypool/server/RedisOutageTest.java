@@ -49,7 +49,7 @@ class RedisOutageTest {
                 .baseUrl(Provider.OLLAMA, FakeUpstream.unreachableUrl())
                 .providerPriority(List.of(Provider.OPENAI))
                 .addKey(Provider.OPENAI, "sk-proj-TEST.outage-test-aaaaaaaa-key0", "gpt-4o", WindowLimits.of(100_000, 1_000_000))
-                .redisUrl(redis.url())
+                .setting("KEYPOOL_REDIS_URL", redis.url())
                 .build(), clock);
     }
 
@@ -94,7 +94,7 @@ class RedisOutageTest {
                 .providerPriority(List.of(Provider.OPENAI))
                 .addKey(Provider.OPENAI, "sk-proj-TEST.outage-test-bbbbbbbb-key1", "gpt-4o", WindowLimits.of(100_000,
                         WindowLimits.UNLIMITED))
-                .redisUrl(redis.url())
+                .setting("KEYPOOL_REDIS_URL", redis.url())
                 .build();
         try (TestGateway late = TestGateway.start(config, clock)) {
             JsonNode health = TestGateway.json(late.get("/health"));

@@ -32,7 +32,7 @@ class RedisPasswordLogTest {
             KeypoolConfig config = KeypoolConfig.builder()
                     .addKey(Provider.OPENAI, "sk-proj-TEST.redis-password-test-00", "gpt-4o", WindowLimits.of(1000, 100_000))
                     .baseUrl(Provider.OLLAMA, "http://127.0.0.1:9")
-                    .redisUrl("redis://:" + PASSWORD + "@127.0.0.1:" + redis.port())
+                    .setting("KEYPOOL_REDIS_URL", "redis://:" + PASSWORD + "@127.0.0.1:" + redis.port())
                     .build();
             String text;
             try (LogCapture log = LogCapture.muting(Level.TRACE)) {

@@ -77,7 +77,7 @@ final class TestGateway implements AutoCloseable {
 
     /** The test settings on a data directory of the test's choosing, for a restart on the same one. */
     static ServerSettings settings(KeypoolConfig config, Path dataDir) {
-        return new ServerSettings("127.0.0.1", 0, ADMIN_TOKEN, false, config.clientTokens(),
+        return new ServerSettings("127.0.0.1", 0, ADMIN_TOKEN, false, ServerSettings.clientTokens(config),
                 ServerSettings.DEFAULT_MAX_BODY_BYTES, false, false, dataDir, Duration.ofSeconds(10));
     }
 

@@ -2,6 +2,7 @@ package dev.keypool.spring;
 
 import dev.keypool.config.ConfigException;
 import dev.keypool.config.KeypoolConfig;
+import dev.keypool.config.Settings;
 import dev.keypool.usage.AffinityStore;
 import dev.keypool.usage.DurableAffinityStore;
 import dev.keypool.usage.DurableUsageStore;
@@ -26,7 +27,7 @@ final class KeypoolStores {
 
     /** @param classes where the application's classes are found (whether {@code keypool-redis} is there) */
     static UsageStore usage(KeypoolConfig config, Clock clock, ClassLoader classes) {
-        if (config.redisUrl() != null) {
+        if (Settings.text(config, "KEYPOOL_REDIS_URL") != null) {
             requireRedisModule(classes);
             return RedisStores.usage(config, clock);
         }

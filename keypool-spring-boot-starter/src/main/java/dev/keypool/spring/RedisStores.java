@@ -21,13 +21,13 @@ final class RedisStores {
 
     static UsageStore usage(KeypoolConfig config, Clock clock) {
         return new ResilientRedisUsageStore(
-                new RedisUsageStore(config.redisUrl(), RedisStoreConfig.custom().clock(clock).build()),
+                new RedisUsageStore(RedisStoreConfig.url(config), RedisStoreConfig.custom().clock(clock).build()),
                 ResilientRedisUsageStore.instances(config));
     }
 
     static AffinityStore affinity(KeypoolConfig config, UsageStore store) {
         if (store instanceof ResilientRedisUsageStore redis) {
-            return new RedisAffinityStore(config.redisUrl(), redis.redis().config());
+            return new RedisAffinityStore(RedisStoreConfig.url(config), redis.redis().config());
         }
         return new InMemoryAffinityStore();
     }

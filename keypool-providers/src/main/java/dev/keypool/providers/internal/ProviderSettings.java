@@ -3,7 +3,7 @@ package dev.keypool.providers.internal;
 import dev.keypool.config.ConfigException;
 import dev.keypool.config.KeypoolConfig;
 import dev.keypool.config.Provider;
-import java.math.BigDecimal;
+import dev.keypool.config.Settings;
 import java.time.Duration;
 
 /**
@@ -61,17 +61,17 @@ public record ProviderSettings(int outputReserve, boolean enforceOutputCap, bool
                 && config.setting("KEYPOOL_DEFAULT_MAX_TOKENS") != null
                 ? "KEYPOOL_DEFAULT_MAX_TOKENS" : "KEYPOOL_OUTPUT_RESERVE_TOKENS";
         return new ProviderSettings(
-                positiveInt(config, reserveName, DEFAULT_OUTPUT_RESERVE),
-                flag(config, "KEYPOOL_ENFORCE_OUTPUT_CAP"),
-                flag(config, "KEYPOOL_OLLAMA_MANAGEMENT"),
-                seconds(config, "KEYPOOL_UPSTREAM_TIMEOUT_SECONDS", Duration.ofSeconds(120)),
-                seconds(config, "KEYPOOL_STREAM_IDLE_TIMEOUT_SECONDS", Duration.ofSeconds(60)),
-                seconds(config, "KEYPOOL_OLLAMA_CHECK_SECONDS", Duration.ofSeconds(5)),
-                seconds(config, "KEYPOOL_OLLAMA_PROBE_TIMEOUT_SECONDS", Duration.ofSeconds(2)),
-                text(config, "KEYPOOL_OPENAI_DEFAULT_MODEL", "gpt-4o-mini"),
-                text(config, "KEYPOOL_GEMINI_DEFAULT_MODEL", "gemini-2.5-flash"),
-                flag(config, "KEYPOOL_DROP_UNSUPPORTED_PARAMS"),
-                seconds(config, "KEYPOOL_SESSION_TTL_SECONDS", Duration.ofHours(1)));
+                Settings.positiveInt(config, reserveName, DEFAULT_OUTPUT_RESERVE),
+                Settings.flag(config, "KEYPOOL_ENFORCE_OUTPUT_CAP", false),
+                Settings.flag(config, "KEYPOOL_OLLAMA_MANAGEMENT", false),
+                Settings.fractionalSeconds(config, "KEYPOOL_UPSTREAM_TIMEOUT_SECONDS", Duration.ofSeconds(120)),
+                Settings.fractionalSeconds(config, "KEYPOOL_STREAM_IDLE_TIMEOUT_SECONDS", Duration.ofSeconds(60)),
+                Settings.fractionalSeconds(config, "KEYPOOL_OLLAMA_CHECK_SECONDS", Duration.ofSeconds(5)),
+                Settings.fractionalSeconds(config, "KEYPOOL_OLLAMA_PROBE_TIMEOUT_SECONDS", Duration.ofSeconds(2)),
+                Settings.text(config, "KEYPOOL_OPENAI_DEFAULT_MODEL", "gpt-4o-mini"),
+                Settings.text(config, "KEYPOOL_GEMINI_DEFAULT_MODEL", "gemini-2.5-flash"),
+                Settings.flag(config, "KEYPOOL_DROP_UNSUPPORTED_PARAMS", false),
+                Settings.fractionalSeconds(config, "KEYPOOL_SESSION_TTL_SECONDS", Duration.ofHours(1)));
     }
 
     /** The model to call on a key of {@code provider} that has none configured, or {@code null}. */
@@ -83,52 +83,4 @@ public record ProviderSettings(int outputReserve, boolean enforceOutputCap, bool
         };
     }
 
-    private static int positiveInt(KeypoolConfig config, String name, int fallback) {
-        String value = config.setting(name);
-        if (value == null || value.isBlank()) {
-            return fallback;
-        }
-        try {
-            int parsed = Integer.parseInt(value.trim());
-            if (parsed > 0) {
-                return parsed;
-            }
-        } catch (NumberFormatException ignored) {
-            // reported below
-        }
-        throw new ConfigException(name, "must be a positive integer, was '" + value.trim() + "'");
-    }
-
-    private static boolean flag(KeypoolConfig config, String name) {
-        String value = config.setting(name);
-        if (value == null || value.isBlank()) {
-            return false;
-        }
-        return switch (value.trim().toLowerCase(java.util.Locale.ROOT)) {
-            case "true", "1", "yes", "on" -> true;
-            case "false", "0", "no", "off" -> false;
-            default -> throw new ConfigException(name, "must be true or false, was '" + value.trim() + "'");
-        };
-    }
-
-    private static Duration seconds(KeypoolConfig config, String name, Duration fallback) {
-        String value = config.setting(name);
-        if (value == null || value.isBlank()) {
-            return fallback;
-        }
-        try {
-            BigDecimal seconds = new BigDecimal(value.trim());
-            if (seconds.signum() > 0) {
-                return Duration.ofMillis(Math.max(1, seconds.movePointRight(3).longValue()));
-            }
-        } catch (NumberFormatException ignored) {
-            // reported below
-        }
-        throw new ConfigException(name, "must be a positive number of seconds, was '" + value.trim() + "'");
-    }
-
-    private static String text(KeypoolConfig config, String name, String fallback) {
-        String value = config.setting(name);
-        return value == null || value.isBlank() ? fallback : value.trim();
-    }
 }

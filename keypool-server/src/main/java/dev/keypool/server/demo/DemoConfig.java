@@ -13,8 +13,9 @@ import java.util.List;
 public final class DemoConfig {
 
     /** Settings carried over from the real configuration. */
-    private static final List<String> KEPT_SETTINGS = List.of("KEYPOOL_MAX_BODY_BYTES", "KEYPOOL_ALLOW_PUBLIC",
-            "KEYPOOL_DRAIN_SECONDS", "KEYPOOL_DEFAULT_MAX_TOKENS");
+    private static final List<String> KEPT_SETTINGS = List.of("KEYPOOL_HOST", "KEYPOOL_PORT", "KEYPOOL_ADMIN_TOKEN",
+            "KEYPOOL_CLIENT_TOKENS", "KEYPOOL_MAX_BODY_BYTES", "KEYPOOL_ALLOW_PUBLIC", "KEYPOOL_DRAIN_SECONDS",
+            "KEYPOOL_DEFAULT_MAX_TOKENS");
 
     private DemoConfig() {
     }
@@ -34,10 +35,6 @@ public final class DemoConfig {
                 .baseUrl(Provider.OLLAMA, upstreamUrl)
                 .ollamaModel("llama3.2")
                 .providerPriority(List.of(Provider.GEMINI, Provider.OPENAI, Provider.OLLAMA))
-                .host(real.host())
-                .port(real.port())
-                .adminToken(real.adminToken())
-                .clientTokens(real.clientTokens())
                 .dataDir(real.dataDir());
         for (String name : KEPT_SETTINGS) {
             String value = real.setting(name);
