@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,44 +40,64 @@ public final class DemoTraffic implements AutoCloseable {
     private final String adminToken;
     private final String clientToken;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    private final Thread caller;
-    private final Thread operator;
+    private Thread caller;
+    private Thread operator;
     private volatile boolean running = true;
 
     private DemoTraffic(String baseUrl, String adminToken, String clientToken) {
         this.baseUrl = baseUrl;
         this.adminToken = adminToken;
         this.clientToken = clientToken;
-        this.caller = Thread.ofVirtual().name("keypool-demo-traffic").start(this::callLoop);
-        this.operator = Thread.ofVirtual().name("keypool-demo-operator").start(this::operatorLoop);
     }
 
     /** @param clientToken a client token when the gateway requires one, else {@code null} */
     public static DemoTraffic start(String baseUrl, String adminToken, String clientToken) {
         LOG.info("DEMO: simulated traffic started against {} (about 2 requests a second)", baseUrl);
+        DemoTraffic traffic = new DemoTraffic(baseUrl, adminToken, clientToken);
+        traffic.caller = Thread.ofVirtual().name("keypool-demo-traffic").start(traffic::callLoop);
+        traffic.operator = Thread.ofVirtual().name("keypool-demo-operator").start(traffic::operatorLoop);
+        return traffic;
+    }
+
+    /**
+     * A simulated caller that sends only when {@link #sendOne} is called, with no loop and no
+     * clock of its own: what a test drives one request at a time.
+     */
+    public static DemoTraffic idle(String baseUrl, String adminToken, String clientToken) {
         return new DemoTraffic(baseUrl, adminToken, clientToken);
     }
 
     @Override
     public void close() {
         running = false;
-        caller.interrupt();
-        operator.interrupt();
+        if (caller != null) {
+            caller.interrupt();
+            operator.interrupt();
+        }
         http.shutdownNow();
     }
 
     private void callLoop() {
         while (running) {
             ThreadLocalRandom random = ThreadLocalRandom.current();
-            Thread.ofVirtual().start(random.nextInt(100) < 15 ? this::search : this::chat);
+            Thread.ofVirtual().start(() -> sendOne(random));
             if (!rest(Duration.ofMillis(random.nextInt(250, 750)))) {
                 return;
             }
         }
     }
 
-    private void chat() {
-        ThreadLocalRandom random = ThreadLocalRandom.current();
+    /**
+     * One simulated request, chosen by {@code random} as the loop chooses (a search in about one
+     * in seven, else a chat), sent and answered before this returns.
+     *
+     * @return the gateway's status code, or -1 when the request did not get an answer
+     */
+    public int sendOne(RandomGenerator random) {
+        return random.nextInt(100) < 15 ? search(random) : chat(random);
+    }
+
+    private int chat(RandomGenerator random) {
         String model = MODELS.get(random.nextInt(MODELS.size()));
         boolean stream = random.nextInt(100) < 30;
         Map<String, Object> body = Map.of(
@@ -88,16 +109,16 @@ public final class DemoTraffic implements AutoCloseable {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + "/v1/chat/completions"))
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(Json.write(body)));
-        send(request, "chat " + model + (stream ? " (stream)" : ""));
+        return send(request, "chat " + model + (stream ? " (stream)" : ""));
     }
 
-    private void search() {
-        String query = QUERIES.get(ThreadLocalRandom.current().nextInt(QUERIES.size()));
-        send(HttpRequest.newBuilder(URI.create(baseUrl + "/search.json?engine=google&q="
+    private int search(RandomGenerator random) {
+        String query = QUERIES.get(random.nextInt(QUERIES.size()));
+        return send(HttpRequest.newBuilder(URI.create(baseUrl + "/search.json?engine=google&q="
                 + URLEncoder.encode(query, StandardCharsets.UTF_8))).GET(), "search");
     }
 
-    private void send(HttpRequest.Builder request, String what) {
+    private int send(HttpRequest.Builder request, String what) {
         if (clientToken != null) {
             request.header("Authorization", "Bearer " + clientToken);
         }
@@ -105,11 +126,13 @@ public final class DemoTraffic implements AutoCloseable {
             HttpResponse<Void> response = http.send(request.timeout(Duration.ofSeconds(60)).build(),
                     HttpResponse.BodyHandlers.discarding());
             LOG.debug("DEMO: {} -> {}", what, response.statusCode());
+            return response.statusCode();
         } catch (IOException | RuntimeException e) {
             LOG.debug("DEMO: {} failed: {}", what, e.toString());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        return -1;
     }
 
     /** Resets what the pool deactivated, as an operator would from the dashboard. */
