@@ -138,8 +138,7 @@ public final class Gateway implements AutoCloseable {
         }
         this.rotator = new ApiKeyRotator(manager, WakeScheduler.on(clock, scheduler));
         this.relay = Relay.create(rotator, openAffinity(redisUrl, settings, store, clock));
-        this.metrics = new KeypoolMetrics(manager);
-        metrics.watchWaitQueues(rotator);
+        this.metrics = new KeypoolMetrics(manager, rotator);
         // Demo mode serves a configuration of its own making, which no file holds.
         this.reload = new ConfigReload(manager, source, settings.demo() ? "demo mode serves simulated keys" : null);
         this.statusReporter = new StatusReporter(manager, recorder, relay::ollamaAvailable, settings.demo(),
@@ -151,7 +150,6 @@ public final class Gateway implements AutoCloseable {
         this.tokens = new Tokens(settings.adminToken(), settings.clientTokens());
         manager.events().addListener(new LoggingKeyEventListener());
         manager.events().addListener(recorder);
-        manager.events().addListener(metrics);
         manager.events().addListener(feed);
         manager.events().addListener(reload);
     }

@@ -6,6 +6,7 @@ import dev.keypool.providers.LlmService;
 import dev.keypool.providers.Relay;
 import dev.keypool.providers.SearchService;
 import dev.keypool.rotation.ApiKeyManager;
+import dev.keypool.micrometer.KeypoolMeterBinder;
 import dev.keypool.rotation.ApiKeyRotator;
 import dev.keypool.usage.UsageStore;
 import java.time.Clock;
@@ -132,8 +133,8 @@ public class KeypoolAutoConfiguration {
 
         @Bean
         @ConditionalOnMissingBean
-        KeypoolMeterBinder keypoolMeterBinder(ApiKeyManager manager) {
-            return new KeypoolMeterBinder(manager);
+        KeypoolMeterBinder keypoolMeterBinder(ApiKeyManager manager, ApiKeyRotator rotator) {
+            return new KeypoolMeterBinder(manager, rotator);
         }
     }
 
