@@ -29,12 +29,9 @@ class AlertWebhooksGatewayTest {
     @Test
     void deactivatedKey_reachesTheWebhookOnceWithoutItsSecret_andItsReturnToo() throws Exception {
         try (FakeOpenAi openAi = FakeOpenAi.start(); WebhookReceiver receiver = WebhookReceiver.start(200)) {
-            KeypoolConfig config = KeypoolConfig.builder()
+            KeypoolConfig config = TestGateway.openAiOnly(openAi)
                     .addKey(Provider.OPENAI, KEY0, "gpt-4o", WindowLimits.NONE)
                     .addKey(Provider.OPENAI, KEY1, "gpt-4o", WindowLimits.NONE)
-                    .baseUrl(Provider.OPENAI, openAi.baseUrl())
-                    .baseUrl(Provider.OLLAMA, "http://127.0.0.1:9")
-                    .providerPriority(List.of(Provider.OPENAI))
                     .build();
             ServerSettings settings = TestGateway.settings(config).withAlertWebhooks(List.of(receiver.url()));
             try (TestGateway server = TestGateway.start(config, Clock.systemUTC(), settings)) {

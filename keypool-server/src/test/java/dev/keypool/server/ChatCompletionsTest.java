@@ -48,10 +48,7 @@ class ChatCompletionsTest {
     @BeforeEach
     void start() {
         openAi = FakeOpenAi.start();
-        KeypoolConfig.Builder config = KeypoolConfig.builder()
-                .baseUrl(Provider.OPENAI, openAi.baseUrl())
-                .baseUrl(Provider.OLLAMA, "http://127.0.0.1:9")
-                .providerPriority(List.of(Provider.OPENAI))
+        KeypoolConfig.Builder config = TestGateway.openAiOnly(openAi)
                 // Key 0 first, then 1, then 2: the failover path is known in advance.
                 .selectionStrategy(SelectionStrategy.FILL_FIRST);
         for (String key : KEYS) {
@@ -171,10 +168,7 @@ class ChatCompletionsTest {
     @Test
     void exhaustedPool_is429WithRetryAfterAndNoUpstreamCall() {
         server.close();
-        server = TestGateway.start(KeypoolConfig.builder()
-                .baseUrl(Provider.OPENAI, openAi.baseUrl())
-                .baseUrl(Provider.OLLAMA, "http://127.0.0.1:9")
-                .providerPriority(List.of(Provider.OPENAI))
+        server = TestGateway.start(TestGateway.openAiOnly(openAi)
                 .addKey(Provider.OPENAI, KEYS.get(0), "gpt-4o", WindowLimits.of(1_000, 1_000_000))
                 .build(), ManualClock.atNoonish());
         client.close();

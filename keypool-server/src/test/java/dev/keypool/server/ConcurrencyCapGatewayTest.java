@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.keypool.config.KeypoolConfig;
 import dev.keypool.config.Provider;
 import dev.keypool.config.SelectionStrategy;
 import dev.keypool.config.WindowLimits;
@@ -41,10 +40,7 @@ class ConcurrencyCapGatewayTest {
     @BeforeEach
     void start() {
         openAi = FakeOpenAi.start();
-        server = TestGateway.start(KeypoolConfig.builder()
-                .baseUrl(Provider.OPENAI, openAi.baseUrl())
-                .baseUrl(Provider.OLLAMA, "http://127.0.0.1:9")
-                .providerPriority(List.of(Provider.OPENAI))
+        server = TestGateway.start(TestGateway.openAiOnly(openAi)
                 .selectionStrategy(SelectionStrategy.FILL_FIRST)
                 .addKey(Provider.OPENAI, KEYS.get(0), "gpt-4o", WindowLimits.of(100_000, 1_000_000), 1, 3)
                 .addKey(Provider.OPENAI, KEYS.get(1), "gpt-4o", WindowLimits.of(100_000, 1_000_000), 0, 1)

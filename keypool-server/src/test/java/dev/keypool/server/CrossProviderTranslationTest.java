@@ -11,8 +11,6 @@ import com.openai.core.http.HttpResponseFor;
 import com.openai.core.http.StreamResponse;
 import com.openai.errors.RateLimitException;
 import com.openai.helpers.ChatCompletionAccumulator;
-import com.openai.models.FunctionDefinition;
-import com.openai.models.FunctionParameters;
 import com.openai.models.ResponseFormatJsonSchema;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionChunk;
@@ -102,19 +100,9 @@ class CrossProviderTranslationTest {
         ollama.close();
     }
 
-    private static FunctionDefinition weather() {
-        return FunctionDefinition.builder().name("get_weather").description("The current weather in a city")
-                .parameters(FunctionParameters.builder()
-                        .putAdditionalProperty("type", JsonValue.from("object"))
-                        .putAdditionalProperty("properties", JsonValue.from(Map.of("city", Map.of("type", "string"))))
-                        .putAdditionalProperty("required", JsonValue.from(List.of("city")))
-                        .build())
-                .build();
-    }
-
     private static ChatCompletionCreateParams askWeather(String model) {
         return ChatCompletionCreateParams.builder().model(model).addUserMessage("Weather in Paris?")
-                .addFunctionTool(weather()).build();
+                .addFunctionTool(OpenAiSdkTest.WEATHER).build();
     }
 
     /** The second turn: the first, the assistant's call as the client got it, and the tool's result. */

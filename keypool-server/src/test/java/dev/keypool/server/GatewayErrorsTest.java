@@ -10,7 +10,6 @@ import dev.keypool.providers.fake.FakeOpenAi;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -29,11 +28,8 @@ class GatewayErrorsTest {
     @BeforeEach
     void start() {
         openAi = FakeOpenAi.start();
-        KeypoolConfig config = KeypoolConfig.builder()
+        KeypoolConfig config = TestGateway.openAiOnly(openAi)
                 .addKey(Provider.OPENAI, KEY, "gpt-4o", WindowLimits.NONE)
-                .baseUrl(Provider.OPENAI, openAi.baseUrl())
-                .baseUrl(Provider.OLLAMA, "http://127.0.0.1:9")
-                .providerPriority(List.of(Provider.OPENAI))
                 .setting("KEYPOOL_CLIENT_TOKENS", CLIENT_TOKEN)
                 .build();
         server = TestGateway.start(config, java.time.Clock.systemUTC(), TestGateway.settings(config).withMaxBodyBytes(2048));

@@ -2,8 +2,6 @@ package dev.keypool.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.keypool.config.KeypoolConfig;
-import dev.keypool.config.Provider;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -19,7 +17,7 @@ class HttpEdgeCasesTest {
 
     @BeforeEach
     void start() {
-        server = TestGateway.start(KeypoolConfig.builder().baseUrl(Provider.OLLAMA, "http://127.0.0.1:9").build());
+        server = TestGateway.startWithoutKeys();
     }
 
     @AfterEach

@@ -68,10 +68,7 @@ class OpenAiPassThroughTest {
     }
 
     private TestGateway gateway() {
-        KeypoolConfig.Builder config = KeypoolConfig.builder()
-                .baseUrl(Provider.OPENAI, openAi.baseUrl())
-                .baseUrl(Provider.OLLAMA, "http://127.0.0.1:9")
-                .providerPriority(List.of(Provider.OPENAI))
+        KeypoolConfig.Builder config = TestGateway.openAiOnly(openAi)
                 .selectionStrategy(SelectionStrategy.FILL_FIRST);
         for (String key : KEYS) {
             config.addKey(Provider.OPENAI, key, null, WindowLimits.of(100_000, 1_000_000));

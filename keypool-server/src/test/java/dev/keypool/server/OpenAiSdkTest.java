@@ -27,12 +27,10 @@ import com.openai.models.embeddings.EmbeddingCreateParams;
 import com.openai.models.responses.Response;
 import com.openai.models.responses.ResponseCreateParams;
 import com.openai.models.responses.ResponseStreamEvent;
-import dev.keypool.config.KeypoolConfig;
 import dev.keypool.config.Provider;
 import dev.keypool.config.SelectionStrategy;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.providers.fake.FakeOpenAi;
-import dev.keypool.providers.fake.FakeUpstream;
 import dev.keypool.providers.fake.OpenAiToolCall;
 import dev.keypool.providers.fake.OpenAiUsage;
 import dev.keypool.providers.fake.RecordedRequest;
@@ -72,12 +70,9 @@ class OpenAiSdkTest {
     @BeforeEach
     void start() {
         openAi = FakeOpenAi.start();
-        server = TestGateway.start(KeypoolConfig.builder()
+        server = TestGateway.start(TestGateway.openAiOnly(openAi)
                 .addKey(Provider.OPENAI, KEYS.get(0), "gpt-4o", WindowLimits.of(100_000, 1_000_000))
                 .addKey(Provider.OPENAI, KEYS.get(1), "gpt-4o", WindowLimits.of(100_000, 1_000_000))
-                .baseUrl(Provider.OPENAI, openAi.baseUrl())
-                .baseUrl(Provider.OLLAMA, FakeUpstream.unreachableUrl())
-                .providerPriority(List.of(Provider.OPENAI))
                 // Key 0 first: a request that reaches key 1 was sent there on purpose.
                 .selectionStrategy(SelectionStrategy.FILL_FIRST)
                 .build());

@@ -2,8 +2,6 @@ package dev.keypool.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.keypool.config.KeypoolConfig;
-import dev.keypool.config.Provider;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -43,7 +41,7 @@ class OutOfMemoryExitTest {
 
     @Test
     void webServerThatStopsByItself_runsTheFailureAction() throws InterruptedException {
-        try (TestGateway server = TestGateway.start(KeypoolConfig.builder().baseUrl(Provider.OLLAMA, "http://127.0.0.1:9").build())) {
+        try (TestGateway server = TestGateway.startWithoutKeys()) {
             CountDownLatch failed = new CountDownLatch(1);
             server.gateway.onServerFailure(failed::countDown);
 

@@ -9,7 +9,6 @@ import dev.keypool.config.Provider;
 import dev.keypool.config.SelectionStrategy;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.providers.fake.FakeOpenAi;
-import dev.keypool.providers.fake.FakeUpstream;
 import dev.keypool.redis.testing.RedisServerExtension;
 import java.net.URI;
 import java.net.http.HttpRequest;
@@ -57,12 +56,31 @@ class RedisClusterTest {
     private KeypoolConfig.Builder cluster(int db) {
         openAi = FakeOpenAi.start();
         open.add(openAi);
-        return KeypoolConfig.builder()
-                .baseUrl(Provider.OPENAI, openAi.baseUrl())
-                .baseUrl(Provider.OLLAMA, FakeUpstream.unreachableUrl())
-                .providerPriority(List.of(Provider.OPENAI))
+        return TestGateway.openAiOnly(openAi)
                 .selectionStrategy(SelectionStrategy.FILL_FIRST)
                 .setting("KEYPOOL_REDIS_URL", REDIS.server().url() + "/" + db);
+    }
+
+    /** Eight threads each sending {@code perThread} chats, alternating between {@code a} and {@code b}: the statuses. */
+    private static Map<Integer, AtomicInteger> alternate(TestGateway a, TestGateway b, int perThread) throws Exception {
+        Map<Integer, AtomicInteger> statuses = new ConcurrentHashMap<>();
+        try (ExecutorService pool = Executors.newFixedThreadPool(8)) {
+            List<Future<?>> done = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                int thread = t;
+                done.add(pool.submit(() -> {
+                    for (int i = 0; i < perThread; i++) {
+                        TestGateway target = (thread + i) % 2 == 0 ? a : b;
+                        int status = chat(target).statusCode();
+                        statuses.computeIfAbsent(status, s -> new AtomicInteger()).incrementAndGet();
+                    }
+                }));
+            }
+            for (Future<?> future : done) {
+                future.get();
+            }
+        }
+        return statuses;
     }
 
     private TestGateway instance(KeypoolConfig config) {
@@ -84,23 +102,7 @@ class RedisClusterTest {
         TestGateway b = instance(config);
 
         // 80 requests, twice what the keys can take, on 8 threads alternating between the instances.
-        Map<Integer, AtomicInteger> statuses = new ConcurrentHashMap<>();
-        try (ExecutorService pool = Executors.newFixedThreadPool(8)) {
-            List<Future<?>> done = new ArrayList<>();
-            for (int t = 0; t < 8; t++) {
-                int thread = t;
-                done.add(pool.submit(() -> {
-                    for (int i = 0; i < 10; i++) {
-                        TestGateway target = (thread + i) % 2 == 0 ? a : b;
-                        int status = chat(target).statusCode();
-                        statuses.computeIfAbsent(status, s -> new AtomicInteger()).incrementAndGet();
-                    }
-                }));
-            }
-            for (Future<?> future : done) {
-                future.get();
-            }
-        }
+        Map<Integer, AtomicInteger> statuses = alternate(a, b, 10);
 
         assertThat(statuses.keySet()).containsOnly(200, 429);
         // The whole run lies within one minute and one day, so every 60-second span and the day
@@ -140,23 +142,7 @@ class RedisClusterTest {
         TestGateway b = instance(config);
 
         // 40 requests, more than three times what the keys can take, on 8 threads alternating between the instances.
-        Map<Integer, AtomicInteger> statuses = new ConcurrentHashMap<>();
-        try (ExecutorService pool = Executors.newFixedThreadPool(8)) {
-            List<Future<?>> done = new ArrayList<>();
-            for (int t = 0; t < 8; t++) {
-                int thread = t;
-                done.add(pool.submit(() -> {
-                    for (int i = 0; i < 5; i++) {
-                        TestGateway target = (thread + i) % 2 == 0 ? a : b;
-                        int status = chat(target).statusCode();
-                        statuses.computeIfAbsent(status, s -> new AtomicInteger()).incrementAndGet();
-                    }
-                }));
-            }
-            for (Future<?> future : done) {
-                future.get();
-            }
-        }
+        Map<Integer, AtomicInteger> statuses = alternate(a, b, 5);
 
         assertThat(statuses.keySet()).containsOnly(200, 429);
         // The whole run lies within one minute and one day: what the provider received is what every span held.

@@ -8,14 +8,12 @@ import dev.keypool.config.KeypoolConfig;
 import dev.keypool.config.Provider;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.providers.fake.FakeOpenAi;
-import dev.keypool.providers.fake.FakeUpstream;
 import dev.keypool.redis.ResilientRedisUsageStore;
 import dev.keypool.redis.testing.RedisServer;
 import dev.keypool.testing.ManualClock;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.awaitility.core.ThrowingRunnable;
 import org.junit.jupiter.api.AfterEach;
@@ -44,10 +42,7 @@ class RedisOutageTest {
     void start() {
         redis = RedisServer.start();
         openAi = FakeOpenAi.start();
-        gateway = TestGateway.start(KeypoolConfig.builder()
-                .baseUrl(Provider.OPENAI, openAi.baseUrl())
-                .baseUrl(Provider.OLLAMA, FakeUpstream.unreachableUrl())
-                .providerPriority(List.of(Provider.OPENAI))
+        gateway = TestGateway.start(TestGateway.openAiOnly(openAi)
                 .addKey(Provider.OPENAI, "sk-proj-TEST.outage-test-aaaaaaaa-key0", "gpt-4o", WindowLimits.of(100_000, 1_000_000))
                 .setting("KEYPOOL_REDIS_URL", redis.url())
                 .build(), clock);
@@ -88,10 +83,7 @@ class RedisOutageTest {
     @Test
     void redisDownAtStartUp_theGatewayStartsDegraded_andJoinsRedisWhenItComesUp() {
         redis.stop();
-        KeypoolConfig config = KeypoolConfig.builder()
-                .baseUrl(Provider.OPENAI, openAi.baseUrl())
-                .baseUrl(Provider.OLLAMA, FakeUpstream.unreachableUrl())
-                .providerPriority(List.of(Provider.OPENAI))
+        KeypoolConfig config = TestGateway.openAiOnly(openAi)
                 .addKey(Provider.OPENAI, "sk-proj-TEST.outage-test-bbbbbbbb-key1", "gpt-4o", WindowLimits.of(100_000,
                         WindowLimits.UNLIMITED))
                 .setting("KEYPOOL_REDIS_URL", redis.url())

@@ -3,7 +3,6 @@ package dev.keypool.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.keypool.config.KeypoolConfig;
 import dev.keypool.config.Provider;
 import dev.keypool.config.SelectionStrategy;
 import dev.keypool.config.WindowLimits;
@@ -39,10 +38,7 @@ class RequestLimitGatewayTest {
     void start() {
         openAi = FakeOpenAi.start();
         // Tokens to spare on both keys: only the request limits bind.
-        server = TestGateway.start(KeypoolConfig.builder()
-                .baseUrl(Provider.OPENAI, openAi.baseUrl())
-                .baseUrl(Provider.OLLAMA, "http://127.0.0.1:9")
-                .providerPriority(List.of(Provider.OPENAI))
+        server = TestGateway.start(TestGateway.openAiOnly(openAi)
                 .selectionStrategy(SelectionStrategy.FILL_FIRST)
                 .addKey(Provider.OPENAI, KEYS.get(0), "gpt-4o", WindowLimits.of(100_000, 1_000_000).withRequests(2, 100))
                 .addKey(Provider.OPENAI, KEYS.get(1), "gpt-4o", WindowLimits.of(100_000, 1_000_000).withRequests(1, 3))

@@ -12,7 +12,6 @@ import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -35,11 +34,8 @@ class ShutdownTest {
                 }
                 FakeOpenAi.completion("finished during the drain", 7, 4).send(exchange);
             });
-            KeypoolConfig config = KeypoolConfig.builder()
+            KeypoolConfig config = TestGateway.openAiOnly(openAi)
                     .addKey(Provider.OPENAI, "sk-proj-TEST.shutdown-test-key-0000", "gpt-4o", WindowLimits.of(10_000, 100_000))
-                    .baseUrl(Provider.OPENAI, openAi.baseUrl())
-                    .baseUrl(Provider.OLLAMA, "http://127.0.0.1:9")
-                    .providerPriority(List.of(Provider.OPENAI))
                     .build();
             // A drain far longer than any run: that the close still waits says it waits for the
             // request, not that the drain's time had not yet run out.

@@ -3,7 +3,6 @@ package dev.keypool.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.keypool.config.KeypoolConfig;
 import dev.keypool.config.Provider;
 import dev.keypool.config.SelectionStrategy;
 import dev.keypool.config.WindowLimits;
@@ -41,10 +40,7 @@ class StickySessionGatewayTest {
     @BeforeEach
     void start() {
         openAi = FakeOpenAi.start();
-        server = TestGateway.start(KeypoolConfig.builder()
-                .baseUrl(Provider.OPENAI, openAi.baseUrl())
-                .baseUrl(Provider.OLLAMA, "http://127.0.0.1:9")
-                .providerPriority(List.of(Provider.OPENAI))
+        server = TestGateway.start(TestGateway.openAiOnly(openAi)
                 .selectionStrategy(SelectionStrategy.ROUND_ROBIN)
                 .addKey(Provider.OPENAI, KEYS.get(0), "gpt-4o", WindowLimits.NONE, 1, 1)
                 .addKey(Provider.OPENAI, KEYS.get(1), "gpt-4o", WindowLimits.NONE, 1, 1)

@@ -5,6 +5,7 @@ import dev.keypool.config.KeypoolConfig;
 import dev.keypool.config.Provider;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.providers.fake.FakeOpenAi;
+import dev.keypool.providers.fake.FakeUpstream;
 import dev.keypool.providers.internal.Json;
 import dev.keypool.testing.ManualClock;
 import java.io.IOException;
@@ -58,12 +59,21 @@ final class TestGateway implements AutoCloseable {
         return new TestGateway(Gateway.start(config, settings, ManualClock.atNoonish(), ticker));
     }
 
+    /** A gateway with no keys and Ollama unreachable: for what the gateway answers itself. */
+    static TestGateway startWithoutKeys() {
+        return start(KeypoolConfig.builder().baseUrl(Provider.OLLAMA, FakeUpstream.unreachableUrl()).build());
+    }
+
     /** One OpenAI key on {@code openAi}, no limits, no Ollama: the pool most gateway tests need. */
     static KeypoolConfig.Builder openAiPool(String key, FakeOpenAi openAi) {
+        return openAiOnly(openAi).addKey(Provider.OPENAI, key, "gpt-4o", WindowLimits.NONE);
+    }
+
+    /** OpenAI on {@code openAi} as the only provider (Ollama unreachable), keys to be added. */
+    static KeypoolConfig.Builder openAiOnly(FakeOpenAi openAi) {
         return KeypoolConfig.builder()
-                .addKey(Provider.OPENAI, key, "gpt-4o", WindowLimits.NONE)
                 .baseUrl(Provider.OPENAI, openAi.baseUrl())
-                .baseUrl(Provider.OLLAMA, "http://127.0.0.1:9")
+                .baseUrl(Provider.OLLAMA, FakeUpstream.unreachableUrl())
                 .providerPriority(List.of(Provider.OPENAI));
     }
 

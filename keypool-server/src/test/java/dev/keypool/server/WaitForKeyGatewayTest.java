@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.keypool.config.KeypoolConfig;
 import dev.keypool.config.Provider;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.providers.fake.FakeOpenAi;
@@ -15,7 +14,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -39,10 +37,7 @@ class WaitForKeyGatewayTest {
 
     private void start(Duration maxWait, int maxQueue) {
         openAi = FakeOpenAi.start();
-        server = TestGateway.start(KeypoolConfig.builder()
-                .baseUrl(Provider.OPENAI, openAi.baseUrl())
-                .baseUrl(Provider.OLLAMA, "http://127.0.0.1:9")
-                .providerPriority(List.of(Provider.OPENAI))
+        server = TestGateway.start(TestGateway.openAiOnly(openAi)
                 .addKey(Provider.OPENAI, KEY, "gpt-4o", WindowLimits.NONE, 1, 1)
                 .maxWait(maxWait)
                 .maxQueue(maxQueue)
