@@ -1,18 +1,14 @@
 package dev.keypool.faults;
 
-import java.io.BufferedReader;
+import dev.keypool.testing.ChildProcess;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -29,31 +25,19 @@ import java.util.regex.Pattern;
  */
 final class GatewayProcess implements AutoCloseable {
 
-    private static final Pattern LISTENING = Pattern.compile("listening on http://127\\.0\\.0\\.1:(\\d+)");
-    private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
     private static final ScheduledExecutorService SAMPLER = Executors.newSingleThreadScheduledExecutor(runnable -> {
         Thread thread = new Thread(runnable, "gateway-rss-sampler");
         thread.setDaemon(true);
         return thread;
     });
-    private static volatile List<String> javaOptions;
 
-    private final String name;
-    private final Process process;
-    private final List<String> output = new CopyOnWriteArrayList<>();
-    private final CompletableFuture<Integer> port = new CompletableFuture<>();
+    private final ChildProcess process;
     private final AtomicLong peakRssKib = new AtomicLong();
     private final ScheduledFuture<?> sampling;
     private volatile boolean killedOnPurpose;
 
-    private GatewayProcess(String name, Process process) {
-        this.name = name;
+    private GatewayProcess(ChildProcess process) {
         this.process = process;
-        Thread reader = new Thread(this::readOutput, "gateway-output-" + name);
-        reader.setDaemon(true);
-        reader.start();
-        process.onExit().thenRun(() -> port.completeExceptionally(
-                new IllegalStateException(name + " exited with " + process.exitValue() + ":\n" + output())));
         sampling = SAMPLER.scheduleAtFixedRate(this::sampleRss, 0, 50, TimeUnit.MILLISECONDS);
     }
 
@@ -76,14 +60,10 @@ final class GatewayProcess implements AutoCloseable {
         // memory (heap, collector) stay the launcher's.
         command.add("-XX:TieredStopAtLevel=1");
         command.addAll(List.of("-jar", jar().toString()));
-        ProcessBuilder builder = new ProcessBuilder(command).directory(workDir.toFile()).redirectErrorStream(true);
+        ProcessBuilder builder = new ProcessBuilder(command).directory(workDir.toFile());
         builder.environment().clear();
         builder.environment().putAll(environment);
-        try {
-            return new GatewayProcess(name, builder.start());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot start " + command, e);
-        }
+        return new GatewayProcess(ChildProcess.start(name, builder));
     }
 
     /** The packaged gateway, built by keypool-server before this module. */
@@ -101,33 +81,11 @@ final class GatewayProcess implements AutoCloseable {
 
     /** What {@code ./keypool --print-java-opts} prints, asked once. */
     static List<String> launcherJavaOptions() {
-        List<String> options = javaOptions;
-        if (options != null) {
-            return options;
-        }
-        try {
-            ProcessBuilder builder = new ProcessBuilder("sh", root().resolve("keypool").toString(), "--print-java-opts")
-                    .redirectErrorStream(true);
-            builder.environment().remove("KEYPOOL_JAVA_OPTS");
-            builder.environment().put("JAVA_HOME", System.getProperty("java.home"));
-            Process launcher = builder.start();
-            String out = new String(launcher.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-            if (!launcher.waitFor(30, TimeUnit.SECONDS) || launcher.exitValue() != 0) {
-                throw new IllegalStateException("./keypool --print-java-opts failed: " + out);
-            }
-            options = List.of(out.split("\\s+"));
-            javaOptions = options;
-            return options;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        return ChildProcess.launcherJavaOptions(root().resolve("keypool"));
     }
 
     String name() {
-        return name;
+        return process.name();
     }
 
     long pid() {
@@ -135,25 +93,20 @@ final class GatewayProcess implements AutoCloseable {
     }
 
     boolean alive() {
-        return process.isAlive();
+        return process.alive();
     }
 
     /** Whether it ended without being killed by the test: what the report counts as a death. */
     boolean died() {
-        return !process.isAlive() && !killedOnPurpose;
+        return !process.alive() && !killedOnPurpose;
     }
 
     int port() {
-        try {
-            return port.get(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-        } catch (Exception e) {
-            process.destroyForcibly();
-            throw new IllegalStateException(name + " did not start:\n" + output(), e);
-        }
+        return process.port();
     }
 
     String url(String path) {
-        return "http://127.0.0.1:" + port() + path;
+        return process.url(path);
     }
 
     /** {@code /health}'s {@code status} ({@code UP}, {@code DEGRADED}, …), or what went wrong asking. */
@@ -210,75 +163,36 @@ final class GatewayProcess implements AutoCloseable {
      * {@code GC.heap_info}), in KiB: what it holds, not what it has not collected yet.
      */
     long liveHeapKib() {
-        jcmd("GC.run");
-        Matcher used = Pattern.compile("used (\\d+)K").matcher(jcmd("GC.heap_info"));
+        process.jcmd("GC.run");
+        Matcher used = Pattern.compile("used (\\d+)K").matcher(process.jcmd("GC.heap_info"));
         if (!used.find()) {
-            throw new IllegalStateException("no heap figures from jcmd for " + name);
+            throw new IllegalStateException("no heap figures from jcmd for " + name());
         }
         return Long.parseLong(used.group(1));
-    }
-
-    private String jcmd(String command) {
-        try {
-            Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
-                    Long.toString(process.pid()), command).redirectErrorStream(true).start();
-            String out = new String(jcmd.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!jcmd.waitFor(30, TimeUnit.SECONDS)) {
-                jcmd.destroyForcibly();
-            }
-            return out;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
     }
 
     /** {@code kill -9}: no shutdown hook, no last snapshot, no clean-stop mark. */
     void kill() {
         killedOnPurpose = true;
-        process.destroyForcibly();
-        try {
-            process.waitFor(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        process.kill();
         sampling.cancel(false);
     }
 
     String output() {
-        return String.join("\n", output);
+        return process.output();
     }
 
     private void sampleRss() {
         long rss = rssKib();
         peakRssKib.accumulateAndGet(rss, Math::max);
-        if (!process.isAlive()) {
+        if (!process.alive()) {
             sampling.cancel(false);
-        }
-    }
-
-    private void readOutput() {
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = in.readLine()) != null) {
-                if (output.size() < 5_000) {
-                    output.add(line);
-                }
-                Matcher matcher = LISTENING.matcher(line);
-                if (matcher.find()) {
-                    port.complete(Integer.parseInt(matcher.group(1)));
-                }
-            }
-        } catch (IOException e) {
-            // the process is gone; onExit reports it
         }
     }
 
     @Override
     public void close() {
-        if (process.isAlive()) {
+        if (process.alive()) {
             kill();
         }
         sampling.cancel(false);
