@@ -44,15 +44,31 @@ final class ChunkPipe {
 
     /** The answer broke off: the reader gets {@code cause} after the bytes before it. */
     void fail(Throwable cause) {
-        lock.lock();
-        try {
+        locked(() -> {
             if (!writerDone) {
                 failure = cause;
                 writerDone = true;
                 readable.signalAll();
             }
+        });
+    }
+
+    private void locked(Runnable action) {
+        lock.lock();
+        try {
+            action.run();
         } finally {
             lock.unlock();
+        }
+    }
+
+    /** Waits on {@code condition} (the lock held); an interrupt is the I/O's failure, the flag kept set. */
+    private static void await(Condition condition, String during) throws InterruptedIOException {
+        try {
+            condition.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while " + during);
         }
     }
 
@@ -71,7 +87,7 @@ final class ChunkPipe {
             lock.lock();
             try {
                 while (!readerGone && !writerDone && buffered > 0 && buffered + length > MAX_BYTES) {
-                    writable.await();
+                    await(writable, "the reader was slow");
                 }
                 if (readerGone) {
                     throw new IOException("the reader closed the answer");
@@ -82,9 +98,6 @@ final class ChunkPipe {
                 chunks.addLast(Arrays.copyOfRange(bytes, offset, offset + length));
                 buffered += length;
                 readable.signalAll();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new InterruptedIOException("interrupted while the reader was slow");
             } finally {
                 lock.unlock();
             }
@@ -92,13 +105,10 @@ final class ChunkPipe {
 
         @Override
         public void close() {
-            lock.lock();
-            try {
+            locked(() -> {
                 writerDone = true;
                 readable.signalAll();
-            } finally {
-                lock.unlock();
-            }
+            });
         }
     }
 
@@ -141,7 +151,7 @@ final class ChunkPipe {
             lock.lock();
             try {
                 while (chunks.isEmpty() && !writerDone && !readerGone) {
-                    readable.await();
+                    await(readable, "waiting for the answer");
                 }
                 if (readerGone) {
                     throw new IOException("the answer was closed");
@@ -156,9 +166,6 @@ final class ChunkPipe {
                     throw new IOException("the answer broke off: " + failure.getMessage(), failure);
                 }
                 return null;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new InterruptedIOException("interrupted while waiting for the answer");
             } finally {
                 lock.unlock();
             }
@@ -166,16 +173,13 @@ final class ChunkPipe {
 
         @Override
         public void close() {
-            lock.lock();
-            try {
+            locked(() -> {
                 readerGone = true;
                 chunks.clear();
                 buffered = 0;
                 writable.signalAll();
                 readable.signalAll();
-            } finally {
-                lock.unlock();
-            }
+            });
         }
     }
 }

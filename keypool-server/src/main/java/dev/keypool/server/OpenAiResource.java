@@ -41,22 +41,29 @@ final class OpenAiResource implements HttpService {
     }
 
     private void relay(ServerRequest request, ServerResponse response) {
-        if (ErrorShape.of(request.path().rawPath()) == ErrorShape.GOOGLE) {
+        if (!relayedToGemini(ErrorShape.of(request.path().rawPath()) == ErrorShape.GOOGLE, request, response)) {
+            relaying.relay(Provider.OPENAI, request, response);
+        }
+    }
+
+    /**
+     * A request that is Gemini's ({@code google}) is relayed there, its caller checked as Google's
+     * clients expect; any other caller must present an OpenAI client token, and is answered here.
+     */
+    private boolean relayedToGemini(boolean google, ServerRequest request, ServerResponse response) {
+        if (google) {
             tokens.requireClient(request, ErrorShape.GOOGLE);
             relaying.relay(Provider.GEMINI, request, response);
-            return;
+            return true;
         }
         tokens.requireClient(request, ErrorShape.OPENAI);
-        relaying.relay(Provider.OPENAI, request, response);
+        return false;
     }
 
     private void models(ServerRequest request, ServerResponse response) {
-        if (GeminiResource.speaksGoogle(request)) {
-            tokens.requireClient(request, ErrorShape.GOOGLE);
-            relaying.relay(Provider.GEMINI, request, response);
+        if (relayedToGemini(GeminiResource.speaksGoogle(request), request, response)) {
             return;
         }
-        tokens.requireClient(request, ErrorShape.OPENAI);
         List<Map<String, Object>> data = new ArrayList<>();
         data.add(model("auto", "keypool"));
         for (ModelInfo info : relay.models()) {
@@ -66,12 +73,9 @@ final class OpenAiResource implements HttpService {
     }
 
     private void model(ServerRequest request, ServerResponse response) {
-        if (GeminiResource.speaksGoogle(request)) {
-            tokens.requireClient(request, ErrorShape.GOOGLE);
-            relaying.relay(Provider.GEMINI, request, response);
+        if (relayedToGemini(GeminiResource.speaksGoogle(request), request, response)) {
             return;
         }
-        tokens.requireClient(request, ErrorShape.OPENAI);
         String id = request.path().pathParameters().get("id");
         if (id.equals("auto")) {
             Http.json(response, model("auto", "keypool"));

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonToken;
 import dev.keypool.config.Provider;
 import dev.keypool.failure.UpstreamException;
 import dev.keypool.providers.internal.BodyEdits;
-import dev.keypool.providers.internal.ForwardedHeaders;
 import dev.keypool.providers.internal.PromptTally;
 import dev.keypool.providers.internal.RawQuery;
 import dev.keypool.providers.internal.RequestReader;
@@ -12,7 +11,6 @@ import dev.keypool.providers.internal.ResponseHeaders;
 import dev.keypool.providers.internal.UpstreamRequest;
 import dev.keypool.providers.relay.AnswerSpec;
 import dev.keypool.providers.relay.Call;
-import dev.keypool.providers.relay.Header;
 import dev.keypool.providers.relay.Inbound;
 import dev.keypool.providers.relay.Operation;
 import dev.keypool.providers.relay.ProviderApi;
@@ -106,7 +104,7 @@ public final class GeminiApi implements ProviderApi {
             return null;
         }
         int code = error.path("error").path("code").asInt(500);
-        return GeminiErrors.failure(code, name -> java.util.Optional.empty(),
+        return GeminiErrors.failure(code, ResponseHeaders.NONE,
                 dev.keypool.providers.internal.Json.write(error), secret, context.clock());
     }
 
@@ -138,12 +136,8 @@ public final class GeminiApi implements ProviderApi {
     UpstreamRequest request(Inbound inbound, byte[] body, String apiKey) {
         String query = RawQuery.without(inbound.query(), "key");
         URI uri = URI.create(baseUrl + inbound.path() + (query == null ? "" : "?" + query));
-        UpstreamRequest request = UpstreamRequest.of(inbound.method(), uri,
-                body.length == 0 && !inbound.method().equals("POST") ? null : body);
-        for (Header header : ForwardedHeaders.upstream(inbound.headers())) {
-            request.header(HeaderNames.create(header.name()), header.value());
-        }
-        return request.secretHeader(API_KEY, apiKey);
+        return UpstreamRequest.of(inbound.method(), uri, body.length == 0 && !inbound.method().equals("POST") ? null : body)
+                .forwarding(inbound.headers()).secretHeader(API_KEY, apiKey);
     }
 
     /** One native request, read. */
@@ -225,16 +219,7 @@ public final class GeminiApi implements ProviderApi {
                 String field;
                 while ((field = reader.nextField()) != null) {
                     switch (field) {
-                        case "contents" -> {
-                            if (reader.token() == JsonToken.START_ARRAY) {
-                                while (reader.next() != JsonToken.END_ARRAY) {
-                                    tally.message();
-                                    reader.tally(tally);
-                                }
-                            } else {
-                                reader.tally(tally);
-                            }
-                        }
+                        case "contents" -> reader.tallyMessages(tally);
                         case "systemInstruction", "system_instruction" -> reader.tally(tally);
                         case "tools", "toolConfig", "tool_config" -> tally.json(reader.raw());
                         case "cachedContent", "cached_content" -> {

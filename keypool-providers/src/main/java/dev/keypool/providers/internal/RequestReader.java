@@ -169,6 +169,21 @@ public final class RequestReader implements AutoCloseable {
         walk(null, tally);
     }
 
+    /**
+     * Walks a conversation (Gemini's {@code contents}, a Responses {@code input}): each element of an
+     * array counts as one message; any other value is walked as one.
+     */
+    public void tallyMessages(PromptTally tally) {
+        if (token() == JsonToken.START_ARRAY) {
+            while (next() != JsonToken.END_ARRAY) {
+                tally.message();
+                tally(tally);
+            }
+        } else {
+            tally(tally);
+        }
+    }
+
     private void walk(String field, PromptTally tally) {
         JsonToken token = token();
         if (token == JsonToken.START_OBJECT) {

@@ -17,6 +17,9 @@ import java.util.concurrent.ConcurrentHashMap;
 @FunctionalInterface
 public interface ResponseHeaders {
 
+    /** No headers at all: an error reported inside a stream's event carries none of its own. */
+    ResponseHeaders NONE = name -> Optional.empty();
+
     Optional<String> firstValue(String name);
 
     /** The client's headers; names are looked up case-insensitively, as Helidon keeps them. */

@@ -2,6 +2,7 @@ package dev.keypool.providers.internal;
 
 import io.helidon.http.Header;
 import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.Method;
 import java.net.URI;
@@ -45,6 +46,14 @@ public final class UpstreamRequest {
     /** A header that carries a key: marked sensitive, so that nothing that logs headers shows it. */
     public UpstreamRequest secretHeader(HeaderName name, String value) {
         return header(HeaderValues.create(name, false, true, value));
+    }
+
+    /** The caller's headers that go upstream ({@link ForwardedHeaders#upstream}), as they came. */
+    public UpstreamRequest forwarding(List<dev.keypool.providers.relay.Header> callerHeaders) {
+        for (dev.keypool.providers.relay.Header header : ForwardedHeaders.upstream(callerHeaders)) {
+            header(HeaderNames.create(header.name()), header.value());
+        }
+        return this;
     }
 
     public UpstreamRequest header(HeaderName name, String value) {

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.keypool.config.Provider;
 import dev.keypool.failure.UpstreamException;
-import dev.keypool.providers.internal.ForwardedHeaders;
 import dev.keypool.providers.internal.Json;
 import dev.keypool.providers.internal.RequestReader;
 import dev.keypool.providers.internal.ResponseHeaders;
@@ -12,14 +11,12 @@ import dev.keypool.providers.internal.Upstream;
 import dev.keypool.providers.internal.UpstreamRequest;
 import dev.keypool.providers.relay.AnswerSpec;
 import dev.keypool.providers.relay.Call;
-import dev.keypool.providers.relay.Header;
 import dev.keypool.providers.relay.Inbound;
 import dev.keypool.providers.relay.Operation;
 import dev.keypool.providers.relay.ProviderApi;
 import dev.keypool.providers.relay.RelayContext;
 import dev.keypool.providers.relay.RequestRefused;
 import dev.keypool.providers.relay.UsageSpec;
-import io.helidon.http.HeaderNames;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -161,11 +158,7 @@ public final class OllamaApi implements ProviderApi {
 
     UpstreamRequest request(Inbound inbound, byte[] body) {
         URI uri = URI.create(baseUrl + inbound.path() + (inbound.query() == null ? "" : "?" + inbound.query()));
-        UpstreamRequest request = UpstreamRequest.of(inbound.method(), uri, body.length == 0 ? null : body);
-        for (Header header : ForwardedHeaders.upstream(inbound.headers())) {
-            request.header(HeaderNames.create(header.name()), header.value());
-        }
-        return request;
+        return UpstreamRequest.of(inbound.method(), uri, body.length == 0 ? null : body).forwarding(inbound.headers());
     }
 
     /** Chat, generate and embeddings: the model and whether the answer streams are read; nothing else. */

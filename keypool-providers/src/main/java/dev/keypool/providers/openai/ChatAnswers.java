@@ -88,11 +88,7 @@ public final class ChatAnswers {
 
     public static byte[] completion(String id, long created, String model, List<Choice> choices, Usage usage) {
         return OpenAiShapes.write(json -> {
-            json.writeStartObject();
-            json.writeStringField("id", id);
-            json.writeStringField("object", "chat.completion");
-            json.writeNumberField("created", created);
-            json.writeStringField("model", model);
+            open(json, "chat.completion", id, created, model);
             json.writeArrayFieldStart("choices");
             for (Choice choice : choices) {
                 json.writeStartObject();
@@ -176,12 +172,18 @@ public final class ChatAnswers {
     }
 
     private static void start(JsonGenerator json, String id, long created, String model) throws IOException {
+        open(json, "chat.completion.chunk", id, created, model);
+        json.writeNullField("system_fingerprint");
+    }
+
+    /** Opens a chat object ({@code object} names which) with the fields every one begins with. */
+    private static void open(JsonGenerator json, String object, String id, long created, String model)
+            throws IOException {
         json.writeStartObject();
         json.writeStringField("id", id);
-        json.writeStringField("object", "chat.completion.chunk");
+        json.writeStringField("object", object);
         json.writeNumberField("created", created);
         json.writeStringField("model", model);
-        json.writeNullField("system_fingerprint");
     }
 
     /**

@@ -4,7 +4,6 @@ import dev.keypool.config.Provider;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.keypool.failure.UpstreamException;
 import dev.keypool.providers.internal.Json;
-import dev.keypool.providers.internal.ForwardedHeaders;
 import dev.keypool.providers.internal.RateLimitSnapshot;
 import dev.keypool.providers.internal.ResponseHeaders;
 import dev.keypool.providers.internal.UpstreamRequest;
@@ -121,10 +120,8 @@ public final class OpenAiApi implements ProviderApi {
     public UpstreamException streamFailure(byte[] event, String secret) {
         JsonNode error = Json.errorEvent(event);
         return error.isMissingNode() ? null
-                : OpenAiErrors.failure(0, NO_HEADERS, Json.write(error), secret, context.clock());
+                : OpenAiErrors.failure(0, ResponseHeaders.NONE, Json.write(error), secret, context.clock());
     }
-
-    private static final ResponseHeaders NO_HEADERS = name -> java.util.Optional.empty();
 
     @Override
     public RateLimitSnapshot budget(ResponseHeaders headers) {
@@ -135,10 +132,8 @@ public final class OpenAiApi implements ProviderApi {
     UpstreamRequest request(String method, String path, String query, List<Header> headers, byte[] body,
             String apiKey) {
         URI uri = query == null ? endpoint(path) : URI.create(baseUrl + path.substring("/v1".length()) + "?" + query);
-        UpstreamRequest request = UpstreamRequest.of(method, uri, body.length == 0 && !method.equals("POST") ? null : body);
-        for (Header header : ForwardedHeaders.upstream(headers)) {
-            request.header(HeaderNames.create(header.name()), header.value());
-        }
+        UpstreamRequest request = UpstreamRequest.of(method, uri, body.length == 0 && !method.equals("POST") ? null : body)
+                .forwarding(headers);
         request.secretHeader(HeaderNames.AUTHORIZATION, "Bearer " + apiKey);
         if (organization != null) {
             request.header(ORGANIZATION, organization);

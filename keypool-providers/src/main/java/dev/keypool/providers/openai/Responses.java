@@ -63,16 +63,7 @@ final class Responses implements Operation {
             while ((field = reader.nextField()) != null) {
                 switch (field) {
                     case "model" -> call.readModel(reader);
-                    case "input" -> {
-                        if (reader.token() == JsonToken.START_ARRAY) {
-                            while (reader.next() != JsonToken.END_ARRAY) {
-                                tally.message();
-                                reader.tally(tally);
-                            }
-                        } else {
-                            reader.tally(tally);
-                        }
-                    }
+                    case "input" -> reader.tallyMessages(tally);
                     case "instructions" -> reader.tally(tally);
                     case "tools", "text" -> tally.json(reader.raw());
                     case "stream" -> call.stream = reader.bool("stream");

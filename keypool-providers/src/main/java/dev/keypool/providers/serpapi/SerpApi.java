@@ -4,19 +4,16 @@ import dev.keypool.config.Provider;
 import dev.keypool.failure.FailureKind;
 import dev.keypool.failure.UpstreamException;
 import dev.keypool.providers.internal.Failures;
-import dev.keypool.providers.internal.ForwardedHeaders;
 import dev.keypool.providers.internal.Json;
 import dev.keypool.providers.internal.RawQuery;
 import dev.keypool.providers.internal.ResponseHeaders;
 import dev.keypool.providers.internal.UpstreamRequest;
 import dev.keypool.providers.relay.AnswerSpec;
 import dev.keypool.providers.relay.Call;
-import dev.keypool.providers.relay.Header;
 import dev.keypool.providers.relay.Inbound;
 import dev.keypool.providers.relay.Operation;
 import dev.keypool.providers.relay.ProviderApi;
 import dev.keypool.providers.relay.RelayContext;
-import io.helidon.http.HeaderNames;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -145,12 +142,9 @@ public final class SerpApi implements ProviderApi {
                         String key = "api_key=" + URLEncoder.encode(apiKey, StandardCharsets.UTF_8);
                         query = query == null ? key : query + "&" + key;
                     }
-                    UpstreamRequest upstream = UpstreamRequest.of("GET",
-                            URI.create(baseUrl + request.path() + (query == null ? "" : "?" + query)), null);
-                    for (Header header : ForwardedHeaders.upstream(request.headers())) {
-                        upstream.header(HeaderNames.create(header.name()), header.value());
-                    }
-                    return upstream;
+                    return UpstreamRequest.of("GET",
+                            URI.create(baseUrl + request.path() + (query == null ? "" : "?" + query)), null)
+                            .forwarding(request.headers());
                 }
 
                 @Override
