@@ -69,7 +69,7 @@ public final class ApiKeyManager implements AutoCloseable {
     private final InFlight inFlight = new InFlight(this);
     private final Roster roster;
     private final Reactions reactions = new Reactions(this);
-    private final Statuses statuses = new Statuses(this, inFlight);
+    private final Statuses statuses = new Statuses(this);
     private final Map<KeyId, ProviderBudget> budgets = new ConcurrentHashMap<>();
     private volatile Periodic maintenance;
     /** The day of the last call: computing a zoned date costs more than the rest of a reserve. */

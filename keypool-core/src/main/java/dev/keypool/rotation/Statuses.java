@@ -13,11 +13,9 @@ import java.util.List;
 final class Statuses {
 
     private final ApiKeyManager manager;
-    private final InFlight inFlight;
 
-    Statuses(ApiKeyManager manager, InFlight inFlight) {
+    Statuses(ApiKeyManager manager) {
         this.manager = manager;
-        this.inFlight = inFlight;
     }
 
     KeyStatusSnapshot of(KeyConfig key) {
@@ -55,7 +53,7 @@ final class Statuses {
                 percent(minuteTokens, limits.perMinute(), limits.minuteLimited()),
                 usage.dayTokens(), limits.dayLimited() ? limits.perDay() : null,
                 percent(usage.dayTokens(), limits.perDay(), limits.dayLimited()),
-                inFlight.count(key.id()), key.capped() ? key.maxConcurrent() : null, key.weight(),
+                manager.inFlight().count(key.id()), key.capped() ? key.maxConcurrent() : null, key.weight(),
                 minuteRequests, limits.requestMinuteLimited() ? limits.requestsPerMinute() : null,
                 percent(minuteRequests, limits.requestsPerMinute(), limits.requestMinuteLimited()),
                 usage.dayRequests(), limits.requestDayLimited() ? limits.requestsPerDay() : null,
