@@ -49,12 +49,16 @@ class WaitQueueTest {
         manager.events().addListener(events::add);
     }
 
-    /** One OpenAI key that takes one request at a time, and a queue of {@code maxQueue}. */
-    private void oneKeyCappedAtOne(int maxQueue) {
+    /**
+     * One OpenAI key that takes one request at a time, and a queue of {@code maxQueue}; returns the
+     * reservation of 10 tokens that holds the key.
+     */
+    private Reservation oneKeyCappedAtOneAndHeld(int maxQueue) {
         pool(KeypoolConfig.builder()
                 .addKey(Provider.OPENAI, Pool.KEY_1, null, WindowLimits.NONE, 1, 1)
                 .maxWait(MAX_WAIT)
                 .maxQueue(maxQueue));
+        return rotator.acquire(Provider.OPENAI, null, 10);
     }
 
     /**
@@ -116,8 +120,7 @@ class WaitQueueTest {
 
     @Test
     void aRequestAtTheCap_waits_andIsServedWhenTheReservationAheadSettles() throws Exception {
-        oneKeyCappedAtOne(10);
-        Reservation first = rotator.acquire(Provider.OPENAI, null, 10);
+        Reservation first = oneKeyCappedAtOneAndHeld(10);
 
         CompletableFuture<Reservation> second = acquireInBackground(Provider.OPENAI, 10);
         assertThat(second).as("waiting, not refused").isNotDone();
@@ -135,8 +138,7 @@ class WaitQueueTest {
 
     @Test
     void waitersAreServedFirstComeFirstServed() throws Exception {
-        oneKeyCappedAtOne(10);
-        Reservation holder = rotator.acquire(Provider.OPENAI, null, 10);
+        Reservation holder = oneKeyCappedAtOneAndHeld(10);
         CompletableFuture<Reservation> first = acquireInBackground(Provider.OPENAI, 11);
         CompletableFuture<Reservation> second = acquireInBackground(Provider.OPENAI, 12);
         CompletableFuture<Reservation> third = acquireInBackground(Provider.OPENAI, 13);
@@ -177,8 +179,7 @@ class WaitQueueTest {
 
     @Test
     void aFullQueue_refusesAtOnce_withRetryAfter() throws Exception {
-        oneKeyCappedAtOne(1);
-        Reservation holder = rotator.acquire(Provider.OPENAI, null, 10);
+        Reservation holder = oneKeyCappedAtOneAndHeld(1);
         CompletableFuture<Reservation> waiter = acquireInBackground(Provider.OPENAI, 10);
 
         NoAvailableKeyException refused = catchThrowableOfType(NoAvailableKeyException.class,
@@ -226,8 +227,7 @@ class WaitQueueTest {
 
     @Test
     void aWaiterWhoseKeyDoesNotFreeUpInTime_isRefusedAtItsDeadline() throws Exception {
-        oneKeyCappedAtOne(10);
-        Reservation holder = rotator.acquire(Provider.OPENAI, null, 10);
+        Reservation holder = oneKeyCappedAtOneAndHeld(10);
         CompletableFuture<Reservation> waiter = acquireInBackground(Provider.OPENAI, 10);
 
         scheduler.advance(MAX_WAIT.minusSeconds(1));
@@ -244,8 +244,7 @@ class WaitQueueTest {
 
     @Test
     void aWaiterWhoseThreadIsInterrupted_leavesTheQueue_andTheNextIsServed() throws Exception {
-        oneKeyCappedAtOne(10);
-        Reservation holder = rotator.acquire(Provider.OPENAI, null, 10);
+        Reservation holder = oneKeyCappedAtOneAndHeld(10);
         AtomicReference<Throwable> cancelled = new AtomicReference<>();
         AtomicReference<Boolean> interruptKept = new AtomicReference<>();
         Thread caller = Thread.ofVirtual().start(() -> {
