@@ -441,15 +441,15 @@ public final class ApiKeyRotator {
             denials.add(DenialReason.MINUTE_LIMIT, blockedUntil);
             return null;
         }
-        if (!manager.takeSlot(key)) {
+        if (!manager.inFlight().take(key)) {
             denials.add(DenialReason.AT_CONCURRENCY_CAP, now + CONCURRENCY_RETRY_MILLIS);
             return null;
         }
         Reservation reservation = null;
         try {
-            ReserveResult result = manager.reserve(key, tokens, now);
+            ReserveResult result = manager.inFlight().reserve(key, tokens, now);
             if (result instanceof ReserveResult.Granted granted) {
-                reservation = manager.granted(key, granted, model != null ? model : key.model(), now);
+                reservation = manager.inFlight().granted(key, granted, model != null ? model : key.model(), now);
                 return reservation;
             }
             ReserveResult.Denied denied = (ReserveResult.Denied) result;
@@ -457,7 +457,7 @@ public final class ApiKeyRotator {
             return null;
         } finally {
             if (reservation == null) {
-                manager.giveBackSlot(key.id());
+                manager.inFlight().giveBack(key.id());
             }
         }
     }

@@ -112,7 +112,7 @@ public final class Failover {
     private final Classifier classifier;
     private final Listener listener;
     /** The events of the last failed try, announced once it is known whether another try follows. */
-    private ApiKeyManager.FailureNotice pending;
+    private Reactions.FailureNotice pending;
     /** Whether a route's refusal waits for a key ({@code KEYPOOL_MAX_WAIT_SECONDS}); off for a first pass over several. */
     private boolean mayWait = true;
 
@@ -317,7 +317,7 @@ public final class Failover {
     }
 
     private void announce(boolean failover) {
-        ApiKeyManager.FailureNotice notice = pending;
+        Reactions.FailureNotice notice = pending;
         if (notice != null) {
             pending = null;
             notice.announce(failover);

@@ -105,9 +105,9 @@ public final class Reservation implements AutoCloseable {
     /** Settles with the usage the provider reported. */
     public void commit(TokenUsage usage) {
         if (settle()) {
-            manager.commit(this, ticket, usage);
+            manager.inFlight().commit(this, ticket, usage);
             if (probing != null) {
-                manager.probeSucceeded(key, probing);
+                manager.reactions().probeSucceeded(key, probing);
             }
         }
     }
@@ -126,9 +126,9 @@ public final class Reservation implements AutoCloseable {
     /** Gives the reserved tokens back unused. */
     public void release() {
         if (settle()) {
-            manager.release(this, ticket);
+            manager.inFlight().release(this, ticket);
             if (probing != null) {
-                manager.probeAbandoned(key, probing);
+                manager.reactions().probeAbandoned(key, probing);
             }
         }
     }
@@ -152,11 +152,11 @@ public final class Reservation implements AutoCloseable {
     }
 
     /** Releases the tokens and applies the reaction now; the events wait for the announcement. */
-    ApiKeyManager.FailureNotice failLater(Failure failure) {
+    Reactions.FailureNotice failLater(Failure failure) {
         if (settle()) {
-            manager.release(this, ticket);
+            manager.inFlight().release(this, ticket);
         }
-        return manager.applyFailure(key, failure, probing);
+        return manager.reactions().applyFailure(key, failure, probing);
     }
 
     /**

@@ -49,12 +49,30 @@ class WaitQueueTest {
         manager.events().addListener(events::add);
     }
 
-    /** One OpenAI key that takes one request at a time, and a queue of {@code maxQueue}. */
-    private void oneKeyCappedAtOne(int maxQueue) {
+    /**
+     * One OpenAI key that takes one request at a time, and a queue of {@code maxQueue}; returns the
+     * reservation of 10 tokens that holds the key.
+     */
+    private Reservation oneKeyCappedAtOneAndHeld(int maxQueue) {
         pool(KeypoolConfig.builder()
                 .addKey(Provider.OPENAI, Pool.KEY_1, null, WindowLimits.NONE, 1, 1)
                 .maxWait(MAX_WAIT)
                 .maxQueue(maxQueue));
+        return rotator.acquire(Provider.OPENAI, null, 10);
+    }
+
+    /**
+     * One OpenAI key of 100 tokens a minute, all spent, and a maximum wait longer than the minute;
+     * returns how long until the key has room for {@code tokens}, as a refusal without waiting says.
+     */
+    private Duration oneKeyWithItsMinuteSpent(long tokens) {
+        pool(KeypoolConfig.builder()
+                .addKey(Provider.OPENAI, Pool.KEY_1, null, WindowLimits.of(100, WindowLimits.UNLIMITED))
+                .maxWait(Duration.ofSeconds(90)));
+        rotator.acquire(Provider.OPENAI, null, 100).commit(100);
+        return catchThrowableOfType(NoAvailableKeyException.class,
+                () -> rotator.acquire(Provider.OPENAI, null, tokens, java.util.Set.of(), null, false, false))
+                .retryAfter(clock.millis());
     }
 
     @AfterEach
@@ -65,6 +83,13 @@ class WaitQueueTest {
     /** Acquires on a virtual thread; returns once it is done or waits in the queue. */
     private CompletableFuture<Reservation> acquireInBackground(Provider provider, long tokens) {
         int before = queued(provider);
+        CompletableFuture<Reservation> result = startAcquire(provider, tokens);
+        await().atMost(Duration.ofSeconds(10)).until(() -> result.isDone() || queued(provider) == before + 1);
+        return result;
+    }
+
+    /** Acquires on a virtual thread; returns at once. */
+    private CompletableFuture<Reservation> startAcquire(Provider provider, long tokens) {
         CompletableFuture<Reservation> result = new CompletableFuture<>();
         waiting.add(Thread.ofVirtual().start(() -> {
             try {
@@ -73,7 +98,6 @@ class WaitQueueTest {
                 result.completeExceptionally(e);
             }
         }));
-        await().atMost(Duration.ofSeconds(10)).until(() -> result.isDone() || queued(provider) == before + 1);
         return result;
     }
 
@@ -96,8 +120,7 @@ class WaitQueueTest {
 
     @Test
     void aRequestAtTheCap_waits_andIsServedWhenTheReservationAheadSettles() throws Exception {
-        oneKeyCappedAtOne(10);
-        Reservation first = rotator.acquire(Provider.OPENAI, null, 10);
+        Reservation first = oneKeyCappedAtOneAndHeld(10);
 
         CompletableFuture<Reservation> second = acquireInBackground(Provider.OPENAI, 10);
         assertThat(second).as("waiting, not refused").isNotDone();
@@ -115,8 +138,7 @@ class WaitQueueTest {
 
     @Test
     void waitersAreServedFirstComeFirstServed() throws Exception {
-        oneKeyCappedAtOne(10);
-        Reservation holder = rotator.acquire(Provider.OPENAI, null, 10);
+        Reservation holder = oneKeyCappedAtOneAndHeld(10);
         CompletableFuture<Reservation> first = acquireInBackground(Provider.OPENAI, 11);
         CompletableFuture<Reservation> second = acquireInBackground(Provider.OPENAI, 12);
         CompletableFuture<Reservation> third = acquireInBackground(Provider.OPENAI, 13);
@@ -140,24 +162,24 @@ class WaitQueueTest {
 
     @Test
     void aNewRequest_doesNotTakeWhatFreesUpAheadOfTheWaiters() throws Exception {
-        oneKeyCappedAtOne(10);
-        Reservation holder = rotator.acquire(Provider.OPENAI, null, 10);
-        CompletableFuture<Reservation> waiter = acquireInBackground(Provider.OPENAI, 11);
-        CompletableFuture<Reservation> latecomer = acquireInBackground(Provider.OPENAI, 12);
+        Duration untilFree = oneKeyWithItsMinuteSpent(60);
+        CompletableFuture<Reservation> waiter = acquireInBackground(Provider.OPENAI, 60);
+        // The clock alone moves: the waiter's timed wake has not run, so the freed minute lies there for the taking.
+        clock.advance(untilFree);
 
-        holder.release();
+        CompletableFuture<Reservation> latecomer = startAcquire(Provider.OPENAI, 60);
 
         Reservation first = served(waiter);
+        assertThat(first.tokens()).isEqualTo(60);
         assertThat(latecomer).as("queued behind, not served ahead").isNotDone();
         passEnded();
         first.release();
-        assertThat(served(latecomer).tokens()).isEqualTo(12);
+        assertThat(served(latecomer).tokens()).isEqualTo(60);
     }
 
     @Test
     void aFullQueue_refusesAtOnce_withRetryAfter() throws Exception {
-        oneKeyCappedAtOne(1);
-        Reservation holder = rotator.acquire(Provider.OPENAI, null, 10);
+        Reservation holder = oneKeyCappedAtOneAndHeld(1);
         CompletableFuture<Reservation> waiter = acquireInBackground(Provider.OPENAI, 10);
 
         NoAvailableKeyException refused = catchThrowableOfType(NoAvailableKeyException.class,
@@ -190,13 +212,7 @@ class WaitQueueTest {
 
     @Test
     void aWaiter_isWokenWhenTheTimeTheRefusalNamedArrives() throws Exception {
-        pool(KeypoolConfig.builder()
-                .addKey(Provider.OPENAI, Pool.KEY_1, null, WindowLimits.of(100, WindowLimits.UNLIMITED))
-                .maxWait(Duration.ofSeconds(90)));
-        rotator.acquire(Provider.OPENAI, null, 100).commit(100);
-        Duration untilFree = catchThrowableOfType(NoAvailableKeyException.class,
-                () -> rotator.acquire(Provider.OPENAI, null, 50, java.util.Set.of(), null, false, false))
-                .retryAfter(clock.millis());
+        Duration untilFree = oneKeyWithItsMinuteSpent(50);
 
         CompletableFuture<Reservation> waiter = acquireInBackground(Provider.OPENAI, 50);
         scheduler.advance(untilFree.minusSeconds(1));
@@ -211,8 +227,7 @@ class WaitQueueTest {
 
     @Test
     void aWaiterWhoseKeyDoesNotFreeUpInTime_isRefusedAtItsDeadline() throws Exception {
-        oneKeyCappedAtOne(10);
-        Reservation holder = rotator.acquire(Provider.OPENAI, null, 10);
+        Reservation holder = oneKeyCappedAtOneAndHeld(10);
         CompletableFuture<Reservation> waiter = acquireInBackground(Provider.OPENAI, 10);
 
         scheduler.advance(MAX_WAIT.minusSeconds(1));
@@ -229,8 +244,7 @@ class WaitQueueTest {
 
     @Test
     void aWaiterWhoseThreadIsInterrupted_leavesTheQueue_andTheNextIsServed() throws Exception {
-        oneKeyCappedAtOne(10);
-        Reservation holder = rotator.acquire(Provider.OPENAI, null, 10);
+        Reservation holder = oneKeyCappedAtOneAndHeld(10);
         AtomicReference<Throwable> cancelled = new AtomicReference<>();
         AtomicReference<Boolean> interruptKept = new AtomicReference<>();
         Thread caller = Thread.ofVirtual().start(() -> {

@@ -9,6 +9,7 @@ import dev.keypool.config.Provider;
 import dev.keypool.providers.fake.FakeOpenAi;
 import dev.keypool.providers.relay.Header;
 import dev.keypool.event.KeyEvent;
+import dev.keypool.testing.CloseAfterEach;
 import dev.keypool.usage.KeyStatus;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -19,8 +20,8 @@ import java.util.concurrent.TimeUnit;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** What a framework's client sees through the relay: the provider's answer, or keypool's refusal in its shape. */
 class RelayClientTest {
@@ -35,14 +36,10 @@ class RelayClientTest {
     private static final List<Header> HEADERS = List.of(new Header("Content-Type", "application/json"),
             new Header("Authorization", "Bearer framework-placeholder"));
 
-    private final FakeOpenAi openai = FakeOpenAi.start();
-    private final AdapterPool pool = new AdapterPool(openai, KEY_A, KEY_B);
-
-    @AfterEach
-    void close() {
-        pool.close();
-        openai.close();
-    }
+    @RegisterExtension
+    final CloseAfterEach closing = new CloseAfterEach();
+    private final FakeOpenAi openai = closing.add(FakeOpenAi.start());
+    private final AdapterPool pool = closing.add(new AdapterPool(openai, KEY_A, KEY_B));
 
     @Test
     void aRateLimitOnTheFirstKey_isServedByTheNext_andChargedToIt() throws IOException {

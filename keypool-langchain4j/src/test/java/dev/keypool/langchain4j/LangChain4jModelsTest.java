@@ -9,6 +9,7 @@ import dev.keypool.adapter.AdapterPool;
 import dev.keypool.config.Provider;
 import dev.keypool.providers.fake.FakeOpenAi;
 import dev.keypool.providers.fake.RecordedResponse;
+import dev.keypool.testing.CloseAfterEach;
 import dev.langchain4j.data.embedding.Embedding;
 import dev.langchain4j.exception.RateLimitException;
 import dev.langchain4j.model.chat.ChatModel;
@@ -23,8 +24,8 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * LangChain4j's own OpenAI models, unchanged but for their HTTP client builder, against the fake
@@ -33,14 +34,10 @@ import org.junit.jupiter.api.Test;
  */
 class LangChain4jModelsTest {
 
-    private final FakeOpenAi openai = FakeOpenAi.start();
-    private final AdapterPool pool = new AdapterPool(openai, KEY_A, KEY_B);
-
-    @AfterEach
-    void close() {
-        pool.close();
-        openai.close();
-    }
+    @RegisterExtension
+    final CloseAfterEach closing = new CloseAfterEach();
+    private final FakeOpenAi openai = closing.add(FakeOpenAi.start());
+    private final AdapterPool pool = closing.add(new AdapterPool(openai, KEY_A, KEY_B));
 
     private ChatModel chatModel() {
         return OpenAiChatModel.builder().httpClientBuilder(KeypoolHttpClientBuilder.on(pool.client))

@@ -18,6 +18,7 @@ import dev.keypool.providers.fake.Gate;
 import dev.keypool.providers.fake.Reply;
 import dev.keypool.providers.internal.TokenEstimator;
 import dev.keypool.rotation.TokenUsage;
+import dev.keypool.testing.CloseAfterEach;
 import dev.keypool.usage.KeyStatus;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,36 +28,28 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class LlmServiceStreamTest {
 
     /** "Say this is a test!" in gpt-4o's chat framing. */
     private static final long PROMPT = 13;
 
-    private final FakeOpenAi openai = FakeOpenAi.start();
-    private final FakeGemini gemini = FakeGemini.start();
-    private final FakeOllama ollama = FakeOllama.start();
+    @RegisterExtension
+    final CloseAfterEach closing = new CloseAfterEach();
+    private final FakeOpenAi openai = closing.add(FakeOpenAi.start());
+    private final FakeGemini gemini = closing.add(FakeGemini.start());
+    private final FakeOllama ollama = closing.add(FakeOllama.start());
     private final List<String> deltas = new CopyOnWriteArrayList<>();
     private TestPool pool;
-
-    @AfterEach
-    void close() {
-        if (pool != null) {
-            pool.close();
-        }
-        openai.close();
-        gemini.close();
-        ollama.close();
-    }
 
     private TestPool openAiPool(String... settings) {
         TestPool.Builder builder = TestPool.builder().keys(openai, OPENAI_0, OPENAI_1);
         for (int i = 0; i < settings.length; i += 2) {
             builder.setting(settings[i], settings[i + 1]);
         }
-        pool = builder.build();
+        pool = closing.add(builder.build());
         return pool;
     }
 
@@ -104,7 +97,7 @@ class LlmServiceStreamTest {
 
     @Test
     void gemini_deliversTheDeltas_thenCommitsTheLastCumulativeUsage() {
-        pool = TestPool.builder().keys(gemini, GEMINI_0).build();
+        pool = closing.add(TestPool.builder().keys(gemini, GEMINI_0).build());
         gemini.enqueue(FakeGemini.streamed(List.of("As of", " July."), 21, 43, 481));
 
         ChatResult result = pool.llm.stream(ask("gemini-2.5-flash"), deltas::add);
@@ -116,7 +109,7 @@ class LlmServiceStreamTest {
 
     @Test
     void ollama_deliversTheDeltas_andTheCountsOfItsLastLine() {
-        pool = TestPool.builder().ollama(ollama).build();
+        pool = closing.add(TestPool.builder().ollama(ollama).build());
         ollama.enqueue(FakeOllama.streamed(List.of("我是", "Qwen"), 32, 53));
 
         ChatResult result = pool.llm.stream(ChatRequest.of("你是谁?"), deltas::add);
@@ -253,7 +246,7 @@ class LlmServiceStreamTest {
 
     @Test
     void ollamaStreamBreakingAfterText_isNotRetriedElsewhere() {
-        pool = TestPool.builder().ollama(ollama).keys(gemini, GEMINI_0).build();
+        pool = closing.add(TestPool.builder().ollama(ollama).keys(gemini, GEMINI_0).build());
         ollama.enqueue(FakeOllama.streamThenError(List.of("Hel"), "out of memory"));
         List<String> received = new ArrayList<>();
 

@@ -20,34 +20,27 @@ import dev.keypool.providers.fake.FakeOpenAi;
 import dev.keypool.providers.fake.Reply;
 import dev.keypool.rotation.NoAvailableKeyException;
 import dev.keypool.rotation.TokenUsage;
+import dev.keypool.testing.CloseAfterEach;
 import dev.keypool.usage.KeyStatus;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class LlmServiceTest {
 
-    private final FakeOpenAi openai = FakeOpenAi.start();
-    private final FakeGemini gemini = FakeGemini.start();
-    private final FakeOllama ollama = FakeOllama.start();
+    @RegisterExtension
+    final CloseAfterEach closing = new CloseAfterEach();
+    private final FakeOpenAi openai = closing.add(FakeOpenAi.start());
+    private final FakeGemini gemini = closing.add(FakeGemini.start());
+    private final FakeOllama ollama = closing.add(FakeOllama.start());
     private TestPool pool;
 
-    @AfterEach
-    void close() {
-        if (pool != null) {
-            pool.close();
-        }
-        openai.close();
-        gemini.close();
-        ollama.close();
-    }
-
     private TestPool openAiPool() {
-        pool = TestPool.builder().keys(openai, OPENAI_0, OPENAI_1).keys(gemini, GEMINI_0).build();
+        pool = closing.add(TestPool.builder().keys(openai, OPENAI_0, OPENAI_1).keys(gemini, GEMINI_0).build());
         return pool;
     }
 
@@ -80,7 +73,8 @@ class LlmServiceTest {
 
     @Test
     void chat_withoutACap_reservesThePromptPlusTheReserve_andSendsNoCap() {
-        pool = TestPool.builder().keys(openai, OPENAI_0).setting("KEYPOOL_OUTPUT_RESERVE_TOKENS", "256").build();
+        pool = closing.add(TestPool.builder().keys(openai, OPENAI_0).setting("KEYPOOL_OUTPUT_RESERVE_TOKENS", "256")
+                .build());
         List<KeyEvent> events = new CopyOnWriteArrayList<>();
         pool.manager.events().addListener(events::add);
 
@@ -95,7 +89,7 @@ class LlmServiceTest {
 
     @Test
     void chat_reservesEveryChoice_whenOpenAiIsAskedForSeveral() {
-        pool = TestPool.builder().keys(openai, OPENAI_0).build();
+        pool = closing.add(TestPool.builder().keys(openai, OPENAI_0).build());
         List<KeyEvent> events = new CopyOnWriteArrayList<>();
         pool.manager.events().addListener(events::add);
 
@@ -189,7 +183,7 @@ class LlmServiceTest {
 
     @Test
     void chat_requestLargerThanEveryKey_failsWithoutCallingUpstream() {
-        pool = TestPool.builder().key(openai, OPENAI_0, "gpt-4o", 500, 100_000).build();
+        pool = closing.add(TestPool.builder().key(openai, OPENAI_0, "gpt-4o", 500, 100_000).build());
 
         NoAvailableKeyException failure = catchThrowableOfType(NoAvailableKeyException.class,
                 () -> pool.llm.chat(ask("gpt-4o")));
@@ -200,7 +194,7 @@ class LlmServiceTest {
 
     @Test
     void chat_spentMinute_failsWithoutCallingUpstream_andSaysWhenToRetry() {
-        pool = TestPool.builder().key(openai, OPENAI_0, "gpt-4o", 2_000, 100_000).build();
+        pool = closing.add(TestPool.builder().key(openai, OPENAI_0, "gpt-4o", 2_000, 100_000).build());
         openai.enqueue(OPENAI_0, FakeOpenAi.completion("A long answer", 13, 1_500));
         pool.llm.chat(ask("gpt-4o"));
         pool.clock.advance(Duration.ofSeconds(10));
@@ -260,7 +254,7 @@ class LlmServiceTest {
 
     @Test
     void auto_followsThePriority_skippingOllamaWhenItIsNotRunning() {
-        pool = TestPool.builder().keys(openai, OPENAI_0).keys(gemini, GEMINI_0).build();
+        pool = closing.add(TestPool.builder().keys(openai, OPENAI_0).keys(gemini, GEMINI_0).build());
 
         ChatResult result = pool.llm.chat(ChatRequest.of("Say this is a test!"));
 
@@ -272,7 +266,7 @@ class LlmServiceTest {
 
     @Test
     void auto_prefersOllama_whenItAnswers() {
-        pool = TestPool.builder().ollama(ollama).keys(openai, OPENAI_0).keys(gemini, GEMINI_0).build();
+        pool = closing.add(TestPool.builder().ollama(ollama).keys(openai, OPENAI_0).keys(gemini, GEMINI_0).build());
 
         ChatResult result = pool.llm.chat(ChatRequest.of("Say this is a test!"));
 
@@ -287,7 +281,8 @@ class LlmServiceTest {
 
     @Test
     void auto_fallsFromProviderToProvider_keyRotationInside() {
-        pool = TestPool.builder().ollama(ollama).keys(openai, OPENAI_0).keys(gemini, GEMINI_0, GEMINI_1).build();
+        pool = closing.add(TestPool.builder().ollama(ollama).keys(openai, OPENAI_0).keys(gemini, GEMINI_0, GEMINI_1)
+                .build());
         ollama.enqueue(FakeOllama.serverBusy());
         gemini.enqueue(GEMINI_0, FakeGemini.rateLimited("30s"));
         gemini.enqueue(GEMINI_1, FakeGemini.overloaded());
@@ -305,8 +300,9 @@ class LlmServiceTest {
 
     @Test
     void auto_usesEachKeysConfiguredModel_elseTheProvidersDefault() {
-        pool = TestPool.builder().key(openai, OPENAI_0, "gpt-4o-mini", 90_000, 2_000_000).keys(openai, OPENAI_1)
-                .priority(Provider.OPENAI).setting("KEYPOOL_OPENAI_DEFAULT_MODEL", "gpt-4.1").build();
+        pool = closing.add(TestPool.builder().key(openai, OPENAI_0, "gpt-4o-mini", 90_000, 2_000_000)
+                .keys(openai, OPENAI_1)
+                .priority(Provider.OPENAI).setting("KEYPOOL_OPENAI_DEFAULT_MODEL", "gpt-4.1").build());
         openai.enqueue(OPENAI_0, FakeOpenAi.serverError());
 
         pool.llm.chat(ChatRequest.of("Say this is a test!"));
@@ -317,7 +313,7 @@ class LlmServiceTest {
 
     @Test
     void auto_withNothingConfigured_saysSo() {
-        pool = TestPool.builder().build();
+        pool = closing.add(TestPool.builder().build());
 
         assertThatThrownBy(() -> pool.llm.chat(ChatRequest.of("hi")))
                 .isInstanceOf(NoAvailableKeyException.class)
@@ -339,8 +335,8 @@ class LlmServiceTest {
 
     @Test
     void namedModel_withAFallback_movesToTheStandIn_whenItsProviderFails() {
-        pool = TestPool.builder().keys(openai, OPENAI_0, OPENAI_1).keys(gemini, GEMINI_0)
-                .fallback("gpt-4o", "gemini-2.5-pro").build();
+        pool = closing.add(TestPool.builder().keys(openai, OPENAI_0, OPENAI_1).keys(gemini, GEMINI_0)
+                .fallback("gpt-4o", "gemini-2.5-pro").build());
         openai.reply(OPENAI_0, FakeOpenAi.overloaded());
         openai.reply(OPENAI_1, FakeOpenAi.insufficientQuota());
 
@@ -355,8 +351,8 @@ class LlmServiceTest {
 
     @Test
     void namedModel_withAFallback_movesToTheStandIn_whenItsProviderHasNoKeyLeft() {
-        pool = TestPool.builder().keys(openai, OPENAI_0).keys(gemini, GEMINI_0)
-                .fallback("openai/gpt-4o", "gemini/gemini-2.5-flash").build();
+        pool = closing.add(TestPool.builder().keys(openai, OPENAI_0).keys(gemini, GEMINI_0)
+                .fallback("openai/gpt-4o", "gemini/gemini-2.5-flash").build());
         pool.manager.deactivate(dev.keypool.config.KeyId.of(Provider.OPENAI, 0), "revoked");
 
         ChatResult result = pool.llm.chat(ask("openai/gpt-4o"));
@@ -368,7 +364,7 @@ class LlmServiceTest {
 
     @Test
     void namedProvider_runsEachKeysModel() {
-        pool = TestPool.builder().key(gemini, GEMINI_0, "gemini-2.0-flash", 60_000, 1_000_000).build();
+        pool = closing.add(TestPool.builder().key(gemini, GEMINI_0, "gemini-2.0-flash", 60_000, 1_000_000).build());
 
         ChatResult result = pool.llm.generateText("Explain quantum computing", "gemini", null, 0.7, 1000);
 
@@ -392,7 +388,7 @@ class LlmServiceTest {
 
     @Test
     void ollama_notRunning_failsAsUnreachable_andIsSkippedAfterwards() {
-        pool = TestPool.builder().keys(gemini, GEMINI_0).build();
+        pool = closing.add(TestPool.builder().keys(gemini, GEMINI_0).build());
 
         NoAvailableKeyException failure = catchThrowableOfType(NoAvailableKeyException.class,
                 () -> pool.llm.chat(ask("ollama/llama3.2")));
@@ -403,7 +399,7 @@ class LlmServiceTest {
 
     @Test
     void ollama_modelNotPulled_isTheCallersError() {
-        pool = TestPool.builder().ollama(ollama).build();
+        pool = closing.add(TestPool.builder().ollama(ollama).build());
 
         UpstreamException failure = catchThrowableOfType(UpstreamException.class, () -> pool.llm.chat(ask("mistral:7b")));
 
@@ -438,15 +434,15 @@ class LlmServiceTest {
         assertThat(openai.requests()).singleElement()
                 .satisfies(request -> assertThat(request.json().path("model").asText()).isEqualTo("brand-new-model"));
         pool.close();
-        pool = TestPool.builder().keys(gemini, GEMINI_0).build();
+        pool = closing.add(TestPool.builder().keys(gemini, GEMINI_0).build());
         assertThatThrownBy(() -> pool.llm.chat(ask("claude-3-opus"))).isInstanceOf(UnknownModelException.class);
         assertThat(gemini.requests()).isEmpty();
     }
 
     @Test
     void chat_withTheOldReserveName_andAnEnforcedCap_sendsTheReserveAsTheCap() {
-        pool = TestPool.builder().keys(openai, OPENAI_0).setting("KEYPOOL_DEFAULT_MAX_TOKENS", "300")
-                .setting("KEYPOOL_ENFORCE_OUTPUT_CAP", "true").build();
+        pool = closing.add(TestPool.builder().keys(openai, OPENAI_0).setting("KEYPOOL_DEFAULT_MAX_TOKENS", "300")
+                .setting("KEYPOOL_ENFORCE_OUTPUT_CAP", "true").build());
 
         pool.llm.chat(ask("gpt-4o"));
         pool.llm.chat(ask("o3-mini"));
@@ -458,7 +454,7 @@ class LlmServiceTest {
 
     @Test
     void usage_missingFromTheAnswer_chargesTheWholeReservation() {
-        pool = TestPool.builder().keys(openai, OPENAI_0).build();
+        pool = closing.add(TestPool.builder().keys(openai, OPENAI_0).build());
         openai.enqueue(Reply.json(200, "{\"id\":\"chatcmpl-x\",\"object\":\"chat.completion\",\"created\":1,"
                 + "\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
                 + "\"content\":\"This is a test!\"},\"finish_reason\":\"stop\"}]}"));

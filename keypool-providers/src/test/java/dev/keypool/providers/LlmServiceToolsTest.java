@@ -16,11 +16,12 @@ import dev.keypool.providers.fake.OpenAiToolCall;
 import dev.keypool.providers.fake.RecordedRequest;
 import dev.keypool.providers.internal.Json;
 import dev.keypool.providers.relay.RequestRefused;
+import dev.keypool.testing.CloseAfterEach;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The library's chat with tools, images, a response format and several choices, on each of the
@@ -34,23 +35,15 @@ class LlmServiceToolsTest {
     static final byte[] PNG = Base64.getDecoder().decode(
             "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==");
 
-    private final FakeOpenAi openai = FakeOpenAi.start();
-    private final FakeGemini gemini = FakeGemini.start();
-    private final FakeOllama ollama = FakeOllama.start();
+    @RegisterExtension
+    final CloseAfterEach closing = new CloseAfterEach();
+    private final FakeOpenAi openai = closing.add(FakeOpenAi.start());
+    private final FakeGemini gemini = closing.add(FakeGemini.start());
+    private final FakeOllama ollama = closing.add(FakeOllama.start());
     private TestPool pool;
 
-    @AfterEach
-    void close() {
-        if (pool != null) {
-            pool.close();
-        }
-        openai.close();
-        gemini.close();
-        ollama.close();
-    }
-
     private void start() {
-        pool = TestPool.builder().keys(openai, OPENAI_0).keys(gemini, GEMINI_0).ollama(ollama).build();
+        pool = closing.add(TestPool.builder().keys(openai, OPENAI_0).keys(gemini, GEMINI_0).ollama(ollama).build());
     }
 
     private static ChatRequest askWeather(String model) {
@@ -189,7 +182,7 @@ class LlmServiceToolsTest {
 
     @Test
     void reasoningEffort_onAProviderRouteOfEachKeysModel_isCheckedForTheKeysModel_beforeAnyCall() {
-        pool = TestPool.builder().key(gemini, GEMINI_0, "gemini-2.0-flash", 100_000, 1_000_000).build();
+        pool = closing.add(TestPool.builder().key(gemini, GEMINI_0, "gemini-2.0-flash", 100_000, 1_000_000).build());
 
         assertThatThrownBy(() -> pool.llm.chat(ChatRequest.builder().model("gemini").message(ChatMessage.user("Hi"))
                 .extra("reasoning_effort", "low").build()))

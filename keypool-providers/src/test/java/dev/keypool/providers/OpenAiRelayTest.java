@@ -15,13 +15,14 @@ import dev.keypool.providers.fake.RecordedRequest;
 import dev.keypool.providers.fake.Reply;
 import dev.keypool.providers.internal.TricklingReply;
 import dev.keypool.rotation.TokenUsage;
+import dev.keypool.testing.CloseAfterEach;
 import dev.keypool.usage.KeyStatus;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The OpenAI path of the relay, end to end against the fake: what OpenAI receives (from the fake's
@@ -33,20 +34,15 @@ class OpenAiRelayTest {
     /** "Say this is a test!" in gpt-4o's chat framing. */
     private static final long PROMPT = 13;
 
-    private final FakeOpenAi openai = FakeOpenAi.start();
+    @RegisterExtension
+    final CloseAfterEach closing = new CloseAfterEach();
+    private final FakeOpenAi openai = closing.add(FakeOpenAi.start());
     private TestPool pool;
 
-    @AfterEach
-    void close() {
-        if (pool != null) {
-            pool.close();
-        }
-        openai.close();
-    }
-
     private TestPool pool(String... settings) {
-        pool = TestPool.builder().keys(openai, OPENAI_0, OPENAI_1).configure(config -> config.openAiOrgId("org-keypool"))
-                .settings(settings).build();
+        pool = closing.add(TestPool.builder().keys(openai, OPENAI_0, OPENAI_1)
+                .configure(config -> config.openAiOrgId("org-keypool"))
+                .settings(settings).build());
         return pool;
     }
 

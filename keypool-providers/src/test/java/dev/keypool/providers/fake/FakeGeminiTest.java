@@ -4,11 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.keypool.providers.internal.Json;
+import dev.keypool.testing.CloseAfterEach;
 import dev.keypool.testing.ManualClock;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** FakeGemini answers each endpoint of Gemini's native API as Google documents it, and keeps caches per key. */
 class FakeGeminiTest {
@@ -19,35 +20,21 @@ class FakeGeminiTest {
     private static final String BIG = "x ".repeat(2100);
 
     private final ManualClock clock = ManualClock.atNoonish();
-    private final FakeGemini fake = FakeGemini.start();
+    @RegisterExtension
+    final CloseAfterEach closing = new CloseAfterEach();
+    private final FakeGemini fake = closing.add(FakeGemini.start());
+    private final Http.Keyed http = Http.Keyed.googApiKey(fake, KEY);
 
     FakeGeminiTest() {
         fake.setClock(clock);
-    }
-
-    @AfterEach
-    void close() {
-        fake.close();
-    }
-
-    private HttpResponse<String> post(String path, String body) {
-        return post(path, body, KEY);
-    }
-
-    private HttpResponse<String> post(String path, String body, String key) {
-        return Http.post(fake.baseUrl() + path, body, "x-goog-api-key", key, "Content-Type", "application/json");
-    }
-
-    private HttpResponse<String> get(String path, String key) {
-        return Http.get(fake.baseUrl() + path, "x-goog-api-key", key);
     }
 
     @Test
     void generateContent_answersWithTheFullUsageMetadata_underV1betaAndV1_withGooglesHeaders() {
         fake.enqueue(FakeGemini.generated("Sunny", 8, 1, 27));
 
-        HttpResponse<String> beta = post("/v1beta/models/gemini-2.5-flash:generateContent", HI);
-        HttpResponse<String> v1 = post("/v1/models/gemini-2.5-flash:generateContent", HI);
+        HttpResponse<String> beta = http.post("/v1beta/models/gemini-2.5-flash:generateContent", HI);
+        HttpResponse<String> v1 = http.post("/v1/models/gemini-2.5-flash:generateContent", HI);
 
         JsonNode body = Http.json(beta);
         JsonNode usage = body.path("usageMetadata");
@@ -69,15 +56,15 @@ class FakeGeminiTest {
         fake.enqueue(FakeGemini.functionCalls(new GeminiFunctionCall("get_weather", "{\"city\":\"Paris\"}"),
                 new GeminiFunctionCall("get_weather", "{\"city\":\"Rome\"}")));
 
-        JsonNode parts = Http.json(post("/v1beta/models/gemini-2.5-flash:generateContent", HI))
+        JsonNode parts = Http.json(http.post("/v1beta/models/gemini-2.5-flash:generateContent", HI))
                 .path("candidates").get(0).path("content").path("parts");
         String followUp = "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"Weather?\"}]},"
                 + "{\"role\":\"model\",\"parts\":[{\"functionCall\":{\"name\":\"get_weather\",\"args\":{\"city\":\"Paris\"}}},"
                 + "{\"functionCall\":{\"name\":\"get_weather\",\"args\":{\"city\":\"Rome\"}}}]},"
                 + "{\"role\":\"user\",\"parts\":[{\"functionResponse\":{\"name\":\"get_weather\",\"response\":{\"t\":18}}}";
-        HttpResponse<String> answered = post("/v1beta/models/gemini-2.5-flash:generateContent", followUp
+        HttpResponse<String> answered = http.post("/v1beta/models/gemini-2.5-flash:generateContent", followUp
                 + ",{\"functionResponse\":{\"name\":\"get_weather\",\"response\":{\"t\":21}}}]}]}");
-        HttpResponse<String> oneShort = post("/v1beta/models/gemini-2.5-flash:generateContent", followUp + "]}]}");
+        HttpResponse<String> oneShort = http.post("/v1beta/models/gemini-2.5-flash:generateContent", followUp + "]}]}");
 
         assertThat(parts).hasSize(2);
         assertThat(parts.get(0).path("functionCall").path("name").asText()).isEqualTo("get_weather");
@@ -97,9 +84,9 @@ class FakeGeminiTest {
         String unsigned = turn.formatted(call.formatted(""));
         String signed = turn.formatted(call.formatted(",\"thoughtSignature\":\"CiQB0e2Kb0\""));
 
-        HttpResponse<String> refused = post("/v1beta/models/gemini-3-flash-preview:generateContent", unsigned);
-        HttpResponse<String> accepted = post("/v1beta/models/gemini-3-flash-preview:generateContent", signed);
-        HttpResponse<String> olderModel = post("/v1beta/models/gemini-2.5-flash:generateContent", unsigned);
+        HttpResponse<String> refused = http.post("/v1beta/models/gemini-3-flash-preview:generateContent", unsigned);
+        HttpResponse<String> accepted = http.post("/v1beta/models/gemini-3-flash-preview:generateContent", signed);
+        HttpResponse<String> olderModel = http.post("/v1beta/models/gemini-2.5-flash:generateContent", unsigned);
 
         assertThat(refused.statusCode()).isEqualTo(400);
         assertThat(Http.json(refused).at("/error/message").asText()).startsWith("Function call is missing a"
@@ -110,7 +97,7 @@ class FakeGeminiTest {
 
     @Test
     void generateContent_inlineDataThatIsNotBase64_isABadBytesValue() {
-        HttpResponse<String> response = post("/v1beta/models/gemini-2.5-flash:generateContent", "{\"contents\":[{\"role\":"
+        HttpResponse<String> response = http.post("/v1beta/models/gemini-2.5-flash:generateContent", "{\"contents\":[{\"role\":"
                 + "\"user\",\"parts\":[{\"text\":\"What is it?\"},{\"inlineData\":{\"mimeType\":\"image/png\","
                 + "\"data\":\"data:image/png;base64,AAAA\"}}]}]}");
 
@@ -126,8 +113,8 @@ class FakeGeminiTest {
         String ask = "{\"contents\":[{\"parts\":[{\"text\":\"hi\"}]}],\"generationConfig\":{\"responseLogprobs\":true,"
                 + "\"logprobs\":2}}";
 
-        JsonNode candidate = Http.json(post("/v1beta/models/gemini-2.5-flash:generateContent", ask)).path("candidates").get(0);
-        String[] events = post("/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", ask).body().split("\r\n\r\n");
+        JsonNode candidate = Http.json(http.post("/v1beta/models/gemini-2.5-flash:generateContent", ask)).path("candidates").get(0);
+        String[] events = http.post("/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", ask).body().split("\r\n\r\n");
 
         JsonNode result = candidate.path("logprobsResult");
         assertThat(result.path("chosenCandidates")).extracting(token -> token.path("token").asText())
@@ -143,7 +130,7 @@ class FakeGeminiTest {
 
     @Test
     void generateContent_refusesAnUnknownRole_asGoogleDoes() {
-        HttpResponse<String> response = post("/v1beta/models/gemini-2.5-flash:generateContent",
+        HttpResponse<String> response = http.post("/v1beta/models/gemini-2.5-flash:generateContent",
                 "{\"contents\":[{\"role\":\"assistant\",\"parts\":[{\"text\":\"hi\"}]}]}");
 
         assertThat(response.statusCode()).isEqualTo(400);
@@ -156,7 +143,7 @@ class FakeGeminiTest {
     void candidateCount_givesThatManyCandidates_billingThemAll() {
         fake.enqueue(FakeGemini.answer("Sunny and warm").withFinishReason("MAX_TOKENS"));
 
-        JsonNode body = Http.json(post("/v1beta/models/gemini-2.5-flash:generateContent",
+        JsonNode body = Http.json(http.post("/v1beta/models/gemini-2.5-flash:generateContent",
                 "{\"contents\":[{\"parts\":[{\"text\":\"hi\"}]}],\"generationConfig\":{\"candidateCount\":2}}"));
 
         assertThat(body.path("candidates")).extracting(candidate -> candidate.path("index").asInt()).containsExactly(0, 1);
@@ -166,7 +153,7 @@ class FakeGeminiTest {
 
     @Test
     void streamWithoutAltSse_isOneJsonArray_writtenElementByElement() {
-        HttpResponse<String> response = post("/v1beta/models/gemini-2.5-flash:streamGenerateContent", HI);
+        HttpResponse<String> response = http.post("/v1beta/models/gemini-2.5-flash:streamGenerateContent", HI);
 
         JsonNode array = Http.json(response);
         assertThat(array.isArray()).isTrue();
@@ -179,7 +166,7 @@ class FakeGeminiTest {
 
     @Test
     void streamWithAltSse_framesEachCumulativeChunkWithCrlf() {
-        HttpResponse<String> response = post("/v1/models/gemini-2.5-flash:streamGenerateContent?alt=sse", HI);
+        HttpResponse<String> response = http.post("/v1/models/gemini-2.5-flash:streamGenerateContent?alt=sse", HI);
 
         String[] events = response.body().split("\r\n\r\n");
         assertThat(events).hasSize(4).allMatch(event -> event.startsWith("data: {"));
@@ -194,12 +181,12 @@ class FakeGeminiTest {
 
     @Test
     void embedContent_batchEmbedContents_andCountTokens() {
-        JsonNode one = Http.json(post("/v1beta/models/gemini-embedding-001:embedContent",
+        JsonNode one = Http.json(http.post("/v1beta/models/gemini-embedding-001:embedContent",
                 "{\"content\":{\"parts\":[{\"text\":\"hello\"}]},\"outputDimensionality\":8}"));
-        JsonNode batch = Http.json(post("/v1beta/models/gemini-embedding-001:batchEmbedContents",
+        JsonNode batch = Http.json(http.post("/v1beta/models/gemini-embedding-001:batchEmbedContents",
                 "{\"requests\":[{\"model\":\"models/gemini-embedding-001\",\"content\":{\"parts\":[{\"text\":\"a\"}]}},"
                         + "{\"model\":\"models/gemini-embedding-001\",\"content\":{\"parts\":[{\"text\":\"b\"}]}}]}"));
-        JsonNode count = Http.json(post("/v1beta/models/gemini-2.5-flash:countTokens", HI));
+        JsonNode count = Http.json(http.post("/v1beta/models/gemini-2.5-flash:countTokens", HI));
 
         assertThat(one.path("embedding").path("values")).hasSize(8);
         assertThat(batch.path("embeddings")).hasSize(2);
@@ -210,9 +197,9 @@ class FakeGeminiTest {
 
     @Test
     void models_listAndGet_asGoogleAnswersThem() {
-        JsonNode list = Http.json(get("/v1beta/models", KEY));
-        JsonNode flash = Http.json(get("/v1beta/models/gemini-2.5-flash", KEY));
-        HttpResponse<String> missing = get("/v1beta/models/gemini-9", KEY);
+        JsonNode list = Http.json(http.get("/v1beta/models", KEY));
+        JsonNode flash = Http.json(http.get("/v1beta/models/gemini-2.5-flash", KEY));
+        HttpResponse<String> missing = http.get("/v1beta/models/gemini-9", KEY);
 
         assertThat(list.path("models").get(0).path("name").asText()).isEqualTo("models/gemini-2.5-flash");
         assertThat(flash.path("supportedGenerationMethods")).extracting(JsonNode::asText).contains("generateContent");
@@ -224,17 +211,17 @@ class FakeGeminiTest {
 
     @Test
     void cachedContent_belongsToTheKeyThatCreatedIt_untilItExpires() {
-        HttpResponse<String> small = post("/v1beta/cachedContents", "{\"model\":\"models/gemini-2.5-flash\","
+        HttpResponse<String> small = http.post("/v1beta/cachedContents", "{\"model\":\"models/gemini-2.5-flash\","
                 + "\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"short\"}]}]}");
-        JsonNode cache = Http.json(post("/v1beta/cachedContents", "{\"model\":\"models/gemini-2.5-flash\",\"ttl\":\"300s\","
+        JsonNode cache = Http.json(http.post("/v1beta/cachedContents", "{\"model\":\"models/gemini-2.5-flash\",\"ttl\":\"300s\","
                 + "\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"" + BIG + "\"}]}]}"));
         String name = cache.path("name").asText();
         String usesIt = "{\"cachedContent\":\"" + name + "\",\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"Summarise\"}]}]}";
 
-        JsonNode used = Http.json(post("/v1beta/models/gemini-2.5-flash:generateContent", usesIt));
-        HttpResponse<String> otherUse = post("/v1beta/models/gemini-2.5-flash:generateContent", usesIt, OTHER);
-        HttpResponse<String> otherGet = get("/v1beta/" + name, OTHER);
-        HttpResponse<String> withTools = post("/v1beta/models/gemini-2.5-flash:generateContent",
+        JsonNode used = Http.json(http.post("/v1beta/models/gemini-2.5-flash:generateContent", usesIt));
+        HttpResponse<String> otherUse = http.post("/v1beta/models/gemini-2.5-flash:generateContent", usesIt, OTHER);
+        HttpResponse<String> otherGet = http.get("/v1beta/" + name, OTHER);
+        HttpResponse<String> withTools = http.post("/v1beta/models/gemini-2.5-flash:generateContent",
                 usesIt.replace("{\"cachedContent\"", "{\"tools\":[],\"cachedContent\""));
 
         assertThat(small.statusCode()).isEqualTo(400);
@@ -250,24 +237,24 @@ class FakeGeminiTest {
         assertThat(Http.json(otherUse).path("error").path("message").asText()).isEqualTo("CachedContent not found (or permission denied)");
         assertThat(Http.json(otherUse).path("error").path("status").asText()).isEqualTo("PERMISSION_DENIED");
         assertThat(otherGet.statusCode()).isEqualTo(403);
-        assertThat(Http.json(get("/v1beta/" + name, KEY))).isEqualTo(cache);
+        assertThat(Http.json(http.get("/v1beta/" + name, KEY))).isEqualTo(cache);
         assertThat(withTools.statusCode()).isEqualTo(400);
         assertThat(fake.ownerOfCache(name)).isEqualTo(KEY);
 
         clock.advance(Duration.ofMinutes(5));
 
-        assertThat(post("/v1beta/models/gemini-2.5-flash:generateContent", usesIt).statusCode()).isEqualTo(403);
-        assertThat(Http.json(get("/v1beta/cachedContents", KEY)).has("cachedContents")).isFalse();
+        assertThat(http.post("/v1beta/models/gemini-2.5-flash:generateContent", usesIt).statusCode()).isEqualTo(403);
+        assertThat(Http.json(http.get("/v1beta/cachedContents", KEY)).has("cachedContents")).isFalse();
     }
 
     @Test
     void cachedContent_deleteForgetsIt_forItsKeyOnly() {
-        String name = Http.json(post("/v1beta/cachedContents", "{\"model\":\"models/gemini-2.5-flash\","
+        String name = Http.json(http.post("/v1beta/cachedContents", "{\"model\":\"models/gemini-2.5-flash\","
                 + "\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"" + BIG + "\"}]}]}")).path("name").asText();
 
         assertThat(Http.delete(fake.baseUrl() + "/v1beta/" + name, "x-goog-api-key", OTHER).statusCode()).isEqualTo(403);
-        assertThat(Http.json(get("/v1beta/cachedContents", KEY)).path("cachedContents")).hasSize(1);
+        assertThat(Http.json(http.get("/v1beta/cachedContents", KEY)).path("cachedContents")).hasSize(1);
         assertThat(Http.delete(fake.baseUrl() + "/v1beta/" + name, "x-goog-api-key", KEY).body()).isEqualTo("{}\n");
-        assertThat(get("/v1beta/" + name, KEY).statusCode()).isEqualTo(403);
+        assertThat(http.get("/v1beta/" + name, KEY).statusCode()).isEqualTo(403);
     }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.keypool.providers.internal.Json;
+import dev.keypool.testing.CloseAfterEach;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
@@ -12,8 +13,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** FakeOpenAi answers each endpoint in OpenAI's documented shape, and keeps stored objects per account. */
 class FakeOpenAiTest {
@@ -22,24 +23,10 @@ class FakeOpenAiTest {
     private static final String OTHER = "sk-test-key-b-0000000000";
     private static final String USER_HI = "{\"role\":\"user\",\"content\":\"What is the weather in Paris and Rome?\"}";
 
-    private final FakeOpenAi fake = FakeOpenAi.start();
-
-    @AfterEach
-    void close() {
-        fake.close();
-    }
-
-    private HttpResponse<String> post(String path, String body) {
-        return post(path, body, KEY);
-    }
-
-    private HttpResponse<String> post(String path, String body, String key) {
-        return Http.post(fake.baseUrl() + path, body, "Authorization", "Bearer " + key, "Content-Type", "application/json");
-    }
-
-    private HttpResponse<String> get(String path, String key) {
-        return Http.get(fake.baseUrl() + path, "Authorization", "Bearer " + key);
-    }
+    @RegisterExtension
+    final CloseAfterEach closing = new CloseAfterEach();
+    private final FakeOpenAi fake = closing.add(FakeOpenAi.start());
+    private final Http.Keyed http = Http.Keyed.bearer(fake, KEY);
 
     private static String chat(String extra, String... messages) {
         return "{\"model\":\"gpt-4o-mini\",\"messages\":[" + String.join(",", messages) + "]" + extra + "}";
@@ -59,7 +46,7 @@ class FakeOpenAiTest {
 
     @Test
     void chat_answersWithEveryDocumentedField_andOpenAisHeaders() {
-        HttpResponse<String> response = post("/chat/completions", chat("", USER_HI));
+        HttpResponse<String> response = http.post("/chat/completions", chat("", USER_HI));
 
         JsonNode body = Http.json(response);
         assertThat(body.path("id").asText()).startsWith("chatcmpl-");
@@ -87,7 +74,7 @@ class FakeOpenAiTest {
         fake.enqueue(FakeOpenAi.toolCalls(new OpenAiToolCall("call_a", "get_weather", "{\"city\":\"Paris\"}"),
                 new OpenAiToolCall("call_b", "get_weather", "{\"city\":\"Rome\"}")));
 
-        JsonNode choice = Http.json(post("/chat/completions", chat("", USER_HI))).path("choices").get(0);
+        JsonNode choice = Http.json(http.post("/chat/completions", chat("", USER_HI))).path("choices").get(0);
 
         assertThat(choice.path("finish_reason").asText()).isEqualTo("tool_calls");
         assertThat(choice.path("message").get("content").isNull()).isTrue();
@@ -103,7 +90,7 @@ class FakeOpenAiTest {
         fake.enqueue(FakeOpenAi.toolCalls(new OpenAiToolCall("call_a", "get_weather", "{\"city\":\"Paris\"}"),
                 new OpenAiToolCall("call_b", "get_weather", "{\"city\":\"Rome\"}")));
 
-        HttpResponse<String> response = post("/chat/completions", chat(",\"stream\":true", USER_HI));
+        HttpResponse<String> response = http.post("/chat/completions", chat(",\"stream\":true", USER_HI));
 
         List<JsonNode> chunks = dataEvents(response.body());
         JsonNode first = chunks.get(0).path("choices").get(0).path("delta");
@@ -137,8 +124,8 @@ class FakeOpenAiTest {
     void chat_n_givesThatManyChoices_andBillsThemAll() {
         fake.enqueue(FakeOpenAi.completion("Hello there", 10, 2));
 
-        JsonNode body = Http.json(post("/chat/completions", chat(",\"n\":3", USER_HI)));
-        HttpResponse<String> stream = post("/chat/completions",
+        JsonNode body = Http.json(http.post("/chat/completions", chat(",\"n\":3", USER_HI)));
+        HttpResponse<String> stream = http.post("/chat/completions",
                 chat(",\"n\":2,\"stream\":true,\"stream_options\":{\"include_usage\":true}", USER_HI));
 
         assertThat(body.path("choices")).extracting(choice -> choice.path("index").asInt()).containsExactly(0, 1, 2);
@@ -154,9 +141,9 @@ class FakeOpenAiTest {
     void chat_logprobs_giveTokenLogprobBytesAndTopLogprobs() {
         fake.enqueue(FakeOpenAi.completion("Hi there", 5, 2));
 
-        JsonNode logprobs = Http.json(post("/chat/completions", chat(",\"logprobs\":true,\"top_logprobs\":2", USER_HI)))
+        JsonNode logprobs = Http.json(http.post("/chat/completions", chat(",\"logprobs\":true,\"top_logprobs\":2", USER_HI)))
                 .path("choices").get(0).path("logprobs");
-        HttpResponse<String> stream = post("/chat/completions", chat(",\"logprobs\":true,\"stream\":true", USER_HI));
+        HttpResponse<String> stream = http.post("/chat/completions", chat(",\"logprobs\":true,\"stream\":true", USER_HI));
 
         JsonNode token = logprobs.path("content").get(1);
         assertThat(token.path("token").asText()).isEqualTo(" there");
@@ -174,7 +161,7 @@ class FakeOpenAiTest {
                 .withUsage(OpenAiUsage.of(1200, 40).withCachedTokens(1024).withReasoningTokens(30))
                 .withCitation("https://example.com/docs", "Docs", 4, 12).withServiceTier("flex"));
 
-        JsonNode body = Http.json(post("/chat/completions", chat("", USER_HI)));
+        JsonNode body = Http.json(http.post("/chat/completions", chat("", USER_HI)));
 
         assertThat(body.path("usage").path("prompt_tokens_details").path("cached_tokens").asInt()).isEqualTo(1024);
         assertThat(body.path("usage").path("completion_tokens_details").path("reasoning_tokens").asInt()).isEqualTo(30);
@@ -191,8 +178,8 @@ class FakeOpenAiTest {
         fake.enqueue(FakeOpenAi.answer("x").withChoices("Yes", "No")
                 .withUsage(OpenAiUsage.of(9, 1).withAudioTokens(2, 1).withPredictionTokens(1, 0)));
 
-        JsonNode mixed = Http.json(post("/chat/completions", chat("", USER_HI)));
-        JsonNode choices = Http.json(post("/chat/completions", chat("", USER_HI)));
+        JsonNode mixed = Http.json(http.post("/chat/completions", chat("", USER_HI)));
+        JsonNode choices = Http.json(http.post("/chat/completions", chat("", USER_HI)));
 
         JsonNode message = mixed.path("choices").get(0).path("message");
         assertThat(message.path("content").asText()).isEqualTo("Let me check.");
@@ -212,7 +199,7 @@ class FakeOpenAiTest {
     void chat_refusal_hasNullContent() {
         fake.enqueue(FakeOpenAi.refusal("I can't help with that."));
 
-        JsonNode message = Http.json(post("/chat/completions", chat("", USER_HI))).path("choices").get(0).path("message");
+        JsonNode message = Http.json(http.post("/chat/completions", chat("", USER_HI))).path("choices").get(0).path("message");
 
         assertThat(message.get("content").isNull()).isTrue();
         assertThat(message.path("refusal").asText()).isEqualTo("I can't help with that.");
@@ -221,9 +208,9 @@ class FakeOpenAiTest {
     @Test
     void chatStream_usageChunkOnlyWhenAsked_usageNullOnEveryOtherChunk_obfuscationUnlessDisabled() {
         String stream = ",\"stream\":true,\"stream_options\":{\"include_usage\":true}";
-        List<JsonNode> withUsage = dataEvents(post("/chat/completions", chat(stream, USER_HI)).body());
-        List<JsonNode> without = dataEvents(post("/chat/completions", chat(",\"stream\":true", USER_HI)).body());
-        List<JsonNode> plain = dataEvents(post("/chat/completions",
+        List<JsonNode> withUsage = dataEvents(http.post("/chat/completions", chat(stream, USER_HI)).body());
+        List<JsonNode> without = dataEvents(http.post("/chat/completions", chat(",\"stream\":true", USER_HI)).body());
+        List<JsonNode> plain = dataEvents(http.post("/chat/completions",
                 chat(",\"stream\":true,\"stream_options\":{\"include_obfuscation\":false}", USER_HI)).body());
 
         JsonNode last = withUsage.get(withUsage.size() - 1);
@@ -245,7 +232,7 @@ class FakeOpenAiTest {
                 + "{\"type\":\"image_url\",\"image_url\":{\"url\":\"https://example.com/a.png\"}},"
                 + "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,iVBORw0KGgo=\"}}]}";
 
-        HttpResponse<String> response = post("/chat/completions", chat("", USER_HI, assistant,
+        HttpResponse<String> response = http.post("/chat/completions", chat("", USER_HI, assistant,
                 "{\"role\":\"tool\",\"tool_call_id\":\"call_a\",\"content\":\"18C\"}",
                 "{\"role\":\"tool\",\"tool_call_id\":\"call_b\",\"content\":\"21C\"}", images));
 
@@ -278,11 +265,11 @@ class FakeOpenAiTest {
         assertRefused("{\"messages\":[" + USER_HI + "]}", "you must provide a model parameter", null, null);
         assertRefused(chat(""), "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an"
                 + " empty array instead.", "messages", "empty_array");
-        assertThat(post("/chat/completions", "{\"model\": ").body()).contains("We could not parse the JSON body");
+        assertThat(http.post("/chat/completions", "{\"model\": ").body()).contains("We could not parse the JSON body");
     }
 
     private void assertRefused(String request, String message, String param, String code) {
-        HttpResponse<String> response = post("/chat/completions", request);
+        HttpResponse<String> response = http.post("/chat/completions", request);
         assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
         JsonNode error = Http.json(response).path("error");
         assertThat(error.path("message").asText()).isEqualTo(message);
@@ -297,8 +284,8 @@ class FakeOpenAiTest {
     @Test
     void completions_answerAsTextCompletion_plainAndStreamedWithUsage() {
         String request = "{\"model\":\"gpt-3.5-turbo-instruct\",\"prompt\":\"Say this is a test\"";
-        JsonNode plain = Http.json(post("/completions", request + ",\"logprobs\":2}"));
-        HttpResponse<String> stream = post("/completions",
+        JsonNode plain = Http.json(http.post("/completions", request + ",\"logprobs\":2}"));
+        HttpResponse<String> stream = http.post("/completions",
                 request + ",\"stream\":true,\"stream_options\":{\"include_usage\":true}}");
 
         assertThat(plain.path("object").asText()).isEqualTo("text_completion");
@@ -315,8 +302,8 @@ class FakeOpenAiTest {
 
     @Test
     void embeddings_answerFloatsOrBase64_oneItemPerInput() {
-        JsonNode floats = Http.json(post("/embeddings", "{\"model\":\"text-embedding-3-small\",\"input\":[\"a b c d\",\"e\"]}"));
-        JsonNode encoded = Http.json(post("/embeddings",
+        JsonNode floats = Http.json(http.post("/embeddings", "{\"model\":\"text-embedding-3-small\",\"input\":[\"a b c d\",\"e\"]}"));
+        JsonNode encoded = Http.json(http.post("/embeddings",
                 "{\"model\":\"text-embedding-3-small\",\"input\":\"a b c d\",\"encoding_format\":\"base64\",\"dimensions\":8}"));
 
         assertThat(floats.path("object").asText()).isEqualTo("list");
@@ -328,7 +315,7 @@ class FakeOpenAiTest {
         assertThat(bytes).hasSize(32);
         float first = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getFloat();
         assertThat(first).isBetween(-1f, 1f);
-        assertThat(post("/embeddings", "{\"model\":\"text-embedding-3-small\"}").body())
+        assertThat(http.post("/embeddings", "{\"model\":\"text-embedding-3-small\"}").body())
                 .contains("Missing required parameter: 'input'.");
     }
 
@@ -336,9 +323,9 @@ class FakeOpenAiTest {
     void models_listAndRetrieve_asOpenAiAnswersThem() {
         fake.setModels("gpt-4o-mini", "text-embedding-3-small");
 
-        JsonNode list = Http.json(get("/models", KEY));
-        JsonNode one = Http.json(get("/models/gpt-4o-mini", KEY));
-        HttpResponse<String> missing = get("/models/gpt-9", KEY);
+        JsonNode list = Http.json(http.get("/models", KEY));
+        JsonNode one = Http.json(http.get("/models/gpt-4o-mini", KEY));
+        HttpResponse<String> missing = http.get("/models/gpt-9", KEY);
 
         assertThat(list.path("object").asText()).isEqualTo("list");
         assertThat(list.path("data")).extracting(model -> model.path("id").asText())
@@ -352,7 +339,7 @@ class FakeOpenAiTest {
     void moderations_answerOneResultPerInput() {
         fake.enqueue(FakeOpenAi.moderation("violence"));
 
-        JsonNode body = Http.json(post("/moderations", "{\"model\":\"omni-moderation-latest\",\"input\":[\"a\",\"b\"]}"));
+        JsonNode body = Http.json(http.post("/moderations", "{\"model\":\"omni-moderation-latest\",\"input\":[\"a\",\"b\"]}"));
 
         assertThat(body.path("id").asText()).startsWith("modr-");
         assertThat(body.path("results")).hasSize(2);
@@ -365,7 +352,7 @@ class FakeOpenAiTest {
 
     @Test
     void responses_answerAResponseObject_storedForTheKeyThatCreatedIt() {
-        JsonNode created = Http.json(post("/responses", "{\"model\":\"gpt-4o\",\"input\":\"Tell me a joke\","
+        JsonNode created = Http.json(http.post("/responses", "{\"model\":\"gpt-4o\",\"input\":\"Tell me a joke\","
                 + "\"instructions\":\"Be brief\",\"metadata\":{\"run\":\"7\"}}"));
         String id = created.path("id").asText();
 
@@ -379,18 +366,18 @@ class FakeOpenAiTest {
         assertThat(text.path("text").asText()).isEqualTo("This is a test!");
         assertThat(created.path("usage").path("input_tokens_details").has("cached_tokens")).isTrue();
         assertThat(created.path("usage").path("output_tokens_details").has("reasoning_tokens")).isTrue();
-        assertThat(Http.json(get("/responses/" + id, KEY))).isEqualTo(created);
+        assertThat(Http.json(http.get("/responses/" + id, KEY))).isEqualTo(created);
         assertThat(fake.ownerOfResponse(id)).isEqualTo(KEY);
         assertThat(fake.storedResponse(KEY, id)).hasToString(created.toString());
         assertThat(fake.storedResponse(OTHER, id)).isNull();
-        JsonNode items = Http.json(get("/responses/" + id + "/input_items", KEY));
+        JsonNode items = Http.json(http.get("/responses/" + id + "/input_items", KEY));
         assertThat(items.path("data").get(0).path("content").get(0).path("text").asText()).isEqualTo("Tell me a joke");
         assertThat(items.path("first_id").asText()).startsWith("msg_");
 
-        HttpResponse<String> otherGet = get("/responses/" + id, OTHER);
-        HttpResponse<String> otherFollowUp = post("/responses", "{\"model\":\"gpt-4o\",\"input\":\"Another\","
+        HttpResponse<String> otherGet = http.get("/responses/" + id, OTHER);
+        HttpResponse<String> otherFollowUp = http.post("/responses", "{\"model\":\"gpt-4o\",\"input\":\"Another\","
                 + "\"previous_response_id\":\"" + id + "\"}", OTHER);
-        HttpResponse<String> ownFollowUp = post("/responses", "{\"model\":\"gpt-4o\",\"input\":\"Another\","
+        HttpResponse<String> ownFollowUp = http.post("/responses", "{\"model\":\"gpt-4o\",\"input\":\"Another\","
                 + "\"previous_response_id\":\"" + id + "\"}", KEY);
 
         assertThat(otherGet.statusCode()).isEqualTo(404);
@@ -405,21 +392,21 @@ class FakeOpenAiTest {
 
     @Test
     void responses_storeFalse_isNeverRetrievable_andDeleteForgets() {
-        String unstored = Http.json(post("/responses", "{\"model\":\"gpt-4o\",\"input\":\"hi\",\"store\":false}"))
+        String unstored = Http.json(http.post("/responses", "{\"model\":\"gpt-4o\",\"input\":\"hi\",\"store\":false}"))
                 .path("id").asText();
-        String stored = Http.json(post("/responses", "{\"model\":\"gpt-4o\",\"input\":\"hi\"}")).path("id").asText();
+        String stored = Http.json(http.post("/responses", "{\"model\":\"gpt-4o\",\"input\":\"hi\"}")).path("id").asText();
 
-        assertThat(get("/responses/" + unstored, KEY).statusCode()).isEqualTo(404);
+        assertThat(http.get("/responses/" + unstored, KEY).statusCode()).isEqualTo(404);
         assertThat(Http.delete(fake.baseUrl() + "/responses/" + stored, "Authorization", "Bearer " + OTHER).statusCode())
                 .isEqualTo(404);
         HttpResponse<String> deleted = Http.delete(fake.baseUrl() + "/responses/" + stored, "Authorization", "Bearer " + KEY);
         assertThat(Http.json(deleted).path("deleted").asBoolean()).isTrue();
-        assertThat(get("/responses/" + stored, KEY).statusCode()).isEqualTo(404);
+        assertThat(http.get("/responses/" + stored, KEY).statusCode()).isEqualTo(404);
     }
 
     @Test
     void responsesStream_sendsTheTypedEventsInOrder_andStoresTheCompletedResponse() {
-        HttpResponse<String> response = post("/responses", "{\"model\":\"gpt-4o\",\"input\":\"hi\",\"stream\":true}");
+        HttpResponse<String> response = http.post("/responses", "{\"model\":\"gpt-4o\",\"input\":\"hi\",\"stream\":true}");
 
         List<String> types = new ArrayList<>();
         JsonNode completed = null;
@@ -442,7 +429,7 @@ class FakeOpenAiTest {
         assertThat(response.headers().firstValue("content-type")).hasValue("text/event-stream; charset=utf-8");
         assertThat(completed.path("usage").path("input_tokens_details").path("cached_tokens").isInt()).isTrue();
         assertThat(completed.path("usage").path("output_tokens_details").path("reasoning_tokens").isInt()).isTrue();
-        assertThat(Http.json(get("/responses/" + completed.path("id").asText(), KEY)).path("status").asText())
+        assertThat(Http.json(http.get("/responses/" + completed.path("id").asText(), KEY)).path("status").asText())
                 .isEqualTo("completed");
     }
 
@@ -451,8 +438,8 @@ class FakeOpenAiTest {
         fake.enqueue(FakeOpenAi.toolCalls(new OpenAiToolCall("call_a", "get_weather", "{\"city\":\"Paris\"}")));
         fake.enqueue(FakeOpenAi.toolCalls(new OpenAiToolCall("call_a", "get_weather", "{\"city\":\"Paris\"}")));
 
-        JsonNode plain = Http.json(post("/responses", "{\"model\":\"gpt-4o\",\"input\":\"weather?\"}"));
-        String stream = post("/responses", "{\"model\":\"gpt-4o\",\"input\":\"weather?\",\"stream\":true}").body();
+        JsonNode plain = Http.json(http.post("/responses", "{\"model\":\"gpt-4o\",\"input\":\"weather?\"}"));
+        String stream = http.post("/responses", "{\"model\":\"gpt-4o\",\"input\":\"weather?\",\"stream\":true}").body();
 
         JsonNode item = plain.path("output").get(0);
         assertThat(item.path("type").asText()).isEqualTo("function_call");
@@ -484,12 +471,12 @@ class FakeOpenAiTest {
         assertThat(file.path("purpose").asText()).isEqualTo("user_data");
         assertThat(file.path("status").asText()).isEqualTo("processed");
         assertThat(fake.requests().get(0).bodyBytes()).isEqualTo(body);
-        assertThat(Http.json(get("/files/" + id, KEY))).isEqualTo(file);
+        assertThat(Http.json(http.get("/files/" + id, KEY))).isEqualTo(file);
         assertThat(Http.getBytes(fake.baseUrl() + "/files/" + id + "/content", "Authorization", "Bearer " + KEY).body())
                 .isEqualTo(content);
-        assertThat(Http.json(get("/files", KEY)).path("data")).hasSize(1);
-        assertThat(Http.json(get("/files", OTHER)).path("data")).isEmpty();
-        HttpResponse<String> other = get("/files/" + id, OTHER);
+        assertThat(Http.json(http.get("/files", KEY)).path("data")).hasSize(1);
+        assertThat(Http.json(http.get("/files", OTHER)).path("data")).isEmpty();
+        HttpResponse<String> other = http.get("/files/" + id, OTHER);
         assertThat(other.statusCode()).isEqualTo(404);
         assertThat(Http.json(other).path("error").path("message").asText()).isEqualTo("No such File object: " + id);
         assertThat(Http.json(other).path("error").path("param").asText()).isEqualTo("id");

@@ -17,6 +17,35 @@ final class Http {
     private Http() {
     }
 
+    /**
+     * Calls one fake as its provider's clients do: the key in the provider's own header, bodies in
+     * JSON, {@code key} unless another is named.
+     */
+    record Keyed(FakeUpstream fake, String header, String prefix, String key) {
+
+        /** OpenAI's {@code Authorization: Bearer <key>}. */
+        static Keyed bearer(FakeUpstream fake, String key) {
+            return new Keyed(fake, "Authorization", "Bearer ", key);
+        }
+
+        /** Gemini's {@code x-goog-api-key: <key>}. */
+        static Keyed googApiKey(FakeUpstream fake, String key) {
+            return new Keyed(fake, "x-goog-api-key", "", key);
+        }
+
+        HttpResponse<String> post(String path, String body) {
+            return post(path, body, key);
+        }
+
+        HttpResponse<String> post(String path, String body, String key) {
+            return Http.post(fake.baseUrl() + path, body, header, prefix + key, "Content-Type", "application/json");
+        }
+
+        HttpResponse<String> get(String path, String key) {
+            return Http.get(fake.baseUrl() + path, header, prefix + key);
+        }
+    }
+
     static HttpResponse<String> get(String url, String... headers) {
         return send("GET", url, HttpRequest.BodyPublishers.noBody(), headers);
     }

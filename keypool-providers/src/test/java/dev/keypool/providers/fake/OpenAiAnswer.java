@@ -211,11 +211,7 @@ public final class OpenAiAnswer implements Reply {
 
     private ObjectNode chat(Exchange exchange, JsonNode body) {
         List<List<String>> texts = texts(body);
-        ObjectNode root = JsonText.object();
-        root.put("id", "chatcmpl-" + Ids.alnum(29));
-        root.put("object", "chat.completion");
-        root.put("created", exchange.now().getEpochSecond());
-        root.put("model", model(body));
+        ObjectNode root = head(exchange, body, "chatcmpl-", "chat.completion");
         ArrayNode choiceArray = root.putArray("choices");
         for (int i = 0; i < texts.size(); i++) {
             List<String> text = texts.get(i);
@@ -402,11 +398,7 @@ public final class OpenAiAnswer implements Reply {
 
     private ObjectNode legacy(Exchange exchange, JsonNode body) {
         List<List<String>> texts = texts(body);
-        ObjectNode root = JsonText.object();
-        root.put("id", "cmpl-" + Ids.alnum(29));
-        root.put("object", "text_completion");
-        root.put("created", exchange.now().getEpochSecond());
-        root.put("model", model(body));
+        ObjectNode root = head(exchange, body, "cmpl-", "text_completion");
         root.put("system_fingerprint", systemFingerprint);
         ArrayNode choiceArray = root.putArray("choices");
         for (int i = 0; i < texts.size(); i++) {
@@ -747,6 +739,16 @@ public final class OpenAiAnswer implements Reply {
         for (byte b : token.getBytes(StandardCharsets.UTF_8)) {
             into.add(b & 0xff);
         }
+    }
+
+    /** What a whole (not streamed) completion opens with: its id, what it is, when it was made, and the model. */
+    private static ObjectNode head(Exchange exchange, JsonNode body, String idPrefix, String object) {
+        ObjectNode root = JsonText.object();
+        root.put("id", idPrefix + Ids.alnum(29));
+        root.put("object", object);
+        root.put("created", exchange.now().getEpochSecond());
+        root.put("model", model(body));
+        return root;
     }
 
     private static String model(JsonNode body) {

@@ -43,11 +43,7 @@ public record OpenAiUsage(int promptTokens, int completionTokens, int cachedToke
 
     /** Chat Completions' {@code usage} for {@code choices} choices. */
     ObjectNode chat(int choices) {
-        int completion = completionTokens * choices;
-        ObjectNode usage = JsonText.object();
-        usage.put("prompt_tokens", promptTokens);
-        usage.put("completion_tokens", completion);
-        usage.put("total_tokens", promptTokens + completion);
+        ObjectNode usage = legacy(choices);
         usage.putObject("prompt_tokens_details").put("cached_tokens", cachedTokens).put("audio_tokens", promptAudioTokens);
         usage.putObject("completion_tokens_details").put("reasoning_tokens", reasoningTokens * choices)
                 .put("audio_tokens", completionAudioTokens * choices)
@@ -56,7 +52,7 @@ public record OpenAiUsage(int promptTokens, int completionTokens, int cachedToke
         return usage;
     }
 
-    /** The legacy Completions' {@code usage}: the three totals, as that endpoint documents it. */
+    /** The legacy Completions' {@code usage}: the three totals, as that endpoint documents it (Chat Completions' starts so). */
     ObjectNode legacy(int choices) {
         int completion = completionTokens * choices;
         ObjectNode usage = JsonText.object();
