@@ -111,6 +111,38 @@
     if (expected !== node) container.insertBefore(node, expected);
   }
 
+  /**
+   * Keeps `container`'s children in the order of `items`, one element per item id, without
+   * rebuilding what is already there (focus, hover and transitions survive a refresh): an element is
+   * made by `create` the first time its id is seen, updated by `update` on every call, and removed,
+   * with its `cache` entry, once its id is gone. `owns(id)` says which of the cache's entries belong
+   * to this container (the key rows of every provider share one cache); `removed(id)` runs after one
+   * goes.
+   */
+  function reconcile(container, cache, items, { id, create, node, update, owns = () => true, removed = () => {} }) {
+    const seen = new Set();
+    let previous = null;
+    for (const item of items) {
+      const itemId = id(item);
+      seen.add(itemId);
+      let entry = cache.get(itemId);
+      if (!entry) {
+        entry = create(item);
+        cache.set(itemId, entry);
+      }
+      placeAfter(container, node(entry), previous);
+      previous = node(entry);
+      update(entry, item);
+    }
+    for (const [itemId, entry] of [...cache]) {
+      if (owns(itemId) && !seen.has(itemId)) {
+        node(entry).remove();
+        cache.delete(itemId);
+        removed(itemId);
+      }
+    }
+  }
+
   function setText(node, text) {
     const value = text === null || text === undefined ? '' : String(text);
     if (node.textContent !== value) node.textContent = value;
@@ -589,52 +621,42 @@
   }
 
   function renderCards(entries) {
-    const container = $('provider-cards');
-    const seen = new Set();
-    let previous = null;
-    for (const [provider, p] of entries) {
-      seen.add(provider);
-      let entry = state.cards.get(provider);
-      if (!entry) {
-        entry = createCard(provider);
-        state.cards.set(provider, entry);
-      }
-      placeAfter(container, entry.card, previous);
-      previous = entry.card;
-      const { card, refs } = entry;
-      const [health, healthText] = providerHealth(provider, p);
-      card.dataset.health = health;
-      setText(refs.health, healthText);
-      const keyless = provider === 'ollama';
-      if (keyless) {
-        setText(refs.activeLabel, 'Keys');
-        setText(refs.active, 'keyless');
-      } else {
-        const total = p.total_keys ?? (p.keys ? p.keys.length : 0);
-        setText(refs.activeLabel, 'Active keys');
-        setText(refs.active, `${p.active_keys ?? 0}/${total}`);
-      }
-      setText(refs.tokensLabel, provider === 'serp' ? 'Searches today' : 'Tokens today');
-      setText(refs.tokens, formatCompact(p.tokens_today));
-      refs.tokens.title = typeof p.tokens_today === 'number' ? formatInt(p.tokens_today) : '';
-      setText(refs.requests, formatCompact(p.requests));
-      refs.requests.title = typeof p.requests === 'number' ? formatInt(p.requests) : '';
-      const rate = typeof p.error_rate === 'number' && p.requests ? p.error_rate * 100 : null;
-      setText(refs.errorRate, rate === null ? '—' : `${rate < 10 && rate > 0 ? rate.toFixed(1) : Math.round(rate)}%`);
-      refs.errorRate.classList.toggle('bad', rate !== null && rate >= 10);
-      renderWaiting(refs, p.waiting);
-      let note = '';
-      if (keyless) note = p.host ? `Local models at ${p.host}` : 'Local models, no key needed';
-      else if (!(p.total_keys ?? (p.keys && p.keys.length))) note = `Set ${provider.toUpperCase()}_API_KEYS to use it.`;
-      setText(refs.note, note);
-      refs.note.hidden = !note;
+    reconcile($('provider-cards'), state.cards, entries, {
+      id: ([provider]) => provider,
+      create: ([provider]) => createCard(provider),
+      node: (entry) => entry.card,
+      update: updateCard,
+    });
+  }
+
+  function updateCard(entry, [provider, p]) {
+    const { card, refs } = entry;
+    const [health, healthText] = providerHealth(provider, p);
+    card.dataset.health = health;
+    setText(refs.health, healthText);
+    const keyless = provider === 'ollama';
+    if (keyless) {
+      setText(refs.activeLabel, 'Keys');
+      setText(refs.active, 'keyless');
+    } else {
+      const total = p.total_keys ?? (p.keys ? p.keys.length : 0);
+      setText(refs.activeLabel, 'Active keys');
+      setText(refs.active, `${p.active_keys ?? 0}/${total}`);
     }
-    for (const [provider, entry] of state.cards) {
-      if (!seen.has(provider)) {
-        entry.card.remove();
-        state.cards.delete(provider);
-      }
-    }
+    setText(refs.tokensLabel, provider === 'serp' ? 'Searches today' : 'Tokens today');
+    setText(refs.tokens, formatCompact(p.tokens_today));
+    refs.tokens.title = typeof p.tokens_today === 'number' ? formatInt(p.tokens_today) : '';
+    setText(refs.requests, formatCompact(p.requests));
+    refs.requests.title = typeof p.requests === 'number' ? formatInt(p.requests) : '';
+    const rate = typeof p.error_rate === 'number' && p.requests ? p.error_rate * 100 : null;
+    setText(refs.errorRate, rate === null ? '—' : `${rate < 10 && rate > 0 ? rate.toFixed(1) : Math.round(rate)}%`);
+    refs.errorRate.classList.toggle('bad', rate !== null && rate >= 10);
+    renderWaiting(refs, p.waiting);
+    let note = '';
+    if (keyless) note = p.host ? `Local models at ${p.host}` : 'Local models, no key needed';
+    else if (!(p.total_keys ?? (p.keys && p.keys.length))) note = `Set ${provider.toUpperCase()}_API_KEYS to use it.`;
+    setText(refs.note, note);
+    refs.note.hidden = !note;
   }
 
   /**
@@ -691,46 +713,37 @@
   }
 
   function renderSections(entries) {
-    const container = $('provider-sections');
-    const seen = new Set();
-    let previous = null;
-    for (const [provider, p] of entries) {
-      if (!wantsSection(provider, p)) continue;
-      seen.add(provider);
-      let entry = state.sections.get(provider);
-      if (!entry) {
-        entry = createSection(provider);
-        state.sections.set(provider, entry);
-      }
-      placeAfter(container, entry.section, previous);
-      previous = entry.section;
-      const keys = p.keys || [];
-      const { refs } = entry;
-      const keyed = keys.length > 0;
-      refs.resetProvider.hidden = !keyed;
-      refs.resetProvider.disabled = keys.every((k) => k.status === 'active');
-      refs.list.hidden = !keyed;
-      refs.keyless.hidden = keyed;
-      if (keyed) {
-        setText(refs.summary, `${p.active_keys ?? 0} of ${p.total_keys ?? keys.length} keys active`);
-      } else {
-        setText(refs.summary, provider === 'ollama' ? 'keyless' : 'no keys');
-        setText(refs.keyless, provider === 'ollama'
-          ? `Keyless local provider${p.host ? ` at ${p.host}` : ''}: ${p.available ? 'reachable' : 'not reachable'}.`
-          : 'No keys configured.');
-      }
-      renderKeyRows(provider, keys, refs.list);
-      renderTrend(provider);
-    }
-    for (const [provider, entry] of state.sections) {
-      if (!seen.has(provider)) {
-        entry.section.remove();
-        state.sections.delete(provider);
+    reconcile($('provider-sections'), state.sections, entries.filter(([provider, p]) => wantsSection(provider, p)), {
+      id: ([provider]) => provider,
+      create: ([provider]) => createSection(provider),
+      node: (entry) => entry.section,
+      update: updateSection,
+      removed: (provider) => {
         for (const rowKey of [...state.rows.keys()]) {
           if (rowKey.startsWith(`${provider}/`)) state.rows.delete(rowKey);
         }
-      }
+      },
+    });
+  }
+
+  function updateSection(entry, [provider, p]) {
+    const keys = p.keys || [];
+    const { refs } = entry;
+    const keyed = keys.length > 0;
+    refs.resetProvider.hidden = !keyed;
+    refs.resetProvider.disabled = keys.every((k) => k.status === 'active');
+    refs.list.hidden = !keyed;
+    refs.keyless.hidden = keyed;
+    if (keyed) {
+      setText(refs.summary, `${p.active_keys ?? 0} of ${p.total_keys ?? keys.length} keys active`);
+    } else {
+      setText(refs.summary, provider === 'ollama' ? 'keyless' : 'no keys');
+      setText(refs.keyless, provider === 'ollama'
+        ? `Keyless local provider${p.host ? ` at ${p.host}` : ''}: ${p.available ? 'reachable' : 'not reachable'}.`
+        : 'No keys configured.');
     }
+    renderKeyRows(provider, keys, refs.list);
+    renderTrend(provider);
   }
 
   function createUsage(windowName, label) {
@@ -782,26 +795,13 @@
   }
 
   function renderKeyRows(provider, keys, list) {
-    const seen = new Set();
-    let previous = null;
-    for (const key of keys) {
-      const rowKey = `${provider}/${key.index}`;
-      seen.add(rowKey);
-      let entry = state.rows.get(rowKey);
-      if (!entry) {
-        entry = createKeyRow(provider, key.index);
-        state.rows.set(rowKey, entry);
-      }
-      placeAfter(list, entry.row, previous);
-      previous = entry.row;
-      updateKeyRow(provider, entry, key);
-    }
-    for (const [rowKey, entry] of state.rows) {
-      if (rowKey.startsWith(`${provider}/`) && !seen.has(rowKey)) {
-        entry.row.remove();
-        state.rows.delete(rowKey);
-      }
-    }
+    reconcile(list, state.rows, keys, {
+      id: (key) => `${provider}/${key.index}`,
+      create: (key) => createKeyRow(provider, key.index),
+      node: (entry) => entry.row,
+      update: (entry, key) => updateKeyRow(provider, entry, key),
+      owns: (rowKey) => rowKey.startsWith(`${provider}/`),
+    });
   }
 
   function availableAtMs(key) {
