@@ -13,7 +13,7 @@
 # them when missing, as run-gateway-bench.sh does. Loopback only; every load is bounded in time.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/env.sh"
 BASE_JAR=$(readlink -f "${1:?baseline jar}")
 NEW_JAR=$(readlink -f "${2:?new jar}")
 ROUNDS=${ROUNDS:-3}
@@ -23,10 +23,6 @@ CONNECTIONS=${CONNECTIONS:-32}
 STREAM=${STREAM:-0}
 PORT_BASE=${PORT_BASE:-18500}
 WORK=${BENCH_WORK:-/tmp/keypool-compare}
-if [ -d /usr/lib/jvm/temurin-25-jdk-amd64 ]; then
-  export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
-fi
-JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 JAVA_OPTS=${KEYPOOL_JAVA_OPTS-$("$ROOT/keypool" --print-java-opts)}
 UPSTREAM=$((PORT_BASE + 1))
 GATEWAY=$((PORT_BASE + 2))

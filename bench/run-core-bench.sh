@@ -2,11 +2,8 @@
 # Runs the core JMH benchmarks (acquire+commit beside the AtomicLong floor) with 1 and 2 threads.
 # Usage: bench/run-core-bench.sh [extra JMH args]   Results: keypool-bench/target/jmh-*.txt
 set -euo pipefail
-cd "$(dirname "$0")/.."
-if [ -d /usr/lib/jvm/temurin-25-jdk-amd64 ]; then
-  export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
-fi
-JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
+. "$(dirname "$0")/env.sh"
+cd "$ROOT"
 ./mvnw -q -B -ntp -DskipTests -pl keypool-bench -am package
 for threads in 1 2; do
   "$JAVA" -jar keypool-bench/target/keypool-benchmarks.jar AcquireCommitBenchmark \

@@ -16,12 +16,8 @@
 # HOLD_SECONDS=50, SKIP_BUILD=0, BENCH_WORK=/tmp/keypool-flood, OUT=docs/BENCHMARKS-flood.md.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/env.sh"
 cd "$ROOT"
-if [ -d /usr/lib/jvm/temurin-25-jdk-amd64 ]; then
-  export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
-fi
-JAVA_BIN="${JAVA_HOME:+$JAVA_HOME/bin/}"
 WORK=${BENCH_WORK:-/tmp/keypool-flood}
 OUT=${OUT:-$ROOT/docs/BENCHMARKS-flood.md}
 HOLD_SECONDS=${HOLD_SECONDS:-50}

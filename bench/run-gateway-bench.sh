@@ -26,12 +26,8 @@
 #   SKIP_BUILD=0 SKIP_INSTALL=0 PORT_BASE=18100 BENCH_WORK=/tmp/keypool-bench OUT=docs/BENCHMARKS.md
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/env.sh"
 cd "$ROOT"
-if [ -d /usr/lib/jvm/temurin-25-jdk-amd64 ]; then
-  export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
-fi
-JAVA_BIN="${JAVA_HOME:+$JAVA_HOME/bin/}"
 
 QUICK=${QUICK:-0}
 q() { if [ "$QUICK" = 1 ]; then echo "$2"; else echo "$1"; fi; }

@@ -5,12 +5,8 @@
 # at the end. Writes docs/BENCHMARKS-redis.md.
 # Usage: bench/run-redis-bench.sh        Tunables (env): WI W I R (JMH warmup/measurement), N (redis-benchmark requests)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$(pwd)
-if [ -d /usr/lib/jvm/temurin-25-jdk-amd64 ]; then
-  export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
-fi
-JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
+. "$(dirname "$0")/env.sh"
+cd "$ROOT"
 WI=${WI:-3} W=${W:-2s} I=${I:-5} R=${R:-2s} N=${N:-100000}
 CALLERS=(1 2 16)
 START=$(date +%s)
