@@ -110,6 +110,21 @@ class KeypoolMeterBinderTest {
     }
 
     @Test
+    void aReloadThatChangesAKeptKeysLimits_showsTheNewLimits() {
+        new KeypoolMeterBinder(manager).bindTo(first);
+        assertThat(gauge(first, "keypool_key_window_request_limit", "0", "window", "minute")).isEqualTo(5);
+
+        manager.reload(KeypoolConfig.builder()
+                .addKey(Provider.OPENAI, KEY_0, null, WindowLimits.of(1_000, 10_000).withRequests(9, 90))
+                .addKey(Provider.OPENAI, KEY_1, null, WindowLimits.of(1_000, 10_000).withRequests(5, 50))
+                .build());
+
+        assertThat(gauge(first, "keypool_key_window_request_limit", "0", "window", "minute")).isEqualTo(9);
+        assertThat(gauge(first, "keypool_key_window_request_limit", "0", "window", "day")).isEqualTo(90);
+        assertThat(gauge(first, "keypool_key_window_request_limit", "1", "window", "minute")).isEqualTo(5);
+    }
+
+    @Test
     void noMeterNamesOrTagsAKey() {
         new KeypoolMeterBinder(manager, rotator).bindTo(first);
         rotator.acquire(Provider.OPENAI, null, 10).commit(TokenUsage.of(5, 5));
