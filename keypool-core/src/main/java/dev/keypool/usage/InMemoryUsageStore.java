@@ -25,8 +25,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * record. The newest bucket's counts live in the record, not in the rings, so a settle in the
  * head's bucket copies nothing else either; only a settle that moves the head to a later bucket
  * copies the rings (61 longs each by default), writing the old head's counts into its slot: at most
- * once per bucket and key, however many requests the key serves in it. (Copying both rings on every
- * settle doubled the cost of an acquire and commit when request limits added the second ring.)
+ * once per bucket and key, however many requests the key serves in it. (When request limits added
+ * the second ring, copying both on every settle, 1 KB, was most of what an acquire and commit
+ * allocated, and most of what it newly cost.)
  *
  * <h2>The sliding minute, where the provider sees it</h2>
  * A reservation's tokens are <em>held</em> from its admission until it is settled, counting in the
