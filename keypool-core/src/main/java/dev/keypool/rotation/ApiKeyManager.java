@@ -372,7 +372,7 @@ public final class ApiKeyManager implements AutoCloseable {
     /** A reservation settled or expired: its slot is free (called once per reservation, by it). */
     void freeSlot(Reservation reservation, Ticket ticket) {
         if (inFlight.settled(reservation, ticket) == 0) {
-            roster.lastSettled(reservation.keyId(), reservation.maskedKey());
+            roster.lastSettled(reservation);
         }
     }
 }

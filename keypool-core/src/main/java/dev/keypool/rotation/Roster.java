@@ -138,10 +138,15 @@ final class Roster {
         return after;
     }
 
-    /** A key's last request in flight settled: if a reload removed it, it has now left. */
-    void lastSettled(KeyId id, String maskedKey) {
+    /**
+     * A key's last request in flight settled ({@code settled}'s): if a reload removed it, it has
+     * now left. The key is masked only then: this runs whenever a key's count drops to 0, which a
+     * key serving one request at a time does on every request.
+     */
+    void lastSettled(Reservation settled) {
+        KeyId id = settled.keyId();
         if (!leaving.isEmpty() && leaving.remove(id)) {
-            LOG.info("{} {} has left the pool: its last request in flight settled", id, maskedKey);
+            LOG.info("{} {} has left the pool: its last request in flight settled", id, settled.maskedKey());
         }
     }
 }

@@ -17,12 +17,17 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * <h2>Design</h2>
  * Each key has one {@link AtomicReference} to an immutable {@link Window}: a ring of minute
- * buckets, the bucket number at its head, the day's number and total, the tokens of reservations
- * not yet settled, and the key's state. Every write (reserve, settle, state change) reads the
- * current window, builds the next one and compare-and-sets it, retrying on a lost race, so the
- * check "is there room in both windows" and the update happen as one step without a lock. A
- * reserve never blocks another key, and copies nothing but the small window record; a settle that
- * charges tokens copies the ring (61 longs by default).
+ * buckets, the bucket number at its head and that bucket's counts, the day's number and total, the
+ * tokens of reservations not yet settled, and the key's state. Every write (reserve, settle, state
+ * change) reads the current window, builds the next one and compare-and-sets it, retrying on a
+ * lost race, so the check "is there room in both windows" and the update happen as one step
+ * without a lock. A reserve never blocks another key, and copies nothing but the small window
+ * record. The newest bucket's counts live in the record, not in the rings, so a settle in the
+ * head's bucket copies nothing else either; only a settle that moves the head to a later bucket
+ * copies the rings (61 longs each by default), writing the old head's counts into its slot: at most
+ * once per bucket and key, however many requests the key serves in it. (When request limits added
+ * the second ring, copying both on every settle, 1 KB, was most of what an acquire and commit
+ * allocated, and most of what it newly cost.)
  *
  * <h2>The sliding minute, where the provider sees it</h2>
  * A reservation's tokens are <em>held</em> from its admission until it is settled, counting in the
@@ -106,29 +111,34 @@ public final class InMemoryUsageStore implements UsageStore {
         }
         this.bucketMillis = bucketMillis;
         this.ringLength = (int) (MINUTE_MILLIS / bucketMillis) + 1;
-        this.empty = new Window(new long[ringLength], Long.MIN_VALUE / 2, 0, Long.MIN_VALUE, 0, 0, KeyState.ACTIVE,
-                new long[ringLength], 0, 0, 0);
+        this.empty = new Window(new long[ringLength], Long.MIN_VALUE / 2, 0, 0, Long.MIN_VALUE, 0, 0,
+                KeyState.ACTIVE, new long[ringLength], 0, 0, 0, 0);
         this.fingerprinter = fingerprinter;
     }
 
     /**
      * One key's windows and state, never changed after it is published.
      *
+     * @param ring      the tokens settled per bucket, for the buckets before {@code head} (the slot
+     *                  of {@code head} itself is not read: its tokens are {@code headTokens})
      * @param minuteSum the tokens settled in the live buckets as seen from {@code head}, kept so
      *                  that a read costs O(buckets passed since the last write), not O(ring)
+     * @param headTokens the tokens settled in bucket {@code head}
      * @param dayTokens the tokens settled on {@code epochDay}
      * @param held      the tokens of the reservations not yet settled: in the minute and every day
      * @param requests  the requests settled per bucket, a ring parallel to {@code ring} (same head)
      * @param requestMinuteSum the requests settled in the live buckets as seen from {@code head}
+     * @param headRequests the requests settled in bucket {@code head}
      * @param dayRequests the requests settled on {@code epochDay}
      * @param heldRequests the reservations not yet settled, one request each
      */
-    private record Window(long[] ring, long head, long minuteSum, long epochDay, long dayTokens, long held,
-            KeyState state, long[] requests, long requestMinuteSum, long dayRequests, long heldRequests) {
+    private record Window(long[] ring, long head, long minuteSum, long headTokens, long epochDay, long dayTokens,
+            long held, KeyState state, long[] requests, long requestMinuteSum, long headRequests, long dayRequests,
+            long heldRequests) {
 
         Window withState(KeyState next) {
-            return new Window(ring, head, minuteSum, epochDay, dayTokens, held, next, requests, requestMinuteSum,
-                    dayRequests, heldRequests);
+            return new Window(ring, head, minuteSum, headTokens, epochDay, dayTokens, held, next, requests,
+                    requestMinuteSum, headRequests, dayRequests, heldRequests);
         }
     }
 
@@ -216,21 +226,22 @@ public final class InMemoryUsageStore implements UsageStore {
             long head = Math.max(current.head, bucket);
             long settledMinute = minuteSum(current.ring, current.minuteSum, current.head, head);
             if (tokens > limits.perMinute() - settledMinute - current.held) {
-                return new ReserveResult.Denied(DenialReason.MINUTE_LIMIT, minuteRetryAt(current.ring, current.head,
-                        head, settledMinute, current.held, tokens, limits.perMinute(), nowMillis));
+                return new ReserveResult.Denied(DenialReason.MINUTE_LIMIT, minuteRetryAt(current.ring,
+                        current.headTokens, current.head, head, settledMinute, current.held, tokens, limits.perMinute(),
+                        nowMillis));
             }
             long requestsMinute = minuteSum(current.requests, current.requestMinuteSum, current.head, head);
             if (1 > limits.requestsPerMinute() - requestsMinute - current.heldRequests) {
                 return new ReserveResult.Denied(DenialReason.REQUEST_MINUTE_LIMIT, minuteRetryAt(current.requests,
-                        current.head, head, requestsMinute, current.heldRequests, 1, limits.requestsPerMinute(),
-                        nowMillis));
+                        current.headRequests, current.head, head, requestsMinute, current.heldRequests, 1,
+                        limits.requestsPerMinute(), nowMillis));
             }
             // The rings are untouched: held tokens and requests are in no bucket until they are settled.
             KeyState state = probing != null ? probing : current.state;
             boolean sameDay = current.epochDay >= day.epochDay();
-            Window next = new Window(current.ring, current.head, current.minuteSum,
+            Window next = new Window(current.ring, current.head, current.minuteSum, current.headTokens,
                     sameDay ? current.epochDay : day.epochDay(), sameDay ? current.dayTokens : 0,
-                    current.held + tokens, state, current.requests, current.requestMinuteSum,
+                    current.held + tokens, state, current.requests, current.requestMinuteSum, current.headRequests,
                     sameDay ? current.dayRequests : 0, current.heldRequests + 1);
             if (ref.compareAndSet(current, next)) {
                 // Held tokens are in no bucket: the ticket says when and on which day the caller reserved.
@@ -334,8 +345,9 @@ public final class InMemoryUsageStore implements UsageStore {
         List<StoreSnapshot.KeyWindow> keys = new ArrayList<>(windows.size());
         windows.forEach((key, ref) -> {
             Window w = ref.get();
-            keys.add(new StoreSnapshot.KeyWindow(key, null, w.ring, w.head, w.minuteSum, w.epochDay, w.dayTokens,
-                    w.held, w.state, w.requests, w.requestMinuteSum, w.dayRequests, w.heldRequests));
+            keys.add(new StoreSnapshot.KeyWindow(key, null, withHead(w.ring, w.head, w.headTokens), w.head,
+                    w.minuteSum, w.epochDay, w.dayTokens, w.held, w.state, withHead(w.requests, w.head, w.headRequests),
+                    w.requestMinuteSum, w.dayRequests, w.heldRequests));
         });
         return new StoreSnapshot(bucketMillis, ticketIds.get(), keys);
     }
@@ -351,8 +363,8 @@ public final class InMemoryUsageStore implements UsageStore {
             if (w.epochDay > epochDay || (w.epochDay == epochDay && w.dayTokens >= tokens)) {
                 return w;
             }
-            return new Window(w.ring, w.head, w.minuteSum, epochDay, tokens, w.held, w.state, w.requests,
-                    w.requestMinuteSum, w.epochDay == epochDay ? w.dayRequests : 0, w.heldRequests);
+            return new Window(w.ring, w.head, w.minuteSum, w.headTokens, epochDay, tokens, w.held, w.state, w.requests,
+                    w.requestMinuteSum, w.headRequests, w.epochDay == epochDay ? w.dayRequests : 0, w.heldRequests);
         });
     }
 
@@ -366,8 +378,9 @@ public final class InMemoryUsageStore implements UsageStore {
             if (w.epochDay > epochDay || (w.epochDay == epochDay && w.dayRequests >= requests)) {
                 return w;
             }
-            return new Window(w.ring, w.head, w.minuteSum, epochDay, w.epochDay == epochDay ? w.dayTokens : 0, w.held,
-                    w.state, w.requests, w.requestMinuteSum, requests, w.heldRequests);
+            return new Window(w.ring, w.head, w.minuteSum, w.headTokens, epochDay,
+                    w.epochDay == epochDay ? w.dayTokens : 0, w.held, w.state, w.requests, w.requestMinuteSum,
+                    w.headRequests, requests, w.heldRequests);
         });
     }
 
@@ -413,9 +426,11 @@ public final class InMemoryUsageStore implements UsageStore {
                 throw new IllegalArgumentException("snapshot request ring of " + key.owner() + " has "
                         + key.requests().length + " buckets, expected " + ringLength);
             }
-            Window window = chargeHeld(new Window(key.ring().clone(), key.head(), key.minuteSum(), key.epochDay(),
-                    key.dayTokens(), key.held(), key.state(), key.requests().clone(), key.requestMinuteSum(),
-                    key.dayRequests(), key.heldRequests()), nowMillis);
+            int headSlot = slot(key.head());
+            Window window = chargeHeld(new Window(key.ring().clone(), key.head(), key.minuteSum(),
+                    key.ring()[headSlot], key.epochDay(), key.dayTokens(), key.held(), key.state(),
+                    key.requests().clone(), key.requestMinuteSum(), key.requests()[headSlot], key.dayRequests(),
+                    key.heldRequests()), nowMillis);
             if (key.key() != null) {
                 windows.put(key.key(), new AtomicReference<>(window));
             } else {
@@ -444,20 +459,19 @@ public final class InMemoryUsageStore implements UsageStore {
             long heldRequests = Math.max(0, current.heldRequests - releasedRequests);
             Window next;
             if (charge == 0 && chargedRequests == 0) {
-                next = new Window(current.ring, current.head, current.minuteSum, current.epochDay, current.dayTokens,
-                        held, current.state, current.requests, current.requestMinuteSum, current.dayRequests,
-                        heldRequests);
+                next = new Window(current.ring, current.head, current.minuteSum, current.headTokens, current.epochDay,
+                        current.dayTokens, held, current.state, current.requests, current.requestMinuteSum,
+                        current.headRequests, current.dayRequests, heldRequests);
             } else {
                 long head = Math.max(current.head, bucket);
-                long[] ring = advancedCopy(current.ring, current.head, head);
-                ring[slot(head)] += charge;
-                long[] requests = advancedCopy(current.requests, current.head, head);
-                requests[slot(head)] += chargedRequests;
+                boolean sameBucket = head == current.head;
                 boolean newDay = current.epochDay < day.epochDay();
-                next = new Window(ring, head, minuteTokens(current, head) + charge,
+                next = new Window(advanced(current.ring, current.headTokens, current.head, head), head,
+                        minuteTokens(current, head) + charge, (sameBucket ? current.headTokens : 0) + charge,
                         newDay ? day.epochDay() : current.epochDay, (newDay ? 0 : current.dayTokens) + charge, held,
-                        current.state, requests,
+                        current.state, advanced(current.requests, current.headRequests, current.head, head),
                         minuteSum(current.requests, current.requestMinuteSum, current.head, head) + chargedRequests,
+                        (sameBucket ? current.headRequests : 0) + chargedRequests,
                         (newDay ? 0 : current.dayRequests) + chargedRequests, heldRequests);
             }
             if (ref.compareAndSet(current, next)) {
@@ -472,14 +486,14 @@ public final class InMemoryUsageStore implements UsageStore {
             return window;
         }
         long head = Math.max(window.head, Math.floorDiv(nowMillis, bucketMillis));
-        long[] ring = advancedCopy(window.ring, window.head, head);
-        ring[slot(head)] += window.held;
-        long[] requests = advancedCopy(window.requests, window.head, head);
-        requests[slot(head)] += window.heldRequests;
-        return new Window(ring, head, minuteTokens(window, head) + window.held, window.epochDay,
-                window.dayTokens + window.held, 0, window.state, requests,
+        boolean sameBucket = head == window.head;
+        return new Window(advanced(window.ring, window.headTokens, window.head, head), head,
+                minuteTokens(window, head) + window.held, (sameBucket ? window.headTokens : 0) + window.held,
+                window.epochDay, window.dayTokens + window.held, 0, window.state,
+                advanced(window.requests, window.headRequests, window.head, head),
                 minuteSum(window.requests, window.requestMinuteSum, window.head, head) + window.heldRequests,
-                window.dayRequests + window.heldRequests, 0);
+                (sameBucket ? window.headRequests : 0) + window.heldRequests, window.dayRequests + window.heldRequests,
+                0);
     }
 
     private AtomicReference<Window> windowOf(KeyId key) {
@@ -543,15 +557,15 @@ public final class InMemoryUsageStore implements UsageStore {
      * as the ring's oldest settled buckets expire; a moment a bucket from now when what is held
      * alone leaves no room (it frees up when its requests end, which no clock tells).
      */
-    private long minuteRetryAt(long[] ring, long ringHead, long head, long settled, long held, long amount,
-            long limit, long nowMillis) {
+    private long minuteRetryAt(long[] ring, long ringHeadCount, long ringHead, long head, long settled, long held,
+            long amount, long limit, long nowMillis) {
         long soon = (Math.floorDiv(nowMillis, bucketMillis) + 1) * bucketMillis;
         if (amount > limit - held) {
             return soon;
         }
         long freed = 0;
         for (long bucket = Math.max(ringHead - ringLength + 1, head - ringLength + 1); bucket <= ringHead; bucket++) {
-            freed += ring[slot(bucket)];
+            freed += bucket == ringHead ? ringHeadCount : ring[slot(bucket)];
             if (settled - freed + held + amount <= limit) {
                 return (bucket + ringLength) * bucketMillis;
             }
@@ -559,13 +573,28 @@ public final class InMemoryUsageStore implements UsageStore {
         return (head + ringLength) * bucketMillis;
     }
 
-    /** A copy of a ring whose slots for buckets newer than {@code ringHead} up to {@code head} are zeroed. */
-    private long[] advancedCopy(long[] source, long ringHead, long head) {
+    /**
+     * The ring as of {@code head}: the same array while the head stays in its bucket, else a copy
+     * holding the old head's count {@code ringHeadCount} in its slot and nothing in the slots of
+     * the buckets after it, up to {@code head} (which have fallen out of the minute, or are new).
+     */
+    private long[] advanced(long[] source, long ringHeadCount, long ringHead, long head) {
+        if (head == ringHead) {
+            return source;
+        }
         long[] ring = source.clone();
+        ring[slot(ringHead)] = ringHeadCount;
         long stale = Math.min(head - ringHead, ringLength);
         for (long i = 1; i <= stale; i++) {
             ring[slot(ringHead + i)] = 0;
         }
+        return ring;
+    }
+
+    /** A copy of a ring with its head bucket's count in its slot: the whole ring, as a snapshot writes it. */
+    private long[] withHead(long[] source, long head, long headCount) {
+        long[] ring = source.clone();
+        ring[slot(head)] = headCount;
         return ring;
     }
 }

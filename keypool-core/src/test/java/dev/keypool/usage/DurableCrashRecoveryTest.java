@@ -76,6 +76,23 @@ class DurableCrashRecoveryTest {
         store.settle(((ReserveResult.Granted) result).ticket(), tokens, clock.millis(), day());
     }
 
+    /** What a test does with a store before it is killed. */
+    private interface BeforeTheKill {
+        void run(DurableUsageStore store) throws IOException;
+    }
+
+    /**
+     * The data directory {@code name} as {@code kill -9} would leave it right after {@code before}
+     * ran on a store opened there.
+     */
+    private Path crashedAfter(String name, BeforeTheKill before) throws IOException {
+        Path dir = work.resolve(name);
+        try (DurableUsageStore store = open(dir)) {
+            before.run(store);
+            return crashCopy(dir, name + "-after-kill");
+        }
+    }
+
     /** The data directory as {@code kill -9} would leave it now: what is on disk, no clean-shutdown mark. */
     private Path crashCopy(Path dir, String name) throws IOException {
         Path copy = Files.createDirectories(work.resolve(name));
@@ -97,15 +114,12 @@ class DurableCrashRecoveryTest {
     @Test
     void killMinus9_losesTheLastSecond_andTheRestartDoesNotAdmitItAgain() throws IOException {
         WindowLimits limits = WindowLimits.of(600, WindowLimits.UNLIMITED);
-        Path dir = work.resolve("minute");
-        Path crashed;
-        try (DurableUsageStore store = open(dir)) {
+        Path crashed = crashedAfter("minute", store -> {
             spend(store, limits, 300);
             store.flush();
             clock.advance(Duration.ofMillis(400));
             spend(store, limits, 300);
-            crashed = crashCopy(dir, "minute-after-kill");
-        }
+        });
         clock.advance(Duration.ofSeconds(3));
 
         try (DurableUsageStore restarted = open(crashed)) {
@@ -128,16 +142,13 @@ class DurableCrashRecoveryTest {
     @Test
     void crashAfterTheLastSnapshot_neverRollsTheDayCounterBack() throws IOException {
         WindowLimits limits = WindowLimits.of(WindowLimits.UNLIMITED, 1_000);
-        Path dir = work.resolve("day");
-        Path crashed;
-        try (DurableUsageStore store = open(dir)) {
+        Path crashed = crashedAfter("day", store -> {
             spend(store, limits, 20);
             store.flush();
             for (int i = 0; i < 4; i++) {
                 spend(store, limits, 50);
             }
-            crashed = crashCopy(dir, "day-after-kill");
-        }
+        });
 
         try (DurableUsageStore restarted = open(crashed)) {
             long dayTokens = restarted.usage(KEY, clock.millis(), day()).dayTokens();
@@ -150,13 +161,10 @@ class DurableCrashRecoveryTest {
     @Test
     void reservationsPendingAtACrash_areChargedByTheRestart_neverRefunded() throws IOException {
         WindowLimits limits = WindowLimits.of(10_000, 600);
-        Path dir = work.resolve("orphans");
-        Path crashed;
-        try (DurableUsageStore store = open(dir)) {
+        Path crashed = crashedAfter("orphans", store -> {
             assertThat(reserve(store, limits, 600)).isInstanceOf(ReserveResult.Granted.class);
             store.flush();
-            crashed = crashCopy(dir, "orphans-after-kill");
-        }
+        });
 
         try (DurableUsageStore restarted = open(crashed)) {
             assertThat(restarted.pendingCount()).isZero();
@@ -254,17 +262,14 @@ class DurableCrashRecoveryTest {
     @Test
     void crashAfterTheLastSnapshot_neverRollsTheDayRequestCountBack_andHoldsTheRequestMinute() throws IOException {
         WindowLimits limits = WindowLimits.ofRequests(1_000, 100);
-        Path dir = work.resolve("requests");
-        Path crashed;
-        try (DurableUsageStore store = open(dir)) {
+        Path crashed = crashedAfter("requests", store -> {
             spend(store, limits, 1);
             spend(store, limits, 1);
             store.flush();
             for (int i = 0; i < 4; i++) {
                 spend(store, limits, 1);
             }
-            crashed = crashCopy(dir, "requests-after-kill");
-        }
+        });
 
         try (DurableUsageStore restarted = open(crashed)) {
             long dayRequests = restarted.usage(KEY, clock.millis(), day()).dayRequests();
@@ -280,13 +285,10 @@ class DurableCrashRecoveryTest {
     @Test
     void requestsPendingAtACrash_areChargedByTheRestart() throws IOException {
         WindowLimits limits = WindowLimits.ofRequests(WindowLimits.UNLIMITED, 1);
-        Path dir = work.resolve("pending-requests");
-        Path crashed;
-        try (DurableUsageStore store = open(dir)) {
+        Path crashed = crashedAfter("pending-requests", store -> {
             assertThat(reserve(store, limits, 10)).isInstanceOf(ReserveResult.Granted.class);
             store.flush();
-            crashed = crashCopy(dir, "pending-requests-after-kill");
-        }
+        });
 
         try (DurableUsageStore restarted = open(crashed)) {
             clock.advanceMillis(2 * MINUTE);

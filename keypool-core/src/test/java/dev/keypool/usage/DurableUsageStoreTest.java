@@ -81,6 +81,30 @@ class DurableUsageStoreTest extends UsageStoreContract {
         }
     }
 
+    /**
+     * The newest bucket's counts are written with the ring: tokens and a request settled in it
+     * before the stop leave the minute a minute later, when a bucket settled after the restart is
+     * still in it.
+     */
+    @Test
+    void reopen_theNewestBucketBeforeTheStop_leavesTheMinuteOnTime_afterLaterBucketsWereSettled() {
+        Path dir = dataDir.resolve("newest-bucket");
+        try (DurableUsageStore first = open(dir)) {
+            first.settle(granted(first, 4_000, T0 + 30 * SECOND), 4_000, T0 + 30 * SECOND, DayWindow.at(T0, UTC));
+        }
+        try (DurableUsageStore second = open(dir)) {
+            second.settle(granted(second, 1_000, T0 + 40 * SECOND), 1_000, T0 + 40 * SECOND, DayWindow.at(T0, UTC));
+            KeyUsage both = second.usage(KEY, T0 + 89 * SECOND, DayWindow.at(T0, UTC));
+            assertThat(both.minuteTokens()).isEqualTo(5_000);
+            assertThat(both.minuteRequests()).isEqualTo(2);
+
+            KeyUsage later = second.usage(KEY, T0 + 91 * SECOND, DayWindow.at(T0, UTC));
+            assertThat(later.minuteTokens()).isEqualTo(1_000);
+            assertThat(later.minuteRequests()).isEqualTo(1);
+            assertThat(later.dayTokens()).isEqualTo(5_000);
+        }
+    }
+
     @Test
     void flush_writesOnlyWhenSomethingChanged() throws IOException {
         Path dir = dataDir.resolve("dirty");

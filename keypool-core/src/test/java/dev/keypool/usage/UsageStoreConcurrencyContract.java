@@ -6,6 +6,7 @@ import dev.keypool.config.KeyId;
 import dev.keypool.config.Provider;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.testing.AdmissionLedger;
+import dev.keypool.testing.ClockSteps;
 import dev.keypool.testing.ManualClock;
 import java.time.Instant;
 import java.time.ZoneId;
@@ -23,8 +24,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.ReadWriteLock;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -39,8 +38,8 @@ import org.junit.jupiter.api.Timeout;
  * <p>The run is bounded by a number of operations, never by time, and asserts nothing about
  * timing. A store's test extends this class like {@link UsageStoreContract}.
  *
- * <p>An operation reads the clock and calls the store under a read lock that the driver takes
- * exclusively to move the clock: the threads of a step share one "now", so none is a caller whose
+ * <p>An operation reads the clock and calls the store between the driver's {@link ClockSteps}: the
+ * threads of a step share one "now", so none is a caller whose
  * clock lags another's (a store places such a caller's tokens in the newest bucket and day it has
  * seen, which the ledger cannot know; RedisSharedInstancesTest runs lagging clocks away from
  * midnight).
@@ -75,7 +74,7 @@ public abstract class UsageStoreConcurrencyContract {
     private UsageStore store;
     private ManualClock clock;
     private AdmissionLedger ledger;
-    private final ReadWriteLock clockSteps = new ReentrantReadWriteLock();
+    private final ClockSteps clockSteps = new ClockSteps();
 
     protected abstract UsageStore createStore();
 
@@ -142,23 +141,14 @@ public abstract class UsageStoreConcurrencyContract {
             Future<?> driver = pool.submit(() -> {
                 for (int step = 0; step < totalOperations / OPERATIONS_PER_STEP; step++) {
                     steps.acquire();
-                    clockSteps.writeLock().lock();
-                    try {
-                        clock.advanceMillis(STEP_MILLIS);
-                    } finally {
-                        clockSteps.writeLock().unlock();
-                    }
+                    clockSteps.step(clock, STEP_MILLIS);
                     if (interleave && step % 10 == 0) {
-                        clockSteps.readLock().lock();
-                        try {
-                            long now = clock.millis();
+                        clockSteps.runAt(clock::millis, now -> {
                             for (Ticket released : store.releaseExpired(now, DayWindow.at(now, UTC))) {
                                 expiredTickets.incrementAndGet();
                                 ledger.record(released, released.tokens(), now);
                             }
-                        } finally {
-                            clockSteps.readLock().unlock();
-                        }
+                        });
                     }
                 }
                 return null;
@@ -191,16 +181,11 @@ public abstract class UsageStoreConcurrencyContract {
                 KeyId key = KEYS.get(random.nextInt(KEYS.size()));
                 long tokens = key.equals(REQUEST_BOUND) ? 1 + random.nextLong(10) : 1 + random.nextLong(MAX_REQUEST);
                 boolean abandon = interleave && random.nextInt(20) == 0;
-                ReserveResult result;
-                clockSteps.readLock().lock();
-                try {
-                    long now = clock.millis();
+                ReserveResult result = clockSteps.at(clock::millis, now -> {
                     // abandoned tickets expire quickly; the others long after the run, so none is settled late
                     long expires = now + (abandon ? ABANDONED_TICKET_LIFETIME : 3_600_000);
-                    result = store.reserve(key, LIMITS.get(key), tokens, now, DayWindow.at(now, UTC), expires);
-                } finally {
-                    clockSteps.readLock().unlock();
-                }
+                    return store.reserve(key, LIMITS.get(key), tokens, now, DayWindow.at(now, UTC), expires);
+                });
                 switch (result) {
                     case ReserveResult.Granted granted -> {
                         if (!abandon) {
@@ -237,15 +222,11 @@ public abstract class UsageStoreConcurrencyContract {
 
     private void settle(Ticket ticket, SplittableRandom random, boolean interleave) {
         long actual = interleave && random.nextInt(4) == 0 ? 0 : random.nextLong(ticket.tokens() + 1);
-        clockSteps.readLock().lock();
-        try {
-            long now = clock.millis();
+        clockSteps.runAt(clock::millis, now -> {
             boolean wasPending = store.settle(ticket, actual, now, DayWindow.at(now, UTC));
             assertThat(wasPending).as("a ticket settled before its expiry").isTrue();
             ledger.record(ticket, actual, now);
-        } finally {
-            clockSteps.readLock().unlock();
-        }
+        });
     }
 
     private void assertRunCrossedMidnightAndRefusedOnBothWindows() {

@@ -187,9 +187,10 @@ public abstract class UsageStoreContract {
         assertThat(usage.dayTokens()).isEqualTo(1_000);
     }
 
+    /** A refusal on the tokens while the requests fit counts no request either. */
     @Test
-    void reserve_chargesNeitherWindow_whenTheDayHasRoomButTheMinuteDoesNot() {
-        WindowLimits limits = WindowLimits.of(1_000, 100_000);
+    void reserve_chargesNeitherWindowNorARequest_whenTheDayHasRoomButTheMinuteDoesNot() {
+        WindowLimits limits = WindowLimits.of(1_000, 100_000).withRequests(100, 1_000);
         granted(KEY, limits, 900, T0);
 
         ReserveResult.Denied denial = denied(KEY, limits, 200, T0 + SECOND);
@@ -198,6 +199,8 @@ public abstract class UsageStoreContract {
         KeyUsage usage = usage(KEY, T0 + SECOND);
         assertThat(usage.minuteTokens()).isEqualTo(900);
         assertThat(usage.dayTokens()).isEqualTo(900);
+        assertThat(usage.minuteRequests()).isEqualTo(1);
+        assertThat(usage.dayRequests()).isEqualTo(1);
     }
 
     @Test
@@ -771,19 +774,6 @@ public abstract class UsageStoreContract {
         assertThat(usage.minuteRequests()).isEqualTo(2);
         assertThat(usage.dayRequests()).isEqualTo(2);
         assertThat(store.pendingCount()).isEqualTo(pending);
-    }
-
-    @Test
-    void reserve_refusesOnTheTokens_whileTheRequestsFit_andCountsNoRequest() {
-        WindowLimits limits = WindowLimits.of(1_000, 10_000).withRequests(100, 1_000);
-        granted(KEY, limits, 900, T0);
-
-        ReserveResult.Denied denial = denied(KEY, limits, 200, T0 + SECOND);
-
-        assertThat(denial.reason()).isEqualTo(DenialReason.MINUTE_LIMIT);
-        KeyUsage usage = usage(KEY, T0 + SECOND);
-        assertThat(usage.minuteRequests()).isEqualTo(1);
-        assertThat(usage.dayRequests()).isEqualTo(1);
     }
 
     @Test

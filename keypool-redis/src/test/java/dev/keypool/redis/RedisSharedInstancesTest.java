@@ -8,6 +8,7 @@ import dev.keypool.config.WindowLimits;
 import dev.keypool.failure.FailureKind;
 import dev.keypool.redis.testing.RedisServerExtension;
 import dev.keypool.testing.AdmissionLedger;
+import dev.keypool.testing.ClockSteps;
 import dev.keypool.testing.ManualClock;
 import dev.keypool.usage.DayWindow;
 import dev.keypool.usage.DenialReason;
@@ -35,8 +36,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.ReadWriteLock;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.LongSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -186,7 +185,7 @@ class RedisSharedInstancesTest {
     private static final long STEP_MILLIS = 150;
     private static final int OPERATIONS_PER_STEP = 4;
     private static final long ABANDONED_LIFETIME = 3_000;
-    private static final ReadWriteLock CLOCK_STEPS = new ReentrantReadWriteLock();
+    private static final ClockSteps CLOCK_STEPS = new ClockSteps();
 
     /**
      * @param start     where the shared clock starts; the run lasts about two minutes of it
@@ -278,15 +277,8 @@ class RedisSharedInstancesTest {
                 KeyId key = HOT_KEYS.get(random.nextInt(HOT_KEYS.size()));
                 boolean abandon = random.nextInt(25) == 0;
                 long tokens = 1 + random.nextLong(120);
-                ReserveResult result;
-                CLOCK_STEPS.readLock().lock();
-                try {
-                    long at = now.getAsLong();
-                    long expires = at + (abandon ? ABANDONED_LIFETIME : 3_600_000);
-                    result = store.reserve(key, HOT_LIMITS.get(key), tokens, at, DayWindow.at(at, UTC), expires);
-                } finally {
-                    CLOCK_STEPS.readLock().unlock();
-                }
+                ReserveResult result = CLOCK_STEPS.at(now, at -> store.reserve(key, HOT_LIMITS.get(key), tokens, at,
+                        DayWindow.at(at, UTC), at + (abandon ? ABANDONED_LIFETIME : 3_600_000)));
                 if (result instanceof ReserveResult.Granted granted && !abandon) {
                     open.addLast(granted.ticket());
                 } else if (result instanceof ReserveResult.Denied denied) {
@@ -295,34 +287,21 @@ class RedisSharedInstancesTest {
                 while (open.size() > random.nextInt(3)) {
                     Ticket ticket = open.removeFirst();
                     long actual = random.nextLong(ticket.tokens() + 1);
-                    CLOCK_STEPS.readLock().lock();
-                    try {
-                        long settledAt = now.getAsLong();
+                    CLOCK_STEPS.runAt(now, settledAt -> {
                         assertThat(store.settle(ticket, actual, settledAt, DayWindow.at(settledAt, UTC))).isTrue();
                         ledger.record(ticket, actual, settledAt);
-                    } finally {
-                        CLOCK_STEPS.readLock().unlock();
-                    }
+                    });
                 }
                 long done = operations.incrementAndGet();
                 if (done % OPERATIONS_PER_STEP == 0) {
-                    CLOCK_STEPS.writeLock().lock();
-                    try {
-                        clock.advanceMillis(STEP_MILLIS);
-                    } finally {
-                        CLOCK_STEPS.writeLock().unlock();
-                    }
+                    CLOCK_STEPS.step(clock, STEP_MILLIS);
                 }
                 if (done % 97 == 0) {
-                    CLOCK_STEPS.readLock().lock();
-                    try {
-                        long sweptAt = clock.millis();
+                    CLOCK_STEPS.runAt(clock::millis, sweptAt -> {
                         for (Ticket released : other.releaseExpired(sweptAt, DayWindow.at(sweptAt, UTC))) {
                             ledger.record(released, released.tokens(), sweptAt);
                         }
-                    } finally {
-                        CLOCK_STEPS.readLock().unlock();
-                    }
+                    });
                 }
             }
             while (!open.isEmpty()) {
