@@ -23,6 +23,7 @@ import dev.langchain4j.model.openai.OpenAiStreamingChatModel;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -42,6 +43,33 @@ class LangChain4jModelsTest {
     private ChatModel chatModel() {
         return OpenAiChatModel.builder().httpClientBuilder(KeypoolHttpClientBuilder.on(pool.client))
                 .apiKey("pooled").modelName("gpt-4o-mini").maxRetries(0).build();
+    }
+
+    private StreamingChatModel streamingChatModel() {
+        return OpenAiStreamingChatModel.builder().httpClientBuilder(KeypoolHttpClientBuilder.on(pool.client))
+                .apiKey("pooled").modelName("gpt-4o-mini").build();
+    }
+
+    /** What a streamed chat handed its handler: the parts as they came, then the response or the error. */
+    private static final class Streamed implements StreamingChatResponseHandler {
+
+        final List<String> parts = new CopyOnWriteArrayList<>();
+        final CompletableFuture<ChatResponse> done = new CompletableFuture<>();
+
+        @Override
+        public void onPartialResponse(String partial) {
+            parts.add(partial);
+        }
+
+        @Override
+        public void onCompleteResponse(ChatResponse response) {
+            done.complete(response);
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            done.completeExceptionally(error);
+        }
     }
 
     @Test
@@ -78,31 +106,12 @@ class LangChain4jModelsTest {
     void streamingChatModel_failsOverBeforeTheStreamBegins_andCommitsTheStreamsUsage() throws Exception {
         openai.enqueue(KEY_A, FakeOpenAi.rateLimitedTokens("20s"));
         openai.enqueue(KEY_B, FakeOpenAi.streamed(List.of("This", " is", " a", " test!"), 13, 4));
-        StreamingChatModel model = OpenAiStreamingChatModel.builder()
-                .httpClientBuilder(KeypoolHttpClientBuilder.on(pool.client)).apiKey("pooled").modelName("gpt-4o-mini")
-                .build();
-        List<String> deltas = new CopyOnWriteArrayList<>();
-        CompletableFuture<ChatResponse> done = new CompletableFuture<>();
+        Streamed streamed = new Streamed();
 
-        model.chat("Say this is a test!", new StreamingChatResponseHandler() {
-            @Override
-            public void onPartialResponse(String partial) {
-                deltas.add(partial);
-            }
+        streamingChatModel().chat("Say this is a test!", streamed);
 
-            @Override
-            public void onCompleteResponse(ChatResponse response) {
-                done.complete(response);
-            }
-
-            @Override
-            public void onError(Throwable error) {
-                done.completeExceptionally(error);
-            }
-        });
-
-        ChatResponse response = done.get(30, TimeUnit.SECONDS);
-        assertThat(deltas).containsExactly("This", " is", " a", " test!");
+        ChatResponse response = streamed.done.get(30, TimeUnit.SECONDS);
+        assertThat(streamed.parts).containsExactly("This", " is", " a", " test!");
         assertThat(response.aiMessage().text()).isEqualTo("This is a test!");
         assertThat(openai.keys()).containsExactly(KEY_A, KEY_B);
         assertThat(pool.minuteTokens(Provider.OPENAI, KEY_B)).isEqualTo(13 + 4);
@@ -112,28 +121,14 @@ class LangChain4jModelsTest {
     void streamingChatModel_aSpentPoolReachesTheHandlerAsARateLimitException() throws Exception {
         openai.reply(KEY_A, FakeOpenAi.rateLimitedTokens("20s"));
         openai.reply(KEY_B, FakeOpenAi.rateLimitedTokens("20s"));
-        StreamingChatModel model = OpenAiStreamingChatModel.builder()
-                .httpClientBuilder(KeypoolHttpClientBuilder.on(pool.client)).apiKey("pooled").modelName("gpt-4o-mini")
-                .build();
-        CompletableFuture<Throwable> failed = new CompletableFuture<>();
+        Streamed streamed = new Streamed();
 
-        model.chat("Hi", new StreamingChatResponseHandler() {
-            @Override
-            public void onPartialResponse(String partial) {
-            }
+        streamingChatModel().chat("Hi", streamed);
 
-            @Override
-            public void onCompleteResponse(ChatResponse response) {
-                failed.complete(null);
-            }
-
-            @Override
-            public void onError(Throwable error) {
-                failed.complete(error);
-            }
-        });
-
-        Throwable error = failed.get(30, TimeUnit.SECONDS);
+        ExecutionException failed = catchThrowableOfType(ExecutionException.class,
+                () -> streamed.done.get(30, TimeUnit.SECONDS));
+        assertThat(failed).as("the handler's onError, not onCompleteResponse").isNotNull();
+        Throwable error = failed.getCause();
         assertThat(error).isInstanceOf(RateLimitException.class);
         assertThat(((KeypoolHttpException) error.getCause()).retryAfter()).isPresent();
     }

@@ -11,14 +11,14 @@ import dev.keypool.failure.Failure;
 import dev.keypool.failure.FailureKind;
 import dev.keypool.rotation.Reservation;
 import dev.keypool.rotation.TokenUsage;
+import dev.keypool.testing.CloseAfterEach;
 import dev.keypool.testing.ManualClock;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -34,23 +34,14 @@ class AdminApiTest {
     static final String GEMINI0 = "AIza-admin-test-gemini-0000";
 
     private final ManualClock clock = ManualClock.atNoonish();
-    private TestGateway server;
-
-    @BeforeEach
-    void start() {
-        KeypoolConfig config = KeypoolConfig.builder()
-                .addKey(Provider.OPENAI, KEY0, "gpt-4o", WindowLimits.of(1000, 20_000))
-                .addKey(Provider.OPENAI, KEY1, "gpt-4o", WindowLimits.of(1000, 20_000))
-                .addKey(Provider.OPENAI, KEY2, "gpt-4o-mini", WindowLimits.NONE)
-                .addKey(Provider.GEMINI, GEMINI0, "gemini-2.5-flash", WindowLimits.of(500, 5_000))
-                .build();
-        server = TestGateway.start(config, clock);
-    }
-
-    @AfterEach
-    void stop() {
-        server.close();
-    }
+    @RegisterExtension
+    final CloseAfterEach closing = new CloseAfterEach();
+    private final TestGateway server = closing.add(TestGateway.start(KeypoolConfig.builder()
+            .addKey(Provider.OPENAI, KEY0, "gpt-4o", WindowLimits.of(1000, 20_000))
+            .addKey(Provider.OPENAI, KEY1, "gpt-4o", WindowLimits.of(1000, 20_000))
+            .addKey(Provider.OPENAI, KEY2, "gpt-4o-mini", WindowLimits.NONE)
+            .addKey(Provider.GEMINI, GEMINI0, "gemini-2.5-flash", WindowLimits.of(500, 5_000))
+            .build(), clock));
 
     @ParameterizedTest
     @ValueSource(strings = {"/api/admin/api-key-status/", "/api/admin/api-key-status",
@@ -259,14 +250,9 @@ class AdminApiTest {
 
     @Test
     void usageReport_totalsAreTheSumsOfWhatProvidersReported() {
-        try (Reservation first = server.gateway.rotator().acquire(Provider.OPENAI, "gpt-4o", 200)) {
-            first.commit(TokenUsage.of(120, 30));
-        }
-        try (Reservation second = server.gateway.rotator().acquire(Provider.OPENAI, "gpt-4o", 200)) {
-            second.commit(TokenUsage.of(70, 11));
-        }
-        server.gateway.rotator().acquire(Provider.OPENAI, "gpt-4o-mini", 50)
-                .fail(new Failure(FailureKind.RATE_LIMITED, Duration.ofSeconds(3), "429"));
+        server.served(Provider.OPENAI, "gpt-4o", 200, TokenUsage.of(120, 30));
+        server.served(Provider.OPENAI, "gpt-4o", 200, TokenUsage.of(70, 11));
+        server.failed(Provider.OPENAI, "gpt-4o-mini", 50, new Failure(FailureKind.RATE_LIMITED, Duration.ofSeconds(3), "429"));
 
         HttpResponse<String> response = server.adminGet("/api/admin/api-key-usage-report/");
 
@@ -303,13 +289,9 @@ class AdminApiTest {
 
     @Test
     void usageReport_historyMovesWithTheClock() {
-        try (Reservation reservation = server.gateway.rotator().acquire(Provider.GEMINI, null, 10)) {
-            reservation.commit(TokenUsage.of(5, 5));
-        }
+        server.served(Provider.GEMINI, null, 10, TokenUsage.of(5, 5));
         clock.advance(Duration.ofMinutes(3));
-        try (Reservation reservation = server.gateway.rotator().acquire(Provider.GEMINI, null, 10)) {
-            reservation.commit(TokenUsage.of(1, 2));
-        }
+        server.served(Provider.GEMINI, null, 10, TokenUsage.of(1, 2));
 
         JsonNode history = TestGateway.json(server.adminGet("/api/admin/api-key-usage-report")).get("history");
 

@@ -20,6 +20,7 @@ import dev.keypool.config.Provider;
 import dev.keypool.config.SelectionStrategy;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.providers.fake.FakeOpenAi;
+import dev.keypool.testing.CloseAfterEach;
 import dev.keypool.testing.ManualClock;
 import java.net.URI;
 import java.net.http.HttpRequest;
@@ -27,9 +28,8 @@ import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * {@code /v1/chat/completions} through the official OpenAI SDK for Java, pointed at the gateway,
@@ -41,28 +41,20 @@ class ChatCompletionsTest {
     static final List<String> KEYS = List.of("sk-proj-TEST.chat-test-aaaaaaaa-key0", "sk-proj-TEST.chat-test-bbbbbbbb-key1",
             "sk-proj-TEST.chat-test-cccccccc-key2");
 
-    private FakeOpenAi openAi;
-    private TestGateway server;
-    private OpenAIClient client;
+    @RegisterExtension
+    final CloseAfterEach closing = new CloseAfterEach();
+    private final FakeOpenAi openAi = closing.add(FakeOpenAi.start());
+    private final TestGateway server = closing.add(start(openAi));
+    private final OpenAIClient client = server.openAiSdk(OpenAIOkHttpClient.builder().apiKey("sk-the-callers-own-key"));
 
-    @BeforeEach
-    void start() {
-        openAi = FakeOpenAi.start();
+    private static TestGateway start(FakeOpenAi openAi) {
         KeypoolConfig.Builder config = TestGateway.openAiOnly(openAi)
                 // Key 0 first, then 1, then 2: the failover path is known in advance.
                 .selectionStrategy(SelectionStrategy.FILL_FIRST);
         for (String key : KEYS) {
             config.addKey(Provider.OPENAI, key, "gpt-4o", WindowLimits.of(10_000, 1_000_000));
         }
-        server = TestGateway.start(config.build(), ManualClock.atNoonish());
-        client = OpenAIOkHttpClient.builder().baseUrl(server.url("/v1")).apiKey("sk-the-callers-own-key").build();
-    }
-
-    @AfterEach
-    void stop() {
-        client.close();
-        server.close();
-        openAi.close();
+        return TestGateway.start(config.build(), ManualClock.atNoonish());
     }
 
     private static ChatCompletionCreateParams params(String model) {
@@ -167,19 +159,17 @@ class ChatCompletionsTest {
 
     @Test
     void exhaustedPool_is429WithRetryAfterAndNoUpstreamCall() {
-        server.close();
-        server = TestGateway.start(TestGateway.openAiOnly(openAi)
+        TestGateway oneKey = closing.add(TestGateway.start(TestGateway.openAiOnly(openAi)
                 .addKey(Provider.OPENAI, KEYS.get(0), "gpt-4o", WindowLimits.of(1_000, 1_000_000))
-                .build(), ManualClock.atNoonish());
-        client.close();
-        client = OpenAIOkHttpClient.builder().baseUrl(server.url("/v1")).apiKey("sk-the-callers-own-key").build();
+                .build(), ManualClock.atNoonish()));
+        OpenAIClient sdk = oneKey.openAiSdk(OpenAIOkHttpClient.builder().apiKey("sk-the-callers-own-key"));
         openAi.enqueue(FakeOpenAi.completion("A long answer", 13, 900));
-        client.chat().completions().create(params("gpt-4o"));
+        sdk.chat().completions().create(params("gpt-4o"));
         assertThat(openAi.requests()).hasSize(1);
 
         AtomicReference<RateLimitException> refused = new AtomicReference<>();
         ChatCompletionCreateParams larger = params("gpt-4o").toBuilder().maxCompletionTokens(200).build();
-        assertThatThrownBy(() -> client.chat().completions().create(larger))
+        assertThatThrownBy(() -> sdk.chat().completions().create(larger))
                 .isInstanceOfSatisfying(RateLimitException.class, refused::set);
 
         RateLimitException error = refused.get();
@@ -190,7 +180,7 @@ class ChatCompletionsTest {
         assertThat(error.headers().values("X-Should-Retry")).containsExactly("false");
         assertThat(error.code()).contains("keys_exhausted");
         assertThat(openAi.requests()).as("no upstream call for a spent pool").hasSize(1);
-        assertThat(server.get("/metrics").body())
+        assertThat(oneKey.get("/metrics").body())
                 .as("the SDK obeyed X-Should-Retry and asked once")
                 .contains("keypool_http_requests_total{endpoint=\"chat_completions\",status=\"429\"} 1.0")
                 .contains("keypool_pool_exhausted_total{provider=\"openai\",reason=\"minute_limit\"} 1.0");

@@ -9,14 +9,13 @@ import dev.keypool.config.WindowLimits;
 import dev.keypool.event.KeyEvent;
 import dev.keypool.providers.fake.FakeGemini;
 import dev.keypool.providers.fake.FakeOpenAi;
-import java.net.URI;
-import java.net.http.HttpRequest;
+import dev.keypool.testing.CloseAfterEach;
 import java.net.http.HttpResponse;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * An OpenAI chat request routed to another provider: translated when that provider can carry it,
@@ -30,8 +29,10 @@ class CrossProviderRoutesTest {
     /** A parameter only OpenAI has: neither Gemini nor Ollama can carry it. */
     static final String LOGIT_BIAS = "\"logit_bias\":{\"50256\":-100}";
 
-    private final FakeOpenAi openAi = FakeOpenAi.start();
-    private final FakeGemini gemini = FakeGemini.start();
+    @RegisterExtension
+    final CloseAfterEach closing = new CloseAfterEach();
+    private final FakeOpenAi openAi = closing.add(FakeOpenAi.start());
+    private final FakeGemini gemini = closing.add(FakeGemini.start());
     private final List<KeyEvent> events = new CopyOnWriteArrayList<>();
     private TestGateway server;
 
@@ -50,20 +51,12 @@ class CrossProviderRoutesTest {
                 .baseUrl(Provider.OLLAMA, "http://127.0.0.1:9")
                 .providerPriority(priority);
         fallbacks.forEach(builder::fallback);
-        server = TestGateway.start(builder.build());
+        server = closing.add(TestGateway.start(builder.build()));
         server.gateway.manager().events().addListener(events::add);
     }
 
-    @AfterEach
-    void stop() {
-        server.close();
-        openAi.close();
-        gemini.close();
-    }
-
     private HttpResponse<String> chat(String body) {
-        return server.send(HttpRequest.newBuilder(URI.create(server.url("/v1/chat/completions")))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)));
+        return server.postJson("/v1/chat/completions", body);
     }
 
     @Test

@@ -23,8 +23,6 @@ import com.openai.models.chat.completions.ChatCompletionStreamOptions;
 import com.openai.models.chat.completions.ChatCompletionToolMessageParam;
 import com.openai.models.completions.CompletionUsage;
 import dev.keypool.config.KeypoolConfig;
-import dev.keypool.config.Provider;
-import dev.keypool.config.WindowLimits;
 import dev.keypool.event.KeyEvent;
 import dev.keypool.providers.fake.FakeGemini;
 import dev.keypool.providers.fake.FakeOllama;
@@ -34,14 +32,15 @@ import dev.keypool.providers.fake.OllamaToolCall;
 import dev.keypool.providers.fake.OpenAiToolCall;
 import dev.keypool.providers.fake.RecordedRequest;
 import dev.keypool.providers.internal.Json;
+import dev.keypool.testing.CloseAfterEach;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * An OpenAI chat, through the official OpenAI SDK for Java, served by Gemini and by Ollama in
@@ -59,50 +58,52 @@ class CrossProviderTranslationTest {
     /** A 1×1 PNG. */
     static final String PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
 
-    private final FakeOpenAi openAi = FakeOpenAi.start();
-    private final FakeGemini gemini = FakeGemini.start();
-    private final FakeOllama ollama = FakeOllama.start();
+    @RegisterExtension
+    final CloseAfterEach closing = new CloseAfterEach();
+    private final FakeOpenAi openAi = closing.add(FakeOpenAi.start());
+    private final FakeGemini gemini = closing.add(FakeGemini.start());
+    private final FakeOllama ollama = closing.add(FakeOllama.start());
     private final List<KeyEvent> events = new CopyOnWriteArrayList<>();
     private TestGateway server;
     private OpenAIClient client;
 
     private void start(Consumer<KeypoolConfig.Builder> more) {
-        ollama.setModels("llama3.2:latest", "gemma3:latest");
-        ollama.setCapabilities("gemma3", "completion", "vision");
-        KeypoolConfig.Builder config = KeypoolConfig.builder()
-                .addKey(Provider.OPENAI, OPENAI_KEY, "gpt-4o", WindowLimits.of(100_000, 1_000_000))
-                .addKey(Provider.GEMINI, GEMINI_KEY, "gemini-2.5-flash", WindowLimits.of(100_000, 1_000_000))
-                .baseUrl(Provider.OPENAI, openAi.baseUrl())
-                .baseUrl(Provider.GEMINI, gemini.baseUrl())
-                .baseUrl(Provider.OLLAMA, ollama.baseUrl())
-                .providerPriority(List.of(Provider.OPENAI));
+        KeypoolConfig.Builder config = TestGateway.openAiGeminiAndOllama(openAi, OPENAI_KEY, gemini, GEMINI_KEY, ollama);
         more.accept(config);
-        server = TestGateway.start(config.build());
+        server = closing.add(TestGateway.start(config.build()));
         server.gateway.manager().events().addListener(events::add);
-        client = OpenAIOkHttpClient.builder().baseUrl(server.url("/v1")).apiKey("sk-the-callers-own-key")
-                .maxRetries(0).build();
+        client = server.openAiSdk(OpenAIOkHttpClient.builder().apiKey("sk-the-callers-own-key").maxRetries(0));
     }
 
     private void start() {
         start(config -> { });
     }
 
-    @AfterEach
-    void stop() {
-        if (client != null) {
-            client.close();
-        }
-        if (server != null) {
-            server.close();
-        }
-        openAi.close();
-        gemini.close();
-        ollama.close();
-    }
-
     private static ChatCompletionCreateParams askWeather(String model) {
         return ChatCompletionCreateParams.builder().model(model).addUserMessage("Weather in Paris?")
                 .addFunctionTool(OpenAiSdkTest.WEATHER).build();
+    }
+
+    /** Gemini calls get_weather for Paris, then, given the result, says {@code answer}. */
+    private void geminiCallsTheWeatherTool_thenSays(String answer, int completionTokens) {
+        gemini.enqueue(FakeGemini.functionCalls(new GeminiFunctionCall("get_weather", "{\"city\":\"Paris\"}")),
+                FakeGemini.generated(answer, 40, completionTokens));
+    }
+
+    /** Ollama calls get_weather for Paris, then, given the result, says it is sunny there. */
+    private void ollamaCallsTheWeatherTool_thenSaysItIsSunny() {
+        ollama.enqueue(FakeOllama.toolCalls(30, 12, new OllamaToolCall("get_weather", "{\"city\":\"Paris\"}")),
+                FakeOllama.chat("18 °C and sunny in Paris.", 60, 9));
+    }
+
+    /** Both turns of the weather conversation on {@code model}, unstreamed: the tool call, then the answer to its result. */
+    private Turns weatherConversation(String model) {
+        ChatCompletionCreateParams first = askWeather(model);
+        ChatCompletion call = client.chat().completions().create(first);
+        return new Turns(call, client.chat().completions().create(withResult(first, call)));
+    }
+
+    private record Turns(ChatCompletion call, ChatCompletion answer) {
     }
 
     /** The second turn: the first, the assistant's call as the client got it, and the tool's result. */
@@ -150,12 +151,11 @@ class CrossProviderTranslationTest {
     @Test
     void toolConversation_onGemini_declaresTheFunction_returnsItsCall_andCarriesTheResultBack() {
         start();
-        gemini.enqueue(FakeGemini.functionCalls(new GeminiFunctionCall("get_weather", "{\"city\":\"Paris\"}")),
-                FakeGemini.generated("18 °C and sunny in Paris.", 40, 9));
-        ChatCompletionCreateParams first = askWeather("gemini-2.5-flash");
+        geminiCallsTheWeatherTool_thenSays("18 °C and sunny in Paris.", 9);
 
-        ChatCompletion call = client.chat().completions().create(first);
-        ChatCompletion answer = client.chat().completions().create(withResult(first, call));
+        Turns turns = weatherConversation("gemini-2.5-flash");
+        ChatCompletion call = turns.call();
+        ChatCompletion answer = turns.answer();
 
         List<RecordedRequest> received = gemini.requests();
         assertThat(received).hasSize(2);
@@ -185,8 +185,7 @@ class CrossProviderTranslationTest {
     @Test
     void toolConversation_onGemini_streamed_sendsTheCallAsAToolCallDelta_andTheSdkAssemblesIt() {
         start();
-        gemini.enqueue(FakeGemini.functionCalls(new GeminiFunctionCall("get_weather", "{\"city\":\"Paris\"}")),
-                FakeGemini.generated("18 °C and sunny in Paris.", 40, 9));
+        geminiCallsTheWeatherTool_thenSays("18 °C and sunny in Paris.", 9);
         ChatCompletionCreateParams first = askWeather("gemini-2.5-flash").toBuilder()
                 .streamOptions(ChatCompletionStreamOptions.builder().includeUsage(true).build()).build();
         List<ChatCompletionChunk> chunks = new ArrayList<>();
@@ -222,12 +221,9 @@ class CrossProviderTranslationTest {
     @Test
     void toolCallOnGemini3_comesBackWithItsSignature_whichGemini3Requires() {
         start();
-        gemini.enqueue(FakeGemini.functionCalls(new GeminiFunctionCall("get_weather", "{\"city\":\"Paris\"}")),
-                FakeGemini.generated("Sunny.", 40, 2));
-        ChatCompletionCreateParams first = askWeather("gemini-3-flash-preview");
+        geminiCallsTheWeatherTool_thenSays("Sunny.", 2);
 
-        ChatCompletion call = client.chat().completions().create(first);
-        ChatCompletion answer = client.chat().completions().create(withResult(first, call));
+        ChatCompletion answer = weatherConversation("gemini-3-flash-preview").answer();
 
         // the fake refuses a Gemini 3 call sent back without its signature, as Google does
         assertThat(gemini.responses()).extracting(response -> response.status()).containsExactly(200, 200);
@@ -260,12 +256,11 @@ class CrossProviderTranslationTest {
     @Test
     void toolConversation_onOllama_passesTheTools_returnsTheCallWithOllamasId_andTheToolMessageBack() {
         start();
-        ollama.enqueue(FakeOllama.toolCalls(30, 12, new OllamaToolCall("get_weather", "{\"city\":\"Paris\"}")),
-                FakeOllama.chat("18 °C and sunny in Paris.", 60, 9));
-        ChatCompletionCreateParams first = askWeather("llama3.2");
+        ollamaCallsTheWeatherTool_thenSaysItIsSunny();
 
-        ChatCompletion call = client.chat().completions().create(first);
-        ChatCompletion answer = client.chat().completions().create(withResult(first, call));
+        Turns turns = weatherConversation("llama3.2");
+        ChatCompletion call = turns.call();
+        ChatCompletion answer = turns.answer();
 
         List<RecordedRequest> received = ollama.requests("/api/chat");
         assertThat(received).hasSize(2);
@@ -290,8 +285,7 @@ class CrossProviderTranslationTest {
     @Test
     void toolConversation_onOllama_streamed_sendsTheCallAsAToolCallDelta() {
         start();
-        ollama.enqueue(FakeOllama.toolCalls(30, 12, new OllamaToolCall("get_weather", "{\"city\":\"Paris\"}")),
-                FakeOllama.chat("18 °C and sunny in Paris.", 60, 9));
+        ollamaCallsTheWeatherTool_thenSaysItIsSunny();
         ChatCompletionCreateParams first = askWeather("llama3.2");
         List<ChatCompletionChunk> chunks = new ArrayList<>();
 

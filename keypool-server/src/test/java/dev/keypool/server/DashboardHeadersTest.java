@@ -2,9 +2,9 @@ package dev.keypool.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.keypool.testing.CloseAfterEach;
 import java.net.http.HttpResponse;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -15,17 +15,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class DashboardHeadersTest {
 
-    private TestGateway server;
-
-    @BeforeEach
-    void start() {
-        server = TestGateway.startWithoutKeys();
-    }
-
-    @AfterEach
-    void stop() {
-        server.close();
-    }
+    @RegisterExtension
+    final CloseAfterEach closing = new CloseAfterEach();
+    private final TestGateway server = closing.add(TestGateway.startWithoutKeys());
 
     @ParameterizedTest
     @ValueSource(strings = {"/", "/index.html", "/app.js", "/style.css", "/dashboard/"})

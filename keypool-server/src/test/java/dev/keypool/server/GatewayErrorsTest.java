@@ -4,15 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.keypool.config.KeypoolConfig;
-import dev.keypool.config.Provider;
-import dev.keypool.config.WindowLimits;
 import dev.keypool.providers.fake.FakeOpenAi;
+import dev.keypool.testing.CloseAfterEach;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -22,27 +20,22 @@ class GatewayErrorsTest {
     static final String KEY = "sk-proj-TEST.errors-test-key-000000";
     static final String CLIENT_TOKEN = "client-token-for-errors-test";
 
-    private FakeOpenAi openAi;
-    private TestGateway server;
+    @RegisterExtension
+    final CloseAfterEach closing = new CloseAfterEach();
+    private final FakeOpenAi openAi = closing.add(FakeOpenAi.start());
+    private final TestGateway server = closing.add(start(openAi));
 
-    @BeforeEach
-    void start() {
-        openAi = FakeOpenAi.start();
-        KeypoolConfig config = TestGateway.openAiOnly(openAi)
-                .addKey(Provider.OPENAI, KEY, "gpt-4o", WindowLimits.NONE)
-                .setting("KEYPOOL_CLIENT_TOKENS", CLIENT_TOKEN)
-                .build();
-        server = TestGateway.start(config, java.time.Clock.systemUTC(), TestGateway.settings(config).withMaxBodyBytes(2048));
-    }
-
-    @AfterEach
-    void stop() {
-        server.close();
-        openAi.close();
+    private static TestGateway start(FakeOpenAi openAi) {
+        KeypoolConfig config = TestGateway.openAiPool(KEY, openAi).setting("KEYPOOL_CLIENT_TOKENS", CLIENT_TOKEN).build();
+        return TestGateway.start(config, java.time.Clock.systemUTC(), TestGateway.settings(config).withMaxBodyBytes(2048));
     }
 
     private HttpResponse<String> post(String body, String token) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(server.url("/v1/chat/completions")))
+        return post("/v1/chat/completions", body, token);
+    }
+
+    private HttpResponse<String> post(String path, String body, String token) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(server.url(path)))
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body));
         if (token != null) {
@@ -144,9 +137,7 @@ class GatewayErrorsTest {
 
     @Test
     void unknownV1Path_goesToOpenAi_whose404ComesBackInItsShape() {
-        HttpResponse<String> response = server.send(HttpRequest.newBuilder(URI.create(server.url("/v1/no-such-thing")))
-                .header("Authorization", "Bearer " + CLIENT_TOKEN).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString("{}")));
+        HttpResponse<String> response = post("/v1/no-such-thing", "{}", CLIENT_TOKEN);
 
         assertThat(response.statusCode()).isEqualTo(404);
         assertThat(error(response).get("message").asText()).contains("/v1/no-such-thing");
@@ -155,9 +146,7 @@ class GatewayErrorsTest {
 
     @Test
     void embeddingsWithoutAModel_is400NamingIt_beforeAnyUpstreamCall() {
-        HttpResponse<String> response = server.send(HttpRequest.newBuilder(URI.create(server.url("/v1/embeddings")))
-                .header("Authorization", "Bearer " + CLIENT_TOKEN).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"input\": \"hi\"}")));
+        HttpResponse<String> response = post("/v1/embeddings", "{\"input\": \"hi\"}", CLIENT_TOKEN);
 
         assertThat(response.statusCode()).isEqualTo(400);
         assertThat(error(response).get("param").asText()).isEqualTo("model");

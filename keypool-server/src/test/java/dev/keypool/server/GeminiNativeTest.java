@@ -13,7 +13,6 @@ import dev.keypool.config.SelectionStrategy;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.event.KeyEvent;
 import dev.keypool.providers.fake.FakeGemini;
-import dev.keypool.providers.fake.FakeUpstream;
 import dev.keypool.providers.fake.Gate;
 import dev.keypool.providers.fake.RecordedRequest;
 import dev.keypool.providers.fake.RecordedResponse;
@@ -67,12 +66,9 @@ class GeminiNativeTest {
     }
 
     private KeypoolConfig config(WindowLimits limits) {
-        return KeypoolConfig.builder()
+        return TestGateway.geminiOnly(gemini)
                 .addKey(Provider.GEMINI, KEYS.get(0), "gemini-2.5-flash", limits)
                 .addKey(Provider.GEMINI, KEYS.get(1), "gemini-2.5-flash", limits)
-                .baseUrl(Provider.GEMINI, gemini.baseUrl())
-                .baseUrl(Provider.OLLAMA, FakeUpstream.unreachableUrl())
-                .providerPriority(List.of(Provider.GEMINI))
                 // Key 0 first: a request that reaches key 1 was sent there on purpose.
                 .selectionStrategy(SelectionStrategy.FILL_FIRST)
                 .build();

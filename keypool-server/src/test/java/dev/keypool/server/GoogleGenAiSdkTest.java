@@ -11,18 +11,16 @@ import com.google.genai.types.GenerateContentConfig;
 import com.google.genai.types.GenerateContentResponse;
 import com.google.genai.types.GenerateContentResponseUsageMetadata;
 import com.google.genai.types.HttpOptions;
-import dev.keypool.config.KeypoolConfig;
 import dev.keypool.config.Provider;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.providers.fake.FakeGemini;
-import dev.keypool.providers.fake.FakeUpstream;
 import dev.keypool.providers.fake.RecordedRequest;
 import dev.keypool.providers.fake.RecordedResponse;
+import dev.keypool.testing.CloseAfterEach;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Google's official Gen AI SDK for Java ({@code com.google.genai:google-genai}) as a client of the
@@ -36,29 +34,15 @@ class GoogleGenAiSdkTest {
     static final String KEY = "AIza-genai-sdk-test-pooled-key-0000";
     static final String CALLERS_KEY = "AIza-the-sdk-callers-own-key-never-forwarded";
 
-    private FakeGemini gemini;
-    private TestGateway server;
-    private Client client;
-
-    @BeforeEach
-    void start() {
-        gemini = FakeGemini.start();
-        server = TestGateway.start(KeypoolConfig.builder()
-                .addKey(Provider.GEMINI, KEY, "gemini-2.5-flash", WindowLimits.of(100_000, 1_000_000))
-                .baseUrl(Provider.GEMINI, gemini.baseUrl())
-                .baseUrl(Provider.OLLAMA, FakeUpstream.unreachableUrl())
-                .build());
-        client = Client.builder().apiKey(CALLERS_KEY)
-                .httpOptions(HttpOptions.builder().baseUrl(server.url("/")).build())
-                .build();
-    }
-
-    @AfterEach
-    void stop() {
-        client.close();
-        server.close();
-        gemini.close();
-    }
+    @RegisterExtension
+    final CloseAfterEach closing = new CloseAfterEach();
+    private final FakeGemini gemini = closing.add(FakeGemini.start());
+    private final TestGateway server = closing.add(TestGateway.start(TestGateway.geminiOnly(gemini)
+            .addKey(Provider.GEMINI, KEY, "gemini-2.5-flash", WindowLimits.of(100_000, 1_000_000))
+            .build()));
+    private final Client client = closing.add(Client.builder().apiKey(CALLERS_KEY)
+            .httpOptions(HttpOptions.builder().baseUrl(server.url("/")).build())
+            .build());
 
     @Test
     void generateContent_isAnsweredFromThePooledKey() {

@@ -6,6 +6,7 @@ import dev.keypool.config.KeypoolConfig;
 import dev.keypool.config.Provider;
 import dev.keypool.providers.fake.FakeOllama;
 import dev.keypool.providers.fake.RecordedRequest;
+import dev.keypool.testing.CloseAfterEach;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -17,9 +18,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Regression: the headers a caller's {@code Connection} header names are hop-by-hop (RFC 9110
@@ -32,20 +32,11 @@ class HeadersNamedByConnectionReachedTheProviderTest {
     private static final String CHAT = "{\"model\": \"llama3.2\", \"stream\": false, \"messages\": [{\"role\": \"user\","
             + " \"content\": \"hi\"}]}";
 
-    private FakeOllama ollama;
-    private TestGateway server;
-
-    @BeforeEach
-    void start() {
-        ollama = FakeOllama.start();
-        server = TestGateway.start(KeypoolConfig.builder().baseUrl(Provider.OLLAMA, ollama.baseUrl()).build());
-    }
-
-    @AfterEach
-    void stop() {
-        server.close();
-        ollama.close();
-    }
+    @RegisterExtension
+    final CloseAfterEach closing = new CloseAfterEach();
+    private final FakeOllama ollama = closing.add(FakeOllama.start());
+    private final TestGateway server = closing.add(
+            TestGateway.start(KeypoolConfig.builder().baseUrl(Provider.OLLAMA, ollama.baseUrl()).build()));
 
     @Test
     void jdkHttp2Client_itsUpgradeHeadersDoNotReachTheProvider() throws Exception {

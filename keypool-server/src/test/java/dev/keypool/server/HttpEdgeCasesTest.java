@@ -2,9 +2,9 @@ package dev.keypool.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import dev.keypool.testing.CloseAfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * What raw clients send that Helidon dropped or left hanging: HTTP/1.0 (load-balancer health
@@ -13,17 +13,9 @@ import org.junit.jupiter.api.Test;
  */
 class HttpEdgeCasesTest {
 
-    private TestGateway server;
-
-    @BeforeEach
-    void start() {
-        server = TestGateway.startWithoutKeys();
-    }
-
-    @AfterEach
-    void stop() {
-        server.close();
-    }
+    @RegisterExtension
+    final CloseAfterEach closing = new CloseAfterEach();
+    private final TestGateway server = closing.add(TestGateway.startWithoutKeys());
 
     private RawHttp connect() {
         return RawHttp.connect(server.gateway.port());

@@ -8,45 +8,29 @@ import dev.keypool.config.Provider;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.providers.fake.FakeOllama;
 import dev.keypool.providers.fake.FakeOpenAi;
-import java.net.URI;
-import java.net.http.HttpRequest;
+import dev.keypool.testing.CloseAfterEach;
 import java.net.http.HttpResponse;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Keyless Ollama through the gateway (plain and streamed), and an upstream error in the middle of a stream. */
 class KeylessAndStreamErrorTest {
 
     static final String KEY = "sk-proj-TEST.keyless-test-key-00000";
 
-    private FakeOllama ollama;
-    private FakeOpenAi openAi;
-    private TestGateway server;
-
-    @BeforeEach
-    void start() {
-        ollama = FakeOllama.start();
-        openAi = FakeOpenAi.start();
-        server = TestGateway.start(KeypoolConfig.builder()
-                .addKey(Provider.OPENAI, KEY, "gpt-4o", WindowLimits.NONE)
-                .baseUrl(Provider.OPENAI, openAi.baseUrl())
-                .baseUrl(Provider.OLLAMA, ollama.baseUrl())
-                .build());
-    }
-
-    @AfterEach
-    void stop() {
-        server.close();
-        ollama.close();
-        openAi.close();
-    }
+    @RegisterExtension
+    final CloseAfterEach closing = new CloseAfterEach();
+    private final FakeOllama ollama = closing.add(FakeOllama.start());
+    private final FakeOpenAi openAi = closing.add(FakeOpenAi.start());
+    private final TestGateway server = closing.add(TestGateway.start(KeypoolConfig.builder()
+            .addKey(Provider.OPENAI, KEY, "gpt-4o", WindowLimits.NONE)
+            .baseUrl(Provider.OPENAI, openAi.baseUrl())
+            .baseUrl(Provider.OLLAMA, ollama.baseUrl())
+            .build()));
 
     private HttpResponse<String> chat(String body) {
-        return server.send(HttpRequest.newBuilder(URI.create(server.url("/v1/chat/completions")))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body)));
+        return server.postJson("/v1/chat/completions", body);
     }
 
     @Test

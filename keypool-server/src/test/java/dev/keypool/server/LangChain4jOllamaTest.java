@@ -8,6 +8,7 @@ import dev.keypool.config.Provider;
 import dev.keypool.providers.fake.FakeOllama;
 import dev.keypool.providers.fake.RecordedRequest;
 import dev.keypool.providers.internal.Json;
+import dev.keypool.testing.CloseAfterEach;
 import dev.langchain4j.data.message.UserMessage;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.response.ChatResponse;
@@ -19,9 +20,8 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * LangChain4j's Ollama models ({@code dev.langchain4j:langchain4j-ollama}) with their base URL on
@@ -31,20 +31,11 @@ import org.junit.jupiter.api.Test;
  */
 class LangChain4jOllamaTest {
 
-    private FakeOllama ollama;
-    private TestGateway server;
-
-    @BeforeEach
-    void start() {
-        ollama = FakeOllama.start();
-        server = TestGateway.start(KeypoolConfig.builder().baseUrl(Provider.OLLAMA, ollama.baseUrl()).build());
-    }
-
-    @AfterEach
-    void stop() {
-        server.close();
-        ollama.close();
-    }
+    @RegisterExtension
+    final CloseAfterEach closing = new CloseAfterEach();
+    private final FakeOllama ollama = closing.add(FakeOllama.start());
+    private final TestGateway server = closing.add(
+            TestGateway.start(KeypoolConfig.builder().baseUrl(Provider.OLLAMA, ollama.baseUrl()).build()));
 
     private static ChatRequest question() {
         return ChatRequest.builder().messages(UserMessage.from("Why is the sky blue?")).build();

@@ -10,42 +10,30 @@ import dev.keypool.config.WindowLimits;
 import dev.keypool.failure.Failure;
 import dev.keypool.failure.FailureKind;
 import dev.keypool.failure.UpstreamException;
-import dev.keypool.rotation.Reservation;
 import dev.keypool.rotation.TokenUsage;
+import dev.keypool.testing.CloseAfterEach;
 import dev.keypool.testing.ManualClock;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class MetricsAndHealthTest {
 
     static final String KEY0 = "sk-proj-TEST.metrics-test-key-0000";
     static final String KEY1 = "sk-proj-TEST.metrics-test-key-1111";
 
-    private TestGateway server;
-
-    @BeforeEach
-    void start() {
-        server = TestGateway.start(KeypoolConfig.builder()
-                .addKey(Provider.OPENAI, KEY0, "gpt-4o", WindowLimits.of(1000, 10_000))
-                .addKey(Provider.OPENAI, KEY1, "gpt-4o-mini", WindowLimits.NONE)
-                .build(), ManualClock.atNoonish());
-    }
-
-    @AfterEach
-    void stop() {
-        server.close();
-    }
+    @RegisterExtension
+    final CloseAfterEach closing = new CloseAfterEach();
+    private final TestGateway server = closing.add(TestGateway.start(KeypoolConfig.builder()
+            .addKey(Provider.OPENAI, KEY0, "gpt-4o", WindowLimits.of(1000, 10_000))
+            .addKey(Provider.OPENAI, KEY1, "gpt-4o-mini", WindowLimits.NONE)
+            .build(), ManualClock.atNoonish()));
 
     @Test
     void metrics_countRequestsTokensFailoversAndWindowsPerProviderAndKeyIndex() {
-        try (Reservation reservation = server.gateway.rotator().acquire(Provider.OPENAI, "gpt-4o", 500)) {
-            reservation.commit(TokenUsage.of(200, 50));
-        }
-        server.gateway.rotator().acquire(Provider.OPENAI, "gpt-4o-mini", 10)
-                .fail(new Failure(FailureKind.RATE_LIMITED, Duration.ofSeconds(10), "429"));
+        server.served(Provider.OPENAI, "gpt-4o", 500, TokenUsage.of(200, 50));
+        server.failed(Provider.OPENAI, "gpt-4o-mini", 10, new Failure(FailureKind.RATE_LIMITED, Duration.ofSeconds(10), "429"));
 
         HttpResponse<String> response = server.get("/metrics");
 

@@ -110,6 +110,14 @@ class OpenAiPassThroughTest {
         return new String(response.body(), StandardCharsets.UTF_8);
     }
 
+    /** What OpenAI sent last, once the caller is seen to have got its status and its bytes unchanged. */
+    private RecordedResponse relayedUnchanged(HttpResponse<byte[]> response) {
+        RecordedResponse sent = openAi.lastResponse();
+        assertThat(response.statusCode()).isEqualTo(sent.status());
+        assertThat(response.body()).isEqualTo(sent.body());
+        return sent;
+    }
+
     private long committed() {
         return events.stream().filter(KeyEvent.UsageCommitted.class::isInstance).map(KeyEvent.UsageCommitted.class::cast)
                 .mapToLong(event -> event.promptTokens() + event.completionTokens()).sum();
@@ -253,10 +261,8 @@ class OpenAiPassThroughTest {
 
         HttpResponse<byte[]> response = post("/v1/chat/completions", body);
 
-        RecordedResponse sent = openAi.lastResponse();
+        RecordedResponse sent = relayedUnchanged(response);
         assertThat(sent.status()).isEqualTo(400);
-        assertThat(response.statusCode()).isEqualTo(400);
-        assertThat(response.body()).isEqualTo(sent.body());
         assertThat(response.headers().firstValue("x-request-id")).contains(sent.header("x-request-id"));
         assertThat(openAi.requests()).hasSize(1);
         assertThat(server.status().at("/providers/openai/keys/0/status").asText()).isEqualTo("active");
@@ -348,9 +354,8 @@ class OpenAiPassThroughTest {
 
         HttpResponse<byte[]> response = post("/v1/responses", body);
 
-        RecordedResponse sent = openAi.lastResponse();
-        assertThat(response.statusCode()).isEqualTo(200);
-        assertThat(response.body()).isEqualTo(sent.body());
+        RecordedResponse sent = relayedUnchanged(response);
+        assertThat(sent.status()).isEqualTo(200);
         JsonNode completed = events(sent.bodyText()).stream()
                 .filter(event -> event.path("type").asText().equals("response.completed")).findFirst().orElseThrow();
         assertThat(committed()).isEqualTo(completed.at("/response/usage/total_tokens").asLong());

@@ -35,12 +35,12 @@ import dev.keypool.providers.fake.OpenAiToolCall;
 import dev.keypool.providers.fake.OpenAiUsage;
 import dev.keypool.providers.fake.RecordedRequest;
 import dev.keypool.providers.fake.RecordedResponse;
+import dev.keypool.testing.CloseAfterEach;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The official OpenAI SDK for Java ({@code com.openai:openai-java}) as a client of the gateway, on
@@ -63,28 +63,16 @@ class OpenAiSdkTest {
                     .build())
             .build();
 
-    private FakeOpenAi openAi;
-    private TestGateway server;
-    private OpenAIClient client;
-
-    @BeforeEach
-    void start() {
-        openAi = FakeOpenAi.start();
-        server = TestGateway.start(TestGateway.openAiOnly(openAi)
-                .addKey(Provider.OPENAI, KEYS.get(0), "gpt-4o", WindowLimits.of(100_000, 1_000_000))
-                .addKey(Provider.OPENAI, KEYS.get(1), "gpt-4o", WindowLimits.of(100_000, 1_000_000))
-                // Key 0 first: a request that reaches key 1 was sent there on purpose.
-                .selectionStrategy(SelectionStrategy.FILL_FIRST)
-                .build());
-        client = OpenAIOkHttpClient.builder().baseUrl(server.url("/v1")).apiKey(CALLERS_KEY).maxRetries(0).build();
-    }
-
-    @AfterEach
-    void stop() {
-        client.close();
-        server.close();
-        openAi.close();
-    }
+    @RegisterExtension
+    final CloseAfterEach closing = new CloseAfterEach();
+    private final FakeOpenAi openAi = closing.add(FakeOpenAi.start());
+    private final TestGateway server = closing.add(TestGateway.start(TestGateway.openAiOnly(openAi)
+            .addKey(Provider.OPENAI, KEYS.get(0), "gpt-4o", WindowLimits.of(100_000, 1_000_000))
+            .addKey(Provider.OPENAI, KEYS.get(1), "gpt-4o", WindowLimits.of(100_000, 1_000_000))
+            // Key 0 first: a request that reaches key 1 was sent there on purpose.
+            .selectionStrategy(SelectionStrategy.FILL_FIRST)
+            .build()));
+    private final OpenAIClient client = server.openAiSdk(OpenAIOkHttpClient.builder().apiKey(CALLERS_KEY).maxRetries(0));
 
     private static ChatCompletionCreateParams.Builder chat(String question) {
         return ChatCompletionCreateParams.builder().model("gpt-4o").addUserMessage(question);

@@ -10,8 +10,7 @@ import dev.keypool.config.SelectionStrategy;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.providers.fake.FakeOpenAi;
 import dev.keypool.redis.testing.RedisServerExtension;
-import java.net.URI;
-import java.net.http.HttpRequest;
+import dev.keypool.testing.CloseAfterEach;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,7 +21,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -42,20 +40,11 @@ class RedisClusterTest {
     static final String MINUTE_BOUND = "sk-proj-TEST.cluster-test-aaaaaaaa-key0";
     static final String DAY_BOUND = "sk-proj-TEST.cluster-test-bbbbbbbb-key1";
 
-    private final AtomicInteger database = new AtomicInteger();
-    private final List<AutoCloseable> open = new ArrayList<>();
-    private FakeOpenAi openAi;
-
-    @AfterEach
-    void stop() throws Exception {
-        for (AutoCloseable closeable : open.reversed()) {
-            closeable.close();
-        }
-    }
+    @RegisterExtension
+    final CloseAfterEach closing = new CloseAfterEach();
+    private final FakeOpenAi openAi = closing.add(FakeOpenAi.start());
 
     private KeypoolConfig.Builder cluster(int db) {
-        openAi = FakeOpenAi.start();
-        open.add(openAi);
         return TestGateway.openAiOnly(openAi)
                 .selectionStrategy(SelectionStrategy.FILL_FIRST)
                 .setting("KEYPOOL_REDIS_URL", REDIS.server().url() + "/" + db);
@@ -83,10 +72,27 @@ class RedisClusterTest {
         return statuses;
     }
 
+    /**
+     * The calls the provider got on each key in a run whose answers were {@code statuses}, once seen
+     * to be one for every 200, with some requests refused (429) and nothing else answered.
+     */
+    private Served served(Map<Integer, AtomicInteger> statuses) {
+        assertThat(statuses.keySet()).containsOnly(200, 429);
+        Served served = new Served(servedOn(MINUTE_BOUND), servedOn(DAY_BOUND));
+        assertThat(served.onKey0() + served.onKey1()).isEqualTo(statuses.get(200).get()).isPositive();
+        assertThat(statuses.get(429).get()).isPositive();
+        return served;
+    }
+
+    private record Served(long onKey0, long onKey1) {
+    }
+
+    private long servedOn(String key) {
+        return openAi.keys().stream().filter(key::equals).count();
+    }
+
     private TestGateway instance(KeypoolConfig config) {
-        TestGateway gateway = TestGateway.start(config);
-        open.add(gateway);
-        return gateway;
+        return closing.add(TestGateway.start(config));
     }
 
     @Test
@@ -104,15 +110,13 @@ class RedisClusterTest {
         // 80 requests, twice what the keys can take, on 8 threads alternating between the instances.
         Map<Integer, AtomicInteger> statuses = alternate(a, b, 10);
 
-        assertThat(statuses.keySet()).containsOnly(200, 429);
         // The whole run lies within one minute and one day, so every 60-second span and the day
         // hold at most what the run served.
-        long servedOnKey0 = openAi.keys().stream().filter(MINUTE_BOUND::equals).count();
-        long servedOnKey1 = openAi.keys().stream().filter(DAY_BOUND::equals).count();
+        Served served = served(statuses);
+        long servedOnKey0 = served.onKey0();
+        long servedOnKey1 = served.onKey1();
         assertThat(servedOnKey0 * TOKENS_PER_CALL).isLessThanOrEqualTo(minuteLimit);
         assertThat(servedOnKey1 * TOKENS_PER_CALL).isLessThanOrEqualTo(dayLimit);
-        assertThat(servedOnKey0 + servedOnKey1).isEqualTo(statuses.get(200).get()).isPositive();
-        assertThat(statuses.get(429).get()).isPositive();
 
         // Both instances see the cluster's usage in the status and, once flushed, in the report.
         for (TestGateway instance : List.of(a, b)) {
@@ -144,14 +148,13 @@ class RedisClusterTest {
         // 40 requests, more than three times what the keys can take, on 8 threads alternating between the instances.
         Map<Integer, AtomicInteger> statuses = alternate(a, b, 5);
 
-        assertThat(statuses.keySet()).containsOnly(200, 429);
         // The whole run lies within one minute and one day: what the provider received is what every span held.
-        long servedOnKey0 = openAi.keys().stream().filter(MINUTE_BOUND::equals).count();
-        long servedOnKey1 = openAi.keys().stream().filter(DAY_BOUND::equals).count();
+        Served served = served(statuses);
+        long servedOnKey0 = served.onKey0();
+        long servedOnKey1 = served.onKey1();
         assertThat(servedOnKey0).isLessThanOrEqualTo(7);
         assertThat(servedOnKey1).isLessThanOrEqualTo(5);
-        assertThat(servedOnKey0 + servedOnKey1).isEqualTo(statuses.get(200).get()).isPositive();
-        assertThat(statuses.get(429).get()).isEqualTo(40 - statuses.get(200).get()).isPositive();
+        assertThat(statuses.get(429).get()).isEqualTo(40 - statuses.get(200).get());
         for (TestGateway instance : List.of(a, b)) {
             JsonNode keys = instance.status().path("providers").path("openai").path("keys");
             assertThat(keys.get(0).path("requests_used_day").asLong()).isEqualTo(servedOnKey0);
@@ -178,15 +181,13 @@ class RedisClusterTest {
             assertThat(throughB.statusCode()).isEqualTo(200);
             assertThat(throughB.headers().firstValue("x-keypool-key-index")).hasValue("1");
         }
-        assertThat(openAi.keys().stream().filter(MINUTE_BOUND::equals)).hasSize(1);
+        assertThat(servedOn(MINUTE_BOUND)).isEqualTo(1);
         assertThat(b.status().path("providers").path("openai").path("keys").get(0).path("status").asText())
                 .isEqualTo("cooling_down");
     }
 
     private static HttpResponse<String> chat(TestGateway gateway) {
-        return gateway.send(HttpRequest.newBuilder(URI.create(gateway.url("/v1/chat/completions")))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"gpt-4o\",\"max_tokens\":8,"
-                        + "\"messages\":[{\"role\":\"user\",\"content\":\"Say this is a test!\"}]}")));
+        return gateway.postJson("/v1/chat/completions", "{\"model\":\"gpt-4o\",\"max_tokens\":8,"
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"Say this is a test!\"}]}");
     }
 }

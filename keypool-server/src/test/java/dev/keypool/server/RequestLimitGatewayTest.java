@@ -7,15 +7,15 @@ import dev.keypool.config.Provider;
 import dev.keypool.config.SelectionStrategy;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.providers.fake.FakeOpenAi;
+import dev.keypool.testing.CloseAfterEach;
 import dev.keypool.testing.ManualClock;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Issue 14 through the gateway: a key with {@code OPENAI_MAX_REQUESTS_PER_MINUTE_i=2} serves two
@@ -31,25 +31,15 @@ class RequestLimitGatewayTest {
             + "\"max_tokens\":16}";
 
     private final ManualClock clock = ManualClock.atNoonish();
-    private FakeOpenAi openAi;
-    private TestGateway server;
-
-    @BeforeEach
-    void start() {
-        openAi = FakeOpenAi.start();
-        // Tokens to spare on both keys: only the request limits bind.
-        server = TestGateway.start(TestGateway.openAiOnly(openAi)
-                .selectionStrategy(SelectionStrategy.FILL_FIRST)
-                .addKey(Provider.OPENAI, KEYS.get(0), "gpt-4o", WindowLimits.of(100_000, 1_000_000).withRequests(2, 100))
-                .addKey(Provider.OPENAI, KEYS.get(1), "gpt-4o", WindowLimits.of(100_000, 1_000_000).withRequests(1, 3))
-                .build(), clock);
-    }
-
-    @AfterEach
-    void stop() {
-        server.close();
-        openAi.close();
-    }
+    @RegisterExtension
+    final CloseAfterEach closing = new CloseAfterEach();
+    private final FakeOpenAi openAi = closing.add(FakeOpenAi.start());
+    // Tokens to spare on both keys: only the request limits bind.
+    private final TestGateway server = closing.add(TestGateway.start(TestGateway.openAiOnly(openAi)
+            .selectionStrategy(SelectionStrategy.FILL_FIRST)
+            .addKey(Provider.OPENAI, KEYS.get(0), "gpt-4o", WindowLimits.of(100_000, 1_000_000).withRequests(2, 100))
+            .addKey(Provider.OPENAI, KEYS.get(1), "gpt-4o", WindowLimits.of(100_000, 1_000_000).withRequests(1, 3))
+            .build(), clock));
 
     private HttpResponse<String> chat() {
         return server.send(HttpRequest.newBuilder(URI.create(server.url("/v1/chat/completions")))

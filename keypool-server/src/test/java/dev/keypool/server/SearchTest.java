@@ -8,11 +8,11 @@ import dev.keypool.config.Provider;
 import dev.keypool.config.SelectionStrategy;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.providers.fake.FakeSerpApi;
+import dev.keypool.testing.CloseAfterEach;
 import java.net.http.HttpResponse;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** {@code /search} and {@code /search.json}: SerpApi's answer verbatim, paid for by a pooled key. */
 class SearchTest {
@@ -20,25 +20,15 @@ class SearchTest {
     static final List<String> KEYS = List.of("serp-search-test-key-aaaa-0000", "serp-search-test-key-bbbb-1111");
     static final String CALLERS_KEY = "callers-own-serpapi-key-do-not-forward";
 
-    private FakeSerpApi serp;
-    private TestGateway server;
-
-    @BeforeEach
-    void start() {
-        serp = FakeSerpApi.start();
-        server = TestGateway.start(KeypoolConfig.builder()
-                .addKey(Provider.SERP, KEYS.get(0), null, WindowLimits.of(100, 1000))
-                .addKey(Provider.SERP, KEYS.get(1), null, WindowLimits.of(100, 1000))
-                .baseUrl(Provider.SERP, serp.baseUrl())
-                .selectionStrategy(SelectionStrategy.FILL_FIRST)
-                .build());
-    }
-
-    @AfterEach
-    void stop() {
-        server.close();
-        serp.close();
-    }
+    @RegisterExtension
+    final CloseAfterEach closing = new CloseAfterEach();
+    private final FakeSerpApi serp = closing.add(FakeSerpApi.start());
+    private final TestGateway server = closing.add(TestGateway.start(KeypoolConfig.builder()
+            .addKey(Provider.SERP, KEYS.get(0), null, WindowLimits.of(100, 1000))
+            .addKey(Provider.SERP, KEYS.get(1), null, WindowLimits.of(100, 1000))
+            .baseUrl(Provider.SERP, serp.baseUrl())
+            .selectionStrategy(SelectionStrategy.FILL_FIRST)
+            .build()));
 
     @Test
     void search_forwardsTheQueryWithAPooledKeyInsteadOfTheCallers() {

@@ -8,6 +8,7 @@ import dev.keypool.config.SelectionStrategy;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.providers.fake.FakeOpenAi;
 import dev.keypool.providers.fake.Gate;
+import dev.keypool.testing.CloseAfterEach;
 import dev.keypool.testing.ManualClock;
 import java.net.URI;
 import java.net.http.HttpRequest;
@@ -16,9 +17,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -34,24 +34,14 @@ class StickySessionGatewayTest {
     private static final List<String> KEYS = List.of("sk-proj-TEST.TEST-sticky-aaaaaaaa-key0",
             "sk-proj-TEST.TEST-sticky-bbbbbbbb-key1");
 
-    private FakeOpenAi openAi;
-    private TestGateway server;
-
-    @BeforeEach
-    void start() {
-        openAi = FakeOpenAi.start();
-        server = TestGateway.start(TestGateway.openAiOnly(openAi)
-                .selectionStrategy(SelectionStrategy.ROUND_ROBIN)
-                .addKey(Provider.OPENAI, KEYS.get(0), "gpt-4o", WindowLimits.NONE, 1, 1)
-                .addKey(Provider.OPENAI, KEYS.get(1), "gpt-4o", WindowLimits.NONE, 1, 1)
-                .build(), ManualClock.atNoonish());
-    }
-
-    @AfterEach
-    void stop() {
-        server.close();
-        openAi.close();
-    }
+    @RegisterExtension
+    final CloseAfterEach closing = new CloseAfterEach();
+    private final FakeOpenAi openAi = closing.add(FakeOpenAi.start());
+    private final TestGateway server = closing.add(TestGateway.start(TestGateway.openAiOnly(openAi)
+            .selectionStrategy(SelectionStrategy.ROUND_ROBIN)
+            .addKey(Provider.OPENAI, KEYS.get(0), "gpt-4o", WindowLimits.NONE, 1, 1)
+            .addKey(Provider.OPENAI, KEYS.get(1), "gpt-4o", WindowLimits.NONE, 1, 1)
+            .build(), ManualClock.atNoonish()));
 
     private static String chat(String extra) {
         return "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":16"

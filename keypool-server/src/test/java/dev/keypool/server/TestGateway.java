@@ -1,12 +1,19 @@
 package dev.keypool.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
 import dev.keypool.config.KeypoolConfig;
 import dev.keypool.config.Provider;
 import dev.keypool.config.WindowLimits;
+import dev.keypool.failure.Failure;
+import dev.keypool.providers.fake.FakeGemini;
+import dev.keypool.providers.fake.FakeOllama;
 import dev.keypool.providers.fake.FakeOpenAi;
 import dev.keypool.providers.fake.FakeUpstream;
 import dev.keypool.providers.internal.Json;
+import dev.keypool.rotation.Reservation;
+import dev.keypool.rotation.TokenUsage;
 import dev.keypool.testing.ManualClock;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -19,6 +26,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.LongSupplier;
 
 /** A real gateway on 127.0.0.1 and a free port, with a plain HTTP client pointed at it. */
@@ -28,6 +36,7 @@ final class TestGateway implements AutoCloseable {
 
     final Gateway gateway;
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final List<OpenAIClient> sdkClients = new CopyOnWriteArrayList<>();
 
     private TestGateway(Gateway gateway) {
         this.gateway = gateway;
@@ -77,6 +86,32 @@ final class TestGateway implements AutoCloseable {
                 .providerPriority(List.of(Provider.OPENAI));
     }
 
+    /**
+     * One OpenAI key and one Gemini key on their fakes, with tokens to spare, OpenAI first; Ollama on
+     * its fake with llama3.2 and gemma3 (vision, no tools): the pool an OpenAI request is translated
+     * over to Gemini or Ollama.
+     */
+    static KeypoolConfig.Builder openAiGeminiAndOllama(FakeOpenAi openAi, String openAiKey, FakeGemini gemini,
+            String geminiKey, FakeOllama ollama) {
+        ollama.setModels("llama3.2:latest", "gemma3:latest");
+        ollama.setCapabilities("gemma3", "completion", "vision");
+        return KeypoolConfig.builder()
+                .addKey(Provider.OPENAI, openAiKey, "gpt-4o", WindowLimits.of(100_000, 1_000_000))
+                .addKey(Provider.GEMINI, geminiKey, "gemini-2.5-flash", WindowLimits.of(100_000, 1_000_000))
+                .baseUrl(Provider.OPENAI, openAi.baseUrl())
+                .baseUrl(Provider.GEMINI, gemini.baseUrl())
+                .baseUrl(Provider.OLLAMA, ollama.baseUrl())
+                .providerPriority(List.of(Provider.OPENAI));
+    }
+
+    /** Gemini on {@code gemini} as the only provider (Ollama unreachable), keys to be added. */
+    static KeypoolConfig.Builder geminiOnly(FakeGemini gemini) {
+        return KeypoolConfig.builder()
+                .baseUrl(Provider.GEMINI, gemini.baseUrl())
+                .baseUrl(Provider.OLLAMA, FakeUpstream.unreachableUrl())
+                .providerPriority(List.of(Provider.GEMINI));
+    }
+
     static ServerSettings settings(KeypoolConfig config) {
         try {
             return settings(config, Files.createTempDirectory("keypool-test-data"));
@@ -110,8 +145,21 @@ final class TestGateway implements AutoCloseable {
                 .POST(json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json)));
     }
 
+    /** A caller's JSON {@code POST} to {@code path}, without a token. */
+    HttpResponse<String> postJson(String path, String json) {
+        return send(HttpRequest.newBuilder(URI.create(url(path))).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json)));
+    }
+
     HttpResponse<String> send(HttpRequest.Builder request) {
         return send(http, request);
+    }
+
+    /** The official OpenAI SDK as {@code client} configures it, on this gateway's {@code /v1}; closed with the gateway. */
+    OpenAIClient openAiSdk(OpenAIOkHttpClient.Builder client) {
+        OpenAIClient sdk = client.baseUrl(url("/v1")).build();
+        sdkClients.add(sdk);
+        return sdk;
     }
 
     /** Sends with a 30 s bound and unchecked failures; shared with {@link ChildGateway}. */
@@ -165,6 +213,18 @@ final class TestGateway implements AutoCloseable {
         return json(adminGet("/api/admin/api-key-usage-report/")).at("/providers/" + provider);
     }
 
+    /** A request on {@code model} that a key served and that used {@code usage}: reserved, committed, released. */
+    void served(Provider provider, String model, long estimate, TokenUsage usage) {
+        try (Reservation reservation = gateway.rotator().acquire(provider, model, estimate)) {
+            reservation.commit(usage);
+        }
+    }
+
+    /** A request on {@code model} that the key it reached failed with {@code failure}. */
+    void failed(Provider provider, String model, long estimate, Failure failure) {
+        gateway.rotator().acquire(provider, model, estimate).fail(failure);
+    }
+
     /** Takes a key out of service, as the dashboard does, so that a test can steer a request to another. */
     void deactivate(String provider, int index) {
         HttpResponse<String> response = adminPost("/api/admin/keys/" + provider + "/" + index + "/deactivate", null);
@@ -183,6 +243,7 @@ final class TestGateway implements AutoCloseable {
 
     @Override
     public void close() {
+        sdkClients.forEach(OpenAIClient::close);
         gateway.close();
         http.close();
     }

@@ -2,18 +2,16 @@ package dev.keypool.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.keypool.config.KeypoolConfig;
 import dev.keypool.config.Provider;
 import dev.keypool.config.SelectionStrategy;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.providers.fake.FakeGemini;
-import dev.keypool.providers.fake.FakeUpstream;
 import dev.keypool.providers.fake.RecordedResponse;
+import dev.keypool.testing.CloseAfterEach;
 import java.net.http.HttpResponse;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Regression: a {@code generateContent} naming a cached content that no key holds (it expired, as
@@ -27,26 +25,14 @@ class UnknownCachedContentDeactivatedEveryKeyTest {
 
     static final List<String> KEYS = List.of("AIza-unknown-cache-test-key-0000", "AIza-unknown-cache-test-key-1111");
 
-    private FakeGemini gemini;
-    private TestGateway server;
-
-    @BeforeEach
-    void start() {
-        gemini = FakeGemini.start();
-        server = TestGateway.start(KeypoolConfig.builder()
-                .addKey(Provider.GEMINI, KEYS.get(0), "gemini-2.5-flash", WindowLimits.of(100_000, 1_000_000))
-                .addKey(Provider.GEMINI, KEYS.get(1), "gemini-2.5-flash", WindowLimits.of(100_000, 1_000_000))
-                .baseUrl(Provider.GEMINI, gemini.baseUrl())
-                .baseUrl(Provider.OLLAMA, FakeUpstream.unreachableUrl())
-                .selectionStrategy(SelectionStrategy.FILL_FIRST)
-                .build());
-    }
-
-    @AfterEach
-    void stop() {
-        server.close();
-        gemini.close();
-    }
+    @RegisterExtension
+    final CloseAfterEach closing = new CloseAfterEach();
+    private final FakeGemini gemini = closing.add(FakeGemini.start());
+    private final TestGateway server = closing.add(TestGateway.start(TestGateway.geminiOnly(gemini)
+            .addKey(Provider.GEMINI, KEYS.get(0), "gemini-2.5-flash", WindowLimits.of(100_000, 1_000_000))
+            .addKey(Provider.GEMINI, KEYS.get(1), "gemini-2.5-flash", WindowLimits.of(100_000, 1_000_000))
+            .selectionStrategy(SelectionStrategy.FILL_FIRST)
+            .build()));
 
     @Test
     void generateContent_namingACachedContentNoKeyHolds_isGooglesRefusalAndNoKeyIsDeactivated() {

@@ -4,20 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.keypool.config.KeypoolConfig;
-import dev.keypool.config.Provider;
-import dev.keypool.config.WindowLimits;
 import dev.keypool.event.KeyEvent;
 import dev.keypool.providers.fake.FakeGemini;
 import dev.keypool.providers.fake.FakeOllama;
 import dev.keypool.providers.fake.FakeOpenAi;
-import java.net.URI;
-import java.net.http.HttpRequest;
+import dev.keypool.testing.CloseAfterEach;
 import java.net.http.HttpResponse;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -37,42 +34,27 @@ class UnsupportedParametersTest {
             + "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}}}";
     static final String IMAGE = "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,iVBORw0KGgo=\"}}";
 
-    private final FakeOpenAi openAi = FakeOpenAi.start();
-    private final FakeGemini gemini = FakeGemini.start();
-    private final FakeOllama ollama = FakeOllama.start();
+    @RegisterExtension
+    final CloseAfterEach closing = new CloseAfterEach();
+    private final FakeOpenAi openAi = closing.add(FakeOpenAi.start());
+    private final FakeGemini gemini = closing.add(FakeGemini.start());
+    private final FakeOllama ollama = closing.add(FakeOllama.start());
     private final List<KeyEvent> events = new CopyOnWriteArrayList<>();
     private TestGateway server;
 
     private void start(boolean drop) {
-        ollama.setModels("llama3.2:latest", "gemma3:latest");
-        ollama.setCapabilities("gemma3", "completion", "vision");
-        KeypoolConfig.Builder config = KeypoolConfig.builder()
-                .addKey(Provider.OPENAI, "sk-proj-TEST.unsupported-params-aaaa-key0", "gpt-4o", WindowLimits.of(100_000, 1_000_000))
-                .addKey(Provider.GEMINI, GEMINI_KEY, "gemini-2.5-flash", WindowLimits.of(100_000, 1_000_000))
-                .baseUrl(Provider.OPENAI, openAi.baseUrl())
-                .baseUrl(Provider.GEMINI, gemini.baseUrl())
-                .baseUrl(Provider.OLLAMA, ollama.baseUrl())
-                .providerPriority(List.of(Provider.OPENAI));
+        KeypoolConfig.Builder config = TestGateway.openAiGeminiAndOllama(
+                openAi, "sk-proj-TEST.unsupported-params-aaaa-key0", gemini, GEMINI_KEY, ollama);
         if (drop) {
             config.setting("KEYPOOL_DROP_UNSUPPORTED_PARAMS", "true");
         }
-        server = TestGateway.start(config.build());
+        server = closing.add(TestGateway.start(config.build()));
         server.gateway.manager().events().addListener(events::add);
     }
 
-    @AfterEach
-    void stop() {
-        server.close();
-        openAi.close();
-        gemini.close();
-        ollama.close();
-    }
-
     private HttpResponse<String> chat(String model, String messages, String more) {
-        return server.send(HttpRequest.newBuilder(URI.create(server.url("/v1/chat/completions")))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"" + model + "\",\"messages\":[" + messages + "]"
-                        + (more.isEmpty() ? "" : "," + more) + "}")));
+        return server.postJson("/v1/chat/completions", "{\"model\":\"" + model + "\",\"messages\":[" + messages + "]"
+                + (more.isEmpty() ? "" : "," + more) + "}");
     }
 
     static Stream<Arguments> refused() {

@@ -8,6 +8,7 @@ import dev.keypool.config.Provider;
 import dev.keypool.config.WindowLimits;
 import dev.keypool.providers.fake.FakeOpenAi;
 import dev.keypool.providers.fake.Gate;
+import dev.keypool.testing.CloseAfterEach;
 import dev.keypool.testing.ManualClock;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -16,8 +17,8 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Issue 14 through the gateway: with {@code KEYPOOL_MAX_WAIT_SECONDS} above 0, a request that
@@ -31,28 +32,18 @@ class WaitForKeyGatewayTest {
     private static final String BODY = "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
             + "\"max_tokens\":16}";
 
-    private FakeOpenAi openAi;
+    @RegisterExtension
+    final CloseAfterEach closing = new CloseAfterEach();
+    private final FakeOpenAi openAi = closing.add(FakeOpenAi.start());
+    private final HttpClient http = closing.add(HttpClient.newHttpClient());
     private TestGateway server;
-    private final HttpClient http = HttpClient.newHttpClient();
 
     private void start(Duration maxWait, int maxQueue) {
-        openAi = FakeOpenAi.start();
-        server = TestGateway.start(TestGateway.openAiOnly(openAi)
+        server = closing.add(TestGateway.start(TestGateway.openAiOnly(openAi)
                 .addKey(Provider.OPENAI, KEY, "gpt-4o", WindowLimits.NONE, 1, 1)
                 .maxWait(maxWait)
                 .maxQueue(maxQueue)
-                .build(), ManualClock.atNoonish());
-    }
-
-    @AfterEach
-    void stop() {
-        if (server != null) {
-            server.close();
-        }
-        if (openAi != null) {
-            openAi.close();
-        }
-        http.close();
+                .build(), ManualClock.atNoonish()));
     }
 
     private HttpRequest chat() {
@@ -74,6 +65,13 @@ class WaitForKeyGatewayTest {
         return held;
     }
 
+    /** Sends a request behind the one that holds the key; returns once it waits in the queue. */
+    private CompletableFuture<HttpResponse<String>> queueBehindIt() {
+        CompletableFuture<HttpResponse<String>> queued = http.sendAsync(chat(), HttpResponse.BodyHandlers.ofString());
+        await().atMost(Duration.ofSeconds(15)).until(() -> waiting().path("queue_length").asInt() == 1);
+        return queued;
+    }
+
     private JsonNode waiting() {
         return server.status().at("/providers/openai/waiting");
     }
@@ -84,8 +82,7 @@ class WaitForKeyGatewayTest {
         Gate gate = new Gate();
         CompletableFuture<HttpResponse<String>> first = holdTheKey(gate);
 
-        CompletableFuture<HttpResponse<String>> second = http.sendAsync(chat(), HttpResponse.BodyHandlers.ofString());
-        await().atMost(Duration.ofSeconds(15)).until(() -> waiting().path("queue_length").asInt() == 1);
+        CompletableFuture<HttpResponse<String>> second = queueBehindIt();
 
         assertThat(second).as("waiting, not refused").isNotDone();
         assertThat(openAi.requests("/v1/chat/completions")).as("the provider has seen only the first").hasSize(1);
@@ -111,13 +108,10 @@ class WaitForKeyGatewayTest {
         start(Duration.ofSeconds(30), 1);
         Gate gate = new Gate();
         CompletableFuture<HttpResponse<String>> first = holdTheKey(gate);
-        CompletableFuture<HttpResponse<String>> second = http.sendAsync(chat(), HttpResponse.BodyHandlers.ofString());
-        await().atMost(Duration.ofSeconds(15)).until(() -> waiting().path("queue_length").asInt() == 1);
+        CompletableFuture<HttpResponse<String>> second = queueBehindIt();
         try {
 
-            HttpResponse<String> third = server.send(HttpRequest.newBuilder(URI.create(server.url("/v1/chat/completions")))
-                    .header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(BODY)));
+            HttpResponse<String> third = server.postJson("/v1/chat/completions", BODY);
 
             assertThat(third.statusCode()).isEqualTo(429);
             assertThat(third.headers().firstValue("retry-after")).isPresent();
