@@ -102,6 +102,22 @@ class ResilientRedisUsageStoreTest {
         throw new AssertionError("never refused");
     }
 
+    /** How many requests one instance admitted in a row, and the refusal that ended them. */
+    private record Admitted(int requests, ReserveResult.Denied refusal) {
+    }
+
+    /** Reserves and settles requests of {@code tokens} each until refused. */
+    private Admitted admit(ResilientRedisUsageStore store, WindowLimits limits, long tokens) {
+        for (int i = 0; i < 100; i++) {
+            ReserveResult result = reserve(store, limits, tokens);
+            if (!(result instanceof ReserveResult.Granted granted)) {
+                return new Admitted(i, (ReserveResult.Denied) result);
+            }
+            store.settle(granted.ticket(), tokens, clock.millis(), day());
+        }
+        throw new AssertionError("never refused");
+    }
+
     private void awaitBack(ResilientRedisUsageStore... which) {
         await().atMost(Duration.ofSeconds(10)).until(() -> {
             tick(which);
@@ -316,5 +332,162 @@ class ResilientRedisUsageStoreTest {
         assertThat(a.heldBackPeers()).isZero();
         assertThat(a.usage(KEY, clock.millis(), day()).minuteTokens()).isEqualTo(600);
         assertThat(((ReserveResult.Denied) reserve(a, limits, 100)).reason()).isEqualTo(DenialReason.MINUTE_LIMIT);
+    }
+
+    // ---- request limits: shared during an outage, handed back to Redis, the same as tokens ----------
+
+    @Test
+    void requestMinuteLimit_duringAnOutage_eachInstanceAdmitsItsHalf_andTheRetryMomentIsTrue() {
+        WindowLimits limits = LIMITS.withRequests(6, 1_000);
+        server.stop();
+
+        Admitted byA = admit(a, limits, 10);
+        Admitted byB = admit(b, limits, 10);
+
+        assertThat(a.degraded()).isTrue();
+        assertThat(byA.requests()).isEqualTo(3);
+        assertThat(byB.requests()).isEqualTo(3);
+        assertThat(byA.refusal().reason()).isEqualTo(DenialReason.REQUEST_MINUTE_LIMIT);
+        long retryAt = byA.refusal().retryAtMillis();
+        assertThat(retryAt).isGreaterThan(clock.millis()).isLessThanOrEqualTo(clock.millis() + 61_000);
+
+        // Not before the moment it named, and at that moment again at most its share.
+        clock.set(java.time.Instant.ofEpochMilli(retryAt - 1));
+        assertThat(reserve(a, limits, 10)).isInstanceOf(ReserveResult.Denied.class);
+        clock.set(java.time.Instant.ofEpochMilli(retryAt));
+        assertThat(admit(a, limits, 10).requests()).isEqualTo(3);
+        assertThat(a.degraded()).isTrue();
+    }
+
+    @Test
+    void requestMinuteLimit_duringAnOutage_theTokenShareStillApplies() {
+        WindowLimits limits = LIMITS.withRequests(6, 1_000);
+        server.stop();
+
+        // 300 tokens fit once in a's 500 tokens; its request share (3) is not what stops it.
+        Admitted large = admit(a, limits, 300);
+        assertThat(large.requests()).isEqualTo(1);
+        assertThat(large.refusal().reason()).isEqualTo(DenialReason.MINUTE_LIMIT);
+        // Small requests fill the request share then: 3 requests in all, 320 tokens.
+        Admitted small = admit(a, limits, 10);
+        assertThat(small.requests()).isEqualTo(2);
+        assertThat(small.refusal().reason()).isEqualTo(DenialReason.REQUEST_MINUTE_LIMIT);
+    }
+
+    @Test
+    void requestMinuteLimit_afterAHungRedis_theOutagesRequestsAreInRedis_andTheFirstBackHoldsBackThePeersShare() {
+        WindowLimits limits = WindowLimits.of(100_000, 1_000_000).withRequests(6, 1_000);
+        server.pause();
+        tick();
+        assertThat(a.degraded()).isTrue();
+        assertThat(b.degraded()).isTrue();
+        assertThat(admit(a, limits, 10).requests()).isEqualTo(3);
+        // b's last one is still pending when Redis returns: it counts as a request all the same.
+        for (int i = 0; i < 2; i++) {
+            ReserveResult.Granted granted = (ReserveResult.Granted) reserve(b, limits, 10);
+            b.settle(granted.ticket(), 10, clock.millis(), day());
+        }
+        ReserveResult.Granted pending = (ReserveResult.Granted) reserve(b, limits, 10);
+        assertThat(((ReserveResult.Denied) reserve(b, limits, 10)).reason()).isEqualTo(DenialReason.REQUEST_MINUTE_LIMIT);
+
+        server.resume();
+        awaitBack(a);
+        assertThat(b.degraded()).as("b has not tried Redis yet").isTrue();
+
+        // Redis has a's 3; b's are only in b, which may still spend its share: a holds it back.
+        assertThat(a.heldBackPeers()).isEqualTo(1);
+        assertThat(a.usage(KEY, clock.millis(), day()).minuteRequests()).isEqualTo(3);
+        assertThat(((ReserveResult.Denied) reserve(a, limits, 10)).reason()).isEqualTo(DenialReason.REQUEST_MINUTE_LIMIT);
+
+        awaitBack(b);
+        tick(a);
+        assertThat(a.heldBackPeers()).isZero();
+        assertThat(a.usage(KEY, clock.millis(), day()).minuteRequests()).isEqualTo(3 + 3);
+        assertThat(a.usage(KEY, clock.millis(), day()).dayRequests()).isEqualTo(3 + 3);
+        assertThat(((ReserveResult.Denied) reserve(a, limits, 10)).reason()).isEqualTo(DenialReason.REQUEST_MINUTE_LIMIT);
+        assertThat(b.settle(pending.ticket(), 10, clock.millis(), day())).isTrue();
+    }
+
+    @Test
+    void requestDayLimit_duringAnOutage_eachInstanceTakesHalfOfWhatWasLeft_andRedisBackEmptyGetsTheOutagesRequests() {
+        WindowLimits limits = LIMITS.withRequests(100, 20);
+        // Before the outage: 3 requests through Redis, which both instances have seen.
+        for (ResilientRedisUsageStore store : List.of(a, b, a)) {
+            ReserveResult.Granted granted = (ReserveResult.Granted) reserve(store, limits, 10);
+            store.settle(granted.ticket(), 10, clock.millis(), day());
+        }
+        assertThat(a.usage(KEY, clock.millis(), day()).dayRequests()).isEqualTo(3);
+        assertThat(b.usage(KEY, clock.millis(), day()).dayRequests()).isEqualTo(3);
+
+        server.stop();
+
+        // Each takes half of the 17 left, rounded down, and no more than half the limit less its own (a 2, b 1).
+        Admitted byA = admit(a, limits, 10);
+        Admitted byB = admit(b, limits, 10);
+        assertThat(byA.requests()).isEqualTo(8);
+        assertThat(byB.requests()).isEqualTo(8);
+        for (Admitted admitted : List.of(byA, byB)) {
+            assertThat(admitted.refusal().reason()).isEqualTo(DenialReason.REQUEST_DAY_LIMIT);
+            assertThat(admitted.refusal().retryAtMillis()).isEqualTo(day().nextStartMillis());
+        }
+        // A new minute does not reopen the day.
+        clock.advance(Duration.ofSeconds(61));
+        assertThat(((ReserveResult.Denied) reserve(a, limits, 10)).reason()).isEqualTo(DenialReason.REQUEST_DAY_LIMIT);
+
+        server.restart();
+        awaitBack(a, b);
+        tick();
+
+        // Redis came back empty: the day restarts from what the instances last saw (3), plus the outage's requests.
+        assertThat(a.heldBackPeers()).isZero();
+        assertThat(b.heldBackPeers()).isZero();
+        assertThat(a.usage(KEY, clock.millis(), day()).dayRequests()).isEqualTo(3 + 8 + 8);
+        assertThat(b.usage(KEY, clock.millis(), day()).dayRequests()).isEqualTo(3 + 8 + 8);
+        clock.advance(Duration.ofSeconds(61));
+        assertThat(reserve(b, limits, 10)).as("the last request of the day").isInstanceOf(ReserveResult.Granted.class);
+        assertThat(((ReserveResult.Denied) reserve(a, limits, 10)).reason()).isEqualTo(DenialReason.REQUEST_DAY_LIMIT);
+    }
+
+    /** A share is the limit divided by the instances rounded down, for requests as for tokens: together they never pass it. */
+    @Test
+    void limitsThatDoNotDivideEvenly_roundTheShareDown_forRequestsAsForTokens() {
+        WindowLimits fiveRequests = WindowLimits.of(100_000, 1_000_000).withRequests(5, 1_000);
+        WindowLimits fiveTokens = WindowLimits.of(5, 1_000_000);
+        KeyId other = KeyId.of(Provider.OPENAI, 1);
+        for (ResilientRedisUsageStore store : List.of(a, b)) {
+            store.register(UsageStoreContract.registeredKeys(other));
+        }
+        server.stop();
+
+        for (ResilientRedisUsageStore store : List.of(a, b)) {
+            Admitted requests = admit(store, fiveRequests, 10);
+            assertThat(requests.requests()).isEqualTo(2);
+            assertThat(requests.refusal().reason()).isEqualTo(DenialReason.REQUEST_MINUTE_LIMIT);
+            int tokens = 0;
+            while (store.reserve(other, fiveTokens, 1, clock.millis(), day(), clock.millis() + 60_000)
+                    instanceof ReserveResult.Granted) {
+                tokens++;
+            }
+            assertThat(tokens).isEqualTo(2);
+        }
+    }
+
+    /** A limit smaller than the instances gives no share: the key waits for Redis, for requests as for tokens. */
+    @Test
+    void limitBelowTheInstances_givesNoShare_theKeyWaitsForRedis() {
+        server.stop();
+
+        ReserveResult requests = reserve(a, WindowLimits.of(100_000, 1_000_000).withRequests(1, 1_000), 10);
+        ReserveResult tokens = reserve(a, WindowLimits.of(1, 1_000_000), 1);
+
+        assertThat(a.degraded()).isTrue();
+        assertThat(requests).isInstanceOfSatisfying(ReserveResult.Denied.class, denied -> {
+            assertThat(denied.reason()).isEqualTo(DenialReason.REQUEST_MINUTE_LIMIT);
+            assertThat(denied.retryAtMillis()).isGreaterThan(clock.millis());
+        });
+        assertThat(tokens).isInstanceOfSatisfying(ReserveResult.Denied.class, denied -> {
+            assertThat(denied.reason()).isEqualTo(DenialReason.MINUTE_LIMIT);
+            assertThat(denied.retryAtMillis()).isGreaterThan(clock.millis());
+        });
     }
 }
