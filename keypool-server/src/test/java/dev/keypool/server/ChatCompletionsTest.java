@@ -45,7 +45,7 @@ class ChatCompletionsTest {
     final CloseAfterEach closing = new CloseAfterEach();
     private final FakeOpenAi openAi = closing.add(FakeOpenAi.start());
     private final TestGateway server = closing.add(start(openAi));
-    private final OpenAIClient client = server.openAiSdk(OpenAIOkHttpClient.builder().apiKey("sk-the-callers-own-key"));
+    private final OpenAIClient client = server.openAiSdk(OpenAIOkHttpClient.builder().apiKey("sk-proj-TEST.callers-own-key"));
 
     private static TestGateway start(FakeOpenAi openAi) {
         KeypoolConfig.Builder config = TestGateway.openAiOnly(openAi)
@@ -89,7 +89,7 @@ class ChatCompletionsTest {
             assertThat(request.json().path("model").asText()).isEqualTo("gpt-4o");
             assertThat(request.json().path("messages").get(0).path("content").asText()).isEqualTo("Say this is a test!");
         });
-        assertThat(openAi.requests().toString()).doesNotContain("sk-the-callers-own-key");
+        assertThat(openAi.requests().toString()).doesNotContain("sk-proj-TEST.callers-own-key");
     }
 
     @Test
@@ -162,7 +162,7 @@ class ChatCompletionsTest {
         TestGateway oneKey = closing.add(TestGateway.start(TestGateway.openAiOnly(openAi)
                 .addKey(Provider.OPENAI, KEYS.get(0), "gpt-4o", WindowLimits.of(1_000, 1_000_000))
                 .build(), ManualClock.atNoonish()));
-        OpenAIClient sdk = oneKey.openAiSdk(OpenAIOkHttpClient.builder().apiKey("sk-the-callers-own-key"));
+        OpenAIClient sdk = oneKey.openAiSdk(OpenAIOkHttpClient.builder().apiKey("sk-proj-TEST.callers-own-key"));
         openAi.enqueue(FakeOpenAi.completion("A long answer", 13, 900));
         sdk.chat().completions().create(params("gpt-4o"));
         assertThat(openAi.requests()).hasSize(1);

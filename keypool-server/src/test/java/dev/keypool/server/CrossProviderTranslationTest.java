@@ -72,7 +72,7 @@ class CrossProviderTranslationTest {
         more.accept(config);
         server = closing.add(TestGateway.start(config.build()));
         server.gateway.manager().events().addListener(events::add);
-        client = server.openAiSdk(OpenAIOkHttpClient.builder().apiKey("sk-the-callers-own-key").maxRetries(0));
+        client = server.openAiSdk(OpenAIOkHttpClient.builder().apiKey("sk-proj-TEST.callers-own-key").maxRetries(0));
     }
 
     private void start() {

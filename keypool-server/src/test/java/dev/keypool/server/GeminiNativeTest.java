@@ -38,7 +38,7 @@ class GeminiNativeTest {
 
     static final List<String> KEYS = List.of("AIza-gemini-native-test-key-0000aaaa",
             "AIza-gemini-native-test-key-1111bbbb");
-    static final String CALLERS_KEY = "AIza-the-callers-own-key-never-forwarded";
+    static final String CALLERS_KEY = "AIza-TEST.callers-own-key-never-forwarded";
     static final String GENERATE = "/v1beta/models/gemini-2.5-flash:generateContent";
     static final String STREAM = "/v1beta/models/gemini-2.5-flash:streamGenerateContent";
     static final String BODY = """

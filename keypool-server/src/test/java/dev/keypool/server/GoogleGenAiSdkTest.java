@@ -32,7 +32,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class GoogleGenAiSdkTest {
 
     static final String KEY = "AIza-genai-sdk-test-pooled-key-0000";
-    static final String CALLERS_KEY = "AIza-the-sdk-callers-own-key-never-forwarded";
+    static final String CALLERS_KEY = "AIza-TEST.sdk-callers-own-key-never-forwarded";
 
     @RegisterExtension
     final CloseAfterEach closing = new CloseAfterEach();

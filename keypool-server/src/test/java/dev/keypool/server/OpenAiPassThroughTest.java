@@ -40,7 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
 class OpenAiPassThroughTest {
 
     static final List<String> KEYS = List.of("sk-proj-TEST.passthrough-aaaaaaaa-key0", "sk-proj-TEST.passthrough-bbbbbbbb-key1");
-    static final String CALLERS_KEY = "sk-the-callers-own-key-never-forwarded";
+    static final String CALLERS_KEY = "sk-proj-TEST.callers-own-key-never-forwarded";
 
     /** A body with features the gateway does not read, in an order and spacing it must keep. */
     static final String TOOLS_REQUEST = "{\"model\":\"gpt-4o\",  \"n\": 2, \"logprobs\":true, \"top_logprobs\":2,"

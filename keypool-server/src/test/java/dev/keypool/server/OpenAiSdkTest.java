@@ -52,7 +52,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class OpenAiSdkTest {
 
     static final List<String> KEYS = List.of("sk-proj-TEST.sdk-test-aaaaaaaaaaaa-key0", "sk-proj-TEST.sdk-test-bbbbbbbbbbbb-key1");
-    static final String CALLERS_KEY = "sk-the-callers-own-key-never-forwarded";
+    static final String CALLERS_KEY = "sk-proj-TEST.callers-own-key-never-forwarded";
     static final FunctionDefinition WEATHER = FunctionDefinition.builder()
             .name("get_weather")
             .description("The current weather in a city")
